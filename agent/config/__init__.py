@@ -1,0 +1,137 @@
+"""Loading `aiaudit.yaml`: where it is looked for, overrides, and the typed result.
+
+Precedence: `--config PATH`, else `AIAUDIT_CONFIG`, else /etc/aiaudit/aiaudit.yaml when it exists,
+else built-in defaults. The database URL: `--db`, else `AIAUDIT_DB`, else `database_url`, else a
+SQLite file in the user's data directory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from dataclasses import field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from agent.config import schema
+from agent.config import yamlfile
+from agent.errors import UserError
+
+SYSTEM_CONFIG = Path("/etc/aiaudit/aiaudit.yaml")
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    proxy_users: tuple[str, ...] = ()
+    api_key_sha256: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WatchDir:
+    path: Path
+    poll: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path | None
+    database_url: str
+    store_text: str = "none"
+    excerpt_chars: int = 280
+    teams: tuple[Team, ...] = ()
+    team_header: str | None = None
+    watch: tuple[WatchDir, ...] = ()
+    rule_paths: tuple[Path, ...] = ()
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 8080
+    confdir: Path = Path("~/.mitmproxy").expanduser()
+    queue_size: int = 10_000
+    max_body_bytes: int = 64 << 20
+    redact_headers: tuple[str, ...] = ()
+    vendors: tuple[dict, ...] = ()
+    report_dir: Path = Path("aiaudit-reports")
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def default_database_url() -> str:
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "aiaudit"
+    base.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{base / 'audit.db'}"
+
+
+def config_path(explicit: str | os.PathLike | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("AIAUDIT_CONFIG")
+    if env:
+        return Path(env)
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
+
+
+def load_config(path: str | os.PathLike | None = None, db: str | None = None) -> Config:
+    source = config_path(path)
+    data = yamlfile.load_file(source) if source else None
+    try:
+        values = schema.validate(data)
+    except schema.ConfigProblem as e:
+        where = f"{source}:{e.line}" if source else "(defaults)"
+        raise UserError(f"{where}: {e.message}") from e
+    return _build(values, source, db)
+
+
+def load_config_text(text: str, name: str = "<config>", db: str | None = None) -> Config:
+    data = yamlfile.load_text(text, name)
+    try:
+        values = schema.validate(data)
+    except schema.ConfigProblem as e:
+        raise UserError(f"{name}:{e.line}: {e.message}") from e
+    return _build(values, None, db)
+
+
+def _relative(base: Path | None, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() or base is None else (base.parent / p)
+
+
+def _build(v: dict[str, Any], source: Path | None, db: str | None) -> Config:
+    url = db or os.environ.get("AIAUDIT_DB") or v["database_url"] or default_database_url()
+    teams = tuple(
+        Team(
+            name=t["name"],
+            cidrs=tuple(ipaddress.ip_network(c) for c in t["cidrs"]),
+            proxy_users=tuple(t["proxy_users"]),
+            api_key_sha256=tuple(t["api_key_sha256"]),
+        )
+        for t in v["teams"]
+    )
+    names = [t.name for t in teams]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UserError(f"{source or '(config)'}: team {dupes[0]!r} is defined twice")
+    return Config(
+        source=source,
+        database_url=url,
+        store_text=v["privacy"]["store_text"],
+        excerpt_chars=v["privacy"]["excerpt_chars"],
+        teams=teams,
+        team_header=v["team_header"],
+        watch=tuple(WatchDir(_relative(source, w["path"]), w["poll"]) for w in v["watch"]),
+        rule_paths=tuple(_relative(source, p) for p in v["rules"]["paths"]),
+        listen_host=v["proxy"]["listen_host"],
+        listen_port=v["proxy"]["listen_port"],
+        confdir=_relative(source, v["proxy"]["confdir"]),
+        queue_size=v["capture"]["queue_size"],
+        max_body_bytes=v["capture"]["max_body_bytes"],
+        redact_headers=tuple(v["capture"]["redact_headers"]),
+        vendors=tuple(v["vendors"]),
+        report_dir=_relative(source, v["report"]["out_dir"]),
+        raw=v,
+    )
+
+
+def example_config_text() -> str:
+    return resources.files("agent.config").joinpath("aiaudit.example.yaml").read_text(encoding="utf-8")

@@ -1,0 +1,269 @@
+"""The configuration schema as one declarative tree, and the validator that walks it.
+
+Each node carries its help text, so the command reference and a test that every setting is
+documented come from the same table. Errors are `file:line: setting: what was expected`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from agent.config.yamlfile import LineDict
+from agent.config.yamlfile import LineList
+
+
+@dataclass(frozen=True)
+class Scalar:
+    kind: type
+    default: Any
+    help: str
+    choices: tuple = ()
+    check: Callable[[Any], Any] | None = None  # returns the normalised value or raises ValueError
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Mapping:
+    fields: dict[str, Scalar | Mapping | Sequence]
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Sequence:
+    item: Scalar | Mapping
+    help: str
+    default: tuple = field(default_factory=tuple)
+
+
+class ConfigProblem(Exception):
+    def __init__(self, line: int, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.line, self.setting, self.message = line, setting, message
+
+
+def _cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError as e:
+        raise ValueError(f"expected an IP network such as 10.20.0.0/16, got {value!r}") from e
+
+
+def _sha256_hex(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise ValueError(f"expected 64 hex characters (sha256 of the key), got {value!r}")
+    return value.lower()
+
+
+def _positive(value: int) -> int:
+    if value <= 0:
+        raise ValueError(f"expected a positive number, got {value}")
+    return value
+
+
+def _port(value: int) -> int:
+    if not 0 < value < 65536:
+        raise ValueError(f"expected a TCP port 1-65535, got {value}")
+    return value
+
+
+def _header_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", value):
+        raise ValueError(f"expected an HTTP header name, got {value!r}")
+    return value
+
+
+def _team_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,127}", value) or value == "unattributed":
+        raise ValueError(f"expected a team name of letters, digits, '.', '_', '-', space (not 'unattributed'), got {value!r}")
+    return value
+
+
+def _db_url(value: str) -> str:
+    if not (value.startswith("sqlite:") or value.startswith("postgresql+psycopg://")):
+        raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB")
+    return value
+
+
+SCHEMA = Mapping(
+    {
+        "database_url": Scalar(str, None, "SQLAlchemy URL of the store: sqlite:///PATH (default: "
+                               "~/.local/share/aiaudit/audit.db) or postgresql+psycopg://... for a fleet. "
+                               "AIAUDIT_DB and --db override it.", check=_db_url),
+        "privacy": Mapping(
+            {
+                "store_text": Scalar(str, "none", "Raw text kept besides fingerprints: none, excerpt "
+                                     "(the first excerpt_chars characters of each output) or full.",
+                                     choices=("none", "excerpt", "full")),
+                "excerpt_chars": Scalar(int, 280, "Length of the excerpt kept when store_text is excerpt.",
+                                        check=_positive),
+            },
+            "What raw text is kept.",
+        ),
+        "teams": Sequence(
+            Mapping(
+                {
+                    "name": Scalar(str, None, "Team name shown in reports.", check=_team_name, required=True),
+                    "cidrs": Sequence(Scalar(str, None, "", check=_cidr), "Client networks of the team."),
+                    "proxy_users": Sequence(Scalar(str, None, ""), "Proxy-auth user names of the team."),
+                    "api_key_sha256": Sequence(Scalar(str, None, "", check=_sha256_hex),
+                                               "Hex sha256 of the team's vendor API keys."),
+                }
+            ),
+            "Who is who: calls are attributed by API key, then proxy user, then client network, then header.",
+        ),
+        "team_header": Scalar(str, None, "Request header naming the team (lowest precedence).", check=_header_name),
+        "watch": Sequence(
+            Mapping(
+                {
+                    "path": Scalar(str, None, "Dataset directory to watch.", required=True),
+                    "poll": Scalar(bool, False, "Poll instead of inotify (network filesystems)."),
+                }
+            ),
+            "Dataset directories for `aiaudit watch`.",
+        ),
+        "rules": Mapping(
+            {
+                "paths": Sequence(Scalar(str, None, ""), "Extra rule files or directories, added to the shipped rules."),
+            },
+            "Rules engine.",
+        ),
+        "proxy": Mapping(
+            {
+                "listen_host": Scalar(str, "0.0.0.0", "Address `aiaudit proxy` listens on."),
+                "listen_port": Scalar(int, 8080, "Port `aiaudit proxy` listens on.", check=_port),
+                "confdir": Scalar(str, "~/.mitmproxy", "mitmproxy confdir holding the interception CA."),
+            },
+            "The egress proxy.",
+        ),
+        "capture": Mapping(
+            {
+                "queue_size": Scalar(int, 10_000, "Captured calls held in memory before the writer stores them.",
+                                     check=_positive),
+                "max_body_bytes": Scalar(int, 64 << 20, "Largest request or response body kept for parsing "
+                                         "(bytes; also the cap after decompression).", check=_positive),
+                "redact_headers": Sequence(Scalar(str, None, "", check=_header_name),
+                                           "Extra header names whose values are never stored."),
+            },
+            "The capture addon.",
+        ),
+        "vendors": Sequence(Mapping({}), "Extra vendor catalogue entries, same shape as agent/capture/vendors.yaml."),
+        "report": Mapping(
+            {
+                "out_dir": Scalar(str, "./aiaudit-reports", "Where `aiaudit report` writes weeks."),
+            },
+            "Weekly reports.",
+        ),
+    }
+)
+
+_KIND_NAMES = {str: "a string", int: "an integer", bool: "true or false", float: "a number"}
+
+
+def validate(data: Any) -> dict[str, Any]:
+    """Check `data` against SCHEMA; return plain values with defaults filled in."""
+    if data is None:
+        data = LineDict()
+    if not isinstance(data, dict):
+        raise ConfigProblem(getattr(data, "line", 1), "(top level)", "expected a mapping of settings")
+    return _mapping(SCHEMA, data, "", getattr(data, "line", 1))
+
+
+def _mapping(spec: Mapping, data: dict, prefix: str, line: int) -> dict[str, Any]:
+    key_lines = getattr(data, "key_lines", {})
+    if not spec.fields:  # free-form (validated by its owner, e.g. the vendor catalogue)
+        return dict(data)
+    for key in data:
+        if key not in spec.fields:
+            where = key_lines.get(key, line)
+            known = ", ".join(sorted(spec.fields))
+            raise ConfigProblem(where, f"{prefix}{key}", f"unknown setting {prefix}{key!s} (expected one of: {known})")
+    out: dict[str, Any] = {}
+    for key, child in spec.fields.items():
+        name = f"{prefix}{key}"
+        if key not in data:
+            if isinstance(child, Scalar) and child.required:
+                raise ConfigProblem(line, name, f"{name} is required")
+            out[key] = _default(child)
+            continue
+        out[key] = _node(child, data[key], name, key_lines.get(key, line))
+    return out
+
+
+def _default(spec):
+    if isinstance(spec, Scalar):
+        return spec.default
+    if isinstance(spec, Sequence):
+        return list(spec.default)
+    return {k: _default(v) for k, v in spec.fields.items()}
+
+
+def _node(spec, value, name: str, line: int):
+    if isinstance(spec, Mapping):
+        if value is None:
+            return _default(spec)
+        if not isinstance(value, dict):
+            raise ConfigProblem(line, name, f"{name}: expected a mapping, got {_describe(value)}")
+        return _mapping(spec, value, f"{name}.", getattr(value, "line", line))
+    if isinstance(spec, Sequence):
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ConfigProblem(line, name, f"{name}: expected a list, got {_describe(value)}")
+        item_lines = getattr(value, "item_lines", [line] * len(value))
+        return [_node(spec.item, item, f"{name}[{i}]", item_lines[i]) for i, item in enumerate(value)]
+    return _scalar(spec, value, name, line)
+
+
+def _scalar(spec: Scalar, value, name: str, line: int):
+    if value is None and not spec.required:
+        return spec.default
+    ok = isinstance(value, spec.kind) and not (spec.kind is int and isinstance(value, bool))
+    if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok, value = True, float(value)
+    if not ok:
+        raise ConfigProblem(line, name, f"{name}: expected {_KIND_NAMES[spec.kind]}, got {_describe(value)}")
+    if spec.choices and value not in spec.choices:
+        raise ConfigProblem(line, name, f"{name}: expected one of {', '.join(spec.choices)}, got {value!r}")
+    if spec.check:
+        try:
+            value = spec.check(value)
+        except ValueError as e:
+            raise ConfigProblem(line, name, f"{name}: {e}") from e
+    return value
+
+
+def _describe(value) -> str:
+    if isinstance(value, bool):
+        return f"boolean {value}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def documented_settings() -> list[tuple[str, str]]:
+    """(dotted name, help) for every setting, list items written as `teams[].name`."""
+    rows: list[tuple[str, str]] = []
+
+    def walk(spec, name: str) -> None:
+        if isinstance(spec, Mapping):
+            if name and spec.help:
+                rows.append((name, spec.help))
+            for key, child in spec.fields.items():
+                walk(child, f"{name}.{key}" if name else key)
+        elif isinstance(spec, Sequence):
+            rows.append((name, spec.help))
+            if isinstance(spec.item, Mapping):
+                for key, child in spec.item.fields.items():
+                    walk(child, f"{name}[].{key}")
+        else:
+            rows.append((name, spec.help))
+
+    walk(SCHEMA, "")
+    return rows

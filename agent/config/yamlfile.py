@@ -1,0 +1,114 @@
+"""YAML for configuration: safe types only, duplicate keys rejected, every node's line kept.
+
+Plain PyYAML keeps the last of two equal keys without a word, which is how a setting silently
+disappears; here it is an error naming both lines. Mappings and lists come back as `LineDict` and
+`LineList`, which remember the line of each key and item so that validation can say where.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from agent.errors import UserError
+
+MAX_CONFIG_BYTES = 1 << 20  # a config is a page of text; anything larger is a mistake or an attack
+MAX_NODES = 50_000  # aliases can expand a small file into a huge tree ("billion laughs")
+
+
+class LineDict(dict):
+    line: int = 0
+    key_lines: dict
+
+
+class LineList(list):
+    line: int = 0
+    item_lines: list
+
+
+class _Loader(yaml.SafeLoader):
+    def __init__(self, stream, source: str) -> None:
+        super().__init__(stream)
+        self.source = source
+
+    def construct_document(self, node):
+        if _expanded_size(node, {}) > MAX_NODES:
+            raise UserError(f"{self.source}:{node.start_mark.line + 1}: document expands to more than {MAX_NODES} nodes")
+        return super().construct_document(node)
+
+
+def _expanded_size(node, memo: dict) -> int:
+    """Node count with every alias expanded, computed once per distinct node."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a recursive alias counts once instead of looping
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    else:
+        size = 1
+    memo[key] = size
+    return size
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise UserError(f"{loader.source}:{line}: mapping keys must be plain scalars")
+        if key in result:
+            first = result.key_lines[key]
+            raise UserError(f"{loader.source}:{line}: duplicate key {key!r} (first defined on line {first})")
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_text(text: str, source: str):
+    loader = _Loader(text, source)
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else 0
+        raise UserError(f"{source}:{line}: not valid YAML: {e.problem or e.context}") from e
+    except yaml.YAMLError as e:
+        raise UserError(f"{source}: not valid YAML: {e}") from e
+    finally:
+        loader.dispose()
+
+
+def load_file(path: Path):
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise UserError(f"{path}: {size} bytes is larger than the {MAX_CONFIG_BYTES}-byte limit for a config file")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise UserError(f"{path}: no such file") from e
+    except IsADirectoryError as e:
+        raise UserError(f"{path}: is a directory, expected a YAML file") from e
+    except PermissionError as e:
+        raise UserError(f"{path}: permission denied") from e
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from e
+    return load_text(text, str(path))

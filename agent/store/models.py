@@ -1,0 +1,254 @@
+"""The store's tables: the system of record every other part reads and writes.
+
+Column names of `Call` match the fields of `aiaudit export calls` (DESIGN.md); a field added there
+is added here first. Times are stored as timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON
+from sqlalchemy import BigInteger
+from sqlalchemy import Boolean
+from sqlalchemy import DateTime
+from sqlalchemy import Float
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.types import TypeDecorator
+
+ID = String(26)  # agent.ids: 26 characters, time-sortable, unique across hosts
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite otherwise hands back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store times as aware UTC")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+UTC = UTCDateTime()
+HASH = String(64)  # hex sha256
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Call(Base):
+    """One request to an AI vendor seen by a proxy, with what it returned."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    ts: Mapped[dt.datetime] = mapped_column(UTC, index=True)
+    vendor: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    endpoint: Mapped[str] = mapped_column(String(64))
+    # generation | batch_results | upload | other
+    kind: Mapped[str] = mapped_column(String(16), default="generation")
+    method: Mapped[str] = mapped_column(String(10), default="POST")
+    path: Mapped[str] = mapped_column(Text, default="")  # redacted: no credentials in the query
+    model: Mapped[str | None] = mapped_column(String(255))
+    served_model: Mapped[str | None] = mapped_column(String(255))
+    team: Mapped[str] = mapped_column(String(128), default="unattributed")
+    attributed_by: Mapped[str] = mapped_column(String(16), default="none")
+    user: Mapped[str | None] = mapped_column(String(255))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    api_key_sha256: Mapped[str | None] = mapped_column(HASH)
+    status: Mapped[int | None] = mapped_column(Integer)
+    streamed: Mapped[bool] = mapped_column(Boolean, default=False)
+    request_n: Mapped[int | None] = mapped_column(Integer)
+    logprobs: Mapped[bool] = mapped_column(Boolean, default=False)
+    top_logprobs: Mapped[int | None] = mapped_column(Integer)
+    max_tokens: Mapped[int | None] = mapped_column(Integer)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    template_signature: Mapped[str | None] = mapped_column(HASH)
+    prompt_sha256: Mapped[str | None] = mapped_column(HASH)
+    upload_purpose: Mapped[str | None] = mapped_column(String(64))
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    outputs: Mapped[int] = mapped_column(Integer, default=0)
+    output_chars: Mapped[int] = mapped_column(Integer, default=0)
+    parse_error: Mapped[str | None] = mapped_column(Text)
+    # full text or an excerpt, only when privacy.store_text asks for it
+    output_text: Mapped[str | None] = mapped_column(Text)
+    request_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    response_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    proxy_host: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (
+        Index("ix_calls_team_ts", "team", "ts"),
+        Index("ix_calls_vendor_ts", "vendor", "ts"),
+    )
+
+
+class Output(Base):
+    """One generated text of a call (kind=generated), or one text record of an upload
+    (kind=uploaded), with its fingerprint. Raw text only under privacy.store_text."""
+
+    __tablename__ = "outputs"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ID, ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16), default="generated")  # generated | uploaded
+    ts: Mapped[dt.datetime] = mapped_column(UTC, index=True)
+    word_count: Mapped[int] = mapped_column(Integer)
+    char_count: Mapped[int] = mapped_column(Integer)
+    exact_hash: Mapped[bytes] = mapped_column(LargeBinary(16))
+    fingerprint: Mapped[bytes] = mapped_column(LargeBinary)
+    text: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("call_id", "kind", "idx", name="uq_outputs_call_kind_idx"),
+        Index("ix_outputs_exact_hash", "exact_hash"),
+    )
+
+
+class DatasetFile(Base):
+    """Scan state of one dataset file, so a restart neither rescans nor misses changes."""
+
+    __tablename__ = "dataset_files"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    root: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger, default=0)
+    inode: Mapped[int | None] = mapped_column(BigInteger)
+    device: Mapped[int | None] = mapped_column(BigInteger)
+    head_sha256: Mapped[str | None] = mapped_column(HASH)  # identity of the first bytes
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes consumed (appendable formats)
+    records: Mapped[int] = mapped_column(BigInteger, default=0)  # records consumed so far
+    bad_records: Mapped[int] = mapped_column(BigInteger, default=0)
+    index_generation: Mapped[int] = mapped_column(BigInteger, default=0)  # outputs known when scanned
+    state: Mapped[str] = mapped_column(String(16), default="new")  # new | ok | error | gone
+    error: Mapped[str | None] = mapped_column(Text)
+    scanned_at: Mapped[dt.datetime | None] = mapped_column(UTC)
+
+
+class ReuseFinding(Base):
+    """A dataset record that reuses captured outputs (one row per record, DESIGN.md scan fields)."""
+
+    __tablename__ = "reuse_findings"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    found_at: Mapped[dt.datetime] = mapped_column(UTC, index=True)
+    source: Mapped[str] = mapped_column(String(16), default="dataset")  # dataset | upload
+    # for source=upload: the upload call whose content reused the outputs
+    upload_call_id: Mapped[str | None] = mapped_column(ID, index=True)
+    path: Mapped[str] = mapped_column(Text)
+    record: Mapped[int] = mapped_column(BigInteger)
+    record_sha256: Mapped[str] = mapped_column(HASH)
+    call_ids: Mapped[list] = mapped_column(JSON)
+    output_ids: Mapped[list] = mapped_column(JSON)
+    vendors: Mapped[list] = mapped_column(JSON)
+    teams: Mapped[list] = mapped_column(JSON)
+    output_coverage: Mapped[float] = mapped_column(Float)
+    record_coverage: Mapped[float] = mapped_column(Float)
+    matched_words: Mapped[int] = mapped_column(Integer)
+    longest_run: Mapped[int] = mapped_column(Integer, default=0)
+    reuse_class: Mapped[str] = mapped_column(String(32), default="")  # exact | excerpt | edited ...
+
+    __table_args__ = (
+        UniqueConstraint("path", "record", "record_sha256", name="uq_reuse_path_record_hash"),
+    )
+
+
+class Finding(Base):
+    """A rule's verdict for one group (team, vendor, key ...) and window. Hash-chained."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(HASH, unique=True)  # same data, same finding
+    rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    rule_name: Mapped[str] = mapped_column(String(128), default="")
+    title: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))  # the rule's level
+    severity: Mapped[str] = mapped_column(String(16))  # level weighed by the vendor's stance
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    team: Mapped[str] = mapped_column(String(128), index=True)
+    vendor: Mapped[str | None] = mapped_column(String(64))
+    group_key: Mapped[dict] = mapped_column(JSON)
+    window_start: Mapped[dt.datetime] = mapped_column(UTC, index=True)
+    window_end: Mapped[dt.datetime] = mapped_column(UTC)
+    count: Mapped[int] = mapped_column(BigInteger, default=1)
+    value: Mapped[float | None] = mapped_column(Float)
+    clause: Mapped[str | None] = mapped_column(Text)
+    clause_reviewed: Mapped[str | None] = mapped_column(String(32))
+    stance: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTC)
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chain_hash: Mapped[str | None] = mapped_column(HASH)
+
+
+class Evidence(Base):
+    """What a finding rests on: a call, a reuse finding, an upload, a window aggregate."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    finding_id: Mapped[str] = mapped_column(ID, ForeignKey("findings.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # call | reuse | upload | aggregate
+    ref: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTC)
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chain_hash: Mapped[str | None] = mapped_column(HASH)
+
+
+class ChainCheckpoint(Base):
+    """The chain head at a moment, so pruning old links keeps the rest verifiable."""
+
+    __tablename__ = "chain_checkpoints"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chain_hash: Mapped[str] = mapped_column(HASH)
+    created_at: Mapped[dt.datetime] = mapped_column(UTC)
+    reason: Mapped[str] = mapped_column(String(32), default="prune")
+
+
+class CaptureCounter(Base):
+    """Capture accounting per proxy host: captured = stored + pending + dropped{reason}."""
+
+    __tablename__ = "capture_counters"
+
+    proxy_host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # captured | stored | dropped:<reason>
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTC)
+
+
+class Heartbeat(Base):
+    """Latest state a long-running component reported (proxy writer, watcher)."""
+
+    __tablename__ = "heartbeats"
+
+    component: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTC)

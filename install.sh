@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Install aiaudit.
+#
+#   ./install.sh                 .venv in this checkout, the package installed (again: upgraded)
+#   ./install.sh --dev           the same plus what the tests need
+#   sudo ./install.sh --system   /opt/aiaudit, the aiaudit user, /etc/aiaudit, /var/lib/aiaudit,
+#                                systemd units for the proxy, the watcher and the weekly report
+#   ./install.sh --system --root DIR   stage the system layout under DIR (no users, no systemctl)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PYTHON="${PYTHON:-python3}"
+MODE=local
+DEV=0
+ROOT=""
+SERVICE_USER=aiaudit
+
+die() { echo "install.sh: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --dev) DEV=1 ;;
+        --system) MODE=system ;;
+        --root) [ $# -ge 2 ] || die "--root needs a directory"; ROOT="$(realpath -m "$2")"; shift ;;
+        --root=*) ROOT="$(realpath -m "${1#--root=}")" ;;
+        --python) [ $# -ge 2 ] || die "--python needs an interpreter"; PYTHON="$2"; shift ;;
+        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown option $1 (see ./install.sh --help)" ;;
+    esac
+    shift
+done
+[ -z "$ROOT" ] || [ "$MODE" = system ] || die "--root only applies to --system"
+
+command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found: install Python 3.11 or newer"
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+    || die "Python 3.11 or newer is required, $PYTHON is $("$PYTHON" -c 'import platform; print(platform.python_version())')"
+"$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1 \
+    || die "the Python venv module is missing: on Debian/Ubuntu run: apt-get install python3-venv"
+
+make_venv() {  # make_venv DIR: create or reuse, then make sure pip is current enough for PEP 660
+    local dir="$1"
+    if [ ! -x "$dir/bin/python" ]; then
+        "$PYTHON" -m venv "$dir" || die "could not create a virtual environment in $dir"
+    fi
+    "$dir/bin/python" -m pip install --quiet --upgrade "pip>=23.1" || die "could not upgrade pip in $dir"
+}
+
+install_local() {
+    local venv="$HERE/.venv"
+    make_venv "$venv"
+    echo "installing aiaudit into $venv ..."
+    "$venv/bin/python" -m pip install --quiet --upgrade -e "$HERE" || die "pip could not install aiaudit"
+    if [ "$DEV" = 1 ]; then
+        echo "installing test dependencies ..."
+        "$venv/bin/python" -m pip install --quiet --upgrade -e "$HERE[dev]" || die "pip could not install the test dependencies"
+        # The vendors' SDKs are resolved on their own: their HTTP stacks want a newer h11 than
+        # mitmproxy 11.0.2 declares, and a joint resolve backtracks for many minutes. mitmdump
+        # runs with the newer h11 (the test suite proves it).
+        "$venv/bin/python" -m pip install --quiet --upgrade -r "$HERE/tests/requirements-sdks.txt" 2>&1 \
+            | grep -v "dependency resolver does not currently\|mitmproxy .* has requirement h11\|^$" || true
+        "$venv/bin/python" -c 'import openai, anthropic, google.genai, boto3, cohere' \
+            || die "the vendor SDKs for the tests did not install"
+    fi
+    "$venv/bin/aiaudit" --help >/dev/null || die "aiaudit does not start from $venv"
+    echo
+    echo "aiaudit is installed in $venv"
+    echo "  try it:          .venv/bin/aiaudit demo"
+    [ "$DEV" = 1 ] && echo "  run the tests:   .venv/bin/pytest"
+    echo "  on a proxy host: sudo ./install.sh --system"
+}
+
+write_unit() {  # write_unit NAME: stdin becomes $ROOT/etc/systemd/system/NAME
+    install -d -m 0755 "$ROOT/etc/systemd/system"
+    cat > "$ROOT/etc/systemd/system/$1"
+    chmod 0644 "$ROOT/etc/systemd/system/$1"
+}
+
+install_system() {
+    local staged=0
+    [ -n "$ROOT" ] && staged=1
+    if [ "$staged" = 0 ] && [ "$(id -u)" != 0 ]; then
+        die "--system needs root (sudo ./install.sh --system), or --root DIR to stage the files"
+    fi
+    local opt="$ROOT/opt/aiaudit" etc="$ROOT/etc/aiaudit" var="$ROOT/var/lib/aiaudit"
+    local confdir="$var/mitmproxy"
+
+    if [ "$staged" = 0 ] && ! id "$SERVICE_USER" >/dev/null 2>&1; then
+        useradd --system --home-dir /var/lib/aiaudit --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER" \
+            || die "could not create the $SERVICE_USER user"
+    fi
+    local owner=""
+    id "$SERVICE_USER" >/dev/null 2>&1 && owner="$SERVICE_USER"
+
+    install -d -m 0755 "$opt"
+    make_venv "$opt/venv"
+    echo "installing aiaudit into $opt/venv ..."
+    "$opt/venv/bin/python" -m pip install --quiet --upgrade "$HERE" || die "pip could not install aiaudit"
+
+    install -d -m 0755 "$etc"
+    install -d -m 0755 "$etc/rules.d"
+    if [ ! -e "$etc/aiaudit.yaml" ]; then  # never overwrite a configured site
+        install -m 0640 "$HERE/agent/config/aiaudit.example.yaml" "$etc/aiaudit.yaml"
+        [ -n "$owner" ] && [ "$staged" = 0 ] && chgrp "$SERVICE_USER" "$etc/aiaudit.yaml"
+    fi
+    install -d -m 0750 "$var" "$var/reports" "$var/journal"
+    install -d -m 0700 "$confdir"
+    if [ ! -e "$confdir/mitmproxy-ca-cert.pem" ]; then  # the interception CA, made here so it can be distributed now
+        "$opt/venv/bin/python" - "$confdir" <<'PY' || die "could not create the proxy CA in $confdir"
+import os, sys
+from mitmproxy.certs import CertStore
+old = os.umask(0o077)
+CertStore.from_store(sys.argv[1], "mitmproxy", 2048)
+os.umask(old)
+PY
+        # the certificate is public (it is what clients trust); the key files stay 0600
+        chmod 0644 "$confdir/mitmproxy-ca-cert.pem" "$confdir/mitmproxy-ca-cert.cer" "$confdir/mitmproxy-ca-cert.p12"
+    fi
+    if [ -n "$owner" ] && [ "$staged" = 0 ]; then
+        chown -R "$SERVICE_USER:$SERVICE_USER" "$var"
+    fi
+
+    local bin=/opt/aiaudit/venv/bin/aiaudit
+    local common="User=$SERVICE_USER
+Group=$SERVICE_USER
+Environment=AIAUDIT_CONFIG=/etc/aiaudit/aiaudit.yaml
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths=/var/lib/aiaudit
+PrivateTmp=yes
+PrivateDevices=yes"
+    write_unit aiaudit-proxy.service <<EOF
+[Unit]
+Description=aiaudit capture proxy (mitmdump with the aiaudit addon)
+Documentation=file:///opt/aiaudit/README.md
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+$common
+ProtectHome=yes
+ExecStart=$bin proxy
+Restart=on-failure
+RestartSec=2
+# mitmdump flushes captured calls on SIGTERM; give it time
+TimeoutStopSec=30
+LimitNOFILE=65536
+
+[Install]
+WantedBy=multi-user.target
+EOF
+    write_unit aiaudit-watch.service <<EOF
+[Unit]
+Description=aiaudit dataset watcher (finds captured AI outputs in dataset files)
+After=network-online.target
+
+[Service]
+Type=simple
+$common
+# datasets may live under /home; the watcher only reads them
+ProtectHome=read-only
+ExecStart=$bin watch
+Restart=on-failure
+RestartSec=5
+TimeoutStopSec=30
+
+[Install]
+WantedBy=multi-user.target
+EOF
+    write_unit aiaudit-report.service <<EOF
+[Unit]
+Description=aiaudit weekly report
+After=network-online.target
+
+[Service]
+Type=oneshot
+$common
+ProtectHome=yes
+ExecStart=$bin report --out /var/lib/aiaudit/reports
+EOF
+    write_unit aiaudit-report.timer <<EOF
+[Unit]
+Description=aiaudit weekly report, Monday morning
+
+[Timer]
+OnCalendar=Mon *-*-* 06:00:00
+Persistent=true
+RandomizedDelaySec=15min
+
+[Install]
+WantedBy=timers.target
+EOF
+    cp "$HERE/README.md" "$opt/README.md"
+
+    if [ "$staged" = 0 ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        systemctl daemon-reload
+    fi
+    echo
+    echo "aiaudit is installed in /opt/aiaudit${ROOT:+ (staged under $ROOT)}"
+    echo "  1. edit /etc/aiaudit/aiaudit.yaml: teams, dataset directories, database_url"
+    echo "  2. distribute the proxy's CA certificate (the public part only) to employees' trust stores:"
+    echo "       /var/lib/aiaudit/mitmproxy/mitmproxy-ca-cert.pem"
+    echo "     never copy mitmproxy-ca.pem or mitmproxy-ca.p12: they hold the private key"
+    echo "  3. systemctl enable --now aiaudit-proxy aiaudit-watch aiaudit-report.timer"
+    echo "  4. point clients at the proxy (HTTPS_PROXY=http://THIS-HOST:8080)"
+}
+
+if [ "$MODE" = system ]; then
+    install_system
+else
+    install_local
+fi

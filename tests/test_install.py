@@ -1,0 +1,124 @@
+"""install.sh: the staged system layout (--system --root), and its refusals."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_config
+
+REPO = Path(__file__).resolve().parents[1]
+INSTALL = REPO / "install.sh"
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    root = tmp_path_factory.mktemp("root")
+    result = subprocess.run([str(INSTALL), "--system", "--root", str(root)], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, result
+
+
+def test_system_layout_and_modes(staged):
+    root, result = staged
+    assert mode(root / "var/lib/aiaudit") == 0o750
+    assert mode(root / "var/lib/aiaudit/mitmproxy") == 0o700
+    assert mode(root / "etc/aiaudit/aiaudit.yaml") == 0o640
+    for unit in ("aiaudit-proxy.service", "aiaudit-watch.service", "aiaudit-report.service",
+                 "aiaudit-report.timer"):
+        assert mode(root / "etc/systemd/system" / unit) == 0o644, unit
+    assert (root / "opt/aiaudit/venv/bin/aiaudit").is_file()
+    assert "mitmproxy-ca-cert.pem" in result.stdout and "private key" in result.stdout
+
+
+def test_installed_config_is_the_commented_example_and_loads(staged):
+    root, _ = staged
+    text = (root / "etc/aiaudit/aiaudit.yaml").read_text()
+    assert text == (REPO / "agent/config/aiaudit.example.yaml").read_text()
+    cfg = load_config(root / "etc/aiaudit/aiaudit.yaml")
+    assert cfg.database_url == "sqlite:////var/lib/aiaudit/audit.db"
+    assert str(cfg.confdir) == "/var/lib/aiaudit/mitmproxy"
+
+
+def test_units_run_the_installed_commands_as_the_service_user(staged):
+    root, _ = staged
+    units = root / "etc/systemd/system"
+    proxy = (units / "aiaudit-proxy.service").read_text()
+    assert "ExecStart=/opt/aiaudit/venv/bin/aiaudit proxy" in proxy
+    assert "User=aiaudit" in proxy and "Environment=AIAUDIT_CONFIG=/etc/aiaudit/aiaudit.yaml" in proxy
+    assert "ReadWritePaths=/var/lib/aiaudit" in proxy and "NoNewPrivileges=yes" in proxy
+    assert "ExecStart=/opt/aiaudit/venv/bin/aiaudit watch" in (units / "aiaudit-watch.service").read_text()
+    report = (units / "aiaudit-report.service").read_text()
+    assert "Type=oneshot" in report and "aiaudit report" in report
+    timer = (units / "aiaudit-report.timer").read_text()
+    assert "OnCalendar=Mon *-*-* 06:00:00" in timer and "WantedBy=timers.target" in timer
+
+
+def test_ca_certificate_is_public_and_key_is_private(staged):
+    root, _ = staged
+    confdir = root / "var/lib/aiaudit/mitmproxy"
+    cert = (confdir / "mitmproxy-ca-cert.pem").read_text()
+    assert "BEGIN CERTIFICATE" in cert and "PRIVATE KEY" not in cert
+    assert mode(confdir / "mitmproxy-ca-cert.pem") == 0o644
+    assert "PRIVATE KEY" in (confdir / "mitmproxy-ca.pem").read_text()
+    assert mode(confdir / "mitmproxy-ca.pem") == 0o600
+
+
+def test_staged_aiaudit_runs(staged):
+    root, _ = staged
+    result = subprocess.run([str(root / "opt/aiaudit/venv/bin/aiaudit"), "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "export" in result.stdout
+
+
+def test_second_run_upgrades_in_place_and_keeps_the_site_config(staged):
+    root, _ = staged
+    config = root / "etc/aiaudit/aiaudit.yaml"
+    config.write_text("privacy:\n  store_text: excerpt\n")
+    ca = (root / "var/lib/aiaudit/mitmproxy/mitmproxy-ca.pem").read_bytes()
+    result = subprocess.run([str(INSTALL), "--system", "--root", str(root)], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert config.read_text() == "privacy:\n  store_text: excerpt\n"
+    assert (root / "var/lib/aiaudit/mitmproxy/mitmproxy-ca.pem").read_bytes() == ca  # the CA is not replaced
+
+
+def _fake_python(tmp_path: Path, body: str) -> Path:
+    fake = tmp_path / "python-fake"
+    fake.write_text("#!/bin/sh\n" + body)
+    fake.chmod(0o755)
+    return fake
+
+
+def test_old_python_is_refused_in_one_line(tmp_path):
+    fake = _fake_python(tmp_path, 'case "$*" in *platform*) echo 3.9.2;; *) exit 1;; esac\n')
+    result = subprocess.run([str(INSTALL), "--python", str(fake)], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"install.sh: Python 3.11 or newer is required, {fake} is 3.9.2"
+
+
+def test_missing_venv_module_is_refused_in_one_line(tmp_path):
+    import sys
+
+    fake = _fake_python(tmp_path, f'case "$*" in *ensurepip*) exit 1;; *) exec {sys.executable} "$@";; esac\n')
+    result = subprocess.run([str(INSTALL), "--python", str(fake)], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "the Python venv module is missing" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_root_without_system_is_refused(tmp_path):
+    result = subprocess.run([str(INSTALL), "--root", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.strip() == "install.sh: --root only applies to --system"
+
+
+def test_unknown_option_is_refused():
+    result = subprocess.run([str(INSTALL), "--frobnicate"], capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.strip() == "install.sh: unknown option --frobnicate (see ./install.sh --help)"
