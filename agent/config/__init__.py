@@ -49,7 +49,8 @@ class Config:
     listen_host: str = "0.0.0.0"
     listen_port: int = 8080
     confdir: Path = Path("~/.mitmproxy").expanduser()
-    queue_size: int = 10_000
+    journal_dir: Path = Path("journal")
+    journal_max_bytes: int = 1 << 30
     max_body_bytes: int = 64 << 20
     redact_headers: tuple[str, ...] = ()
     vendors: tuple[dict, ...] = ()
@@ -57,8 +58,12 @@ class Config:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+def data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "aiaudit"
+
+
 def default_database_url() -> str:
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "aiaudit"
+    base = data_home()
     base.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{base / 'audit.db'}"
 
@@ -124,7 +129,8 @@ def _build(v: dict[str, Any], source: Path | None, db: str | None) -> Config:
         listen_host=v["proxy"]["listen_host"],
         listen_port=v["proxy"]["listen_port"],
         confdir=_relative(source, v["proxy"]["confdir"]),
-        queue_size=v["capture"]["queue_size"],
+        journal_dir=_relative(source, v["capture"]["journal_dir"]) if v["capture"]["journal_dir"] else data_home() / "journal",
+        journal_max_bytes=v["capture"]["journal_max_bytes"],
         max_body_bytes=v["capture"]["max_body_bytes"],
         redact_headers=tuple(v["capture"]["redact_headers"]),
         vendors=tuple(v["vendors"]),

@@ -142,8 +142,11 @@ SCHEMA = Mapping(
         ),
         "capture": Mapping(
             {
-                "queue_size": Scalar(int, 10_000, "Captured calls held in memory before the writer stores them.",
-                                     check=_positive),
+                "journal_dir": Scalar(str, None, "Local journal every captured call is written to before the "
+                                      "store (default: ~/.local/share/aiaudit/journal)."),
+                "journal_max_bytes": Scalar(int, 1 << 30, "Cap on the journal's size in bytes; when it is full "
+                                            "new calls are dropped, counted and logged (dropped:journal_full).",
+                                            check=_positive),
                 "max_body_bytes": Scalar(int, 64 << 20, "Largest request or response body kept for parsing "
                                          "(bytes; also the cap after decompression).", check=_positive),
                 "redact_headers": Sequence(Scalar(str, None, "", check=_header_name),

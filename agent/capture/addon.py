@@ -1,0 +1,145 @@
+"""The capture addon: recognises AI vendor calls on the egress proxy and journals them.
+
+Hooks do O(1) work on the proxy's event loop: a catalogue lookup, a stream tee, a redacted
+snapshot appended to the local journal. Parsing, fingerprinting and the database belong to the
+writer thread. Nothing here may change or delay a flow: every hook catches its own errors, counts
+them, and lets the traffic through untouched.
+
+    mitmdump -s agent/capture/script.py --set aiaudit_config=/etc/aiaudit/aiaudit.yaml
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from mitmproxy import ctx
+from mitmproxy import exceptions
+from mitmproxy import http
+
+from agent.capture.attribution import Attributor
+from agent.capture.catalogue import Catalogue
+from agent.capture.catalogue import CatalogueError
+from agent.capture.counters import CaptureCounters
+from agent.capture.journal import Journal
+from agent.capture.record import encode_parts
+from agent.capture.snapshot import StreamTee
+from agent.capture.snapshot import snapshot
+from agent.capture.writer import CaptureWriter
+from agent.errors import UserError
+from agent.ids import new_id
+
+log = logging.getLogger(__name__)
+
+ROUTE = "aiaudit.route"
+DONE = "aiaudit.recorded"
+
+
+class AICapture:
+    def __init__(self) -> None:
+        self.catalogue: Catalogue | None = None
+        self.counters = CaptureCounters()
+        self.journal: Journal | None = None
+        self.writer: CaptureWriter | None = None
+        self.cap = 64 << 20
+        self.secret_headers: frozenset[str] = frozenset()
+        self.team_header: str | None = None
+
+    def load(self, loader) -> None:
+        loader.add_option("aiaudit_config", str, "",
+                          "aiaudit configuration file; empty: AIAUDIT_CONFIG or /etc/aiaudit/aiaudit.yaml.")
+        loader.add_option("aiaudit_db", str, "", "Database URL; empty: AIAUDIT_DB or the configuration's database_url.")
+        loader.add_option("aiaudit_journal_dir", str, "",
+                          "Directory of the capture journal; empty: capture.journal_dir of the configuration.")
+
+    def configure(self, updated: set[str]) -> None:
+        if not updated & {"aiaudit_config", "aiaudit_db", "aiaudit_journal_dir"}:
+            return
+        from agent.config import load_config
+
+        try:
+            config = load_config(ctx.options.aiaudit_config or None, ctx.options.aiaudit_db or None)
+            catalogue = Catalogue.load(list(config.vendors))
+        except (UserError, CatalogueError) as e:
+            raise exceptions.OptionsError(f"aiaudit: {e}") from e
+        journal_dir = Path(ctx.options.aiaudit_journal_dir or config.journal_dir).expanduser()
+        try:
+            journal = Journal(journal_dir, config.journal_max_bytes)
+        except OSError as e:
+            raise exceptions.OptionsError(f"aiaudit: journal directory {journal_dir}: {e.strerror or e}") from e
+        self._stop_writer()
+        self.catalogue, self.journal = catalogue, journal
+        self.cap = config.max_body_bytes
+        self.secret_headers = frozenset(h.lower() for h in config.redact_headers)
+        self.team_header = config.team_header
+        self.writer = CaptureWriter(journal, self.counters, config.database_url,
+                                    Attributor(config.teams, config.team_header), store_text=config.store_text,
+                                    excerpt_chars=config.excerpt_chars, max_body_bytes=config.max_body_bytes)
+        self.writer.start()
+        log.info("aiaudit: capturing %d vendors; journal %s", len(catalogue.vendor_ids()), journal_dir)
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        try:
+            if self.catalogue is None:
+                return
+            req = flow.request
+            route = self.catalogue.match(req.pretty_host, req.path, req.method)
+            if route is not None:
+                flow.metadata[ROUTE] = route
+        except Exception:
+            self._hook_failed(flow, "requestheaders")
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        try:
+            route = flow.metadata.get(ROUTE)
+            if route is None or flow.response is None or isinstance(flow.response.stream, StreamTee):
+                return
+            # Every vendor response is streamed through a tee: SSE and event streams reach the
+            # client chunk by chunk, and nothing large is buffered by the proxy for us. Another
+            # addon's stream transform keeps working; the tee records what the vendor sent.
+            existing = flow.response.stream
+            flow.response.stream = StreamTee(self.cap, inner=existing if callable(existing) else None)
+        except Exception:
+            self._hook_failed(flow, "responseheaders")
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._record(flow, None)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get(ROUTE) is not None:
+            msg = flow.error.msg if flow.error else "connection error"
+            self._record(flow, msg)
+
+    def _record(self, flow: http.HTTPFlow, error: str | None) -> None:
+        try:
+            route = flow.metadata.get(ROUTE)
+            if route is None or flow.metadata.get(DONE) or self.journal is None:
+                return
+            flow.metadata[DONE] = True
+            snap = snapshot(flow, route, new_id(flow.request.timestamp_start or None), cap=self.cap,
+                            extra_secret_headers=self.secret_headers, team_header=self.team_header, error=error)
+            parts = encode_parts(snap.exchange, snap.request_body, snap.response_body)
+            if self.journal.append(parts):
+                self.counters.live("journaled")
+                self.writer.wake.set()
+            else:
+                self.counters.drop("journal_full")
+                log.error("aiaudit: journal full (%d bytes); call to %s dropped", self.journal.size, route.vendor)
+        except Exception:
+            self._hook_failed(flow, "response")
+
+    def _hook_failed(self, flow: http.HTTPFlow, hook: str) -> None:
+        # Fail open: the flow continues untouched; the loss is counted and said.
+        if hook == "response" or flow.metadata.get(ROUTE) is not None:
+            self.counters.drop("hook_exception")
+        log.exception("aiaudit: %s hook failed for %s; traffic unaffected", hook, flow.request.pretty_host)
+
+    def done(self) -> None:
+        self._stop_writer()
+
+    def _stop_writer(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+            self.writer = None
+        if self.journal is not None:
+            self.journal.close()

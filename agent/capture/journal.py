@@ -1,0 +1,201 @@
+"""A local, checksummed, byte-capped journal: every captured call is appended here before the
+client's response completes, and the writer thread moves it to the store from here.
+
+Segments `<seq>.journal` hold frames `b"AJ" | u32 length | u32 crc32 | payload`. The hook appends
+with one `writev` (no fsync: a killed process loses nothing the kernel has; power loss is out of
+scope). The writer reads frames in order and, once a batch is committed, records its position in
+`ack` (written atomically) and deletes segments it has moved past. On restart reading resumes at
+the acknowledged position; records past it are stored again, which the store's unique ids make
+harmless. A new process always appends to a new segment, so a torn frame can only be the end of
+an old one, where it is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"AJ"
+_FRAME = struct.Struct(">2sII")
+MAX_FRAME = 1 << 30
+SEGMENT_BYTES = 32 << 20
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Position:
+    segment: int
+    offset: int
+
+
+class Journal:
+    def __init__(self, directory: Path, max_bytes: int, segment_bytes: int = SEGMENT_BYTES) -> None:
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        self.max_bytes = max_bytes
+        self.segment_bytes = segment_bytes
+        self._lock = threading.Lock()
+        existing = self.segments()
+        self._size = sum(self._seg_path(s).stat().st_size for s in existing)
+        self._append_seq = (existing[-1] + 1) if existing else 1
+        self._fd: int | None = None
+        self._fd_size = 0
+        self.corrupt_frames = 0
+
+    # -- appending (proxy event loop) --
+
+    def _seg_path(self, seq: int) -> Path:
+        return self.dir / f"{seq:012d}.journal"
+
+    def segments(self) -> list[int]:
+        seqs = []
+        for p in self.dir.glob("*.journal"):
+            try:
+                seqs.append(int(p.stem))
+            except ValueError:
+                continue
+        return sorted(seqs)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def append(self, parts: Sequence[bytes | memoryview]) -> bool:
+        """Append one record; False when the byte cap is reached (the caller counts the drop)."""
+        length = sum(len(p) for p in parts)
+        if length > MAX_FRAME:
+            return False
+        frame_len = _FRAME.size + length
+        with self._lock:
+            if self._size + frame_len > self.max_bytes:
+                return False
+            self._size += frame_len
+        crc = 0
+        for part in parts:
+            crc = zlib.crc32(part, crc)
+        if self._fd is None or self._fd_size >= self.segment_bytes:
+            self._open_next()
+        buffers = [_FRAME.pack(MAGIC, length, crc), *parts]
+        written = os.writev(self._fd, buffers)
+        if written != frame_len:  # a short write on a regular file means the disk is full
+            raise OSError(f"journal: short write ({written} of {frame_len} bytes)")
+        self._fd_size += frame_len
+        return True
+
+    def _open_next(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+        path = self._seg_path(self._append_seq)
+        self._append_seq += 1
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._fd_size = 0
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    # -- reading and acknowledging (writer thread) --
+
+    def acked(self) -> Position:
+        try:
+            seg, off = (self.dir / "ack").read_text().split()
+            return Position(int(seg), int(off))
+        except (FileNotFoundError, ValueError):
+            segs = self.segments()
+            return Position(segs[0] if segs else 1, 0)
+
+    def read(self, start: Position, max_records: int = 500, max_bytes: int = 16 << 20) -> tuple[list[bytes], Position]:
+        """Complete records from `start` on, and the position just after the last one read."""
+        out: list[bytes] = []
+        pos = start
+        while len(out) < max_records:
+            segs = [s for s in self.segments() if s >= pos.segment]
+            if not segs:
+                break
+            if segs[0] != pos.segment:
+                pos = Position(segs[0], 0)
+            path = self._seg_path(pos.segment)
+            try:
+                with open(path, "rb") as f:
+                    size = os.fstat(f.fileno()).st_size
+                    f.seek(pos.offset)
+                    data = f.read(max_bytes)
+                    if len(data) >= _FRAME.size:  # a single record larger than max_bytes
+                        _, length, _ = _FRAME.unpack_from(data, 0)
+                        if len(data) < _FRAME.size + length <= _FRAME.size + MAX_FRAME:
+                            data += f.read(_FRAME.size + length - len(data))
+            except FileNotFoundError:
+                continue  # acknowledged and deleted meanwhile; the next listing no longer has it
+            at_eof = pos.offset + len(data) >= size
+            consumed, torn = self._frames(data, pos, out, max_records)
+            pos = Position(pos.segment, pos.offset + consumed)
+            if len(out) >= max_records or not at_eof:
+                continue
+            later = [s for s in segs if s > pos.segment]
+            if not later or self._is_active(pos.segment):
+                break  # the newest segment: more may still be appended
+            if torn or pos.offset < size:
+                self.corrupt_frames += 1
+                log.error("journal: segment %d ends in a torn record at byte %d; skipped", pos.segment, pos.offset)
+            pos = Position(later[0], 0)
+        return out, pos
+
+    def _is_active(self, seq: int) -> bool:
+        return self._fd is not None and seq == self._append_seq - 1
+
+    def _frames(self, data: bytes, pos: Position, out: list, max_records: int) -> tuple[int, bool]:
+        i = 0
+        view = memoryview(data)
+        while len(out) < max_records:
+            if len(data) - i < _FRAME.size:
+                return i, len(data) - i > 0
+            magic, length, crc = _FRAME.unpack_from(data, i)
+            if magic != MAGIC or length > MAX_FRAME:
+                self.corrupt_frames += 1
+                log.error("journal: bad frame header in segment %d at byte %d; rest of segment skipped",
+                          pos.segment, pos.offset + i)
+                return len(data), False
+            end = i + _FRAME.size + length
+            if end > len(data):
+                return i, True
+            payload = bytes(view[i + _FRAME.size : end])
+            i = end
+            if zlib.crc32(payload) != crc:
+                self.corrupt_frames += 1
+                log.error("journal: checksum mismatch in segment %d at byte %d; record skipped",
+                          pos.segment, pos.offset + i - length - _FRAME.size)
+                continue
+            out.append(payload)
+        return i, False
+
+    def ack(self, pos: Position) -> None:
+        """Everything before `pos` is stored: persist that, and delete segments left behind."""
+        tmp = self.dir / "ack.tmp"
+        tmp.write_text(f"{pos.segment} {pos.offset}\n")
+        os.replace(tmp, self.dir / "ack")
+        for seq in self.segments():
+            if seq >= pos.segment or self._is_active(seq):
+                break
+            path = self._seg_path(seq)
+            try:
+                size = path.stat().st_size
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            with self._lock:
+                self._size -= size
+        # the acknowledged segment itself: once the appender has moved on and it is fully read
+        path = self._seg_path(pos.segment)
+        if not self._is_active(pos.segment) and path.exists() and path.stat().st_size <= pos.offset:
+            size = path.stat().st_size
+            path.unlink()
+            with self._lock:
+                self._size -= size

@@ -1,0 +1,258 @@
+"""The writer thread: moves captured calls from the journal into the store.
+
+It owns the database; the proxy's event loop never waits for it. Batches are inserted with
+`ON CONFLICT DO NOTHING` on the call id, so a batch replayed after a crash or an outage is stored
+once. While the store is unreachable the writer backs off (capped, exponential) and the journal
+holds the calls. A record that the store refuses on its own (a poison record) is quarantined to a
+file beside the journal and counted, and never holds back the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import socket
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import OperationalError
+
+from agent.capture.attribution import Attributor
+from agent.capture.counters import CaptureCounters
+from agent.capture.journal import Journal
+from agent.capture.record import decode
+from agent.capture.rows import build_rows
+from agent.capture.rows import parse_exchange
+from agent.store.models import CaptureCounter
+from agent.store.models import Call
+from agent.store.models import Heartbeat
+from agent.store.models import Output
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 30.0
+IDLE_WAIT_S = 0.2
+
+
+class CaptureWriter(threading.Thread):
+    def __init__(self, journal: Journal, counters: CaptureCounters, store_url: str, attributor: Attributor, *,
+                 store_text: str, excerpt_chars: int, max_body_bytes: int, batch_size: int = 200) -> None:
+        super().__init__(name="aiaudit-writer", daemon=True)
+        self.journal = journal
+        self.counters = counters
+        self.store_url = store_url
+        self.attributor = attributor
+        self.store_text = store_text
+        self.excerpt_chars = excerpt_chars
+        self.max_body_bytes = max_body_bytes
+        self.batch_size = batch_size
+        self.proxy_host = socket.gethostname()
+        self.wake = threading.Event()
+        self._stopping = threading.Event()
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        self._store = None
+        self._position = journal.acked()
+        self._quarantine = Path(journal.dir) / "quarantine.jsonl"
+
+    # -- lifecycle --
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Drain what is journaled (within `timeout`), then stop."""
+        self._drain_deadline = time.monotonic() + timeout
+        self._stopping.set()
+        self.wake.set()
+        self.join(timeout + 5)
+
+    def run(self) -> None:
+        backoff = BACKOFF_START_S
+        while True:
+            stopping = self._stopping.is_set()
+            if stopping and time.monotonic() > self._drain_deadline:
+                log.error("aiaudit: stopping with %d calls still in the journal; they are stored on the next start",
+                          self.counters.pending())
+                break
+            try:
+                progressed = self._step()
+                backoff = BACKOFF_START_S
+            except Exception as e:  # the store is down or refused us: keep the journal, retry later
+                self._note_error(e)
+                log.error("aiaudit: store unavailable (%s); retrying in %.1fs", self.last_error, backoff)
+                if self._stopping.wait(backoff) and time.monotonic() > self._drain_deadline:
+                    break
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                self._reset_store()
+                continue
+            if not progressed:
+                if stopping:
+                    break
+                self.wake.wait(IDLE_WAIT_S)
+                self.wake.clear()
+        self._flush_counters_quietly()
+        if self._store is not None:
+            self._store.dispose()
+
+    # -- work --
+
+    def _get_store(self):
+        if self._store is None:
+            from agent.store.engine import open_store
+
+            self._store = open_store(self.store_url)
+        return self._store
+
+    def _reset_store(self) -> None:
+        if self._store is not None:
+            try:
+                self._store.dispose()
+            except Exception:  # disposing a broken pool must not kill the writer
+                pass
+            self._store = None
+
+    def _note_error(self, e: Exception) -> None:
+        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        self.last_error = f"{type(e).__name__}: {text}"[:500]
+        self.last_error_at = time.time()
+
+    def _step(self) -> bool:
+        payloads, end = self.journal.read(self._position, max_records=self.batch_size)
+        if not payloads:
+            if end != self._position:  # moved past a finished segment
+                self.journal.ack(end)
+                self._position = end
+            return False
+        calls, outputs, bad = [], [], 0
+        for payload in payloads:
+            try:
+                ex = decode(payload)
+            except Exception as e:
+                bad += 1
+                self._quarantine_raw(payload, f"undecodable journal record: {e}")
+                continue
+            parsed = parse_exchange(ex, self.max_body_bytes)
+            try:
+                call, outs = build_rows(ex, parsed, self.attributor, store_text=self.store_text,
+                                        excerpt_chars=self.excerpt_chars, proxy_host=self.proxy_host)
+            except Exception as e:
+                bad += 1
+                self._quarantine_raw(payload, f"could not build rows: {type(e).__name__}: {e}")
+                continue
+            calls.append(call)
+            outputs.extend(outs)
+        store = self._get_store()
+        try:
+            self._insert(store, calls, outputs, bad)
+        except OperationalError:
+            raise  # connection trouble: the whole batch waits in the journal
+        except DBAPIError:
+            self._insert_one_by_one(store, calls, outputs, bad)
+        self.journal.ack(end)
+        self._position = end
+        self._heartbeat(store)
+        return True
+
+    def _insert(self, store, calls: list[dict], outputs: list[dict], bad: int) -> None:
+        hook_deltas = self.counters.take_unflushed()
+        try:
+            with store.write_session() as s:
+                inserted = 0
+                if calls:
+                    result = s.execute(_insert_ignore(store.dialect, Call, ["id"]).returning(Call.id), calls)
+                    inserted = len(result.all())
+                if outputs:
+                    s.execute(_insert_ignore(store.dialect, Output, ["call_id", "kind", "idx"]), outputs)
+                batch = {"captured": inserted + bad, "stored": inserted, "dropped:poison": bad,
+                         "replayed": len(calls) - inserted}
+                persisted = dict(hook_deltas)
+                for name in ("captured", "stored", "dropped:poison"):
+                    persisted[name] = persisted.get(name, 0) + batch[name]
+                self._write_counters(s, store.dialect, persisted)
+        except Exception:
+            self.counters.restore_unflushed(hook_deltas)
+            raise
+        self.counters.add_committed({k: v for k, v in batch.items() if v})
+
+    def _insert_one_by_one(self, store, calls: list[dict], outputs: list[dict], bad: int) -> None:
+        by_call: dict[str, list[dict]] = {}
+        for out in outputs:
+            by_call.setdefault(out["call_id"], []).append(out)
+        for call in calls:
+            try:
+                self._insert(store, [call], by_call.get(call["id"], []), 0)
+            except OperationalError:
+                raise
+            except DBAPIError as e:
+                bad += 1
+                self._quarantine_row(call, str(e).splitlines()[0])
+        if bad:
+            self._insert(store, [], [], bad)
+
+    def _write_counters(self, session, dialect: str, deltas: dict[str, int]) -> None:
+        now = dt.datetime.now(dt.timezone.utc)
+        for name, delta in deltas.items():
+            if not delta:
+                continue
+            ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CaptureCounter)
+            stmt = ins.values(proxy_host=self.proxy_host, name=name, value=delta, updated_at=now)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["proxy_host", "name"],
+                set_={"value": CaptureCounter.value + delta, "updated_at": now},
+            )
+            session.execute(stmt)
+
+    def _flush_counters_quietly(self) -> None:
+        deltas = self.counters.take_unflushed()
+        if not any(deltas.values()):
+            return
+        try:
+            store = self._get_store()
+            with store.write_session() as s:
+                self._write_counters(s, store.dialect, deltas)
+        except Exception as e:
+            log.error("aiaudit: could not save capture counters on shutdown: %s", e)
+
+    def _heartbeat(self, store) -> None:
+        state = {
+            "pending": self.counters.pending(),
+            "journal_bytes": self.journal.size,
+            "journal_dir": str(self.journal.dir),
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "totals": self.counters.totals(),
+        }
+        try:
+            now = dt.datetime.now(dt.timezone.utc)
+            ins = (postgresql.insert if store.dialect == "postgresql" else sqlite.insert)(Heartbeat)
+            stmt = ins.values(component="proxy", host=self.proxy_host, state=state, updated_at=now)
+            stmt = stmt.on_conflict_do_update(index_elements=["component", "host"],
+                                              set_={"state": state, "updated_at": now})
+            with store.write_session() as s:
+                s.execute(stmt)
+        except Exception as e:  # a heartbeat is informative; never let it stall the data
+            log.warning("aiaudit: heartbeat not written: %s", e)
+
+    def _quarantine_raw(self, payload: bytes, why: str) -> None:
+        log.error("aiaudit: quarantined a journal record: %s", why)
+        with open(self._quarantine, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"why": why, "size": len(payload), "at": time.time()}) + "\n")
+
+    def _quarantine_row(self, call: dict, why: str) -> None:
+        log.error("aiaudit: the store refused call %s: %s; quarantined", call["id"], why)
+        row = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in call.items()}
+        with open(self._quarantine, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"why": why, "call": row}, default=str) + "\n")
+
+
+def _insert_ignore(dialect: str, model, conflict_columns: list[str]):
+    if dialect == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
+    if dialect == "sqlite":
+        return sqlite.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
+    return insert(model)
