@@ -36,18 +36,26 @@ class Position:
 
 
 class Journal:
-    def __init__(self, directory: Path, max_bytes: int, segment_bytes: int = SEGMENT_BYTES) -> None:
+    def __init__(self, directory: Path, max_bytes: int, segment_bytes: int = SEGMENT_BYTES, *,
+                 readonly: bool = False) -> None:
+        """`readonly` opens someone else's journal to look (`aiaudit status`): no appending."""
         self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        self.readonly = readonly
+        if not readonly:
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o750)
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self._lock = threading.Lock()
         existing = self.segments()
-        self._size = sum(self._seg_path(s).stat().st_size for s in existing)
         self._append_seq = (existing[-1] + 1) if existing else 1
         self._fd: int | None = None
         self._fd_size = 0
+        self._rotate = False
         self.corrupt_frames = 0
+        self._acked = self.acked()
+        # the cap applies to what is not yet acknowledged (what a store outage makes wait)
+        self._size = sum(self._seg_path(s).stat().st_size for s in existing if s >= self._acked.segment)
+        self._size -= self._acked.offset if self._acked.segment in existing else 0
 
     # -- appending (proxy event loop) --
 
@@ -69,6 +77,8 @@ class Journal:
 
     def append(self, parts: Sequence[bytes | memoryview]) -> bool:
         """Append one record; False when the byte cap is reached (the caller counts the drop)."""
+        if self.readonly:
+            raise PermissionError("journal opened read-only")
         length = sum(len(p) for p in parts)
         if length > MAX_FRAME:
             return False
@@ -80,7 +90,8 @@ class Journal:
         crc = 0
         for part in parts:
             crc = zlib.crc32(part, crc)
-        if self._fd is None or self._fd_size >= self.segment_bytes:
+        if self._fd is None or self._fd_size >= self.segment_bytes or self._rotate:
+            self._rotate = False
             self._open_next()
         buffers = [_FRAME.pack(MAGIC, length, crc), *parts]
         written = os.writev(self._fd, buffers)
@@ -181,21 +192,24 @@ class Journal:
         tmp = self.dir / "ack.tmp"
         tmp.write_text(f"{pos.segment} {pos.offset}\n")
         os.replace(tmp, self.dir / "ack")
+        old, self._acked = self._acked, pos
+        released = 0
         for seq in self.segments():
-            if seq >= pos.segment or self._is_active(seq):
+            if seq > pos.segment:
                 break
             path = self._seg_path(seq)
             try:
                 size = path.stat().st_size
-                path.unlink()
             except FileNotFoundError:
                 continue
-            with self._lock:
-                self._size -= size
-        # the acknowledged segment itself: once the appender has moved on and it is fully read
-        path = self._seg_path(pos.segment)
-        if not self._is_active(pos.segment) and path.exists() and path.stat().st_size <= pos.offset:
-            size = path.stat().st_size
-            path.unlink()
-            with self._lock:
-                self._size -= size
+            start = old.offset if seq == old.segment else 0
+            if seq < pos.segment:
+                released += max(0, size - start)
+                if not self._is_active(seq):
+                    path.unlink(missing_ok=True)
+            else:
+                released += max(0, pos.offset - start) if seq >= old.segment else pos.offset
+                if pos.offset >= size and self._is_active(seq):
+                    self._rotate = True  # all read: the next append starts a new segment
+        with self._lock:
+            self._size = max(0, self._size - released)

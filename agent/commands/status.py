@@ -1,13 +1,90 @@
+"""`aiaudit status`: what was captured, stored, pending and dropped, per proxy host.
+
+captured = stored + pending + dropped{reason}. Stored and dropped come from the store, written
+in the same transactions as the rows; pending is what the local journal still holds.
+"""
+
 from __future__ import annotations
 
 import argparse
-
-from agent.commands.common import not_built
+import datetime as dt
+import json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def journal_pending(journal_dir) -> tuple[int, int]:
+    """(records, bytes) in the journal that the writer has not acknowledged."""
+    from agent.capture.journal import Journal
+
+    if not journal_dir.is_dir():
+        return 0, 0
+    journal = Journal(journal_dir, 0, readonly=True)
+    pos, records, size = journal.acked(), 0, 0
+    while True:
+        got, end = journal.read(pos, max_records=10_000)
+        if not got:
+            break
+        records += len(got)
+        size += sum(len(g) for g in got)
+        pos = end
+    return records, size
+
+
+def collect(config, store) -> dict:
+    from sqlalchemy import select
+
+    from agent.store.models import CaptureCounter
+    from agent.store.models import Heartbeat
+
+    hosts: dict[str, dict] = {}
+    with store.session() as s:
+        for row in s.scalars(select(CaptureCounter)):
+            hosts.setdefault(row.proxy_host, {})[row.name] = row.value
+        beats = {(b.component, b.host): (b.state, b.updated_at) for b in s.scalars(select(Heartbeat))}
+    pending, pending_bytes = journal_pending(config.journal_dir)
+    totals = {"captured": 0, "stored": 0, "dropped": {}}
+    for counts in hosts.values():
+        totals["captured"] += counts.get("captured", 0)
+        totals["stored"] += counts.get("stored", 0)
+        for name, value in counts.items():
+            if name.startswith("dropped:"):
+                reason = name.split(":", 1)[1]
+                totals["dropped"][reason] = totals["dropped"].get(reason, 0) + value
+    totals["captured"] += pending
+    proxy = [{"host": h, "updated_at": t.isoformat(), "last_error": st.get("last_error"),
+              "journal_bytes": st.get("journal_bytes")} for (c, h), (st, t) in beats.items() if c == "proxy"]
+    watcher = [{"host": h, "updated_at": t.isoformat(), **st} for (c, h), (st, t) in beats.items() if c == "watch"]
+    return {"captured": totals["captured"], "stored": totals["stored"], "pending": pending,
+            "dropped": totals["dropped"], "journal": {"dir": str(config.journal_dir), "records": pending,
+                                                       "bytes": pending_bytes},
+            "proxies": proxy, "watchers": watcher,
+            "generated_at": dt.datetime.now(dt.timezone.utc).isoformat()}
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_built("status", "this command")
+    from agent.commands.common import config_from
+    from agent.commands.common import store_from
+
+    config = config_from(args)
+    report = collect(config, store_from(config))
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+        return 0
+    dropped = sum(report["dropped"].values())
+    print(f"captured {report['captured']} = stored {report['stored']} + pending {report['pending']} "
+          f"+ dropped {dropped}")
+    for reason, n in sorted(report["dropped"].items()):
+        print(f"  dropped:{reason} {n}")
+    print(f"journal {report['journal']['dir']}: {report['journal']['records']} records, "
+          f"{report['journal']['bytes']} bytes pending")
+    for p in report["proxies"]:
+        err = p["last_error"] or "none"
+        print(f"proxy {p['host']}: last seen {p['updated_at']}, last store error: {err}")
+    for w in report["watchers"]:
+        print(f"watcher {w['host']}: last seen {w['updated_at']}, {w.get('summary', '')}")
+    if not report["proxies"] and not report["watchers"]:
+        print("no proxy or watcher has reported yet")
+    return 0
