@@ -2,7 +2,7 @@
 
 Hooks do O(1) work on the proxy's event loop: a catalogue lookup, a stream tee, a redacted
 snapshot appended to the local journal. Parsing, fingerprinting and the database belong to the
-writer thread. Nothing here may change or delay a flow: every hook catches its own errors, counts
+writer process (agent.capture.writer), which this addon starts and supervises. Nothing here may change or delay a flow: every hook catches its own errors, counts
 them, and lets the traffic through untouched.
 
     mitmdump -s agent/capture/script.py --set aiaudit_config=/etc/aiaudit/aiaudit.yaml
@@ -11,13 +11,13 @@ them, and lets the traffic through untouched.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from mitmproxy import ctx
 from mitmproxy import exceptions
 from mitmproxy import http
 
-from agent.capture.attribution import Attributor
 from agent.capture.catalogue import Catalogue
 from agent.capture.catalogue import CatalogueError
 from agent.capture.counters import CaptureCounters
@@ -25,7 +25,8 @@ from agent.capture.journal import Journal
 from agent.capture.record import encode_parts
 from agent.capture.snapshot import StreamTee
 from agent.capture.snapshot import snapshot
-from agent.capture.writer import CaptureWriter
+from agent.capture.droplog import record_drop
+from agent.capture.supervisor import WriterSupervisor
 from agent.errors import UserError
 from agent.ids import new_id
 
@@ -40,7 +41,7 @@ class AICapture:
         self.catalogue: Catalogue | None = None
         self.counters = CaptureCounters()
         self.journal: Journal | None = None
-        self.writer: CaptureWriter | None = None
+        self.writer: WriterSupervisor | None = None
         self.cap = 64 << 20
         self.secret_headers: frozenset[str] = frozenset()
         self.team_header: str | None = None
@@ -72,10 +73,10 @@ class AICapture:
         self.cap = config.max_body_bytes
         self.secret_headers = frozenset(h.lower() for h in config.redact_headers)
         self.team_header = config.team_header
-        self.writer = CaptureWriter(journal, self.counters, config.database_url,
-                                    Attributor(config.teams, config.team_header), store_text=config.store_text,
-                                    excerpt_chars=config.excerpt_chars, max_body_bytes=config.max_body_bytes)
-        self.writer.start()
+        env = dict(os.environ, AIAUDIT_DB=config.database_url)
+        if config.source:
+            env["AIAUDIT_CONFIG"] = str(config.source)
+        self.writer = WriterSupervisor(journal_dir, env).start()
         log.info("aiaudit: capturing %d vendors; journal %s", len(catalogue.vendor_ids()), journal_dir)
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -121,9 +122,8 @@ class AICapture:
             parts = encode_parts(snap.exchange, snap.request_body, snap.response_body)
             if self.journal.append(parts):
                 self.counters.live("journaled")
-                self.writer.wake.set()
             else:
-                self.counters.drop("journal_full")
+                self._drop("journal_full")
                 log.error("aiaudit: journal full (%d bytes); call to %s dropped", self.journal.size, route.vendor)
         except Exception:
             self._hook_failed(flow, "response")
@@ -131,8 +131,15 @@ class AICapture:
     def _hook_failed(self, flow: http.HTTPFlow, hook: str) -> None:
         # Fail open: the flow continues untouched; the loss is counted and said.
         if hook == "response" or flow.metadata.get(ROUTE) is not None:
-            self.counters.drop("hook_exception")
+            self._drop("hook_exception")
         log.exception("aiaudit: %s hook failed for %s; traffic unaffected", hook, flow.request.pretty_host)
+
+    def _drop(self, reason: str) -> None:
+        self.counters.drop(reason)
+        try:  # the writer process persists it; the proxy never touches the store
+            record_drop(self.journal.dir, reason)
+        except OSError:
+            log.error("aiaudit: could not record a dropped call (%s) in %s", reason, self.journal.dir)
 
     def done(self) -> None:
         self._stop_writer()

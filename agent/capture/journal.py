@@ -16,6 +16,7 @@ import logging
 import os
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ MAGIC = b"AJ"
 _FRAME = struct.Struct(">2sII")
 MAX_FRAME = 1 << 30
 SEGMENT_BYTES = 32 << 20
+REFRESH_S = 1.0  # how often the appender re-reads the writer's acknowledgement
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -38,7 +40,7 @@ class Position:
 class Journal:
     def __init__(self, directory: Path, max_bytes: int, segment_bytes: int = SEGMENT_BYTES, *,
                  readonly: bool = False) -> None:
-        """`readonly` opens someone else's journal to look (`aiaudit status`): no appending."""
+        """`readonly`: this process never appends (the writer process, `aiaudit status`)."""
         self.dir = Path(directory)
         self.readonly = readonly
         if not readonly:
@@ -51,6 +53,7 @@ class Journal:
         self._fd: int | None = None
         self._fd_size = 0
         self._rotate = False
+        self._refreshed = 0.0
         self.corrupt_frames = 0
         self._acked = self.acked()
         # the cap applies to what is not yet acknowledged (what a store outage makes wait)
@@ -83,9 +86,15 @@ class Journal:
         if length > MAX_FRAME:
             return False
         frame_len = _FRAME.size + length
+        now = time.monotonic()
+        if now - self._refreshed > REFRESH_S:
+            self._refresh(now)
         with self._lock:
             if self._size + frame_len > self.max_bytes:
-                return False
+                if now - self._refreshed > 0.05:  # the writer may have freed space since
+                    self._refresh(now)
+                if self._size + frame_len > self.max_bytes:
+                    return False
             self._size += frame_len
         crc = 0
         for part in parts:
@@ -99,6 +108,25 @@ class Journal:
             raise OSError(f"journal: short write ({written} of {frame_len} bytes)")
         self._fd_size += frame_len
         return True
+
+    def _refresh(self, now: float) -> None:
+        """Learn what the writer (another process) has acknowledged: free that space, and leave a
+        fully read segment so the writer can delete it."""
+        self._refreshed = now
+        acked = self.acked()
+        segs = self.segments()
+        size = 0
+        for seq in segs:
+            if seq >= acked.segment:
+                try:
+                    size += self._seg_path(seq).stat().st_size
+                except FileNotFoundError:
+                    continue
+        if acked.segment in segs:
+            size -= acked.offset
+        self._size = max(0, size)
+        if self._fd is not None and acked.segment == self._append_seq - 1 and acked.offset >= self._fd_size > 0:
+            self._rotate = True
 
     def _open_next(self) -> None:
         if self._fd is not None:

@@ -1,6 +1,9 @@
-"""The writer thread: moves captured calls from the journal into the store.
+"""The writer: moves captured calls from the journal into the store.
 
-It owns the database; the proxy's event loop never waits for it. Batches are inserted with
+It runs in its own process beside mitmdump (`python -m agent.capture.writer`), started and
+supervised by the addon, so that parsing, fingerprinting and the database never compete with
+the proxy's event loop for the interpreter lock; tests may run it as a thread. It owns the
+database; the proxy never waits for it. Batches are inserted with
 `ON CONFLICT DO NOTHING` on the call id, so a batch replayed after a crash or an outage is stored
 once. While the store is unreachable the writer backs off (capped, exponential) and the journal
 holds the calls. A record that the store refuses on its own (a poison record) is quarantined to a
@@ -23,6 +26,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError
 
+from agent.capture import droplog
 from agent.capture.attribution import Attributor
 from agent.capture.counters import CaptureCounters
 from agent.capture.journal import Journal
@@ -54,8 +58,8 @@ class CaptureWriter(threading.Thread):
         self.max_body_bytes = max_body_bytes
         self.batch_size = batch_size
         self.proxy_host = socket.gethostname()
-        self.wake = threading.Event()
         self._stopping = threading.Event()
+        self._drain_deadline = float("inf")
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self._store = None
@@ -64,11 +68,13 @@ class CaptureWriter(threading.Thread):
 
     # -- lifecycle --
 
-    def stop(self, timeout: float = 20.0) -> None:
+    def request_stop(self, timeout: float = 20.0) -> None:
         """Drain what is journaled (within `timeout`), then stop."""
         self._drain_deadline = time.monotonic() + timeout
         self._stopping.set()
-        self.wake.set()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        self.request_stop(timeout)
         self.join(timeout + 5)
 
     def run(self) -> None:
@@ -93,8 +99,7 @@ class CaptureWriter(threading.Thread):
             if not progressed:
                 if stopping:
                     break
-                self.wake.wait(IDLE_WAIT_S)
-                self.wake.clear()
+                self._stopping.wait(IDLE_WAIT_S)
         self._flush_counters_quietly()
         if self._store is not None:
             self._store.dispose()
@@ -127,6 +132,8 @@ class CaptureWriter(threading.Thread):
             if end != self._position:  # moved past a finished segment
                 self.journal.ack(end)
                 self._position = end
+            if (Path(self.journal.dir) / droplog.NAME).exists() or (Path(self.journal.dir) / "drops.taken").exists():
+                self._insert(self._get_store(), [], [], 0)
             return False
         calls, outputs, bad = [], [], 0
         for payload in payloads:
@@ -159,15 +166,20 @@ class CaptureWriter(threading.Thread):
         return True
 
     def _insert(self, store, calls: list[dict], outputs: list[dict], bad: int) -> None:
-        hook_deltas = self.counters.take_unflushed()
+        mine = self.counters.take_unflushed()
+        hook_deltas = dict(mine)
+        for reason, n in droplog.take_drops(self.journal.dir).items():  # lost by the proxy process
+            for name in ("captured", f"dropped:{reason}"):
+                hook_deltas[name] = hook_deltas.get(name, 0) + n
         try:
             with store.write_session() as s:
+                conn = s.connection()  # Core executemany: the ORM's bulk path costs more than the insert
                 inserted = 0
                 if calls:
-                    result = s.execute(_insert_ignore(store.dialect, Call, ["id"]).returning(Call.id), calls)
+                    result = conn.execute(_insert_ignore(store.dialect, Call, ["id"]).returning(Call.id), calls)
                     inserted = len(result.all())
                 if outputs:
-                    s.execute(_insert_ignore(store.dialect, Output, ["call_id", "kind", "idx"]), outputs)
+                    conn.execute(_insert_ignore(store.dialect, Output, ["call_id", "kind", "idx"]), outputs)
                 batch = {"captured": inserted + bad, "stored": inserted, "dropped:poison": bad,
                          "replayed": len(calls) - inserted}
                 persisted = dict(hook_deltas)
@@ -175,8 +187,9 @@ class CaptureWriter(threading.Thread):
                     persisted[name] = persisted.get(name, 0) + batch[name]
                 self._write_counters(s, store.dialect, persisted)
         except Exception:
-            self.counters.restore_unflushed(hook_deltas)
+            self.counters.restore_unflushed(mine)  # the drop log's share stays in drops.taken
             raise
+        droplog.forget_taken(self.journal.dir)
         self.counters.add_committed({k: v for k, v in batch.items() if v})
 
     def _insert_one_by_one(self, store, calls: list[dict], outputs: list[dict], bad: int) -> None:
@@ -256,3 +269,50 @@ def _insert_ignore(dialect: str, model, conflict_columns: list[str]):
     if dialect == "sqlite":
         return sqlite.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
     return insert(model)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m agent.capture.writer --journal DIR`: the writer process the addon supervises.
+
+    Configuration comes from AIAUDIT_CONFIG / AIAUDIT_DB as for every command. One writer per
+    journal (a lock file); it drains and exits on SIGTERM, or when the proxy that started it is
+    gone.
+    """
+    import argparse
+    import fcntl
+    import os
+    import signal
+
+    from agent.config import load_config
+
+    parser = argparse.ArgumentParser(prog="python -m agent.capture.writer")
+    parser.add_argument("--journal", required=True, type=Path)
+    parser.add_argument("--parent", type=int, default=os.getppid())
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[aiaudit writer] %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Traffic first: under CPU pressure the journal grows a little and drains when it eases.
+    os.nice(10)
+    config = load_config()
+    journal = Journal(args.journal, config.journal_max_bytes, readonly=True)
+    lock = open(args.journal / "writer.lock", "a")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # a writer still draining for a previous proxy goes first
+    writer = CaptureWriter(journal, CaptureCounters(), config.database_url,
+                           Attributor(config.teams, config.team_header), store_text=config.store_text,
+                           excerpt_chars=config.excerpt_chars, max_body_bytes=config.max_body_bytes)
+    signal.signal(signal.SIGTERM, lambda *_: writer.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: writer.request_stop())
+
+    def orphan_watch() -> None:
+        while not writer._stopping.wait(1.0):
+            if os.getppid() != args.parent:
+                log.info("aiaudit: the proxy is gone; storing what it journaled, then exiting")
+                writer.request_stop(timeout=60)
+
+    threading.Thread(target=orphan_watch, daemon=True).start()
+    writer.run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
