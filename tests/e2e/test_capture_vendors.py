@@ -1,0 +1,316 @@
+"""Every vendor family through a real mitmdump with the capture addon, driven by the official SDKs:
+each call must land in the store with the right vendor, model, streamed flag, token counts, team,
+user, and (store_text: full) the exact output text the client received."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.standin import clients
+from agent.standin import expected_text
+from agent.standin import expected_usage
+from tests.e2e.conftest import TEAM_KEY
+
+pytestmark = pytest.mark.e2e
+
+OPENAI_COMPATIBLE = {
+    "mistral": "https://api.mistral.ai/v1",
+    "deepseek": "https://api.deepseek.com",
+    "xai": "https://api.x.ai/v1",
+    "groq": "https://api.groq.com/openai/v1",
+    "together": "https://api.together.xyz/v1",
+    "fireworks": "https://api.fireworks.ai/inference/v1",
+    "perplexity": "https://api.perplexity.ai",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "huggingface": "https://router.huggingface.co/v1",
+}
+BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def check(call, *, vendor, endpoint, model, streamed, prompt, usage=True, user="nobody", team="unattributed"):
+    assert call.vendor == vendor
+    assert call.endpoint == endpoint
+    assert call.model == model
+    assert call.streamed is streamed
+    assert call.status == 200
+    assert call.parse_error is None
+    assert (call.team, call.user) == (team, user)
+    assert call.outputs == 1
+    assert call.output_text == expected_text(prompt, vendor=vendor)
+    if usage:
+        want = expected_usage(prompt, vendor=vendor)
+        assert (call.prompt_tokens, call.completion_tokens) == (want.prompt_tokens, want.completion_tokens)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_openai_chat(audit, prompt, stream):
+    mark = audit.marker()
+    client = clients.openai_client(audit.proxy_url(), audit.proxy.ca_path)
+    messages = [{"role": "user", "content": prompt}]
+    if stream:
+        chunks = client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True,
+                                                stream_options={"include_usage": True})
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        text = client.chat.completions.create(model="gpt-4o-mini", messages=messages).choices[0].message.content
+    [call] = audit.wait_calls(mark, 1)
+    assert text == call.output_text
+    check(call, vendor="openai", endpoint="chat.completions", model="gpt-4o-mini", streamed=stream, prompt=prompt)
+    [out] = audit.outputs(call.id)
+    assert out.kind == "generated" and out.word_count > 10 and out.text == text
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_openai_responses(audit, prompt, stream):
+    mark = audit.marker()
+    client = clients.openai_client(audit.proxy_url(), audit.proxy.ca_path)
+    if stream:
+        events = list(client.responses.create(model="gpt-4.1", input=prompt, stream=True))
+        text = next(e.response.output_text for e in events if e.type == "response.completed")
+    else:
+        text = client.responses.create(model="gpt-4.1", input=prompt).output_text
+    [call] = audit.wait_calls(mark, 1)
+    assert text == call.output_text
+    check(call, vendor="openai", endpoint="responses", model="gpt-4.1", streamed=stream, prompt=prompt)
+
+
+def test_openai_n_and_logprobs(audit, prompt):
+    mark = audit.marker()
+    client = clients.openai_client(audit.proxy_url(), audit.proxy.ca_path)
+    result = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}],
+                                            n=3, logprobs=True, top_logprobs=5)
+    [call] = audit.wait_calls(mark, 1)
+    assert (call.request_n, call.logprobs, call.top_logprobs, call.outputs) == (3, True, 5, 3)
+    assert call.output_text.split("\n") == [c.message.content for c in result.choices]
+    assert [o.idx for o in audit.outputs(call.id)] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_azure_openai_records_the_deployment(audit, prompt, stream):
+    mark = audit.marker()
+    client = clients.azure_openai_client(audit.proxy_url(), audit.proxy.ca_path)
+    messages = [{"role": "user", "content": prompt}]
+    if stream:
+        chunks = client.chat.completions.create(model="prod-gpt4o", messages=messages, stream=True,
+                                                stream_options={"include_usage": True})
+        "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        client.chat.completions.create(model="prod-gpt4o", messages=messages)
+    [call] = audit.wait_calls(mark, 1)
+    check(call, vendor="azure-openai", endpoint="chat.completions", model="prod-gpt4o", streamed=stream, prompt=prompt)
+
+
+@pytest.mark.parametrize("vendor", sorted(OPENAI_COMPATIBLE))
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_openai_compatible_vendors(audit, prompt, vendor, stream):
+    mark = audit.marker()
+    client = clients.openai_client(audit.proxy_url(), audit.proxy.ca_path, base_url=OPENAI_COMPATIBLE[vendor])
+    messages = [{"role": "user", "content": prompt}]
+    if stream:
+        chunks = client.chat.completions.create(model=f"{vendor}-model", messages=messages, stream=True,
+                                                stream_options={"include_usage": True})
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        text = client.chat.completions.create(model=f"{vendor}-model", messages=messages).choices[0].message.content
+    [call] = audit.wait_calls(mark, 1)
+    assert call.output_text == text
+    check(call, vendor=vendor, endpoint="chat.completions", model=f"{vendor}-model", streamed=stream, prompt=prompt)
+
+
+def test_deepseek_reasoning_is_kept_apart(audit, prompt):
+    mark = audit.marker()
+    client = clients.openai_client(audit.proxy_url(), audit.proxy.ca_path, base_url=OPENAI_COMPATIBLE["deepseek"])
+    result = client.chat.completions.create(model="deepseek-reasoner", messages=[{"role": "user", "content": prompt}])
+    [call] = audit.wait_calls(mark, 1)
+    assert call.output_text == result.choices[0].message.content  # the answer only
+    reasoning = result.choices[0].message.model_extra.get("reasoning_content")
+    assert reasoning and reasoning not in call.output_text
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_anthropic_messages(audit, prompt, stream):
+    mark = audit.marker()
+    client = clients.anthropic_client(audit.proxy_url("carol"), audit.proxy.ca_path)
+    kwargs = dict(model="claude-standin-1", max_tokens=512, messages=[{"role": "user", "content": prompt}])
+    if stream:
+        with client.messages.stream(**kwargs) as s:
+            text = "".join(s.text_stream)
+    else:
+        text = client.messages.create(**kwargs).content[0].text
+    [call] = audit.wait_calls(mark, 1)
+    assert call.output_text == text
+    check(call, vendor="anthropic", endpoint="messages", model="claude-standin-1", streamed=stream, prompt=prompt,
+          user="carol", team="support")
+    assert call.max_tokens == 512
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_gemini(audit, prompt, stream):
+    mark = audit.marker()
+    client = clients.genai_client(audit.proxy_url(), audit.proxy.ca_path)
+    if stream:
+        text = "".join(c.text or "" for c in client.models.generate_content_stream(model="gemini-2.5-flash",
+                                                                                   contents=prompt))
+    else:
+        text = client.models.generate_content(model="gemini-2.5-flash", contents=prompt).text
+    [call] = audit.wait_calls(mark, 1)
+    assert call.output_text == text
+    check(call, vendor="google", endpoint="generateContent", model="gemini-2.5-flash", streamed=stream, prompt=prompt)
+
+
+def test_vertex_express_mode(audit, prompt):
+    mark = audit.marker()
+    client = clients.genai_client(audit.proxy_url(), audit.proxy.ca_path, vertexai=True)
+    text = client.models.generate_content(model="gemini-2.5-flash", contents=prompt).text
+    [call] = audit.wait_calls(mark, 1)
+    assert call.vendor == "google" and call.host.endswith("aiplatform.googleapis.com")
+    assert call.output_text == text and call.model == "gemini-2.5-flash"
+
+
+def _bedrock_messages(prompt):
+    return [{"role": "user", "content": [{"text": prompt}]}]
+
+
+def _anthropic_body(prompt):
+    return json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 256,
+                       "messages": [{"role": "user", "content": prompt}]})
+
+
+@pytest.mark.parametrize("operation", ["converse", "converse_stream", "invoke_model",
+                                       "invoke_model_with_response_stream"])
+def test_bedrock(audit, prompt, operation):
+    mark = audit.marker()
+    client = clients.bedrock_client(audit.proxy_url(), audit.proxy.ca_path)
+    if operation == "converse":
+        text = client.converse(modelId=BEDROCK_MODEL, messages=_bedrock_messages(prompt))["output"]["message"][
+            "content"][0]["text"]
+    elif operation == "converse_stream":
+        events = client.converse_stream(modelId=BEDROCK_MODEL, messages=_bedrock_messages(prompt))["stream"]
+        text = "".join(e["contentBlockDelta"]["delta"].get("text", "") for e in events if "contentBlockDelta" in e)
+    elif operation == "invoke_model":
+        body = json.loads(client.invoke_model(modelId=BEDROCK_MODEL, body=_anthropic_body(prompt))["body"].read())
+        text = body["content"][0]["text"]
+    else:
+        stream = client.invoke_model_with_response_stream(modelId=BEDROCK_MODEL, body=_anthropic_body(prompt))["body"]
+        text = ""
+        for event in stream:
+            inner = json.loads(event["chunk"]["bytes"])
+            if inner.get("type") == "content_block_delta":
+                text += inner["delta"].get("text", "")
+    [call] = audit.wait_calls(mark, 1)
+    endpoint = "converse" if operation.startswith("converse") else "invoke"
+    check(call, vendor="aws-bedrock", endpoint=endpoint, model=BEDROCK_MODEL, streamed="stream" in operation,
+          prompt=prompt)
+    assert call.output_text == text
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_cohere_v2(audit, prompt, stream):
+    mark = audit.marker()
+    client = clients.cohere_client(audit.proxy_url(), audit.proxy.ca_path)
+    messages = [{"role": "user", "content": prompt}]
+    if stream:
+        text = "".join(e.delta.message.content.text for e in client.chat_stream(model="command-a-03-2025",
+                                                                                messages=messages)
+                       if e.type == "content-delta")
+    else:
+        text = client.chat(model="command-a-03-2025", messages=messages).message.content[0].text
+    [call] = audit.wait_calls(mark, 1)
+    assert call.output_text == text
+    check(call, vendor="cohere", endpoint="chat", model="command-a-03-2025", streamed=stream, prompt=prompt)
+
+
+def test_cohere_v1_stream(audit, prompt):
+    mark = audit.marker()
+    client = clients.cohere_client(audit.proxy_url(), audit.proxy.ca_path, v2=False)
+    text = "".join(e.text for e in client.chat_stream(message=prompt, model="command-r")
+                   if e.event_type == "text-generation")
+    [call] = audit.wait_calls(mark, 1)
+    assert call.vendor == "cohere" and call.streamed and call.output_text == text
+
+
+def test_openai_batch_results_count_every_line(audit):
+    mark = audit.marker()
+    client = clients.openai_client(audit.proxy_url(), audit.proxy.ca_path)
+    lines = "\n".join(json.dumps({"custom_id": f"req-{i}", "method": "POST", "url": "/v1/chat/completions",
+                                  "body": {"model": "gpt-4o-mini",
+                                           "messages": [{"role": "user", "content": f"item {i}"}]}})
+                      for i in range(12))
+    upload = client.files.create(file=("input.jsonl", lines.encode()), purpose="batch")
+    batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
+    batch = client.batches.retrieve(batch.id)
+    content = client.files.content(batch.output_file_id).text.splitlines()
+    calls = audit.wait_calls(mark, 3)  # upload, batch creation, result download (status polls are not calls)
+    results = [c for c in calls if c.endpoint == "batch.results"]
+    assert len(results) == 1
+    [result] = results
+    assert result.kind == "batch_results" and result.outputs == len(content) == 12
+    texts = [json.loads(line)["response"]["body"]["choices"][0]["message"]["content"] for line in content]
+    assert result.output_text.split("\n") == texts
+    assert len(audit.outputs(result.id)) == 12
+
+
+def test_anthropic_batch_results_count_every_line(audit, prompt):
+    mark = audit.marker()
+    client = clients.anthropic_client(audit.proxy_url(), audit.proxy.ca_path)
+    requests = [{"custom_id": f"r{i}", "params": {"model": "claude-standin-1", "max_tokens": 64,
+                                                  "messages": [{"role": "user", "content": f"{prompt} {i}"}]}}
+                for i in range(5)]
+    batch = client.messages.batches.create(requests=requests)
+    results = list(client.messages.batches.results(batch.id))
+    calls = audit.wait_calls(mark, 2)  # batch creation and result download
+    [result] = [c for c in calls if c.endpoint == "batch.results"]
+    assert result.vendor == "anthropic" and result.outputs == len(results) == 5
+
+
+def test_fine_tuning_upload_is_recorded_with_its_texts(audit):
+    mark = audit.marker()
+    client = clients.openai_client(audit.proxy_url(), audit.proxy.ca_path)
+    records = [{"messages": [{"role": "user", "content": f"question {i} about glaciers"},
+                             {"role": "assistant", "content": f"glaciers move slowly, answer number {i}"}]}
+               for i in range(4)]
+    training = "\n".join(json.dumps(r) for r in records).encode()
+    upload = client.files.create(file=("train.jsonl", training), purpose="fine-tune")
+    client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=upload.id)
+    calls = audit.wait_calls(mark, 2)
+    upload_call = next(c for c in calls if c.kind == "upload" and c.endpoint == "files.upload")
+    assert upload_call.upload_purpose == "fine-tune"
+    uploaded = [o for o in audit.outputs(upload_call.id) if o.kind == "uploaded"]
+    assert len(uploaded) == 4 and all("glaciers" in o.text for o in uploaded)
+    assert any(c.endpoint == "fine_tuning.jobs" for c in calls)
+
+
+def test_key_attribution_takes_precedence(audit, prompt):
+    mark = audit.marker()
+    client = clients.openai_client(audit.proxy_url("carol"), audit.proxy.ca_path, api_key=TEAM_KEY)
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}],
+                                   extra_headers={"X-Team": "claimed-by-header"})
+    [call] = audit.wait_calls(mark, 1)
+    assert (call.team, call.user) == ("research", "carol")
+
+
+def test_header_attribution_when_nothing_else_matches(audit, prompt):
+    mark = audit.marker()
+    client = clients.openai_client(audit.proxy_url("dave"), audit.proxy.ca_path)
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}],
+                                   extra_headers={"X-Team": "data-eng"})
+    [call] = audit.wait_calls(mark, 1)
+    assert (call.team, call.user) == ("data-eng", "dave")
+
+
+def test_network_attribution_with_curl(audit, prompt, tmp_path):
+    import subprocess
+
+    mark = audit.marker()
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}]})
+    result = subprocess.run(
+        ["curl", "-sS", "--interface", "127.0.0.2", "-x", audit.proxy_url("erin"), "--cacert",
+         str(audit.proxy.ca_path), "-H", "content-type: application/json", "-H", "authorization: Bearer sk-x",
+         "-d", body, "https://api.openai.com/v1/chat/completions"],
+        capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["choices"][0]["message"]["content"] == expected_text(prompt, vendor="openai")
+    [call] = audit.wait_calls(mark, 1)
+    assert (call.team, call.client_ip, call.user) == ("finance", "127.0.0.2", "erin")
