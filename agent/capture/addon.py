@@ -99,7 +99,12 @@ class AICapture:
             # client chunk by chunk, and nothing large is buffered by the proxy for us. Another
             # addon's stream transform keeps working; the tee records what the vendor sent.
             existing = flow.response.stream
-            flow.response.stream = StreamTee(self.cap, inner=existing if callable(existing) else None)
+            length = flow.response.headers.get("content-length", "")
+            flow.response.stream = StreamTee(
+                self.cap, inner=existing if callable(existing) else None,
+                expected_length=int(length) if length.isdigit() and int(length) > 0 else None,
+                on_complete=lambda: self._record(flow, None),
+            )
         except Exception:
             self._hook_failed(flow, "responseheaders")
 

@@ -30,21 +30,32 @@ class StreamTee:
 
     cap: int
     inner: Callable[[bytes], Iterable[bytes] | bytes] | None = None
+    # With a Content-Length, the client holds the whole response as soon as the last byte is
+    # forwarded, before mitmproxy runs the response hook; `on_complete` journals the call just
+    # before that last chunk goes out, so a delivered call is always journaled.
+    expected_length: int | None = None
+    on_complete: Callable[[], None] | None = None
     chunks: list[bytes] = field(default_factory=list)
     size: int = 0
     seen: int = 0
     truncated: bool = False
 
     def __call__(self, chunk: bytes) -> bytes:
+        self.seen += len(chunk)
+        self._keep(chunk)
+        if self.on_complete is not None and self.expected_length is not None and self.seen >= self.expected_length:
+            done, self.on_complete = self.on_complete, None
+            done()
+        return chunk if self.inner is None else self.inner(chunk)
+
+    def _keep(self, chunk: bytes) -> None:
         n = len(chunk)
-        self.seen += n
         if n and not self.truncated:
             if self.size + n <= self.cap:
                 self.chunks.append(chunk)
                 self.size += n
             else:
                 self.truncated = True
-        return chunk if self.inner is None else self.inner(chunk)
 
 
 # bodies whose content type says "a stream of events", not one document
