@@ -28,7 +28,8 @@ MAGIC = b"AJ"
 _FRAME = struct.Struct(">2sII")
 MAX_FRAME = 1 << 30
 SEGMENT_BYTES = 32 << 20
-REFRESH_S = 1.0  # how often the appender re-reads the writer's acknowledgement
+REFRESH_S = 1.0
+IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024, 1024)  # how often the appender re-reads the writer's acknowledgement
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -102,7 +103,10 @@ class Journal:
         if self._fd is None or self._fd_size >= self.segment_bytes or self._rotate:
             self._rotate = False
             self._open_next()
-        buffers = [_FRAME.pack(MAGIC, length, crc), *parts]
+        if len(parts) < IOV_MAX:
+            buffers = [_FRAME.pack(MAGIC, length, crc), *parts]
+        else:  # a response of many small chunks: writev takes at most IOV_MAX buffers
+            buffers = [_FRAME.pack(MAGIC, length, crc), b"".join(parts)]
         written = os.writev(self._fd, buffers)
         if written != frame_len:  # a short write on a regular file means the disk is full
             raise OSError(f"journal: short write ({written} of {frame_len} bytes)")

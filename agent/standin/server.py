@@ -10,6 +10,7 @@ optional delay between events so time-to-first-byte through the proxy can be mea
 from __future__ import annotations
 
 import argparse
+import hashlib
 import signal
 import socket
 import ssl
@@ -89,10 +90,16 @@ class _Handler(BaseHTTPRequestHandler):
             reply = error_reply(500, "stand-in failed to build a reply", "server_error")
         self.server.log(LoggedRequest(self.command, host, self.path, list(self.headers.items()),
                                       len(body), call.mode, call.vendor, time.time()))
+        self._sent = hashlib.sha256()
+        self._sent_bytes = 0
         try:
             self._write(reply, call)
         except (_ConnectionDropped, ConnectionError, ssl.SSLError, TimeoutError):
             pass
+        finally:
+            # what the "vendor" sent for this request body, so a test can compare it with what a
+            # client received through the proxy
+            self.server.sent[hashlib.sha256(body).hexdigest()] = (self._sent.hexdigest(), self._sent_bytes)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
@@ -105,6 +112,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError as exc:
             raise _ConnectionDropped from exc
+
+    def _payload(self, data: bytes) -> None:
+        self._sent.update(data)
+        self._sent_bytes += len(data)
 
     def _pause(self, delay_ms: int) -> None:
         if delay_ms and self.server.stopping.wait(delay_ms / 1000):
@@ -141,6 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
             if index:
                 self._pause(delay_ms)
             if event:  # an empty chunk would end the body early
+                self._payload(event)
                 self._send(b"%x\r\n%s\r\n" % (len(event), event))
         self._send(b"0\r\n\r\n")
 
@@ -149,6 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._head(reply, chunked=chunked, length=reply.content_length)
         for piece in pieces:
             if piece:
+                self._payload(piece)
                 self._send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
         if chunked:
             self._send(b"0\r\n\r\n")
@@ -157,15 +170,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._head(reply, chunked=False)
         body = reply.body
         if truncate:
+            self._payload(body[: len(body) // 2])
             self._send(body[: len(body) // 2])  # Content-Length promised more
             return
         if not delay_ms:
+            self._payload(body)
             self._send(body)
             return
         step = max(1, -(-len(body) // 4))
         for index, offset in enumerate(range(0, len(body), step)):
             if index:
                 self._pause(delay_ms)
+            self._payload(body[offset: offset + step])
             self._send(body[offset: offset + step])
 
 
@@ -188,6 +204,8 @@ class _HTTPServer(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self.requests: deque[LoggedRequest] = deque(maxlen=MAX_LOGGED_REQUESTS)
         self.errors: list[str] = []
+        # sha256 of a request body -> (sha256, length) of the response body bytes sent for it
+        self.sent: dict[str, tuple[str, int]] = {}
         super().__init__(address, _Handler)
 
     def log(self, entry: LoggedRequest) -> None:
@@ -249,6 +267,10 @@ class StandinServer:
     def errors(self) -> list[str]:
         """Tracebacks of replies the stand-in failed to build (a test should expect none)."""
         return list(self._httpd.errors)
+
+    def sent_for(self, request_body: bytes) -> tuple[str, int] | None:
+        """(sha256, length) of the response body sent for the request with this body."""
+        return self._httpd.sent.get(hashlib.sha256(request_body).hexdigest())
 
     def clear_requests(self) -> None:
         self._httpd.requests.clear()

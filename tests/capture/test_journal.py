@@ -133,3 +133,11 @@ def test_reader_and_appender_run_concurrently(tmp_path):
             pos = end
     writer.join()
     assert got == data
+
+
+def test_a_record_of_thousands_of_chunks_is_written_whole(tmp_path):
+    j = Journal(tmp_path, max_bytes=1 << 30)
+    parts = [b"%05d," % i for i in range(5000)]  # more pieces than one writev accepts
+    assert j.append(parts)
+    got, _ = j.read(j.acked())
+    assert got == [b"".join(parts)]
