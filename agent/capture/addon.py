@@ -116,6 +116,17 @@ class AICapture:
             msg = flow.error.msg if flow.error else "connection error"
             self._record(flow, msg)
 
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        # mitmproxy keeps every WebSocket message of a connection in memory for its whole life
+        # (realtime APIs stay open for hours); aiaudit records none of them, so keep only the
+        # latest, which is all the next hook needs.
+        try:
+            messages = flow.websocket.messages if flow.websocket else None
+            if messages and len(messages) > 1:
+                del messages[:-1]
+        except Exception:
+            log.exception("aiaudit: websocket_message hook failed; traffic unaffected")
+
     def _record(self, flow: http.HTTPFlow, error: str | None) -> None:
         try:
             route = flow.metadata.get(ROUTE)

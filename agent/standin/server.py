@@ -10,6 +10,7 @@ optional delay between events so time-to-first-byte through the proxy can be mea
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import signal
 import socket
@@ -84,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
         call = Call(self.command, host, self.path, self.headers, body, self.server.state,
                     default_delay_ms=self.server.default_delay_ms)
         try:
-            reply = modes.apply(call, router.dispatch(call))
+            reply = _verbatim(self.headers) or modes.apply(call, router.dispatch(call))
         except Exception:
             self.server.errors.append(traceback.format_exc())
             reply = error_reply(500, "stand-in failed to build a reply", "server_error")
@@ -183,6 +184,22 @@ class _Handler(BaseHTTPRequestHandler):
                 self._pause(delay_ms)
             self._payload(body[offset: offset + step])
             self._send(body[offset: offset + step])
+
+
+def _verbatim(headers) -> Reply | None:
+    """`x-standin-reply: <base64>`: answer with exactly these bytes (fuzz tests choose the body),
+    as one body, or split into events at `x-standin-reply-split` byte offsets."""
+    encoded = headers.get("x-standin-reply")
+    if encoded is None:
+        return None
+    data = base64.b64decode(encoded)
+    content_type = headers.get("x-standin-reply-type", "application/json")
+    cuts = [int(c) for c in headers.get("x-standin-reply-split", "").split(",") if c.strip().isdigit()]
+    if not cuts:
+        return Reply(status=200, content_type=content_type, body=data)
+    edges = [0, *sorted(c for c in cuts if 0 < c < len(data)), len(data)]
+    events = [data[a:b] for a, b in zip(edges, edges[1:]) if b > a]
+    return Reply(status=200, content_type=content_type, events=events)
 
 
 def _strip_port(host: str) -> str:

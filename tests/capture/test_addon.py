@@ -152,3 +152,14 @@ def test_full_journal_drops_by_policy_and_says_so(configured, caplog):
     totals = capture.counters.totals()
     assert totals["dropped:journal_full"] == 1 and totals["captured"] == 1
     assert "journal full" in caplog.text
+
+
+def test_websocket_history_does_not_grow(configured):
+    capture, _tctx, _ = configured
+    flow = tflow.twebsocketflow()
+    from mitmproxy import websocket
+
+    for i in range(50):
+        flow.websocket.messages.append(websocket.WebSocketMessage(1, True, f"frame {i}".encode()))
+        capture.websocket_message(flow)
+    assert [m.content for m in flow.websocket.messages] == [b"frame 49"]
