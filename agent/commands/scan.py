@@ -1,13 +1,127 @@
+"""`aiaudit scan PATH...`: find records that reuse captured outputs, once.
+
+Findings go to stdout (a line each, or DESIGN.md's JSON lines); progress, problems with files and
+records, and the summary go to stderr.
+"""
+
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import time
+from pathlib import Path
 
-from agent.commands.common import not_built
+from agent.errors import UserError
+
+JSONL_FIELDS = ("path", "record", "call_ids", "vendors", "teams", "output_coverage", "record_coverage",
+                "matched_words")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: config watch:)")
+    parser.add_argument("--format", choices=("text", "jsonl"), default="text")
+
+
+class Progress:
+    """A one-line progress bar on stderr when it is a terminal: files, MB, MB/s."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.start = time.perf_counter()
+        self.files = 0
+        self.bytes = 0
+        self.last = 0.0
+
+    def update(self, files: int = 0, nbytes: int = 0, force: bool = False) -> None:
+        self.files += files
+        self.bytes += nbytes
+        now = time.perf_counter()
+        if not self.tty or (not force and now - self.last < 0.2):
+            return
+        self.last = now
+        mb = self.bytes / 1e6
+        rate = mb / max(1e-9, now - self.start)
+        sys.stderr.write(f"\r\x1b[Kscanning: {self.files} files, {mb:.1f} MB, {rate:.1f} MB/s")
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def print_finding(row: dict, fmt: str) -> None:
+    if fmt == "jsonl":
+        print(json.dumps({k: row[k] for k in JSONL_FIELDS}, ensure_ascii=False), flush=False)
+        return
+    print(f"{row['path']}:{row['record']}  {','.join(row['vendors'])}  teams={','.join(row['teams'])}  "
+          f"output {row['output_coverage']:.2f}  record {row['record_coverage']:.2f}  "
+          f"{row['matched_words']} words  {row.get('reuse_class', '')}  calls={','.join(row['call_ids'])}")
+
+
+def print_summary(summary: dict) -> None:
+    lines = [
+        ("files", f"{summary['files']} ({summary['scanned']} read, {summary['unchanged']} unchanged, "
+                  f"{summary['errors']} with errors)"),
+        ("records", f"{summary['records']} read, {summary['bad_records']} malformed (skipped)"),
+        ("reusing outputs", f"{summary['records_reusing_outputs']} records ({summary['new_findings']} new findings)"),
+        ("read", f"{summary['megabytes']:.1f} MB in {summary['seconds']:.1f} s ({summary['mb_per_s']:.1f} MB/s)"),
+    ]
+    width = max(len(k) for k, _ in lines)
+    for key, value in lines:
+        print(f"{key:>{width}}  {value}", file=sys.stderr)
+
+
+def open_catalog(config, store):
+    from agent.watch.outputs import OutputCatalog
+
+    try:
+        return OutputCatalog(store, config.index_dir)
+    except OSError as e:
+        raise UserError(f"scanner.index_dir {config.index_dir}: {e.strerror or e}") from e
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_built("scan", "this command")
+    from agent.commands.common import config_from
+    from agent.commands.common import store_from
+    from agent.watch.scan import Scanner
+    from agent.watch.scan import scan_summary
+
+    config = config_from(args)
+    paths = [Path(p) for p in args.paths] or [w.path for w in config.watch]
+    if not paths:
+        raise UserError("aiaudit scan: give one or more paths, or list directories under watch: in the config")
+    for p in paths:
+        if not p.exists():
+            raise UserError(f"aiaudit scan: {p}: no such file or directory")
+    store = store_from(config)
+    catalog = open_catalog(config, store)
+    progress = Progress()
+
+    def problem(line: str) -> None:
+        progress.clear()
+        print(line, file=sys.stderr)
+
+    scanner = Scanner(store, catalog, on_error=problem, on_progress=lambda _n: progress.update(force=True))
+    started = time.perf_counter()
+    results = []
+    for result in scanner.scan_paths(paths):
+        results.append(result)
+        for row in result.findings:
+            print_finding(row, args.format)
+        sys.stdout.flush()
+        progress.update(files=1, nbytes=result.bytes)
+    progress.clear()
+    print_summary(scan_summary(results, time.perf_counter() - started))
+    upload_matches(store, catalog)
+    return 0
+
+
+def upload_matches(store, catalog) -> None:
+    """Training uploads captured by the proxy are checked against the same index."""
+    from agent.watch.uploads import match_uploads
+
+    found = match_uploads(store, catalog)
+    if found:
+        print(f"training uploads reusing outputs: {found} new", file=sys.stderr)

@@ -1,13 +1,42 @@
+"""`aiaudit watch [PATH...]`: follow dataset directories until SIGTERM."""
+
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+from pathlib import Path
 
-from agent.commands.common import not_built
+from agent.errors import UserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="directories (default: config watch:)")
+    parser.add_argument("--poll", action="store_true", help="poll instead of inotify (network filesystems)")
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_built("watch", "this command")
+    from agent.commands.common import config_from
+    from agent.commands.common import store_from
+    from agent.commands.scan import open_catalog
+    from agent.watch.observer import Root
+    from agent.watch.observer import Watcher
+
+    config = config_from(args)
+    if args.paths:
+        roots = [Root(Path(p).absolute(), args.poll) for p in args.paths]
+    else:
+        roots = [Root(w.path.absolute(), w.poll or args.poll) for w in config.watch]
+    if not roots:
+        raise UserError("aiaudit watch: give one or more directories, or list them under watch: in the config")
+    for root in roots:
+        if not root.path.is_dir():
+            raise UserError(f"aiaudit watch: {root.path}: not a directory")
+    store = store_from(config)
+    watcher = Watcher(store, open_catalog(config, store), roots, quiet_seconds=config.quiet_seconds,
+                      rescan_seconds=config.rescan_seconds,
+                      on_line=lambda line: print(line, file=sys.stderr, flush=True))
+    signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
+    signal.signal(signal.SIGINT, lambda *_: watcher.stop())
+    watcher.run()
+    return 0

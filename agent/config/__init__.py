@@ -46,6 +46,9 @@ class Config:
     team_header: str | None = None
     watch: tuple[WatchDir, ...] = ()
     rule_paths: tuple[Path, ...] = ()
+    index_dir: Path = Path("index")
+    rescan_seconds: int = 300
+    quiet_seconds: int = 2
     listen_host: str = "0.0.0.0"
     listen_port: int = 8080
     confdir: Path = Path("~/.mitmproxy").expanduser()
@@ -126,6 +129,9 @@ def _build(v: dict[str, Any], source: Path | None, db: str | None) -> Config:
         team_header=v["team_header"],
         watch=tuple(WatchDir(_relative(source, w["path"]), w["poll"]) for w in v["watch"]),
         rule_paths=tuple(_relative(source, p) for p in v["rules"]["paths"]),
+        index_dir=_relative(source, v["scanner"]["index_dir"]) if v["scanner"]["index_dir"] else data_home() / "index",
+        rescan_seconds=v["scanner"]["rescan_seconds"],
+        quiet_seconds=v["scanner"]["quiet_seconds"],
         listen_host=v["proxy"]["listen_host"],
         listen_port=v["proxy"]["listen_port"],
         confdir=_relative(source, v["proxy"]["confdir"]),

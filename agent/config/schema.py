@@ -126,6 +126,17 @@ SCHEMA = Mapping(
             ),
             "Dataset directories for `aiaudit watch`.",
         ),
+        "scanner": Mapping(
+            {
+                "index_dir": Scalar(str, None, "Local fingerprint index of captured outputs, rebuilt from the store "
+                                    "when missing (default: ~/.local/share/aiaudit/index)."),
+                "rescan_seconds": Scalar(int, 300, "How often `aiaudit watch` walks every watched directory to "
+                                         "catch changes whose events were lost.", check=_positive),
+                "quiet_seconds": Scalar(int, 2, "How long a file must stay unchanged before the watcher reads it "
+                                        "(files closed after writing are read at once).", check=_positive),
+            },
+            "The dataset scanner and watcher.",
+        ),
         "rules": Mapping(
             {
                 "paths": Sequence(Scalar(str, None, ""), "Extra rule files or directories, added to the shipped rules."),

@@ -121,6 +121,8 @@ class Output(Base):
     exact_hash: Mapped[bytes] = mapped_column(LargeBinary(16))
     fingerprint: Mapped[bytes] = mapped_column(LargeBinary)
     text: Mapped[str | None] = mapped_column(Text)
+    # uploaded texts: when they were checked against the captured outputs
+    matched_at: Mapped[dt.datetime | None] = mapped_column(UTC)
 
     __table_args__ = (
         UniqueConstraint("call_id", "kind", "idx", name="uq_outputs_call_kind_idx"),
