@@ -1,0 +1,277 @@
+"""Which hosts and paths are AI vendor APIs, and how to parse them.
+
+The shipped catalogue is `vendors.yaml`; a site can add entries from its configuration
+(`Catalogue.load(extra=[...])`) with the same shape. Extra entries are matched first: they may
+reuse a shipped vendor id to add hosts or routes (an internal gateway for OpenAI, say) or define
+a new vendor.
+
+Entry shape::
+
+    id: openai                      # lowercase slug
+    hosts: [api.openai.com, "*.openai.azure.com", "<region>-aiplatform.googleapis.com", "re:..."]
+    routes:
+      - {method: POST, path: /v1/chat/completions, endpoint: chat.completions, family: openai}
+      - {use: openai-v1, prefix: /openai/v1}     # a route set from the shipped file
+
+Route fields: `endpoint` (stable operation name), `family` (parser), `kind` (generation |
+batch_results | upload | other; default generation), `method` (one or a list; default POST),
+`stream` (the path itself asks for a streamed answer), and either `path` — a template where
+`{name}` is one path segment and `{name:path}` may span segments — or `path_regex` with named
+groups. Groups `model` and `deployment` are percent-decoded onto the Route; others go to
+`Route.params`.
+
+`match()` runs in the proxy hook for every request: an exact-host dict, then a short list of
+compiled host patterns (results cached per host), then the vendor's compiled routes.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from dataclasses import field
+from importlib import resources
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+
+FAMILIES = frozenset(
+    {"openai", "anthropic", "google", "bedrock", "cohere", "huggingface", "batches", "uploads", "metadata"}
+)
+KINDS = frozenset({"generation", "batch_results", "upload", "other"})
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+_ID = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+_ENTRY_KEYS = {"id", "hosts", "routes", "name"}
+_ROUTE_KEYS = {"method", "path", "path_regex", "endpoint", "family", "kind", "stream"}
+_USE_KEYS = {"use", "prefix"}
+_HOST_CACHE_MAX = 4096
+
+
+class CatalogueError(ValueError):
+    """The catalogue (shipped or site-supplied) is invalid; the message names entry and field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    vendor: str
+    endpoint: str
+    kind: str
+    family: str
+    stream: bool = False
+    model: str | None = None
+    deployment: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _RouteRule:
+    methods: frozenset[str]
+    pattern: re.Pattern[str]
+    endpoint: str
+    family: str
+    kind: str
+    stream: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Vendor:
+    id: str
+    rules: tuple[_RouteRule, ...]
+    position: int  # precedence: extra entries first, then the shipped file's order
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(pattern: str) -> re.Pattern[str]:
+    # Several vendors mount the same route sets, and reloads recompile everything; re's own
+    # cache (512 entries) is smaller than one catalogue.
+    return re.compile(pattern)
+
+
+def _template_to_regex(template: str) -> str:
+    out: list[str] = []
+    pos = 0
+    for match in re.finditer(r"\{(\w+)(?::path)?\}", template):
+        out.append(re.escape(template[pos : match.start()]))
+        spans = match.group(0).endswith(":path}")
+        out.append(f"(?P<{match.group(1)}>{'.+?' if spans else '[^/]+?'})")
+        pos = match.end()
+    out.append(re.escape(template[pos:]))
+    return "".join(out)
+
+
+def _host_regex(pattern: str) -> str:
+    if pattern.startswith("re:"):
+        return pattern[3:]
+    if pattern.startswith("*."):
+        return r"(?:[a-z0-9-]+\.)+" + _host_regex(pattern[2:])
+    parts = re.split(r"(<\w+>)", pattern)
+    return "".join("[a-z0-9-]+" if p.startswith("<") else re.escape(p) for p in parts)
+
+
+class _EntryErrors:
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, field_name: str, message: str) -> CatalogueError:
+        return CatalogueError(f"{self.where}: {field_name}: {message}")
+
+
+def _compile_route(raw: Any, prefix: str, where: _EntryErrors, label: str) -> _RouteRule:
+    if not isinstance(raw, dict):
+        raise where.fail(label, "must be a mapping")
+    unknown = set(raw) - _ROUTE_KEYS
+    if unknown:
+        raise where.fail(label, f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    endpoint = raw.get("endpoint")
+    if not isinstance(endpoint, str) or not endpoint:
+        raise where.fail(f"{label}.endpoint", "is required (a non-empty string)")
+    family = raw.get("family")
+    if not isinstance(family, str) or family not in FAMILIES:
+        raise where.fail(f"{label}.family", f"{family!r} is not one of {', '.join(sorted(FAMILIES))}")
+    kind = raw.get("kind", "generation")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise where.fail(f"{label}.kind", f"{kind!r} is not one of {', '.join(sorted(KINDS))}")
+    methods = raw.get("method", "POST")
+    methods = [methods] if isinstance(methods, str) else methods
+    if not isinstance(methods, list) or not methods or any(str(m).upper() not in METHODS for m in methods):
+        raise where.fail(f"{label}.method", f"{raw.get('method')!r} is not an HTTP method or list of them")
+    stream = raw.get("stream", False)
+    if not isinstance(stream, bool):
+        raise where.fail(f"{label}.stream", "must be true or false")
+    if ("path" in raw) == ("path_regex" in raw):
+        raise where.fail(label, "needs exactly one of path or path_regex")
+    try:
+        if "path" in raw:
+            path = raw["path"]
+            if not isinstance(path, str) or not (prefix + path).startswith("/"):
+                raise where.fail(f"{label}.path", "must be a string starting with /")
+            pattern = _compile(_template_to_regex(prefix + path))
+        else:
+            pattern = _compile(str(raw["path_regex"]))
+    except re.error as exc:
+        raise where.fail(f"{label}.path", f"invalid pattern: {exc}") from None
+    return _RouteRule(frozenset(str(m).upper() for m in methods), pattern, endpoint, family, kind, stream)
+
+
+def _compile_entry(
+    raw: Any, where: str, route_sets: dict[str, list[Any]]
+) -> tuple[str, list[str], list[_RouteRule]]:
+    errors = _EntryErrors(where)
+    if not isinstance(raw, dict):
+        raise errors.fail("entry", "must be a mapping")
+    vendor_id = raw.get("id")
+    if not isinstance(vendor_id, str) or not _ID.match(vendor_id):
+        raise errors.fail("id", f"{vendor_id!r} must be a lowercase slug such as 'openai'")
+    errors.where = f"{where} (id {vendor_id!r})"
+    unknown = set(raw) - _ENTRY_KEYS
+    if unknown:
+        raise errors.fail("entry", f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    hosts = raw.get("hosts")
+    if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h for h in hosts):
+        raise errors.fail("hosts", "must be a non-empty list of host names or patterns")
+    routes = raw.get("routes")
+    if not isinstance(routes, list) or not routes:
+        raise errors.fail("routes", "must be a non-empty list")
+    rules: list[_RouteRule] = []
+    for i, route in enumerate(routes):
+        label = f"routes[{i}]"
+        if isinstance(route, dict) and "use" in route:
+            if set(route) - _USE_KEYS:
+                raise errors.fail(label, "a 'use' item takes only 'use' and 'prefix'")
+            if not isinstance(route["use"], str) or route["use"] not in route_sets:
+                raise errors.fail(f"{label}.use", f"unknown route set {route['use']!r}")
+            prefix = route.get("prefix", "")
+            if not isinstance(prefix, str):
+                raise errors.fail(f"{label}.prefix", "must be a string")
+            for j, item in enumerate(route_sets[route["use"]]):
+                rules.append(_compile_route(item, prefix, errors, f"{label} ({route['use']}[{j}])"))
+        else:
+            rules.append(_compile_route(route, "", errors, label))
+    for host in hosts:
+        try:
+            _compile(_host_regex(host.lower()))
+        except re.error as exc:
+            raise errors.fail("hosts", f"invalid pattern {host!r}: {exc}") from None
+    return vendor_id, [h.lower().rstrip(".") for h in hosts], rules
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_yaml(text: str) -> Any:
+    # Compiling never mutates the document, so a reload (config change) can reuse the parse.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader) or {}
+
+
+class Catalogue:
+    def __init__(self, entries: list[tuple[str, list[str], list[_RouteRule]]]) -> None:
+        self._vendor_ids = frozenset(vendor_id for vendor_id, _, _ in entries)
+        self._exact: dict[str, list[_Vendor]] = {}
+        self._patterns: list[tuple[re.Pattern[str], _Vendor]] = []
+        for position, (vendor_id, hosts, rules) in enumerate(entries):
+            vendor = _Vendor(vendor_id, tuple(rules), position)
+            for host in hosts:
+                if host.startswith(("re:", "*.")) or "<" in host:
+                    self._patterns.append((_compile(_host_regex(host)), vendor))
+                else:
+                    self._exact.setdefault(host, []).append(vendor)
+        self._host_cache: dict[str, tuple[_Vendor, ...]] = {}
+
+    @classmethod
+    def load(cls, extra: list[dict] | None = None, *, text: str | None = None) -> Catalogue:
+        """Shipped catalogue (or `text`, for tests) with `extra` entries taking precedence."""
+        if text is None:
+            text = resources.files("agent.capture").joinpath("vendors.yaml").read_text("utf-8")
+        document = _parse_yaml(text)
+        if not isinstance(document, dict) or not isinstance(document.get("vendors"), list):
+            raise CatalogueError("vendors.yaml: top level must be a mapping with a 'vendors' list")
+        route_sets = document.get("route_sets") or {}
+        if not isinstance(route_sets, dict) or not all(isinstance(v, list) for v in route_sets.values()):
+            raise CatalogueError("vendors.yaml: route_sets must map names to lists of routes")
+        if extra is not None and not isinstance(extra, list):
+            raise CatalogueError("extra vendors: must be a list of entries")
+        entries = [
+            _compile_entry(raw, f"extra vendors[{i}]", route_sets) for i, raw in enumerate(extra or [])
+        ]
+        entries += [
+            _compile_entry(raw, f"vendors.yaml vendors[{i}]", route_sets)
+            for i, raw in enumerate(document["vendors"])
+        ]
+        return cls(entries)
+
+    def vendor_ids(self) -> frozenset[str]:
+        return self._vendor_ids
+
+    def _vendors_for(self, host: str) -> tuple[_Vendor, ...]:
+        cached = self._host_cache.get(host)
+        if cached is not None:
+            return cached
+        found = list(self._exact.get(host, ()))
+        found += [vendor for pattern, vendor in self._patterns if pattern.fullmatch(host)]
+        found.sort(key=lambda vendor: vendor.position)
+        if len(self._host_cache) >= _HOST_CACHE_MAX:
+            self._host_cache.clear()
+        result = self._host_cache[host] = tuple(found)
+        return result
+
+    def match(self, host: str, path: str, method: str) -> Route | None:
+        host = host.lower().rstrip(".")
+        vendors = self._vendors_for(host)
+        if not vendors:
+            return None
+        path = path.split("?", 1)[0]
+        method = method.upper()
+        for vendor in vendors:
+            for rule in vendor.rules:
+                if method not in rule.methods:
+                    continue
+                found = rule.pattern.fullmatch(path)
+                if found is None:
+                    continue
+                groups = {k: unquote(v) for k, v in found.groupdict().items() if v is not None}
+                model = groups.pop("model", None)
+                deployment = groups.pop("deployment", None)
+                return Route(
+                    vendor.id, rule.endpoint, rule.kind, rule.family, rule.stream, model, deployment, groups
+                )
+        return None

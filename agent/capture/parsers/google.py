@@ -1,0 +1,143 @@
+"""Gemini API and Vertex AI generateContent / streamGenerateContent.
+
+Responses come as one JSON object, as SSE (`alt=sse`, one GenerateContentResponse per event), or
+as one JSON array written element by element (streaming without `alt=sse`). Text deltas are
+appended per candidate index; parts with `thought: true` are reasoning, kept out of `outputs`.
+Usage is the last `usageMetadata` seen; output tokens include `thoughtsTokenCount` (billed as
+output, like OpenAI's reasoning tokens). The wire is camelCase, but the REST frontend also
+accepts snake_case request fields, so both are read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.capture.exchange import ParsedCall
+from agent.capture.parsers.common import Exchange
+from agent.capture.parsers.common import ParseProblem
+from agent.capture.parsers.common import as_float
+from agent.capture.parsers.common import as_int
+from agent.capture.parsers.common import dicts
+from agent.capture.parsers.common import error_text
+from agent.capture.parsers.common import load_json
+from agent.capture.parsers.common import load_request_json
+from agent.capture.parsers.common import sse_json
+from agent.capture.streams import JSONStreamError
+from agent.capture.streams import iter_json_array
+
+
+def _get(obj: Any, camel: str) -> Any:
+    if not isinstance(obj, dict):
+        return None
+    if camel in obj:
+        return obj[camel]
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+    return obj.get(snake)
+
+
+def _parts_text(content: Any) -> str:
+    parts = _get(content, "parts")
+    if not isinstance(parts, list):
+        return ""
+    return "".join(str(p["text"]) for p in parts if isinstance(p, dict) and "text" in p and not p.get("thought"))
+
+
+def parse_request(call: ParsedCall, x: Exchange) -> None:
+    body = load_request_json(x)
+    call.streamed = call.streamed or x.query.get("alt") == "sse"
+    call.request_n = 1
+    if body is None:
+        return
+    segments: list[tuple[str, str]] = []
+    system = _parts_text(_get(body, "systemInstruction"))
+    if system:
+        segments.append(("system", system))
+    for content in dicts(body.get("contents")):
+        text = _parts_text(content)
+        if text:
+            segments.append((str(content.get("role") or "user"), text))
+    x.prompt = segments
+    config = _get(body, "generationConfig")
+    if isinstance(config, dict):
+        call.request_n = as_int(_get(config, "candidateCount")) or 1
+        call.max_tokens = as_int(_get(config, "maxOutputTokens"))
+        call.temperature = as_float(_get(config, "temperature"))
+        call.top_logprobs = as_int(_get(config, "logprobs"))
+        call.logprobs = _get(config, "responseLogprobs") is True
+
+
+class _Candidates:
+    def __init__(self) -> None:
+        self.texts: dict[int, list[str]] = {}
+        self.thoughts: dict[int, list[str]] = {}
+        self.finished: set[int] = set()
+        self.error: str | None = None
+
+    def feed(self, call: ParsedCall, chunk: Any) -> None:
+        if not isinstance(chunk, dict):
+            return
+        if "error" in chunk:
+            self.error = error_text(chunk["error"])
+            return
+        if isinstance(chunk.get("modelVersion"), str):
+            call.served_model = chunk["modelVersion"]
+        for position, candidate in enumerate(dicts(chunk.get("candidates"))):
+            if not isinstance(candidate, dict):
+                continue
+            index = as_int(candidate.get("index"))
+            index = position if index is None else index
+            texts = self.texts.setdefault(index, [])
+            parts = dicts(_get(candidate.get("content"), "parts"))
+            for part in parts if isinstance(parts, list) else ():
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    (self.thoughts.setdefault(index, []) if part.get("thought") else texts).append(part["text"])
+            if _get(candidate, "finishReason"):
+                self.finished.add(index)
+        usage = _get(chunk, "usageMetadata")
+        if isinstance(usage, dict):
+            call.prompt_tokens = as_int(_get(usage, "promptTokenCount"))
+            candidates = as_int(_get(usage, "candidatesTokenCount"))
+            thoughts = as_int(_get(usage, "thoughtsTokenCount"))
+            if candidates is not None or thoughts is not None:
+                call.completion_tokens = (candidates or 0) + (thoughts or 0)
+
+    def finish(self, call: ParsedCall) -> None:
+        call.outputs.extend("".join(self.texts[i]) for i in sorted(self.texts))
+        call.reasoning.extend("".join(self.thoughts[i]) for i in sorted(self.thoughts) if self.thoughts[i])
+
+
+def read_generate_content(call: ParsedCall, body: Any) -> None:
+    """One GenerateContentResponse (also used for batch result lines)."""
+    candidates = _Candidates()
+    candidates.feed(call, body)
+    candidates.finish(call)
+    if candidates.error:
+        raise ParseProblem(f"response: error body: {candidates.error}")
+
+
+def parse_response(call: ParsedCall, x: Exchange) -> None:
+    head = x.response_body.lstrip()[:1]
+    candidates = _Candidates()
+    problem: str | None = None
+    if head == b"{":
+        read_generate_content(call, load_json(x.response_body, "response"))
+        return
+    call.streamed = True
+    if head == b"[":
+        try:
+            text = x.response_body.decode("utf-8", "replace")
+            for chunk in iter_json_array(text):
+                candidates.feed(call, chunk)
+        except JSONStreamError as exc:
+            problem = f"response: {exc}"
+    else:
+        events, _ = sse_json(x)
+        for _, data in events:
+            candidates.feed(call, data)
+    candidates.finish(call)
+    if candidates.error:
+        raise ParseProblem(f"response: stream error: {candidates.error}")
+    if problem:
+        raise ParseProblem(problem)
+    if candidates.texts and not candidates.finished >= set(candidates.texts):
+        raise ParseProblem("response: stream truncated before finishReason")
