@@ -177,6 +177,7 @@ Type=oneshot
 $common
 ProtectHome=yes
 ExecStart=$bin report --out /var/lib/aiaudit/reports
+ExecStart=$bin prune
 EOF
     write_unit aiaudit-report.timer <<EOF
 [Unit]

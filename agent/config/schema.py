@@ -65,6 +65,12 @@ def _positive(value: int) -> int:
     return value
 
 
+def _not_negative(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"expected 0 or more days, got {value}")
+    return value
+
+
 def _port(value: int) -> int:
     if not 0 < value < 65536:
         raise ValueError(f"expected a TCP port 1-65535, got {value}")
@@ -166,6 +172,17 @@ SCHEMA = Mapping(
             "The capture addon.",
         ),
         "vendors": Sequence(Mapping({}), "Extra vendor catalogue entries, same shape as agent/capture/vendors.yaml."),
+        "retention": Mapping(
+            {
+                "raw_text_days": Scalar(int, 30, "Days raw output text is kept (when privacy.store_text keeps any); "
+                                        "0 keeps it forever. Fingerprints stay until metadata expires.",
+                                        check=_not_negative),
+                "metadata_days": Scalar(int, 400, "Days calls, fingerprints, reuse findings and findings are kept; "
+                                        "0 keeps them forever. The evidence chain stays verifiable.",
+                                        check=_not_negative),
+            },
+            "What `aiaudit prune` deletes (the weekly timer runs it).",
+        ),
         "report": Mapping(
             {
                 "out_dir": Scalar(str, "./aiaudit-reports", "Where `aiaudit report` writes weeks."),
