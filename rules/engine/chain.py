@@ -1,0 +1,239 @@
+"""The tamper-evident chain over findings and their evidence.
+
+Every finding and evidence row gets the next `chain_seq` of **one** sequence shared by both
+tables, and `chain_hash = sha256(previous link's hash | table | canonical row)`, where the
+canonical row is the JSON of all its columns except `chain_hash` (keys sorted, times in UTC
+ISO 8601, `chain_seq` included). Changing any column, inserting a row, deleting or reordering
+links breaks the chain at a nameable link.
+
+Appending is serialised: on PostgreSQL by `pg_advisory_xact_lock` (held until the transaction
+ends), on SQLite by the write transaction itself (`store.write_session()` begins IMMEDIATE, so
+a second writer waits for the lock). Two evaluators may run at once; the chain stays linear.
+
+`chain_checkpoints` keep the chain verifiable when old links are pruned: a `prune` checkpoint
+stores the seq and hash of the last deleted link, and verification starts from it. After each
+append a `head` checkpoint records the newest link, so deleting the newest links is caught too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import heapq
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
+
+from agent.store.models import ChainCheckpoint
+from agent.store.models import Evidence
+from agent.store.models import Finding
+
+GENESIS = "0" * 64
+TABLES = {"findings": Finding, "evidence": Evidence}
+# pg_advisory_xact_lock key: "aiaudit chain" as a signed 64-bit integer (any constant would do;
+# a fixed, documented one lets operators see who holds it in pg_locks).
+ADVISORY_LOCK_KEY = int.from_bytes(hashlib.sha256(b"aiaudit chain").digest()[:8], "big", signed=True)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:  # SQLite hands back naive UTC
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def canonical(table: str, row: dict[str, Any]) -> str:
+    model = TABLES[table]
+    content = {c.name: _plain(row.get(c.name)) for c in model.__table__.columns if c.name != "chain_hash"}
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def link_hash(previous: str, table: str, row: dict[str, Any]) -> str:
+    return hashlib.sha256(f"{previous}|{table}|{canonical(table, row)}".encode()).hexdigest()
+
+
+def row_dict(obj: Any) -> dict[str, Any]:
+    return {c.name: getattr(obj, c.name) for c in type(obj).__table__.columns}
+
+
+def _fill_defaults(obj: Any) -> None:
+    """Give unset columns their defaults now: the hash must cover the row as it will be stored,
+    and the database would otherwise fill them in only after the hash was taken."""
+    for column in type(obj).__table__.columns:
+        if getattr(obj, column.key) is None and column.default is not None and column.default.is_scalar:
+            setattr(obj, column.key, column.default.arg)
+
+
+def lock(session) -> None:
+    """Serialise chain appends across processes for the rest of this transaction."""
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    # SQLite: the write transaction (BEGIN IMMEDIATE) already holds the database write lock.
+
+
+def head(session) -> tuple[int, str]:
+    """(seq, hash) of the newest link, or of the newest prune checkpoint when all were pruned."""
+    best_seq, best_hash = 0, GENESIS
+    for model in (Finding, Evidence):
+        seq = session.execute(select(func.max(model.chain_seq))).scalar()
+        if seq is not None and seq > best_seq:
+            best_seq = seq
+            best_hash = session.execute(select(model.chain_hash).where(model.chain_seq == seq)).scalar()
+    checkpoint = session.execute(select(ChainCheckpoint).order_by(ChainCheckpoint.seq.desc()).limit(1)).scalar()
+    if checkpoint is not None and checkpoint.seq > best_seq:
+        best_seq, best_hash = checkpoint.seq, checkpoint.chain_hash
+    return best_seq, best_hash
+
+
+def append(session, rows: list[tuple[str, Any]], now: dt.datetime | None = None) -> int:
+    """Chain and insert `rows` ((table, new ORM object) in chain order, not yet in the session):
+    takes the chain lock, gives each its chain_seq and chain_hash, inserts findings before
+    evidence (the foreign key), and moves the head checkpoint. Call inside the write
+    transaction. Returns the new head seq."""
+    lock(session)
+    seq, previous = head(session)
+    for table, obj in rows:
+        seq += 1
+        _fill_defaults(obj)
+        obj.chain_seq = seq
+        obj.chain_hash = None
+        obj.chain_hash = previous = link_hash(previous, table, row_dict(obj))
+    if rows:
+        for table in ("findings", "evidence"):
+            session.add_all([obj for name, obj in rows if name == table])
+            session.flush()
+        session.merge(ChainCheckpoint(seq=seq, chain_hash=previous, reason="head",
+                                      created_at=now or dt.datetime.now(dt.timezone.utc)))
+    return seq
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_break: str | None
+
+
+def _links(session) -> Iterator[tuple[int, str, dict]]:
+    """Every chained row of both tables, in chain_seq order, streamed."""
+
+    def stream(name: str, model) -> Iterator[tuple[int, str, dict]]:
+        statement = select(model.__table__).where(model.chain_seq.is_not(None)).order_by(model.chain_seq)
+        for row in session.execute(statement.execution_options(yield_per=2000)).mappings():
+            yield row["chain_seq"], name, dict(row)
+
+    return heapq.merge(*(stream(name, model) for name, model in TABLES.items()), key=lambda item: item[0])
+
+
+def verify(store) -> VerifyResult:
+    """Recompute the chain; the first broken link is named as `seq N <table> <id>: what`."""
+    with store.session() as session:
+        for name, model in TABLES.items():
+            stray = session.execute(select(model.id).where(model.chain_seq.is_(None)).limit(1)).scalar()
+            if stray is not None:
+                return VerifyResult(False, 0, f"{name} {stray}: row is not in the chain (inserted outside the engine?)")
+        checkpoints = {c.seq: c for c in session.execute(select(ChainCheckpoint)).scalars()}
+        checked = 0
+        previous: str | None = None
+        expected = None
+        last_seq = 0
+        for seq, table, row in _links(session):
+            where = f"seq {seq} {table} {row['id']}"
+            if previous is None:  # the first link: from genesis, or from the prune checkpoint before it
+                if seq == 1:
+                    previous = GENESIS
+                elif seq - 1 in checkpoints:
+                    previous = checkpoints[seq - 1].chain_hash
+                else:
+                    return VerifyResult(False, checked, f"{where}: links 1..{seq - 1} are missing and no checkpoint covers them (deleted?)")
+            elif seq != expected:
+                if seq < expected:
+                    return VerifyResult(False, checked, f"{where}: seq {seq} used twice")
+                return VerifyResult(False, checked, f"{where}: link(s) {expected}..{seq - 1} missing (deleted?)")
+            computed = link_hash(previous, table, row)
+            if row["chain_hash"] != computed:
+                return VerifyResult(False, checked, f"{where}: hash mismatch (row changed, or inserted into the chain)")
+            checkpoint = checkpoints.get(seq)
+            if checkpoint is not None and checkpoint.chain_hash != computed:
+                return VerifyResult(False, checked, f"{where}: does not match checkpoint {seq} (chain rewritten?)")
+            previous, expected, last_seq = computed, seq + 1, seq
+            checked += 1
+        newest = max(checkpoints, default=0)
+        everything_pruned = last_seq == 0 and newest and checkpoints[newest].reason == "prune"
+        if newest > last_seq and not everything_pruned:
+            kind = checkpoints[newest].reason
+            return VerifyResult(False, checked, f"seq {last_seq + 1}: links {last_seq + 1}..{newest} missing "
+                                                f"({kind} checkpoint {newest} exists; newest links deleted?)")
+        return VerifyResult(True, checked, None)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    checkpoint_seq: int  # the last pruned link; 0 when nothing was pruned
+    findings: int
+    evidence: int
+
+
+def prune_chain_before(store, seq: int, now: dt.datetime | None = None) -> PruneResult:
+    """Delete the links with chain_seq < `seq` and record a checkpoint so the rest verifies.
+
+    A finding is never separated from its evidence: when the cut falls inside a finding's
+    evidence, the cut moves back to that finding (it is kept whole)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    with store.write_session() as session:
+        lock(session)
+        cut = seq
+        straddling = session.execute(
+            select(func.min(Finding.chain_seq)).join(Evidence, Evidence.finding_id == Finding.id)
+            .where(Finding.chain_seq < cut, Evidence.chain_seq >= cut)
+        ).scalar()
+        if straddling is not None:
+            cut = straddling
+        last = cut - 1
+        if last < 1:
+            return PruneResult(0, 0, 0)
+        last_hash = None
+        for model in (Finding, Evidence):
+            found = session.execute(select(model.chain_hash).where(model.chain_seq == last)).scalar()
+            if found is not None:
+                last_hash = found
+        if last_hash is None:
+            existing = session.get(ChainCheckpoint, last)
+            if existing is None:
+                return PruneResult(0, 0, 0)  # nothing there: already pruned or never existed
+            last_hash = existing.chain_hash
+        evidence = session.execute(delete(Evidence).where(Evidence.chain_seq <= last)).rowcount
+        findings = session.execute(delete(Finding).where(Finding.chain_seq <= last)).rowcount
+        checkpoint = session.get(ChainCheckpoint, last)
+        if checkpoint is None:
+            session.add(ChainCheckpoint(seq=last, chain_hash=last_hash, created_at=now, reason="prune"))
+        elif checkpoint.reason != "prune":
+            session.execute(update(ChainCheckpoint).where(ChainCheckpoint.seq == last).values(reason="prune"))
+        return PruneResult(last, findings, evidence)
+
+
+def prune_chain_older_than(store, before: dt.datetime) -> PruneResult:
+    """Prune the findings created before `before` (with their evidence); for `aiaudit prune`."""
+    with store.session() as session:
+        first_kept = session.execute(select(func.min(Finding.chain_seq)).where(Finding.created_at >= before)).scalar()
+        if first_kept is None:
+            first_kept = (session.execute(select(func.max(Finding.chain_seq))).scalar() or 0) + 1
+            evidence_max = session.execute(select(func.max(Evidence.chain_seq))).scalar() or 0
+            first_kept = max(first_kept, evidence_max + 1)
+    return prune_chain_before(store, first_kept)
