@@ -1,0 +1,156 @@
+"""Token hashes, word n-gram hashes and winnowing, all in numpy.
+
+A token's hash is a polynomial hash of its bytes computed for a whole buffer at once with a
+prefix sum (hash(token) = (H[end] - H[start]) * P^-start mod 2^64), then scrambled with the
+splitmix64 finaliser. Measured at ~100 MB/s including boundary detection, against ~23 MB/s for
+splitting into Python byte strings and hashing each through a dict cache: per-token Python calls
+were the bottleneck, so no Python object is made per token.
+
+N-gram hashes combine K consecutive token hashes polynomially and finalise again. All arithmetic
+is uint64 and wraps on purpose; numpy does not warn for array overflow, and scalars are only
+ever used as operands of array operations.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from agent.fingerprint.normalise import ASCII_FOLD
+
+K = 5  # words per shingle: the field norm (datatrove, BigCode, decon); k=4 added false positives
+WINNOW_WINDOW = 8  # keeps ~22 % of shingles; any shared run of >= K + W - 1 = 12 words keeps one
+
+_MASK64 = (1 << 64) - 1
+_P = 0x9E3779B97F4A7C15  # odd, so invertible mod 2^64
+_P_INV = pow(_P, -1, 1 << 64)
+_NGRAM_MULT = np.array([pow(0xC2B2AE3D27D4EB4F, K - 1 - i, 1 << 64) for i in range(K)], dtype=np.uint64)
+_NGRAM_SEED = np.uint64(0x27D4EB2F165667C5)
+_SPACE = 0x20
+_CHUNK = 4 << 20  # buffers are hashed in pieces of at most this many bytes (bounds the power tables)
+
+_powers_lock = threading.Lock()
+_powers: tuple[np.ndarray, np.ndarray] = (np.ones(1, np.uint64), np.ones(1, np.uint64))
+
+
+def _power_table(base: int, length: int) -> np.ndarray:
+    table = np.empty(length, dtype=np.uint64)
+    table[0] = 1
+    filled = 1
+    while filled < length:
+        step = min(filled, length - filled)
+        # table[filled + i] = table[i] * base^filled, done by doubling to stay vectorised
+        table[filled:filled + step] = table[:step] * np.uint64(pow(base, filled, 1 << 64))
+        filled += step
+    return table
+
+
+def _powers_for(length: int) -> tuple[np.ndarray, np.ndarray]:
+    global _powers
+    forward, inverse = _powers
+    if len(forward) >= length:
+        return forward, inverse
+    with _powers_lock:
+        forward, inverse = _powers
+        if len(forward) < length:
+            size = max(length, 2 * len(forward), 1 << 16)
+            _powers = (_power_table(_P, size), _power_table(_P_INV, size))
+        return _powers
+
+
+_SHIFTS = (np.uint64(30), np.uint64(27), np.uint64(31))
+_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+
+
+def mix64(values: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, in place on a uint64 array (returned for chaining)."""
+    values ^= values >> _SHIFTS[0]
+    values *= _MIX[0]
+    values ^= values >> _SHIFTS[1]
+    values *= _MIX[1]
+    values ^= values >> _SHIFTS[2]
+    return values
+
+
+_scratch = threading.local()
+
+
+def _prefix_buffer(size: int) -> np.ndarray:
+    """A per-thread reusable uint64 buffer: a fresh multi-megabyte array per batch measured
+    ~6x slower to fill than a reused one."""
+    buffer = getattr(_scratch, "prefix", None)
+    if buffer is None or len(buffer) < size:
+        buffer = np.empty(max(size, 1 << 16), dtype=np.uint64)
+        _scratch.prefix = buffer
+    return buffer[:size]
+
+
+def _hash_piece(folded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Token (start, end, hash) for a byte array that begins and ends with a space."""
+    is_space = folded == _SPACE
+    # Space/non-space transitions alternate start, end, start, end because both ends are spaces.
+    edges = np.flatnonzero(is_space[:-1] != is_space[1:]) + 1
+    starts, ends = edges[0::2], edges[1::2]
+    forward, inverse = _powers_for(len(folded) + 1)
+    prefix = _prefix_buffer(len(folded) + 1)
+    prefix[0] = 0
+    np.multiply(folded, forward[: len(folded)], out=prefix[1:])
+    np.cumsum(prefix[1:], out=prefix[1:])
+    hashes = (prefix[ends] - prefix[starts]) * inverse[starts]
+    hashes += (ends - starts).astype(np.uint64)  # the length keeps "a" and "a\0" apart
+    return starts, ends, mix64(hashes)
+
+
+def token_hashes(prepared: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(token start byte offsets, token hashes) of a prepared buffer (see normalise.prepare)."""
+    folded = b" " + prepared.translate(ASCII_FOLD) + b" "
+    if len(folded) <= _CHUNK:
+        starts, _, hashes = _hash_piece(np.frombuffer(folded, dtype=np.uint8))
+        return starts - 1, hashes
+    all_starts, all_hashes = [], []
+    begin, last = 0, len(folded) - 1
+    while begin < last:
+        limit = begin + _CHUNK
+        if limit >= last:
+            piece, next_begin = folded[begin:], last
+        else:
+            cut = folded.rfind(b" ", begin + 1, limit)
+            if cut > begin:
+                piece, next_begin = folded[begin:cut + 1], cut
+            else:  # a token longer than a chunk is cut rather than held whole
+                piece, next_begin = folded[begin:limit], limit
+        lead = 0 if piece[:1] == b" " else 1
+        piece = b" " * lead + piece + (b"" if piece[-1:] == b" " else b" ")
+        starts, _, hashes = _hash_piece(np.frombuffer(piece, dtype=np.uint8))
+        all_starts.append(starts - lead + begin - 1)
+        all_hashes.append(hashes)
+        begin = next_begin
+    return np.concatenate(all_starts), np.concatenate(all_hashes)
+
+
+def ngram_hashes(token_hash: np.ndarray, k: int = K) -> np.ndarray:
+    """Hash of every run of k consecutive tokens, in position order (len = max(0, n - k + 1))."""
+    count = len(token_hash) - k + 1
+    if count <= 0:
+        return np.empty(0, dtype=np.uint64)
+    mult = _NGRAM_MULT if k == K else np.array(
+        [pow(0xC2B2AE3D27D4EB4F, k - 1 - i, 1 << 64) for i in range(k)], dtype=np.uint64)
+    combined = np.full(count, _NGRAM_SEED, dtype=np.uint64)
+    term = np.empty(count, dtype=np.uint64)
+    for i in range(k):
+        np.multiply(token_hash[i:i + count], mult[i], out=term)
+        combined += term
+    return mix64(combined)
+
+
+def winnow(hashes: np.ndarray, window: int = WINNOW_WINDOW) -> np.ndarray:
+    """Positions chosen by winnowing (minimum per window, rightmost on ties), ascending, unique."""
+    if len(hashes) <= window:
+        if len(hashes) == 0:
+            return np.empty(0, dtype=np.int64)
+        return np.array([len(hashes) - 1 - int(np.argmin(hashes[::-1]))], dtype=np.int64)
+    windows = sliding_window_view(hashes, window)
+    rightmost = window - 1 - np.argmin(windows[:, ::-1], axis=1)
+    return np.unique(np.arange(len(windows)) + rightmost)

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from agent.fingerprint import Fingerprint
+from agent.fingerprint import fingerprint
+from agent.fingerprint.index import OutputIndex
+from agent.fingerprint.matching import ReuseDetector
+from tests.fingerprint.texts import BOILERPLATE
+from tests.fingerprint.texts import answer
+from tests.fingerprint.texts import answers
+from tests.fingerprint.texts import edit
+
+OUTPUTS = answers(100, 60)  # ids 1..60
+SHORT = "Positive sentiment, confidence high, no further review needed."  # id 61 (9 words)
+TINY = "Yes."  # id 62
+
+
+@pytest.fixture(scope="module", params=["full", "winnowed"])
+def detector(request, tmp_path_factory):
+    directory = tmp_path_factory.mktemp(request.param)
+    index = OutputIndex.open(directory, winnow_above=0 if request.param == "winnowed" else 1_000_000)
+    index.add([(i + 1, fingerprint(t)) for i, t in enumerate(OUTPUTS)])
+    index.add([(61, fingerprint(SHORT)), (62, fingerprint(TINY))])
+    return ReuseDetector(index)
+
+
+def other(seed: int, words: int = 200) -> str:
+    return answer(random.Random(seed), words)
+
+
+def reformat(text: str) -> str:
+    sentences = text.split(". ")
+    return "## ANSWER\n\n" + "\n".join(f"- **{s.upper()}**" for s in sentences).replace("'", "\u2019")
+
+
+def ids(found) -> list[int]:
+    return sorted(m.output_id for m in found)
+
+
+@pytest.mark.parametrize(("make", "reuse_class"), [
+    (lambda t: [("messages[0].content", "question?"), ("messages[1].content", t)], "exact"),
+    (lambda t: [("messages[1].content", reformat(t))], "reformatted"),
+    (lambda t: [("messages[1].content", " ".join(t.split()[: len(t.split()) * 6 // 10]))], "truncated"),
+    (lambda t: [("text", other(1, 80) + " " + " ".join(t.split()[30:75]) + " " + other(2, 60))], "excerpt"),
+    (lambda t: [("text", other(3, 300) + "\n\n" + t + "\n\n" + other(4, 200))], "embedded"),
+    (lambda t: [("completion", edit(t, 0.10, seed=len(t)))], "edited"),
+])
+def test_each_reuse_class_is_found_and_named(detector, make, reuse_class):
+    for output_id in (3, 17, 42):
+        found = detector.match(make(OUTPUTS[output_id - 1]))
+        assert ids(found) == [output_id]
+        assert found[0].reuse_class == reuse_class
+
+
+def test_exact_copy_scores(detector):
+    text = OUTPUTS[9]
+    found = detector.match([("q", "short question here"), ("a", text)])[0]
+    words = fingerprint(text).word_count
+    assert found.output_coverage == 1.0 and found.matched_words == words and found.longest_run == words
+    assert found.record_coverage == pytest.approx(words / (words + 3))
+    assert found.fields == ("a",)
+
+
+def test_excerpt_scores_its_run(detector):
+    words = OUTPUTS[20].split()
+    excerpt = " ".join(words[40:90])
+    text = other(5, 100) + " " + excerpt + " " + other(6, 100)
+    found = detector.match([("text", text)])
+    assert ids(found) == [21]
+    assert found[0].longest_run == found[0].matched_words == 50
+    assert found[0].record_coverage == pytest.approx(50 / fingerprint(text).word_count)
+    assert found[0].output_coverage == pytest.approx(46 / len(fingerprint(OUTPUTS[20]).shingles))
+
+
+@pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 18)])
+def test_edited_copies(detector, share, minimum):
+    hits = sum(ids(detector.match([("a", edit(OUTPUTS[i], share, seed=i))])) == [i + 1] for i in range(20))
+    assert hits >= minimum
+
+
+def test_two_outputs_in_one_record_are_both_reported(detector):
+    record = [("messages[1].content", OUTPUTS[4]), ("messages[2].content", "and then?"),
+              ("messages[3].content", " ".join(OUTPUTS[50].split()[:60]))]
+    found = detector.match(record)
+    assert ids(found) == [5, 51]
+    by_id = {m.output_id: m for m in found}
+    assert by_id[5].fields == ("messages[1].content",)
+    assert by_id[51].reuse_class == "truncated"
+    assert by_id[5].record_coverage + by_id[51].record_coverage == pytest.approx(1.0, abs=0.05)
+
+
+def test_output_split_across_fields_is_found(detector):
+    words = OUTPUTS[7].split()
+    found = detector.match([("part1", " ".join(words[:70])), ("part2", " ".join(words[70:]))])
+    assert ids(found) == [8]
+    assert found[0].output_coverage == 1.0
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_unrelated_same_vocabulary_text_is_not_flagged(detector, seed):
+    assert detector.match([("a", other(1000 + seed, 250)), ("b", other(2000 + seed, 40))]) == []
+
+
+def test_boilerplate_only_record_is_not_flagged(detector):
+    record = [("a", f"{BOILERPLATE} Sure. {BOILERPLATE}"), ("b", "Let me know if you have any other questions.")]
+    assert detector.match(record) == []
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ([("label", SHORT)], [61]),
+    ([("label", "positive SENTIMENT — confidence: high; no further review needed")], [61]),
+    ([("text", f"Reviewer notes: {SHORT} Then more words follow here.")], []),  # inside a longer field
+    ([("a", "Positive sentiment, confidence high,"), ("b", "no further review needed.")], [61]),  # whole record
+    ([("answer", "Yes.")], []),  # one- and two-word outputs are too common to mean anything
+])
+def test_short_outputs_match_whole_fields_only(detector, fields, expected):
+    assert ids(detector.match(fields)) == expected
+
+
+def test_short_exact_and_reformatted_are_told_apart(detector):
+    assert detector.match([("x", SHORT)])[0].reuse_class == "exact"
+    assert detector.match([("x", SHORT.upper())])[0].reuse_class == "reformatted"
+
+
+def test_batches_give_the_same_answers_as_single_records(detector):
+    records = [[("a", OUTPUTS[i])] if i % 3 == 0 else [("a", other(i, 120))] for i in range(30)]
+    one_by_one = [detector.match(r) for r in records]
+    small_batches = ReuseDetector(detector.index, batch_bytes=2000)
+    assert small_batches.match_many(records) == one_by_one
+    assert [ids(f) for f in one_by_one] == [[i + 1] if i % 3 == 0 else [] for i in range(30)]
+
+
+def test_empty_records_and_fields(detector):
+    assert detector.match_many([[], [("a", "")], [("a", "   ")]]) == [[], [], []]
+
+
+def test_verification_can_use_the_callers_fingerprints(tmp_path):
+    texts = answers(300, 10)
+    blobs = {i + 1: fingerprint(t).to_blob() for i, t in enumerate(texts)}
+    index = OutputIndex.open(tmp_path)
+    index.add((i, Fingerprint.from_blob(b)) for i, b in blobs.items())
+    asked: list[int] = []
+
+    def load(output_ids):
+        asked.extend(output_ids)
+        return {i: Fingerprint.from_blob(blobs[i]) for i in output_ids}
+
+    record = [("a", " ".join(texts[6].split()[10:70]))]
+    with_callback = ReuseDetector(index, load_fingerprints=load).match(record)
+    assert ids(with_callback) == [7] and 7 in asked
+    assert with_callback == ReuseDetector(index).match(record)
+
+
+def test_a_text_file_holding_many_outputs_reports_them_all(detector):
+    paragraphs = [(f"paragraph[{i}]", OUTPUTS[i]) for i in range(45)]
+    found = detector.match(paragraphs)
+    assert ids(found) == list(range(1, 46))
+    assert {m.reuse_class for m in found} == {"exact"}
+    shouted = detector.match([(p, t.upper()) for p, t in paragraphs])  # found by the shingle layer
+    assert ids(shouted) == list(range(1, 46))
+    assert {m.reuse_class for m in shouted} == {"reformatted"}

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from agent.fingerprint.scoring import Alignment
+from agent.fingerprint.scoring import Score
+from agent.fingerprint.scoring import bridge_boilerplate
+from agent.fingerprint.scoring import classify
+from agent.fingerprint.scoring import is_reuse
+from agent.fingerprint.scoring import longest_chain
+from agent.fingerprint.scoring import score
+from agent.fingerprint.scoring import score_many
+
+
+def brute_force_chain(pairs):
+    best = 0
+    for size in range(len(pairs), 0, -1):
+        for combo in itertools.combinations(sorted(pairs, key=lambda p: (p[1], p[0])), size):
+            if all(a[0] < b[0] and a[1] < b[1] for a, b in zip(combo, combo[1:])):
+                return size
+    return best
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), max_size=9, unique=True))
+def test_longest_chain_is_longest_and_increasing(pairs):
+    rec = np.array([p[0] for p in pairs], dtype=np.int64)
+    out = np.array([p[1] for p in pairs], dtype=np.int64)
+    chain = longest_chain(rec, out)
+    assert len(chain.record_pos) == brute_force_chain(pairs)
+    assert np.all(np.diff(chain.record_pos) > 0) and np.all(np.diff(chain.output_pos) > 0)
+    assert set(zip(chain.record_pos.tolist(), chain.output_pos.tolist())) <= set(pairs)
+
+
+def _score(rec, out, output_words, record_words, hot=None):
+    rec, out = np.array(rec), np.array(out)
+    output_hot = np.zeros(output_words - 4, dtype=bool) if hot is None else hot
+    return score(Alignment(rec, out), output_hot, record_words)
+
+
+def test_whole_verbatim_copy_scores_full():
+    result = _score(range(100), range(100), 104, 104)
+    assert result.output_coverage == 1.0 and result.record_coverage == 1.0
+    assert result.longest_run == 104 and result.run_at_start and result.span == 1.0
+    assert is_reuse(result, 104)
+    assert classify(result, 104) == "reformatted"
+    assert classify(result, 400) == "embedded"
+
+
+def test_scattered_hits_out_of_order_are_not_reuse():
+    rng = np.random.default_rng(3)
+    rec = rng.permutation(200)[:30]
+    out = rng.permutation(200)[:30]
+    result = _score(rec, out, 204, 204)
+    assert result.chain < 30
+    assert not is_reuse(result, 204)
+
+
+def test_boilerplate_alone_makes_no_run():
+    hot = np.zeros(196, dtype=bool)
+    hot[180:196] = True  # the closing sentence is boilerplate
+    result = _score(range(50, 66), range(180, 196), 200, 300, hot=hot)
+    assert result.longest_run == 0
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    (dict(chain=120, output_coverage=0.6, longest_run=20, span=0.9, steady=1.0), True),  # light edits
+    (dict(chain=36, output_coverage=0.2, longest_run=45, span=0.2, steady=1.0), True),  # 45-word excerpt
+    (dict(chain=30, output_coverage=0.2, longest_run=39, span=0.2, steady=1.0), False),  # too short
+    (dict(chain=40, output_coverage=0.2, longest_run=12, span=0.8, steady=0.5), True),  # heavy edits
+    (dict(chain=14, output_coverage=0.1, longest_run=10, span=0.8, steady=1.0), True),  # steady sparse copy
+    (dict(chain=14, output_coverage=0.1, longest_run=10, span=0.8, steady=0.6), False),  # jumpy: chance
+    (dict(chain=7, output_coverage=0.07, longest_run=20, span=0.9, steady=1.0), False),  # few hits
+    (dict(chain=12, output_coverage=0.12, longest_run=16, span=0.1, steady=1.0), False),  # one shared block
+])
+def test_decision_rule(fields, expected):
+    base = dict(chain=0, output_coverage=0.0, record_coverage=0.5, matched_words=100, longest_run=0,
+                run_at_start=False, run_share=0.5, span=0.0, steady=0.0, run_record_start=0)
+    assert is_reuse(Score(**{**base, **fields}), 200) is expected
+
+
+@pytest.mark.parametrize(("words", "coverage", "expected"), [(20, 1.0, False), (30, 0.7, False), (30, 0.9, True)])
+def test_short_outputs_need_near_complete_copies(words, coverage, expected):
+    result = Score(chain=20, output_coverage=coverage, record_coverage=1.0, matched_words=words,
+                   longest_run=words, run_at_start=True, run_share=1.0, span=1.0, steady=1.0,
+                   run_record_start=0)
+    assert is_reuse(result, words) is expected
+
+
+def test_seams_between_boilerplate_count_as_boilerplate():
+    hot = np.array([0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0] + [1, 0, 0, 1], dtype=bool)
+    starts = np.array([0, 15, 19])
+    bridged = bridge_boilerplate(hot, starts)
+    # seam of 2 between hot stretches: bridged; run of 5 (>= K): content; leading/trailing cold: kept;
+    # the cold pair at 13..14 / 15 is not bounded within its own output
+    assert bridged.tolist() == [0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0] + [1, 1, 1, 1]
+
+
+def test_score_many_matches_one_by_one_scoring():
+    rng = np.random.default_rng(11)
+    pairs, hots, single = [], [], []
+    for candidate in range(6):
+        length = int(rng.integers(30, 80))
+        hot = rng.random(length) < 0.1
+        count = 0 if candidate == 2 else int(rng.integers(1, 40))  # candidate 2 has no pairs
+        rec = rng.integers(0, 200, count)
+        out = rng.integers(0, length, count)
+        pairs.append((np.full(count, candidate), rec, out))
+        hots.append(hot)
+        single.append(score(Alignment(rec, out), hot, 250))
+    starts = np.concatenate(([0], np.cumsum([len(h) for h in hots])))
+    many = score_many(np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]),
+                      np.concatenate([p[2] for p in pairs]), np.concatenate(hots), starts, np.full(6, 250))
+    assert many == single
+    assert many[2].chain == 0 and many[2].span == 0.0
