@@ -1,13 +1,68 @@
+"""`aiaudit report [--week YYYY-Www] [--out DIR]`: the weekly HTML report, report.json and CSVs."""
+
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import tempfile
+from pathlib import Path
 
-from agent.commands.common import not_built
+from agent.commands.common import config_from
+from agent.commands.common import store_from
+from agent.errors import UserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--week", metavar="YYYY-Www",
+                        help="ISO week to report, e.g. 2026-W47 (default: the last complete week)")
+    parser.add_argument("--out", metavar="DIR", help="folder for the reports (default: config report.out_dir)")
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_built("report", "this command")
+    from dashboard.weeks import IsoWeek
+    from dashboard.weeks import WeekError
+
+    now = dt.datetime.now(dt.timezone.utc)
+    if args.week:
+        try:
+            week = IsoWeek.parse(args.week)
+        except WeekError as e:
+            raise UserError(f"--week: {e}") from None
+        if week.start > now:
+            raise UserError(f"--week {week.label} has not started yet (it starts {week.start:%Y-%m-%d})")
+    else:
+        week = IsoWeek.last_complete(now)
+    config = config_from(args)
+    out = Path(args.out).expanduser() if args.out else config.report_dir
+    option = "--out" if args.out else "report.out_dir"
+    _check_writable(out, option)
+    store = store_from(config)
+    try:
+        path = _write(store, week, out, config, now, option)
+    finally:
+        store.dispose()
+    print(path)
+    return 0
+
+
+def _check_writable(out: Path, option: str) -> None:
+    """Fail before the rules run, in one line, when the report could not be written anyway."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise UserError(f"{option} {out}: cannot write there ({e.strerror or e})") from None
+
+
+def _write(store, week, out: Path, config, now: dt.datetime, option: str) -> Path:
+    from dashboard.report import write_weekly_report
+    from rules.engine.model import RuleError
+
+    try:
+        return write_weekly_report(store, week, out, rule_paths=config.rule_paths,
+                                   teams=[t.name for t in config.teams], now=now)
+    except RuleError as e:
+        raise UserError(str(e)) from None
+    except OSError as e:
+        raise UserError(f"{option} {out}: cannot write the report ({e.strerror or e})") from None

@@ -1,0 +1,281 @@
+"""Report model -> files: the week's HTML pages, report.json and CSVs, and the list of weeks.
+
+Pages are inert: jinja2 autoescapes every value (team names, model names, file paths and any
+other captured text are attacker-controlled), nothing is marked safe, the CSS is inline, charts
+are inline SVG, there is no script, and a Content-Security-Policy forbids loading anything.
+A week is written to a temporary folder and swapped in whole, so a reader never sees half a
+report and a team that disappeared from the data leaves no stale page behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from dashboard import charts
+from dashboard.model import SEVERITIES
+from dashboard.model import ReportModel
+from dashboard.model import TeamReport
+from dashboard.model import iso
+
+CSV_CALLS = "calls_by_team_vendor.csv"
+CSV_FINDINGS = "findings.csv"
+REPORT_JSON = "report.json"
+_WEEK_DIR = re.compile(r"^\d{4}-W\d{2}$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("dashboard", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(num=_num, pct=_pct, utc=_utc, score=_score, plain=_plain, window=_window, period=_period, condition=_condition, extra_keys=_extra_keys,
+                       compact=charts.compact)
+    env.globals.update(SEVERITIES=SEVERITIES)
+    return env
+
+
+# -- filters ------------------------------------------------------------------------------------
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "—"
+    value = float(value)
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+
+
+def _pct(value: Any) -> str:
+    return "—" if value is None else f"{float(value) * 100:.0f}%"
+
+
+def _score(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.1f}"
+
+
+def _as_datetime(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, str):
+        try:
+            return _as_datetime(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
+
+
+def _utc(value: Any) -> str:
+    moment = _as_datetime(value)
+    if moment is None:
+        return _plain(value)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _window(start: dt.datetime, end: dt.datetime) -> str:
+    """A finding's window as a reader says it: a whole day, or a span of hours."""
+    if end - start == dt.timedelta(days=1) and start.hour == 0 and start.minute == 0:
+        return start.strftime("%a %d %b %Y (whole day, UTC)")
+    if start.date() == end.date() or end - start <= dt.timedelta(days=1):
+        return f"{start:%a %d %b %Y %H:%M}–{end:%H:%M} UTC"
+    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+
+
+def _period(week) -> str:
+    """Mon 16 Nov – Sun 22 Nov 2026 (UTC)."""
+    first, last = week.start, week.end - dt.timedelta(days=1)
+    return f"{first:%a %d %b} – {last:%a %d %b %Y} (UTC)"
+
+
+_CONDITION_WORDS = {"gte": "≥", "gt": ">", "lte": "≤", "lt": "<", "eq": "="}
+
+
+def _condition(text: Any) -> str:
+    """The engine's condition text ("gte 1200 and events >= 5") with symbols a reader knows."""
+    words = str(text).split()
+    return " ".join(_CONDITION_WORDS.get(w, w) for w in words)
+
+
+def _extra_keys(items: list, known: tuple[str, ...]) -> list[str]:
+    """Detail fields of evidence rows that have no column of their own, in a stable order."""
+    return sorted({k for e in items for k in e.detail if k not in known})
+
+
+def _plain(value: Any) -> str:
+    """Any JSON value as one line of text (escaped later by the template, like all text)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value) if value else "—"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
+
+
+# -- charts of a page ---------------------------------------------------------------------------
+
+_SEVERITY_SERIES = [(f"sev-{s}", s.capitalize(), s) for s in SEVERITIES]
+
+
+def overview_charts(model: ReportModel) -> list[charts.Chart]:
+    weeks = [p.week for p in model.history]
+    return [
+        charts.stacked_bars("calls-per-week", "Calls per week", "calls", weeks,
+                            [("bar", "Calls", [p.calls for p in model.history])]),
+        charts.stacked_bars("tokens-per-week", "Output tokens per week", "output tokens", weeks,
+                            [("bar", "Output tokens", [p.output_tokens for p in model.history])]),
+        charts.stacked_bars("findings-per-week", "Findings per week by severity", "findings", weeks,
+                            [(css, text, [p.findings.get(s, 0) for p in model.history]) for css, text, s in _SEVERITY_SERIES]),
+    ]
+
+
+def team_charts(team: TeamReport) -> list[charts.Chart]:
+    weeks = [p.week for p in team.history]
+    risk = [p.risk_score or 0.0 for p in team.history]
+    days = [d.day.strftime("%a %d") for d in team.days]
+    per_day = [d.calls for d in team.days]
+    return [
+        charts.stacked_bars(f"risk-{team.slug}", "Risk score per week", "risk score", weeks,
+                            [("bar", "Risk score", risk)], decimals=1,
+                            description=_risk_sentence(weeks, risk)),
+        charts.stacked_bars(f"calls-{team.slug}", "Calls per week", "calls", weeks,
+                            [("bar", "Calls", [p.calls for p in team.history])]),
+        charts.stacked_bars(f"days-{team.slug}", "Calls per day this week", "calls", days,
+                            [("bar", "Calls", per_day)], highlight_last=False,
+                            description=charts.peak_sentence(days, per_day, "calls")),
+    ]
+
+
+def _risk_sentence(weeks: list[str], risk: list[float]) -> str:
+    earlier = risk[:-1]
+    sentence = f"{weeks[-1]}: risk score {risk[-1]:.1f}."
+    if any(earlier):
+        sentence += f" Highest of the {len(earlier)} weeks before: {max(earlier):.1f}."
+    else:
+        sentence += f" No findings stored for the {len(earlier)} weeks before."
+    return sentence
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+def write_report(model: ReportModel, out_dir: str | os.PathLike) -> Path:
+    """Write the week's report into OUT/YYYY-Www/ and rebuild OUT/index.html.
+    Returns the path of the week's index.html. Raises OSError when OUT cannot be written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    label = model.week.label
+    staging = out / f".{label}.partial-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    try:
+        _write_week(model, staging)
+        _swap_in(staging, out / label)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    write_weeks_index(out)
+    return out / label / "index.html"
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    if retired.exists():
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def _write_week(model: ReportModel, folder: Path) -> None:
+    env = environment()
+    (folder / "teams").mkdir(parents=True)
+    context = {"model": model, "generated": iso(model.generated_at)}
+    _write_text(folder / "index.html",
+                env.get_template("week.html").render(**context, charts=overview_charts(model)))
+    for team in model.teams:
+        html = env.get_template("team.html").render(**context, team=team, charts=team_charts(team))
+        _write_text(folder / "teams" / f"{team.slug}.html", html)
+    _write_text(folder / REPORT_JSON, json.dumps(model.to_json(), indent=2, allow_nan=False) + "\n")
+    _write_text(folder / CSV_CALLS, calls_csv(model))
+    _write_text(folder / CSV_FINDINGS, findings_csv(model))
+
+
+def _write_text(path: Path, text: str) -> None:
+    # A lone surrogate in captured text must not abort the report: it is written replaced.
+    path.write_bytes(text.encode("utf-8", errors="replace"))
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv(header: list[str], rows: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else safe_cell(v) for v in row])
+    return buffer.getvalue()
+
+
+def calls_csv(model: ReportModel) -> str:
+    rows = [[model.week.label, t.team, u.vendor, u.calls, u.outputs, u.output_tokens, u.output_chars]
+            for t in model.teams for u in t.vendors]
+    return _csv(["week", "team", "vendor", "calls", "outputs", "output_tokens", "output_chars"], rows)
+
+
+def findings_csv(model: ReportModel) -> str:
+    rows = [[f.id, f.rule_id, f.rule_name, f.severity, f.score, f.team, f.vendor, iso(f.window_start),
+             iso(f.window_end), f.count, f.value, f.stance, f.title, f.clause, f.clause_reviewed]
+            for f in model.findings]
+    return _csv(["id", "rule_id", "rule_name", "severity", "score", "team", "vendor", "window_start", "window_end",
+                 "count", "value", "stance", "title", "clause", "clause_reviewed"], rows)
+
+
+def write_weeks_index(out_dir: str | os.PathLike) -> Path:
+    """OUT/index.html listing every week folder present, newest first."""
+    out = Path(out_dir)
+    weeks = []
+    for folder in sorted((p for p in out.iterdir() if p.is_dir() and _WEEK_DIR.match(p.name)), reverse=True):
+        weeks.append(_week_summary(folder))
+    path = out / "index.html"
+    _write_text(path, environment().get_template("index.html").render(weeks=weeks))
+    return path
+
+
+def _week_summary(folder: Path) -> dict[str, Any]:
+    summary: dict[str, Any] = {"label": folder.name, "href": f"{folder.name}/index.html", "readable": False}
+    try:
+        data = json.loads((folder / REPORT_JSON).read_text(encoding="utf-8"))
+        teams = data.get("teams", [])
+        levels = ("critical", "high", "medium", "low", "none")
+        worst = next((lvl for lvl in levels if any(t.get("risk_level") == lvl for t in teams)), "none")
+        summary.update(
+            readable=True,
+            start=data["period"]["start"], end=data["period"]["end"],
+            teams=len(teams), calls=sum(int(t.get("calls", 0)) for t in teams),
+            findings=len(data.get("findings", [])), worst=worst,
+            at_risk=sum(1 for t in teams if t.get("risk_level") in ("high", "critical")),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # listed without details: a folder from an older or interrupted run
+    return summary

@@ -1,0 +1,32 @@
+"""The weekly report in one call: evaluate the rules for the week, build, write.
+
+`aiaudit report` and `aiaudit demo` both come through here; tests and benchmarks that want
+the parts call `dashboard.build.build_week` and `dashboard.render.write_report` directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Iterable
+
+from dashboard.build import build_week
+from dashboard.render import write_report
+from dashboard.weeks import IsoWeek
+
+
+def write_weekly_report(store, week: IsoWeek | str, out_dir: str | os.PathLike, *,
+                        rule_paths: Iterable[os.PathLike] = (), teams: Iterable[str] = (),
+                        evaluate: bool = True, now: dt.datetime | None = None) -> Path:
+    """Run the rules over `week` (unless `evaluate` is False), then write OUT/YYYY-Www/ and
+    OUT/index.html. Returns the week's index.html. Raises rules.engine.model.RuleError for a
+    bad rule file and OSError when OUT cannot be written."""
+    week = IsoWeek.parse(week) if isinstance(week, str) else week
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    if evaluate:
+        from rules.engine.evaluate import evaluate as run_rules
+
+        run_rules(store, week.start, min(week.end, now), extra_rule_paths=[Path(p) for p in rule_paths])
+    model = build_week(store, week, teams=teams, generated_at=now)
+    return write_report(model, out_dir)
