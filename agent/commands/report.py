@@ -56,9 +56,15 @@ def _check_writable(out: Path, option: str) -> None:
 
 
 def _write(store, week, out: Path, config, now: dt.datetime, option: str) -> Path:
+    from agent.watch.outputs import OutputCatalog
+    from agent.watch.uploads import match_uploads
     from dashboard.report import write_weekly_report
     from rules.engine.model import RuleError
 
+    try:  # training uploads captured since the last scan are matched before the rules run
+        match_uploads(store, OutputCatalog(store, config.index_dir))
+    except OSError as e:
+        raise UserError(f"scanner.index_dir {config.index_dir}: {e.strerror or e}") from None
     try:
         return write_weekly_report(store, week, out, rule_paths=config.rule_paths,
                                    teams=[t.name for t in config.teams], now=now)
