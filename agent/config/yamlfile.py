@@ -33,21 +33,21 @@ class _Loader(yaml.SafeLoader):
         self.source = source
 
     def construct_document(self, node):
-        if _expanded_size(node, {}) > MAX_NODES:
+        if expanded_size(node, {}) > MAX_NODES:
             raise UserError(f"{self.source}:{node.start_mark.line + 1}: document expands to more than {MAX_NODES} nodes")
         return super().construct_document(node)
 
 
-def _expanded_size(node, memo: dict) -> int:
+def expanded_size(node, memo: dict) -> int:
     """Node count with every alias expanded, computed once per distinct node."""
     key = id(node)
     if key in memo:
         return memo[key]
     memo[key] = 1  # a recursive alias counts once instead of looping
     if isinstance(node, yaml.SequenceNode):
-        size = 1 + sum(_expanded_size(child, memo) for child in node.value)
+        size = 1 + sum(expanded_size(child, memo) for child in node.value)
     elif isinstance(node, yaml.MappingNode):
-        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+        size = 1 + sum(expanded_size(k, memo) + expanded_size(v, memo) for k, v in node.value)
     else:
         size = 1
     memo[key] = size

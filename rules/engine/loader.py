@@ -13,6 +13,9 @@ from typing import Any
 
 import yaml
 
+from agent.config.yamlfile import MAX_CONFIG_BYTES
+from agent.config.yamlfile import MAX_NODES
+from agent.config.yamlfile import expanded_size
 from rules.engine.model import Problem
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -55,6 +58,19 @@ class _LineLoader(_BaseLoader):
         self.path = path
         self.problems: list[Problem] = []
 
+    def construct_document(self, node):
+        # aliases can expand a small file into a huge tree ("billion laughs"); the config
+        # loader's limit applies to rule files too
+        if expanded_size(node, {}) > MAX_NODES:
+            raise _TooLarge(node.start_mark.line + 1, f"document expands to more than {MAX_NODES} nodes")
+        return super().construct_document(node)
+
+
+class _TooLarge(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     loader.flatten_mapping(node)  # resolves `<<` merge keys
@@ -95,6 +111,8 @@ def read_documents(path: Path) -> tuple[list[Any], list[Problem]]:
     """All documents of one YAML file, and the problems found reading it (never raises for a bad
     file: a syntax error becomes a problem at its line)."""
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            return [], [Problem(path, 0, f"larger than the {MAX_CONFIG_BYTES}-byte limit for a rule file")]
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [], [Problem(path, 0, f"cannot read: {exc}")]
@@ -110,6 +128,8 @@ def read_documents(path: Path) -> tuple[list[Any], list[Problem]]:
         loader.problems.append(Problem(path, line, f"invalid YAML: {reason}"))
     except yaml.YAMLError as exc:
         loader.problems.append(Problem(path, 0, f"invalid YAML: {exc}"))
+    except _TooLarge as exc:
+        loader.problems.append(Problem(path, exc.line, str(exc)))
     finally:
         loader.dispose()
     return [doc for doc in documents if doc is not None], loader.problems

@@ -221,3 +221,17 @@ def test_fixtures_are_checked(tmp_path):
         f"{fixtures / 'neg.yml'}:3: unknown field 'events' in fixture",
         f"{fixtures / 'pos.yml'}:1: a positive fixture needs 'expect' (the group values of the finding)",
     ]
+
+
+def test_alias_bombs_and_oversized_rule_files_are_problems_not_hangs(tmp_path):
+    from rules.engine.lint import check_paths
+
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    bomb = tmp_path / "bomb.yml"
+    bomb.write_text("\n".join(lines) + "\n")
+    big = tmp_path / "big.yml"
+    big.write_text("# " + "x" * (2 << 20) + "\n")
+    messages = [str(p) for p in check_paths([bomb, big])]
+    assert any(m.startswith(f"{bomb}:1: document expands to more than") for m in messages)
+    assert any(m.startswith(f"{big}:0: larger than") for m in messages)
