@@ -55,7 +55,3 @@ def period_from(args: argparse.Namespace) -> tuple[dt.datetime | None, dt.dateti
     if since and until and since >= until:
         raise UserError(f"--since {args.since} is not before --until {args.until}")
     return since, until
-
-
-def not_built(command: str, capability: str) -> int:
-    raise UserError(f"aiaudit {command}: {capability} is not built in this release yet")

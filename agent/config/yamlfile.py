@@ -18,13 +18,23 @@ MAX_NODES = 50_000  # aliases can expand a small file into a huge tree ("billion
 
 
 class LineDict(dict):
+    """A mapping with `line` (where it starts) and `key_lines[key]` (where each key is)."""
+
     line: int = 0
     key_lines: dict
 
+    def line_of(self, key) -> int:
+        return self.key_lines.get(key, self.line)
+
 
 class LineList(list):
+    """A sequence with `line` and `item_lines[i]`."""
+
     line: int = 0
     item_lines: list
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
 class _Loader(yaml.SafeLoader):
@@ -72,7 +82,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     return result
 
 
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+def construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> LineList:
     result = LineList(loader.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
@@ -80,7 +90,7 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
 
 
 def load_text(text: str, source: str):

@@ -14,31 +14,14 @@ from typing import Any
 import yaml
 
 from agent.config.yamlfile import MAX_CONFIG_BYTES
+from agent.config.yamlfile import LineDict
+from agent.config.yamlfile import LineList
+from agent.config.yamlfile import construct_sequence
 from agent.config.yamlfile import MAX_NODES
 from agent.config.yamlfile import expanded_size
 from rules.engine.model import Problem
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class LineDict(dict):
-    """A mapping with `line` (where it starts) and `key_lines[key]` (where each key is)."""
-
-    line: int = 0
-    key_lines: dict
-
-    def line_of(self, key: Any) -> int:
-        return self.key_lines.get(key, self.line)
-
-
-class LineList(list):
-    """A sequence with `line` and `item_lines[i]`."""
-
-    line: int = 0
-    item_lines: list
-
-    def line_of(self, index: int) -> int:
-        return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
 def line_of(container: Any, key: Any, default: int = 0) -> int:
@@ -96,15 +79,8 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     return result
 
 
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
-    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    result.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return result
-
-
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
 
 
 def read_documents(path: Path) -> tuple[list[Any], list[Problem]]:
