@@ -54,8 +54,12 @@ def collect(config, store) -> dict:
                 reason = name.split(":", 1)[1]
                 totals["dropped"][reason] = totals["dropped"].get(reason, 0) + value
     totals["captured"] += pending
-    proxy = [{"host": h, "updated_at": t.isoformat(), "last_error": st.get("last_error"),
-              "journal_bytes": st.get("journal_bytes")} for (c, h), (st, t) in beats.items() if c == "proxy"]
+    proxy_beats = {h: (st, t) for (c, h), (st, t) in beats.items() if c == "proxy"}
+    proxy = []
+    for host in sorted(set(proxy_beats) | set(hosts)):
+        st, t = proxy_beats.get(host, ({}, None))
+        proxy.append({"host": host, "updated_at": t.isoformat() if t else None, "last_error": st.get("last_error"),
+                      "journal_bytes": st.get("journal_bytes"), "counts": hosts.get(host, {})})
     watcher = [{"host": h, "updated_at": t.isoformat(), **st} for (c, h), (st, t) in beats.items() if c == "watch"]
     return {"captured": totals["captured"], "stored": totals["stored"], "pending": pending,
             "dropped": totals["dropped"], "journal": {"dir": str(config.journal_dir), "records": pending,
