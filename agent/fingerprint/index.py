@@ -24,6 +24,9 @@ Tiered merging: small deltas merge with each other, the base is rewritten only w
 hold a tenth of its outputs (a base rewrite sorts all postings: minutes at 10 M outputs).
 Outputs whose normalised text equals an earlier output's are indexed as aliases without postings,
 so a prompt run a hundred times does not turn its own answer into "boilerplate".
+Ids are not required to arrive in order: with several proxies on one PostgreSQL sequence an output
+can commit after higher ids were indexed, so `add` takes any id not yet indexed, segments' id
+ranges may overlap (lookups search every segment), and merging re-sorts by id.
 """
 
 from __future__ import annotations
@@ -109,7 +112,8 @@ class OutputIndex:
         self._bitmap = np.zeros(1, np.uint8)
         self._bitmap_shift = np.uint64(63)
         self.hot = np.empty(0, np.uint64)
-        self._first_ids = np.empty(0, np.uint64)
+        self._hot_top = np.zeros(1, dtype=bool)  # top bits of the hot hashes, see is_hot
+        self._hot_shift = np.uint64(63)
         self.short_word_counts = np.empty(0, np.int64)  # lengths of outputs matched as whole fields only
         self.alias_keys = np.empty(0, np.uint64)
 
@@ -159,7 +163,10 @@ class OutputIndex:
         self._bitmap = bitmap
         self._bitmap_shift = np.uint64(64 - max(generation.bitmap_bits, 3))
         self.hot = hot
-        self._first_ids = np.array([int(s.ids[0]) for s in segments], dtype=np.uint64)
+        top_bits = int(min(24, max(16, np.ceil(np.log2(max(len(hot), 1) * 64)))))
+        self._hot_shift = np.uint64(64 - top_bits)
+        self._hot_top = np.zeros(1 << top_bits, dtype=bool)
+        self._hot_top[(np.asarray(hot, dtype=np.uint64) >> self._hot_shift).astype(np.int64)] = True
         self.short_word_counts = np.unique(np.concatenate(
             [np.asarray(s.words)[(np.asarray(s.flags) & seg.SHORT) != 0] for s in segments] or [np.empty(0, np.uint32)]))
         self.short_word_counts = self.short_word_counts[self.short_word_counts >= MIN_EXACT_WORDS].astype(np.int64)
@@ -174,6 +181,7 @@ class OutputIndex:
 
     @property
     def max_output_id(self) -> int:
+        """The highest id indexed (lower ids may still arrive late, see add)."""
         return self._generation.max_output_id
 
     @property
@@ -197,66 +205,92 @@ class OutputIndex:
         """False where a hash is certainly not posted (and not hot)."""
         if not self.segments:
             return np.zeros(len(hashes), dtype=bool)
-        bit = hashes >> self._bitmap_shift
-        return ((self._bitmap[bit >> np.uint64(3)] >> (bit & np.uint64(7)).astype(np.uint8)) & 1).astype(bool)
+        # bit numbers are below 2^32: viewed as int64 (free), the gather skips numpy's uint64
+        # index conversion, which doubled its cost
+        bit = (hashes >> self._bitmap_shift).view(np.int64)
+        return ((self._bitmap[bit >> 3] >> (bit & 7).astype(np.uint8)) & 1).astype(bool)
 
     def is_hot(self, hashes: np.ndarray) -> np.ndarray:
         if len(self.hot) == 0:
             return np.zeros(len(hashes), dtype=bool)
-        where = np.searchsorted(self.hot, hashes)
-        where[where == len(self.hot)] = 0
-        return self.hot[where] == hashes
+        # The hot set is small: a table of its hashes' top bits (in cache) rules out nearly all
+        # queries before the binary search (0.14 instead of 2.3 ms for 55 k queries, 470 hot).
+        hot = np.flatnonzero(self._hot_top[(hashes >> self._hot_shift).view(np.int64)])
+        found = np.zeros(len(hashes), dtype=bool)
+        if len(hot):
+            where = np.searchsorted(self.hot, hashes[hot])
+            where[where == len(self.hot)] = 0
+            found[hot] = self.hot[where] == hashes[hot]
+        return found
 
     def postings(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(query index, output id, posted from a winnowed segment) for every posting of each
         query hash."""
         found_q, found_id, found_winnowed = [], [], []
         for segment, winnowed in zip(self.segments, self._generation.winnowed):
-            if len(segment.post_hash) == 0:
+            posted = segment.post_hash
+            if len(posted) == 0:
                 continue
-            left = np.searchsorted(segment.post_hash, queries, "left")
-            inside = left < len(segment.post_hash)
-            hit = np.flatnonzero(inside)
-            hit = hit[segment.post_hash[left[hit]] == queries[hit]]
+            left = np.searchsorted(posted, queries, "left")
+            hit = np.flatnonzero(posted[np.minimum(left, len(posted) - 1)] == queries)
             if len(hit) == 0:
                 continue
-            counts = np.searchsorted(segment.post_hash, queries[hit], "right") - left[hit]
+            first = left[hit]
+            # the end of each hash's postings: searched for only where there is a second one
+            counts = np.ones(len(hit), dtype=np.int64)
+            more = np.flatnonzero(posted[np.minimum(first + 1, len(posted) - 1)] == queries[hit])
+            more = more[first[more] + 1 < len(posted)]
+            counts[more] = np.searchsorted(posted, queries[hit[more]], "right") - first[more]
             total = int(counts.sum())
-            query_index = np.repeat(hit, counts)
-            # posting positions: left[h] + 0..count-1 for each hit query, flattened
-            steps = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-            ordinals = segment.post_ord[np.repeat(left[hit], counts) + steps]
-            found_q.append(query_index)
-            found_id.append(segment.ids[ordinals])
+            # posting positions first[h] + 0..count-1 for each hit query, flattened
+            at = np.repeat(first - (np.cumsum(counts) - counts), counts) + np.arange(total)
+            found_q.append(np.repeat(hit, counts))
+            found_id.append(segment.ids[segment.post_ord[at]])
             found_winnowed.append(np.full(total, winnowed))
         if not found_q:
             return np.empty(0, np.int64), np.empty(0, np.uint64), np.empty(0, bool)
+        if len(found_q) == 1:
+            return found_q[0], found_id[0], found_winnowed[0]
         return np.concatenate(found_q), np.concatenate(found_id), np.concatenate(found_winnowed)
 
+    def _where(self, output_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(segment number, ordinal) of each id; segment -1 where it is not indexed. Segments'
+        id ranges may overlap (an id that committed late lands in a later delta), so every
+        segment is searched; there are at most max_deltas + 1 of them."""
+        ids = np.asarray(output_ids, dtype=np.uint64)
+        where = np.full(len(ids), -1, dtype=np.int64)
+        ordinals = np.zeros(len(ids), dtype=np.int64)
+        for number, segment in enumerate(self.segments):
+            if len(segment) == 0:
+                continue
+            at = np.searchsorted(segment.ids, ids).clip(0, len(segment) - 1)
+            hit = segment.ids[at] == ids
+            where[hit] = number
+            ordinals[hit] = at[hit]
+        return where, ordinals
+
+    def contains(self, output_ids: np.ndarray) -> np.ndarray:
+        """True for each id that is indexed."""
+        return self._where(output_ids)[0] >= 0
+
     def _locate(self, output_id: int) -> tuple[seg.SegmentData, int] | None:
-        at = int(np.searchsorted(self._first_ids, np.uint64(output_id), "right")) - 1
-        if at < 0:
+        where, ordinals = self._where(np.array([output_id], dtype=np.uint64))
+        if where[0] < 0:
             return None
-        segment = self.segments[at]
-        ordinal = int(np.searchsorted(segment.ids, np.uint64(output_id)))
-        if ordinal < len(segment) and int(segment.ids[ordinal]) == output_id:
-            return segment, ordinal
-        return None
+        return self.segments[int(where[0])], int(ordinals[0])
 
     def shingles_many(self, output_ids: list[int]) -> dict[int, np.ndarray]:
         """Full 5-gram lists of many outputs (missing ids are left out)."""
         ids = np.asarray(output_ids, dtype=np.uint64)
-        where = np.searchsorted(self._first_ids, ids, "right") - 1
+        where, ordinals = self._where(ids)
         found: dict[int, np.ndarray] = {}
-        for at in np.unique(where[where >= 0]).tolist():
-            segment = self.segments[at]
-            mine = ids[where == at]
-            ordinals = np.searchsorted(segment.ids, mine).clip(0, len(segment) - 1)
-            present = segment.ids[ordinals] == mine
-            starts, ends = segment.offsets[ordinals], segment.offsets[ordinals + 1]
-            for output_id, ok, start, end in zip(mine.tolist(), present.tolist(), starts.tolist(), ends.tolist()):
-                if ok:
-                    found[output_id] = segment.shingles[start:end]
+        for number in np.unique(where[where >= 0]).tolist():
+            segment = self.segments[number]
+            mine = where == number
+            chosen = ordinals[mine]
+            starts, ends = segment.offsets[chosen].tolist(), segment.offsets[chosen + 1].tolist()
+            for output_id, start, end in zip(ids[mine].tolist(), starts, ends):
+                found[output_id] = segment.shingles[start:end]
         return found
 
     def shingles(self, output_id: int) -> np.ndarray:
@@ -319,11 +353,17 @@ class OutputIndex:
     def add(self, entries: Iterable[tuple[int, Fingerprint]]) -> int:
         """Index new outputs as one delta segment; returns how many were added.
 
-        Ids at or below `max_output_id` are already indexed and skipped, so re-feeding the
-        store from `max_output_id` after a crash is safe. Compacts when deltas pile up.
+        Ids already indexed are skipped, so re-feeding outputs after a crash is safe. Ids below
+        `max_output_id` are accepted: with several writers on one PostgreSQL sequence, a
+        transaction holding a lower id can commit after a higher one was indexed. Compacts when
+        deltas pile up.
         """
         with self._writer():
-            fresh = sorted((int(i), fp) for i, fp in entries if int(i) > self.max_output_id)
+            offered = sorted((int(i), fp) for i, fp in entries)
+            if not offered:
+                return 0
+            known = self.contains(np.fromiter((i for i, _ in offered), dtype=np.uint64, count=len(offered)))
+            fresh = [entry for entry, indexed in zip(offered, known.tolist()) if not indexed]
             if not fresh:
                 return 0
             unique_ids = {i for i, _ in fresh}

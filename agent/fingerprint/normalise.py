@@ -62,9 +62,6 @@ _LINK_TARGET = re.compile(r"\]\([^()\s]*(?:\s+\"[^\"]*\")?\)")
 _FENCE_INFO = re.compile(r"(```|~~~)[A-Za-z0-9_+.#-]*")
 
 
-_MARKUP_STARTS = b"&<]`~"
-
-
 def _strip_markup(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
@@ -94,11 +91,12 @@ def prepare_with_hash(text: str) -> tuple[bytes, int]:
     whitespace): both in one pass for the common case of plain ASCII text."""
     if text.isascii():
         raw = text.encode("ascii")
-        # one C pass for "no character that can start markup" (measured 3x cheaper than five
-        # substring tests); texts that have one take the exact checks in prepare()
-        if len(raw.translate(None, _MARKUP_STARTS)) == len(raw):
-            return raw, xxh3_64_intdigest(raw.strip())
-        return prepare(text), xxh3_64_intdigest(raw.strip())
+        # "no character that can start markup": five searches of the str (memchr each) measured
+        # 0.016 s on 26 MB, against 0.024 s for deleting them with bytes.translate (a copy);
+        # texts that have one take the exact checks in prepare()
+        if "&" in text or "<" in text or "]" in text or "`" in text or "~" in text:
+            return prepare(text), xxh3_64_intdigest(raw.strip())
+        return raw, xxh3_64_intdigest(raw.strip())
     return prepare(text), xxh3_64_intdigest(text.encode("utf-8", "surrogatepass").strip())
 
 

@@ -186,25 +186,27 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     if len(run_cand):
         valid_best = (best_at >= 0) & (run_cand[best_order][np.maximum(best_at, 0)] == np.arange(count))
 
+    # Per-candidate values as Python lists: indexing numpy arrays element by element in this loop
+    # cost more than all the vectorised work above for a batch of ~1000 candidates.
+    run = best_order[np.maximum(best_at, 0)] if len(run_cand) else np.zeros(count, dtype=np.int64)
+    run_start = run_first[run] if len(run_cand) else run
+    longest_of = np.where(valid_best, run_words[run] if len(run_cand) else 0, 0).tolist()
+    run_out_of = np.where(valid_best, r_out[run_start] if len(run_cand) else 0, -1).tolist()
+    run_rec_of = np.where(valid_best, (r_out[run_start] + r_diag[run_start]) if len(run_cand) else 0, 0).tolist()
     results = []
-    for c in range(count):
-        longest, run_out, run_rec = 0, -1, 0
-        if valid_best[c]:
-            run = best_order[best_at[c]]
-            longest = int(run_words[run])
-            run_out = int(r_out[run_first[run]])
-            run_rec = run_out + int(r_diag[run_first[run]])
-        n_chain = int(chain[c])
+    for n_chain, n_core, words, rec_words, covered, span_n, steady_share, longest, run_out, run_rec in zip(
+            chain.tolist(), core.tolist(), matched_words.tolist(), record_words.tolist(), covered_output.tolist(),
+            span_core.tolist(), steady.tolist(), longest_of, run_out_of, run_rec_of):
         results.append(Score(
             chain=n_chain,
-            output_coverage=min(1.0, n_chain / int(core[c])),
-            record_coverage=min(1.0, float(matched_words[c]) / max(1, int(record_words[c]))),
-            matched_words=int(matched_words[c]),
+            output_coverage=min(1.0, n_chain / n_core),
+            record_coverage=min(1.0, float(words) / max(1, int(rec_words))),
+            matched_words=int(words),
             longest_run=longest if n_chain else 0,
             run_at_start=run_out == 0,
-            run_share=min(1.0, longest / max(1.0, float(covered_output[c]))),
-            span=min(1.0, int(span_core[c]) / int(core[c])),
-            steady=float(steady[c]),
+            run_share=min(1.0, longest / max(1.0, float(covered))),
+            span=min(1.0, span_n / n_core),
+            steady=float(steady_share),
             run_record_start=run_rec,
         ))
     return results

@@ -1,7 +1,8 @@
 """One immutable segment of the output index: sorted numpy arrays saved as .npy files.
 
 Files of a segment directory (memory-mapped read-only when opened):
-  ids.npy        uint64  output id per ordinal (ascending: ids only grow)
+  ids.npy        uint64  output id per ordinal, ascending within the segment; a later delta
+                         can hold lower ids than earlier ones (outputs that committed late)
   words.npy      uint32  normalised word count per ordinal
   flags.npy      uint8   SHORT (exact layer only) | ALIAS (same words as an earlier output)
   exact.npy      uint64  (n, 2) exact hash per ordinal
@@ -117,22 +118,35 @@ def _assemble(ids, words, flags, exact, text, offsets, shingles, winnowed) -> Se
 
 
 def merge(segments: Sequence[SegmentData], winnowed: bool, same_mode: bool) -> SegmentData:
-    """One segment holding all outputs of `segments` (which are in id order)."""
+    """One segment holding all outputs of `segments`, in id order."""
     ids = np.concatenate([s.ids for s in segments])
     words = np.concatenate([s.words for s in segments])
     flags = np.concatenate([s.flags for s in segments])
     exact = np.concatenate([s.exact for s in segments])
     text = np.concatenate([_text_by_ordinal(s) for s in segments])
     shingles = np.concatenate([s.shingles for s in segments])
+    lengths = np.concatenate([np.diff(s.offsets) for s in segments])
+    bases = np.cumsum([0] + [len(s) for s in segments[:-1]])
+    post_ord = np.concatenate([s.post_ord.astype(np.uint32) + np.uint32(base) for s, base in zip(segments, bases)])
+    if np.any(ids[1:] < ids[:-1]):
+        # late ids sit in later segments: reorder every per-output array by id
+        order = np.argsort(ids, kind="stable")
+        ids, words, flags, exact, text = ids[order], words[order], flags[order], exact[order], text[order]
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)[order]
+        lengths = lengths[order]
+        moved = np.repeat(starts - np.cumsum(lengths).astype(np.int64) + lengths.astype(np.int64),
+                          lengths.astype(np.int64)) + np.arange(int(lengths.sum()))
+        shingles = shingles[moved]
+        new_ordinal = np.empty(len(order), dtype=np.uint32)
+        new_ordinal[order] = np.arange(len(order), dtype=np.uint32)
+        post_ord = new_ordinal[post_ord]
     offsets = np.zeros(len(ids) + 1, dtype=np.uint64)
-    np.cumsum(np.concatenate([np.diff(s.offsets) for s in segments]), out=offsets[1:])
+    np.cumsum(lengths, out=offsets[1:])
     if not same_mode:
         return _assemble(ids, words, flags, exact, text, offsets, shingles, winnowed)
     # Same posting density everywhere: merge the sorted postings instead of recomputing them.
-    bases = np.cumsum([0] + [len(s) for s in segments[:-1]])
     post_hash, order = _sorted_by(np.concatenate([s.post_hash for s in segments]))
-    post_ord = np.concatenate([s.post_ord.astype(np.uint32) + np.uint32(base)
-                               for s, base in zip(segments, bases)])[order]
+    post_ord = post_ord[order]
     exact_key, exact_ord = _sorted_by(exact[:, 0].copy())
     text_key, text_ord = _sorted_by(text)
     return SegmentData(ids, words, flags, exact, exact_key, exact_ord, text_key, text_ord,

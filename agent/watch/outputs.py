@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -24,6 +25,7 @@ from agent.store.models import Output
 log = logging.getLogger(__name__)
 
 SYNC_BATCH = 5000
+LOOKBACK = 50_000  # ids below the highest indexed one that are checked for late commits
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +56,41 @@ class OutputCatalog:
                     .limit(SYNC_BATCH)
                 ).all()
             if not rows:
-                return added
-            entries = []
-            for output_id, blob in rows:
-                try:
-                    entries.append((output_id, Fingerprint.from_blob(blob)))
-                except ValueError as e:
-                    # indexed as an empty text, so the watermark moves past it and the rest is indexed
-                    log.error("aiaudit: output %s has an unreadable fingerprint (%s); it cannot match", output_id, e)
-                    entries.append((output_id, fingerprint("")))
-            added += self.index.add(entries)
+                break
+            added += self.index.add(self._entries(rows))
+        # Late arrivals: with several proxies writing to one PostgreSQL, ids come from a sequence
+        # when a transaction starts inserting, not when it commits, so an output can become
+        # visible after a higher id was already indexed. The watermark query above never looks
+        # below max_output_id again, so the recent id range is checked for outputs the index
+        # lacks. A transaction stays open seconds at most; LOOKBACK ids cover that at any
+        # realistic capture rate while keeping this one cheap id-only query.
+        top = self.index.max_output_id
+        with self.store.session() as s:
+            recent = s.scalars(
+                select(Output.id)
+                .where(Output.kind == "generated", Output.id <= top, Output.id > top - LOOKBACK)
+            ).all()
+        recent_ids = np.asarray(recent, dtype=np.uint64)
+        late = recent_ids[~self.index.contains(recent_ids)].tolist() if len(recent_ids) else []
+        for start in range(0, len(late), 1000):  # bound parameters per statement, as in describe()
+            with self.store.session() as s:
+                rows = s.execute(
+                    select(Output.id, Output.fingerprint).where(Output.id.in_(late[start:start + 1000]))
+                ).all()
+            added += self.index.add(self._entries(rows))
+        return added
+
+    @staticmethod
+    def _entries(rows) -> list[tuple[int, Fingerprint]]:
+        entries = []
+        for output_id, blob in rows:
+            try:
+                entries.append((output_id, Fingerprint.from_blob(blob)))
+            except ValueError as e:
+                # indexed as an empty text, so the watermark moves past it and the rest is indexed
+                log.error("aiaudit: output %s has an unreadable fingerprint (%s); it cannot match", output_id, e)
+                entries.append((output_id, fingerprint("")))
+        return entries
 
     def indexed(self) -> int:
         return len(self.index)
@@ -74,8 +101,13 @@ class OutputCatalog:
 
     @property
     def version(self) -> int:
-        """Changes whenever outputs are added: a file scanned at another version is scanned again."""
-        return self.index.max_output_id
+        """Changes whenever outputs are added: a file scanned at another version is scanned again.
+
+        The highest id alone would miss outputs that committed late below it (see sync), so the
+        number of outputs indexed is folded in; the id keeps two states apart that hold equally
+        many outputs (an index rebuilt after pruning). Fits a signed 64-bit column up to id 2^39.
+        """
+        return (self.index.max_output_id << 24) | (len(self.index) & 0xFFFFFF)
 
     def detector(self) -> ReuseDetector:
         return ReuseDetector(self.index)

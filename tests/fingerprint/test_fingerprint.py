@@ -64,13 +64,26 @@ def test_damaged_blob_is_refused(mutate):
         Fingerprint.from_blob(mutate(blob))
 
 
-def test_chunked_token_hashing_matches_one_pass(monkeypatch):
-    text = answer(random.Random(5), 400).encode()
+@pytest.mark.parametrize("text", [
+    answer(random.Random(5), 400).encode(),
+    b"  lead " + b"x" * 300 + b" and " + answer(random.Random(6), 100).encode() + b" " + b"y" * 150,
+])
+def test_hashing_in_pieces_matches_one_pass(monkeypatch, text):
     starts, hashes = token_hashes(text)
-    monkeypatch.setattr(shingles, "_CHUNK", 97)
-    chunked_starts, chunked_hashes = token_hashes(text)
-    assert np.array_equal(starts, chunked_starts)
-    assert np.array_equal(hashes, chunked_hashes)
+    monkeypatch.setattr(shingles, "_PIECE", 97)  # tokens longer than a piece are taken whole
+    pieced_starts, pieced_hashes = token_hashes(text)
+    assert np.array_equal(starts, pieced_starts)
+    assert np.array_equal(hashes, pieced_hashes)
+
+
+def test_a_token_longer_than_a_chunk_is_cut(monkeypatch):
+    monkeypatch.setattr(shingles, "_PIECE", 16)
+    monkeypatch.setattr(shingles, "_CHUNK", 64)
+    starts, hashes = token_hashes(b"ab " + b"z" * 200 + b" cd")
+    assert starts.tolist() == [0, 3, 66, 130, 194, 204]  # 63 + 64 + 64 + 9 z's
+    assert hashes[1] == token_hashes(b"z" * 63)[1][0] and hashes[4] == token_hashes(b"z" * 9)[1][0]
+    assert hashes[2] == hashes[3] != hashes[1]
+    assert hashes[0] == token_hashes(b"ab")[1][0] and hashes[-1] == token_hashes(b"cd")[1][0]
 
 
 def test_winnowing_keeps_a_hash_in_every_window():

@@ -188,3 +188,27 @@ def test_small_deltas_merge_together_before_touching_the_base(tmp_path):
     assert index._generation.segments[0] != base or len(index.segments) == 1
     found = ReuseDetector(index).match_many([_excerpt_record(texts[i]) for i in (5, 103, 114)])
     assert [[m.output_id for m in f] for f in found] == [[6], [104], [115]]
+
+
+def test_ids_that_arrive_late_are_indexed(tmp_path):
+    texts = answers(11, 30)
+    index = OutputIndex.open(tmp_path, max_deltas=2)
+    index.add(_entries(texts[10:20], 11))  # ids 11..20 commit first
+    assert index.max_output_id == 20
+    assert index.contains(np.array([5, 11, 20, 21], dtype=np.uint64)).tolist() == [False, True, True, False]
+    assert index.add([(5, fingerprint(texts[4])), (12, fingerprint(texts[11]))]) == 1  # 12 is known
+    assert index.max_output_id == 20 and len(index) == 11
+    assert index.add(_entries(texts[:10])) == 9  # 1..10 late, 5 already there
+    assert index.add(_entries(texts[:20])) == 0  # re-feeding is idempotent
+    index.add(_entries(texts[20:], 21))  # a third delta: the deltas are merged, ids out of order
+    assert len(index.segments) < 4 and len(index) == 30
+    assert index.contains(np.arange(1, 32, dtype=np.uint64)).tolist() == [True] * 30 + [False]
+    records = [_excerpt_record(t) for t in texts]
+    expected = [[i + 1] for i in range(30)]
+    assert [[m.output_id for m in found] for found in ReuseDetector(index).match_many(records)] == expected
+    index.compact()
+    assert len(index.segments) == 1 and np.all(np.diff(index.segments[0].ids.astype(np.int64)) > 0)
+    assert [[m.output_id for m in found] for found in ReuseDetector(index).match_many(records)] == expected
+    for i in (1, 5, 15, 30):
+        assert np.array_equal(index.shingles(i), fingerprint(texts[i - 1]).shingles)
+        assert index.word_count(i) == fingerprint(texts[i - 1]).word_count

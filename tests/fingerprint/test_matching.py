@@ -162,3 +162,34 @@ def test_a_text_file_holding_many_outputs_reports_them_all(detector):
     shouted = detector.match([(p, t.upper()) for p, t in paragraphs])  # found by the shingle layer
     assert ids(shouted) == list(range(1, 46))
     assert {m.reuse_class for m in shouted} == {"reformatted"}
+
+
+SINGLE_FIELD_RECORDS = [
+    OUTPUTS[2],  # exact
+    reformat(OUTPUTS[16]),  # reformatted
+    " ".join(OUTPUTS[41].split()[:50]),  # truncated
+    other(1, 80) + " " + " ".join(OUTPUTS[9].split()[30:75]) + " " + other(2, 60),  # excerpt
+    other(3, 300) + "\n\n" + OUTPUTS[10] + "\n\n" + other(4, 200),  # embedded
+    edit(OUTPUTS[11], 0.10, seed=11),  # edited
+    OUTPUTS[4] + "\n\n" + " ".join(OUTPUTS[50].split()[:60]),  # two outputs
+    SHORT,  # short output, exact
+    SHORT.upper(),  # short output, reformatted
+    other(1000, 250), other(1001, 40), f"{BOILERPLATE} Sure. {BOILERPLATE}", "Yes.", "", "two words",
+]
+
+
+def test_fingerprints_match_like_the_texts_they_were_made_from(detector):
+    by_fingerprint = detector.match_fingerprints([fingerprint(t) for t in SINGLE_FIELD_RECORDS], path="f")
+    by_text = [detector.match([("f", t)]) for t in SINGLE_FIELD_RECORDS]
+    assert by_fingerprint == by_text
+    classes = [sorted(m.reuse_class for m in found) for found in by_fingerprint]
+    assert classes[:9] == [["exact"], ["reformatted"], ["truncated"], ["excerpt"], ["embedded"], ["edited"],
+                           ["embedded", "truncated"], ["exact"], ["reformatted"]]
+    assert by_fingerprint[9:] == [[]] * 6
+
+
+def test_fingerprints_in_small_batches(detector):
+    fingerprints = [fingerprint(t) for t in SINGLE_FIELD_RECORDS]
+    small = ReuseDetector(detector.index, batch_bytes=8 * 400 * 2)  # two records per batch
+    assert small.match_fingerprints(fingerprints) == detector.match_fingerprints(fingerprints)
+    assert detector.match_fingerprints([]) == []

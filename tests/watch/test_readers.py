@@ -334,3 +334,26 @@ def test_records_read_before_a_corrupt_tail_are_kept(tmp_path):
         for item in read_records(path):
             seen.append(item)
     assert len(seen) > 1000 and all(isinstance(r, Record) for r in seen)
+
+
+def test_record_digest_is_computed_from_the_raw_bytes_on_first_use(tmp_path):
+    line = json.dumps(PROMPT).encode()
+    path = tmp_path / "one.jsonl"
+    path.write_bytes(b"\n" + line + b"\r\n")
+    [record] = records_of(path)
+    assert record.sha256 == hashlib.sha256(line).hexdigest()  # without the "\r"
+    assert record == Record(2, record.fields, len(line) + 3, hashlib.sha256(line).hexdigest())
+    assert Record(1, [], 0, raw=b"x").sha256 == hashlib.sha256(b"x").hexdigest()
+    with pytest.raises(ValueError):
+        Record(1, [], 0)
+
+
+def test_jsonl_values_with_surrounding_whitespace_and_bad_lines(tmp_path):
+    path = tmp_path / "spaced.jsonl"
+    path.write_bytes(b'  {"text": "leading"}\n{"text": "trailing"} \t\n{"text": "ok"}\n{"text": \n[1, 2] x\n')
+    found = list(read_records(path))
+    assert [(r.number, r.fields) for r in found if isinstance(r, Record)] == [
+        (1, [("text", "leading")]), (2, [("text", "trailing")]), (3, [("text", "ok")])]
+    errors = [r for r in found if isinstance(r, RecordError)]
+    assert [e.number for e in errors] == [4, 5]
+    assert "Expecting value" in errors[0].message and "Extra data" in errors[1].message
