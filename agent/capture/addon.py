@@ -23,6 +23,7 @@ from agent.capture.catalogue import CatalogueError
 from agent.capture.counters import CaptureCounters
 from agent.capture.journal import Journal
 from agent.capture.record import encode_parts
+from agent.capture.snapshot import STREAM_TYPES
 from agent.capture.snapshot import StreamTee
 from agent.capture.snapshot import snapshot
 from agent.capture.droplog import record_drop
@@ -95,11 +96,18 @@ class AICapture:
             route = flow.metadata.get(ROUTE)
             if route is None or flow.response is None or isinstance(flow.response.stream, StreamTee):
                 return
-            # Every vendor response is streamed through a tee: SSE and event streams reach the
-            # client chunk by chunk, and nothing large is buffered by the proxy for us. Another
-            # addon's stream transform keeps working; the tee records what the vendor sent.
+            # Event streams go through a tee so that they reach the client chunk by chunk (and
+            # bodies over the cap are not buffered for us). Everything else stays buffered:
+            # mitmproxy's streaming path costs a tenth of its throughput on small JSON
+            # responses (bench/proxy_overhead.py), and a buffered response reaches the client
+            # only after the response hook has journaled it. Another addon's stream transform
+            # keeps working; the tee records what the vendor sent.
             existing = flow.response.stream
             length = flow.response.headers.get("content-length", "")
+            content_type = flow.response.headers.get("content-type", "").lower()
+            big = length.isdigit() and int(length) > self.cap
+            if not (existing or route.stream or big or any(t in content_type for t in STREAM_TYPES)):
+                return
             flow.response.stream = StreamTee(
                 self.cap, inner=existing if callable(existing) else None,
                 expected_length=int(length) if length.isdigit() and int(length) > 0 else None,

@@ -55,28 +55,52 @@ def journal_records(capture: AICapture) -> list:
     return [decode(p) for p in got]
 
 
-def test_vendor_flow_is_teed_and_journaled_with_secrets_removed(configured):
+def test_vendor_flow_is_journaled_with_secrets_removed(configured):
     capture, _tctx, _ = configured
     capture.writer.stop()  # keep records in the journal for inspection
     flow = openai_flow()
     capture.requestheaders(flow)
     assert flow.metadata[addon_module.ROUTE].vendor == "openai"
     flow.response = chat_response()
-    body = flow.response.raw_content
     flow.response.stream = False
     capture.responseheaders(flow)
-    tee = flow.response.stream
-    assert isinstance(tee, StreamTee)
-    assert tee(body) == body and tee(b"") == b""  # chunks pass unchanged
+    assert flow.response.stream is False  # a JSON body stays buffered: journaled before it is sent
     capture.response(flow)
     [ex] = journal_records(capture)
     assert ex.route.endpoint == "chat.completions"
-    assert ex.response.body == body and ex.request.body == flow.request.raw_content
+    assert ex.response.body == flow.response.raw_content and ex.request.body == flow.request.raw_content
     assert ex.header_team == "data-eng"
     assert ex.key_sha256 is not None and len(ex.key_sha256) == 64
     raw = b"".join(p.read_bytes() for p in capture.journal.dir.glob("*.journal"))
     assert CANARY.encode() not in raw
     assert capture.counters.totals()["journaled"] == 1
+
+
+@pytest.mark.parametrize(("content_type", "length", "teed"), [
+    ("text/event-stream", None, True),
+    ("application/vnd.amazon.eventstream", None, True),
+    ("application/json", 100 << 20, True),  # over the cap: not buffered for us
+    ("application/json", 500, False),
+])
+def test_event_streams_and_large_bodies_go_through_the_tee(configured, content_type, length, teed):
+    capture, _tctx, _ = configured
+    capture.writer.stop()
+    flow = openai_flow()
+    capture.requestheaders(flow)
+    headers = [(b"content-type", content_type.encode())]
+    if length:
+        headers.append((b"content-length", str(length).encode()))
+    flow.response = tutils.tresp(headers=http.Headers(headers), content=b"")
+    flow.response.stream = False
+    capture.responseheaders(flow)
+    assert isinstance(flow.response.stream, StreamTee) is teed
+    if teed:
+        events = [b"data: {}\n\n", b"data: [DONE]\n\n"]
+        assert [flow.response.stream(e) for e in events] == events  # chunks pass unchanged
+        assert flow.response.stream(b"") == b""
+        capture.response(flow)
+        [ex] = journal_records(capture)
+        assert ex.response.body == b"".join(events)
 
 
 def test_other_hosts_are_left_alone(configured):
