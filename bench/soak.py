@@ -46,11 +46,14 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def traffic(proxy, stop: threading.Event, counts: dict, n: int) -> None:
+def traffic(proxy, stop: threading.Event, counts: dict, n: int, reconnect_every: int = 0) -> None:
     client = httpx_client(proxy.url, proxy.ca_path, timeout=60)
     i = 0
     while not stop.is_set():
         i += 1
+        if reconnect_every and i % reconnect_every == 0:  # clients' pools do close connections
+            client.close()
+            client = httpx_client(proxy.url, proxy.ca_path, timeout=60)
         kind = i % 5
         headers = {"authorization": "Bearer sk-soak"}
         try:
@@ -86,6 +89,9 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--sample-seconds", type=float, default=5.0)
+    parser.add_argument("--bare", action="store_true", help="mitmdump without the addon, for comparison")
+    parser.add_argument("--reconnect-every", type=int, default=200,
+                        help="requests per client connection (0: one connection for the whole run)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="aiaudit-soak-"))
@@ -96,8 +102,10 @@ def main() -> int:
     counts: dict[str, int] = {}
     samples: list[tuple[float, int, int]] = []
     with StandinProcess() as standin:
-        with standin_proxy(work / "mitmproxy", standin.port, scripts=[CAPTURE], env=env) as proxy:
-            threads = [threading.Thread(target=traffic, args=(proxy, stop, counts, n)) for n in range(args.clients)]
+        scripts = [] if args.bare else [CAPTURE]
+        with standin_proxy(work / "mitmproxy", standin.port, scripts=scripts, env=env) as proxy:
+            threads = [threading.Thread(target=traffic, args=(proxy, stop, counts, n, args.reconnect_every))
+                       for n in range(args.clients)]
             for t in threads:
                 t.start()
             t0 = time.monotonic()
@@ -114,7 +122,7 @@ def main() -> int:
                 for t in threads:
                     t.join()
     half = samples[len(samples) // 2:]
-    for name, col in (("mitmdump", 1), ("writer", 2)):
+    for name, col in (("mitmdump", 1), ("writer", 2))[: 1 if args.bare else 2]:
         series = [(sample[0], sample[col]) for sample in half]
         level = sum(v for _, v in series) / max(1, len(series))
         slope = slope_per_hour(series)
