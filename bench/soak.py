@@ -126,7 +126,7 @@ def main() -> int:
         series = [(sample[0], sample[col]) for sample in half]
         level = sum(v for _, v in series) / max(1, len(series))
         slope = slope_per_hour(series)
-        flat = abs(slope) < 0.05 * level  # under 5 % of its level per hour
+        flat = slope < 0.05 * level  # growing by less than 5 % of its level per hour (or shrinking)
         print(f"{name}: {level / 1024:.1f} MiB in the second half, slope {slope / 1024:+.1f} MiB/h -> "
               f"{'flat' if flat else 'GROWING'}")
     print(f"requests {counts.get('ok', 0)}, errors {counts.get('errors', 0)}, "

@@ -23,6 +23,21 @@ FAKE_KEYS = {
 }
 
 
+# Where each OpenAI-compatible vendor's API lives, for `openai_client(base_url=...)`.
+OPENAI_COMPATIBLE_BASE_URLS = {
+    "mistral": "https://api.mistral.ai/v1",
+    "deepseek": "https://api.deepseek.com",
+    "xai": "https://api.x.ai/v1",
+    "groq": "https://api.groq.com/openai/v1",
+    "together": "https://api.together.xyz/v1",
+    "fireworks": "https://api.fireworks.ai/inference/v1",
+    "perplexity": "https://api.perplexity.ai",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "huggingface": "https://router.huggingface.co/v1",
+    "cohere": "https://api.cohere.ai/compatibility/v1",
+}
+
+
 def ssl_context(ca_path: Path | str) -> ssl.SSLContext:
     """A client context trusting the proxy's CA only."""
     return ssl.create_default_context(cafile=str(ca_path))

@@ -15,17 +15,7 @@ from tests.e2e.conftest import TEAM_KEY
 
 pytestmark = pytest.mark.e2e
 
-OPENAI_COMPATIBLE = {
-    "mistral": "https://api.mistral.ai/v1",
-    "deepseek": "https://api.deepseek.com",
-    "xai": "https://api.x.ai/v1",
-    "groq": "https://api.groq.com/openai/v1",
-    "together": "https://api.together.xyz/v1",
-    "fireworks": "https://api.fireworks.ai/inference/v1",
-    "perplexity": "https://api.perplexity.ai",
-    "openrouter": "https://openrouter.ai/api/v1",
-    "huggingface": "https://router.huggingface.co/v1",
-}
+OPENAI_COMPATIBLE = {k: v for k, v in clients.OPENAI_COMPATIBLE_BASE_URLS.items() if k != "cohere"}
 BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 

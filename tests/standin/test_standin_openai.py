@@ -14,18 +14,7 @@ from agent.standin.harness import ProxyProcess
 
 pytestmark = pytest.mark.e2e
 
-COMPATIBLE = {
-    "mistral": "https://api.mistral.ai/v1",
-    "deepseek": "https://api.deepseek.com",
-    "xai": "https://api.x.ai/v1",
-    "groq": "https://api.groq.com/openai/v1",
-    "together": "https://api.together.xyz/v1",
-    "fireworks": "https://api.fireworks.ai/inference/v1",
-    "perplexity": "https://api.perplexity.ai",
-    "openrouter": "https://openrouter.ai/api/v1",
-    "huggingface": "https://router.huggingface.co/v1",
-    "cohere": "https://api.cohere.ai/compatibility/v1",
-}
+COMPATIBLE = clients.OPENAI_COMPATIBLE_BASE_URLS
 
 
 def _messages(prompt: str) -> list[dict[str, str]]:
