@@ -26,7 +26,7 @@ def test_demo_tells_the_four_teams_apart_and_leaves_nothing_running(run_cli, tmp
     index = Path(result.stdout.strip().splitlines()[-1])
     assert index.is_file() and index.parent.parent == out
     assert elapsed < 90, f"the demo took {elapsed:.0f} s"
-    assert "[1/7]" in result.stderr and "calls through the proxy" in result.stderr  # progress shown
+    assert "[1/6]" in result.stderr and "calls through the proxy" in result.stderr  # progress shown
 
     report = json.loads((index.parent / "report.json").read_text())
     teams = {t["team"]: t for t in report["teams"]}

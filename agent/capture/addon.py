@@ -153,8 +153,9 @@ class AICapture:
             self._hook_failed(flow, "response")
 
     def _hook_failed(self, flow: http.HTTPFlow, hook: str) -> None:
-        # Fail open: the flow continues untouched; the loss is counted and said.
-        if hook == "response" or flow.metadata.get(ROUTE) is not None:
+        # Fail open: the flow continues untouched. Only a failure while recording loses the call
+        # (and is counted); after an earlier hook failed, the response hook still records it.
+        if hook == "response":
             self._drop("hook_exception")
         log.exception("aiaudit: %s hook failed for %s; traffic unaffected", hook, flow.request.pretty_host)
 

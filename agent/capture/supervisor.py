@@ -46,9 +46,12 @@ class WriterSupervisor:
                 return
             self.restarts += 1
             log.error("aiaudit: the writer process exited with %s; restarting it", code)
-            if self._stopping.wait(RESTART_PAUSE_S):
-                return
-            self._spawn()
+            while not self._stopping.wait(RESTART_PAUSE_S):
+                try:
+                    self._spawn()
+                    break
+                except OSError as e:  # the journal keeps the calls meanwhile; keep trying
+                    log.error("aiaudit: cannot start the writer process (%s); retrying", e)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -44,7 +44,11 @@ def collect(config, store) -> dict:
         for row in s.scalars(select(CaptureCounter)):
             hosts.setdefault(row.proxy_host, {})[row.name] = row.value
         beats = {(b.component, b.host): (b.state, b.updated_at) for b in s.scalars(select(Heartbeat))}
-    pending, pending_bytes = journal_pending(config.journal_dir)
+    try:
+        pending, pending_bytes = journal_pending(config.journal_dir)
+        journal_error = None
+    except OSError as e:  # e.g. run as a user who may not read the service's journal
+        pending, pending_bytes, journal_error = 0, 0, e.strerror or str(e)
     totals = {"captured": 0, "stored": 0, "dropped": {}}
     for counts in hosts.values():
         totals["captured"] += counts.get("captured", 0)
@@ -62,7 +66,7 @@ def collect(config, store) -> dict:
                       "journal_bytes": st.get("journal_bytes"), "counts": hosts.get(host, {})})
     watcher = [{"host": h, "updated_at": t.isoformat(), **st} for (c, h), (st, t) in beats.items() if c == "watch"]
     return {"captured": totals["captured"], "stored": totals["stored"], "pending": pending,
-            "dropped": totals["dropped"], "journal": {"dir": str(config.journal_dir), "records": pending,
+            "dropped": totals["dropped"], "journal": {"dir": str(config.journal_dir), "error": journal_error, "records": pending,
                                                        "bytes": pending_bytes},
             "proxies": proxy, "watchers": watcher,
             "generated_at": dt.datetime.now(dt.timezone.utc).isoformat()}
@@ -82,8 +86,12 @@ def run(args: argparse.Namespace) -> int:
           f"+ dropped {dropped}")
     for reason, n in sorted(report["dropped"].items()):
         print(f"  dropped:{reason} {n}")
-    print(f"journal {report['journal']['dir']}: {report['journal']['records']} records, "
-          f"{report['journal']['bytes']} bytes pending")
+    if report["journal"]["error"]:
+        print(f"journal {report['journal']['dir']}: cannot read it ({report['journal']['error']}); "
+              "pending calls are not counted above")
+    else:
+        print(f"journal {report['journal']['dir']}: {report['journal']['records']} records, "
+              f"{report['journal']['bytes']} bytes pending")
     for p in report["proxies"]:
         err = p["last_error"] or "none"
         print(f"proxy {p['host']}: last seen {p['updated_at']}, last store error: {err}")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from agent.demo import scenario
 
-STEPS = 7
+STEPS = 6
 
 
 class Demo:

@@ -187,3 +187,17 @@ def test_websocket_history_does_not_grow(configured):
         flow.websocket.messages.append(websocket.WebSocketMessage(1, True, f"frame {i}".encode()))
         capture.websocket_message(flow)
     assert [m.content for m in flow.websocket.messages] == [b"frame 49"]
+
+
+def test_a_failed_responseheaders_hook_loses_nothing_and_counts_no_drop(configured, monkeypatch):
+    capture, _tctx, _ = configured
+    capture.writer.stop()
+    flow = openai_flow()
+    capture.requestheaders(flow)
+    flow.response = chat_response()
+    monkeypatch.setattr(addon_module, "StreamTee", None)  # isinstance(..., None) raises TypeError
+    capture.responseheaders(flow)
+    monkeypatch.undo()
+    capture.response(flow)
+    assert len(journal_records(capture)) == 1
+    assert "dropped:hook_exception" not in capture.counters.totals()
