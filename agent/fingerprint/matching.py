@@ -321,7 +321,7 @@ class ReuseDetector:
         keys, positions = keys[order], positions[order]
         # Distinct keys with their runs, so one searchsorted (not a left and a right one) finds
         # every pair: that search over all candidates' shingles was the verification's main cost.
-        run_first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        run_first = np.flatnonzero(np.concatenate((np.ones(min(1, len(keys)), bool), keys[1:] != keys[:-1])))
         run_length = np.diff(np.append(run_first, len(keys)))
         distinct = keys[run_first]
         query_cand = np.repeat(np.arange(len(candidates)), lengths)
@@ -397,7 +397,7 @@ def _count_pairs(record: np.ndarray, output_id: np.ndarray, winnowed: np.ndarray
     # key = (record, output, winnowed) packed in one integer; an output lives in one segment, so
     # its winnowed flag is the same on all of its hits and rides along in the lowest bit
     width = 2 * (max_output_id + 1)
-    if (int(record.max()) + 1) * width < 1 << 63:
+    if (int(record.max(initial=0)) + 1) * width < 1 << 63:
         key = (record.astype(np.uint64) * np.uint64(width) + output_id.astype(np.uint64) * np.uint64(2)
                + winnowed.astype(np.uint64))
         bits = max(10, int(len(key)).bit_length())  # n to 2n buckets
@@ -408,7 +408,8 @@ def _count_pairs(record: np.ndarray, output_id: np.ndarray, winnowed: np.ndarray
         fewest = MIN_HITS_WINNOWED if winnowed.any() else MIN_HITS_DENSE
         heavy = (np.bincount(bucket, minlength=1 << bits) >= fewest)[bucket]
         keys = np.sort(key[heavy])
-        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        # runs start where the key changes; an empty batch (no bucket reached `fewest`) has none
+        first = np.flatnonzero(np.concatenate((np.ones(min(1, len(keys)), bool), keys[1:] != keys[:-1])))
         counts = np.diff(np.append(first, len(keys)))
         keys = keys[first]
         return ((keys // np.uint64(width)).astype(np.int64), (keys % np.uint64(width)) >> np.uint64(1), counts,
@@ -416,7 +417,7 @@ def _count_pairs(record: np.ndarray, output_id: np.ndarray, winnowed: np.ndarray
     order = np.lexsort((output_id, record))
     record, output_id, winnowed = record[order], output_id[order], winnowed[order]
     change = np.flatnonzero((record[1:] != record[:-1]) | (output_id[1:] != output_id[:-1])) + 1
-    first = np.concatenate(([0], change))
+    first = np.concatenate((np.zeros(min(1, len(record)), np.int64), change))
     counts = np.diff(np.concatenate((first, [len(record)])))
     return record[first], output_id[first], counts, winnowed[first]
 
