@@ -1,7 +1,8 @@
 """`aiaudit`: a thin command line over the library.
 
 Each command's work lives in its own module, imported only when that command runs, so that
-`aiaudit --help` and the proxy start fast. User mistakes become one line on stderr and exit 2.
+`aiaudit --help` and the proxy start fast. User mistakes become one line on stderr and exit 2;
+any other exception is a bug: its traceback goes to the error log, one line says where, exit 3.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from agent.errors import EXIT_INCOMPLETE
 from agent.errors import UserError
+from agent.errors import internal_reason
 
 # command name -> (module with run(args), one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -75,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `aiaudit export ... | head`
         sys.stderr.close()
         return 0
+    except Exception as e:  # a bug: never a bare traceback, never exit 1 ("found something")
+        # only the command's name: its arguments can hold a database password
+        command = "aiaudit " + next((a for a in argv if a in COMMANDS), "")
+        print(f"aiaudit: {internal_reason(e, command)}", file=sys.stderr)
+        return EXIT_INCOMPLETE
 
 
 if __name__ == "__main__":

@@ -12,7 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+from agent.errors import EXIT_FOUND
+from agent.errors import EXIT_INCOMPLETE
+from agent.errors import EXIT_OK
 from agent.errors import UserError
+from agent.errors import internal_reason
 
 JSONL_FIELDS = ("path", "record", "call_ids", "vendors", "teams", "output_coverage", "record_coverage",
                 "matched_words")
@@ -63,7 +67,7 @@ def print_finding(row: dict, fmt: str) -> None:
 def print_summary(summary: dict) -> None:
     lines = [
         ("files", f"{summary['files']} ({summary['scanned']} read, {summary['unchanged']} unchanged, "
-                  f"{summary['errors']} with errors)"),
+                  f"{summary['errors']} could not be scanned)"),
         ("records", f"{summary['records']} read, {summary['bad_records']} malformed (skipped)"),
         ("reusing outputs", f"{summary['records_reusing_outputs']} records ({summary['new_findings']} new findings)"),
         ("read", f"{summary['megabytes']:.1f} MB in {summary['seconds']:.1f} s ({summary['mb_per_s']:.1f} MB/s)"),
@@ -113,15 +117,31 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         progress.update(files=1, nbytes=result.bytes)
     progress.clear()
-    print_summary(scan_summary(results, time.perf_counter() - started))
-    upload_matches(store, catalog)
-    return 0
+    summary = scan_summary(results, time.perf_counter() - started)
+    print_summary(summary)
+    uploads = upload_matches(store, catalog)
+    return exit_code(summary, uploads)
 
 
-def upload_matches(store, catalog) -> None:
-    """Training uploads captured by the proxy are checked against the same index."""
+def exit_code(summary: dict, uploads: int | None) -> int:
+    """3 when some file (or the uploads) could not be examined, whatever was found elsewhere:
+    "nothing found" would not be true then; else 1 when reuse was found, 0 when not."""
+    if summary["errors"] or uploads is None:
+        return EXIT_INCOMPLETE
+    return EXIT_FOUND if summary["records_reusing_outputs"] or uploads else EXIT_OK
+
+
+def upload_matches(store, catalog) -> int | None:
+    """Training uploads captured by the proxy are checked against the same index; returns the
+    new findings, or None when that failed (said in one line)."""
     from agent.watch.uploads import match_uploads
 
-    found = match_uploads(store, catalog)
+    try:
+        found = match_uploads(store, catalog)
+    except Exception as e:
+        print(f"aiaudit scan: training uploads not matched: {internal_reason(e, 'matching uploads')}",
+              file=sys.stderr)
+        return None
     if found:
         print(f"training uploads reusing outputs: {found} new", file=sys.stderr)
+    return found

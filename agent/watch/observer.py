@@ -26,6 +26,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from agent.errors import internal_reason
 from agent.store.engine import Store
 from agent.watch.outputs import OutputCatalog
 from agent.watch.scan import Scanner
@@ -167,8 +168,11 @@ class Watcher:
             ready = [p for p, (t, closed) in self.pending.items() if closed or now - t >= self.quiet]
             for p in ready:
                 del self.pending[p]
-        if ready:
-            self.catalog.sync()
+        if ready and not self._sync():
+            with self.lock:  # read them once the index can be brought up to date
+                for p in ready:
+                    self.pending.setdefault(p, (now, False))
+            return
         for path_text in sorted(ready):
             path = Path(path_text)
             root = self._root_of(path)
@@ -184,11 +188,12 @@ class Watcher:
                     self.scanner.forget(path)
             except Exception as e:  # one bad file must not stop the watcher
                 self.stats["errors"] += 1
-                self.say(f"{path}: {type(e).__name__}: {e}")
+                self.say(f"{path}: {internal_reason(e, f'aiaudit watch: {path}')}")
 
     def reconcile(self) -> None:
         self.stats["rescans"] += 1
-        self.catalog.sync()
+        if not self._sync():
+            return
         for root in self.roots:
             for path in iter_files(root.path):
                 if self.stopping.is_set():
@@ -197,7 +202,7 @@ class Watcher:
                     self._scan(path, root.path)
                 except Exception as e:
                     self.stats["errors"] += 1
-                    self.say(f"{path}: {type(e).__name__}: {e}")
+                    self.say(f"{path}: {internal_reason(e, f'aiaudit watch: {path}')}")
         try:
             from agent.watch.uploads import match_uploads
 
@@ -205,8 +210,27 @@ class Watcher:
         except Exception as e:
             self.say(f"aiaudit watch: matching training uploads failed: {e}")
 
+    def _sync(self) -> bool:
+        """Bring the index up to date with the store; False (said once per failure) if the
+        store cannot be read now: files wait rather than being matched against a stale index."""
+        try:
+            self.catalog.sync()
+        except Exception as e:
+            if not self._sync_failing:  # retried every half second: one line per outage
+                self.stats["errors"] += 1
+                self.say(f"aiaudit watch: the index cannot be updated from the store, files wait: "
+                         f"{internal_reason(e, 'aiaudit watch: index sync')}")
+            self._sync_failing = True
+            return False
+        if self._sync_failing:
+            self.say("aiaudit watch: the index is up to date with the store again")
+        self._sync_failing = False
+        return True
+
     def _scan(self, path: Path, root: Path) -> None:
         result = self.scanner.scan_file(path, root)
+        if result.state == "error":
+            self.stats["errors"] += 1
         if result.state in ("scanned", "resumed"):
             self.stats["files_read"] += 1
             self.stats["findings"] += result.new_findings
@@ -220,6 +244,7 @@ class Watcher:
         return None
 
     _last_beat = 0.0
+    _sync_failing = False
 
     def heartbeat(self, force: bool = False) -> None:
         if not force and time.monotonic() - self._last_beat < 10:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
+from agent.errors import internal_reason
 from agent.fingerprint.matching import OutputMatch
 from agent.ids import new_id
 from agent.store.engine import Store
@@ -106,13 +107,31 @@ class Scanner:
         self.catalog.sync()
         for root in paths:
             root = root.absolute()  # a file's identity must not depend on where scan was run from
-            for path in iter_files(root):
+            unlisted: list[str] = []  # directories of the tree that could not be listed
+            for path in iter_files(root, unlisted):
+                yield from self._unlisted(unlisted)
                 yield self.scan_file(path, root if root.is_dir() else root.parent)
+            yield from self._unlisted(unlisted)
+
+    def _unlisted(self, lines: list[str]) -> Iterator[FileResult]:
+        while lines:
+            line = lines.pop(0)
+            yield self._file_error(FileResult(line.split(": ", 1)[0]), line)
 
     # -- one file --
 
     def scan_file(self, path: Path, root: Path) -> FileResult:
+        """Scan one file. Never raises: whatever goes wrong is reported as `path: reason`,
+        stored on the file's row and counted (state "error"), and the caller goes on."""
         result = FileResult(str(path))
+        try:
+            return self._scan_file(path, root, result)
+        except Exception as e:  # a bug or a store failure: this file only
+            self._file_error(result, f"{path}: {internal_reason(e, f'scanning {path}')}")
+            self._store_error(path, root, result)
+            return result
+
+    def _scan_file(self, path: Path, root: Path, result: FileResult) -> FileResult:
         why = regular_file(path, root)
         if why is not None:
             result.state = "skipped"
@@ -125,7 +144,9 @@ class Scanner:
             st = path.stat()
             head = _head_hash(path, state.size if state is not None else HEAD_BYTES)
         except OSError as e:
-            return self._file_error(result, f"{path}: {e.strerror or e}")
+            self._file_error(result, f"{path}: {e.strerror or e}")
+            self._store_error(path, root, result)
+            return result
         version = self.catalog.version
         start_offset = start_record = 0
         if state is not None and state.index_generation == version and state.inode == st.st_ino \
@@ -142,7 +163,9 @@ class Scanner:
             try:
                 head = _head_hash(path, st.st_size)
             except OSError as e:
-                return self._file_error(result, f"{path}: {e.strerror or e}")
+                self._file_error(result, f"{path}: {e.strerror or e}")
+                self._store_error(path, root, result)
+                return result
         return self._read(path, root, st, head, version, result, start_offset, start_record)
 
     def _read(self, path: Path, root: Path, st: os.stat_result, head: str, version: int, result: FileResult,
@@ -187,8 +210,12 @@ class Scanner:
                     self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
                     pending = []
                     self.on_progress(0)
-        except OSError as e:
-            return self._file_error(result, f"{path}: {e.strerror or e}")
+        except Exception as e:
+            # Findings up to here are kept; the file stays marked for a full scan next time.
+            reason = e.strerror or str(e) if isinstance(e, OSError) else internal_reason(e, f"scanning {path}")
+            self._file_error(result, f"{path}: {reason}")
+            self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
+            return result
         result.bytes = max(0, st.st_size - start_offset)
         self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=False)
         return result
@@ -226,6 +253,18 @@ class Scanner:
         self.on_error(line)
         return result
 
+    def _store_error(self, path: Path, root: Path, result: FileResult) -> None:
+        """The file's row says it could not be scanned (and why), so it is read again in full."""
+        values = {"path": str(path), "root": str(root), "index_generation": -1, "state": "error",
+                  "error": result.errors[-1][:2000], "scanned_at": _utcnow()}
+        try:
+            with self.store.write_session() as s:
+                ins = (postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert)(DatasetFile)
+                s.execute(ins.values(**values).on_conflict_do_update(
+                    index_elements=["path"], set_={k: v for k, v in values.items() if k != "path"}))
+        except Exception as e:  # the store itself is failing: the line on stderr has to do
+            log.warning("aiaudit: could not record the error of %s in the store: %s", path, e)
+
     def forget(self, path: Path) -> None:
         """A file that is gone: its state says so (its findings stay, as evidence)."""
         with self.store.write_session() as s:
@@ -250,7 +289,8 @@ def scan_summary(results: list[FileResult], seconds: float) -> dict:
         "files": len(results),
         "scanned": sum(r.state in ("scanned", "resumed") for r in results),
         "unchanged": sum(r.state == "unchanged" for r in results),
-        "errors": sum(r.state in ("error", "skipped") for r in results),
+        "errors": sum(r.state == "error" for r in results),
+        "skipped": sum(r.state == "skipped" for r in results),
         "records": sum(r.records for r in results),
         "bad_records": sum(r.bad_records for r in results),
         "records_reusing_outputs": sum(len(r.findings) for r in results),

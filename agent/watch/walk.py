@@ -51,8 +51,10 @@ def regular_file(path: Path, root: Path) -> str | None:
     return None
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Supported regular files under `root` (or `root` itself when it is a file), in a stable order."""
+def iter_files(root: Path, unlisted: list[str] | None = None) -> Iterator[Path]:
+    """Supported regular files under `root` (or `root` itself when it is a file), in a stable order.
+    A directory that cannot be listed is appended to `unlisted` (when given) as `path: reason`:
+    the files in it were not scanned, and a scan must say so."""
     root = Path(root)
     if not root.is_dir():
         if supported(root) and regular_file(root, root.parent) is None:
@@ -71,7 +73,9 @@ def iter_files(root: Path) -> Iterator[Path]:
         seen.add((st.st_dev, st.st_ino))
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+        except OSError as e:
+            if unlisted is not None:
+                unlisted.append(f"{directory}: cannot list the directory ({e.strerror or e})")
             continue
         subdirs = []
         for entry in entries:

@@ -121,6 +121,6 @@ def test_fingerprints_alone_find_every_form_in_every_format(tmp_path, run_cli):
     (data / "t_negative.txt").write_text(negative * 3)
 
     result = run_cli("--config", str(config), "scan", str(data), "--format", "jsonl")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # 1: reuse found, every file scanned
     found = {(Path(r["path"]).name, r["record"]) for r in map(json.loads, result.stdout.splitlines())}
     assert found == expected, f"missed {sorted(expected - found)}, false {sorted(found - expected)}"
