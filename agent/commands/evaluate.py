@@ -22,7 +22,7 @@ def run_evaluation(config, store, since, until):
     try:
         match_uploads(store, OutputCatalog(store, config.index_dir))
     except OSError as e:
-        raise UserError(f"scanner.index_dir {config.index_dir}: {e.strerror or e}") from e
+        raise UserError(f"scanner.index_dir {e.filename or config.index_dir}: {e.strerror or e}") from e
     try:
         return evaluate(store, since, until, list(config.rule_paths))
     except RuleError as e:

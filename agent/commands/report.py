@@ -64,7 +64,7 @@ def _write(store, week, out: Path, config, now: dt.datetime, option: str) -> Pat
     try:  # training uploads captured since the last scan are matched before the rules run
         match_uploads(store, OutputCatalog(store, config.index_dir))
     except OSError as e:
-        raise UserError(f"scanner.index_dir {config.index_dir}: {e.strerror or e}") from None
+        raise UserError(f"scanner.index_dir {e.filename or config.index_dir}: {e.strerror or e}") from None
     try:
         return write_weekly_report(store, week, out, rule_paths=config.rule_paths,
                                    teams=[t.name for t in config.teams], now=now)

@@ -83,7 +83,7 @@ def open_catalog(config, store):
     try:
         return OutputCatalog(store, config.index_dir)
     except OSError as e:
-        raise UserError(f"scanner.index_dir {config.index_dir}: {e.strerror or e}") from e
+        raise UserError(f"scanner.index_dir {e.filename or config.index_dir}: {e.strerror or e}") from e
 
 
 def run(args: argparse.Namespace) -> int:

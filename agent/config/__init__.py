@@ -7,6 +7,7 @@ SQLite file in the user's data directory.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ class Config:
     team_header: str | None = None
     watch: tuple[WatchDir, ...] = ()
     rule_paths: tuple[Path, ...] = ()
-    index_dir: Path = Path("index")
+    index_dir: Path | None = None  # None: the store's own, see agent.watch.outputs.default_index_dir
     rescan_seconds: int = 300
     quiet_seconds: int = 2
     listen_host: str = "0.0.0.0"
@@ -65,6 +66,33 @@ class Config:
 
 def data_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "aiaudit"
+
+
+def database_key(url: str) -> str:
+    """A short name for the database a URL points to, the same for every spelling of it that
+    reaches the same database (a relative or absolute SQLite path, another password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        text = url
+    else:
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database or ":memory:"
+            where = database if database == ":memory:" else str(Path(database).expanduser().resolve())
+            text = f"sqlite:{where}"
+        else:
+            text = parsed.set(password=None, query={}).render_as_string(hide_password=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def default_journal_dir(url: str) -> Path:
+    """capture.journal_dir when it is not set: one journal per database. The proxy needs it
+    before its writer has connected (the store may be down when the proxy starts), so it is
+    keyed by the URL; the journal itself then records the store it was drained into."""
+    return data_home() / "journals" / database_key(url)
 
 
 def default_database_url() -> str:
@@ -131,13 +159,14 @@ def _build(v: dict[str, Any], source: Path | None, db: str | None) -> Config:
         team_header=v["team_header"],
         watch=tuple(WatchDir(_relative(source, w["path"]), w["poll"]) for w in v["watch"]),
         rule_paths=tuple(_relative(source, p) for p in v["rules"]["paths"]),
-        index_dir=_relative(source, v["scanner"]["index_dir"]) if v["scanner"]["index_dir"] else data_home() / "index",
+        index_dir=_relative(source, v["scanner"]["index_dir"]) if v["scanner"]["index_dir"] else None,
         rescan_seconds=v["scanner"]["rescan_seconds"],
         quiet_seconds=v["scanner"]["quiet_seconds"],
         listen_host=v["proxy"]["listen_host"],
         listen_port=v["proxy"]["listen_port"],
         confdir=_relative(source, v["proxy"]["confdir"]),
-        journal_dir=_relative(source, v["capture"]["journal_dir"]) if v["capture"]["journal_dir"] else data_home() / "journal",
+        journal_dir=(_relative(source, v["capture"]["journal_dir"]) if v["capture"]["journal_dir"]
+                     else default_journal_dir(url)),
         journal_max_bytes=v["capture"]["journal_max_bytes"],
         max_body_bytes=v["capture"]["max_body_bytes"],
         redact_headers=tuple(v["capture"]["redact_headers"]),

@@ -135,7 +135,8 @@ SCHEMA = Mapping(
         "scanner": Mapping(
             {
                 "index_dir": Scalar(str, None, "Local fingerprint index of captured outputs, rebuilt from the store "
-                                    "when missing (default: ~/.local/share/aiaudit/index)."),
+                                    "when missing, made for another store or for an older state of this one "
+                                    "(default: ~/.local/share/aiaudit/stores/STORE_ID/index, one per store)."),
                 "rescan_seconds": Scalar(int, 300, "How often `aiaudit watch` walks every watched directory to "
                                          "catch changes whose events were lost.", check=_positive),
                 "quiet_seconds": Scalar(int, 2, "How long a file must stay unchanged before the watcher reads it "
@@ -160,7 +161,8 @@ SCHEMA = Mapping(
         "capture": Mapping(
             {
                 "journal_dir": Scalar(str, None, "Local journal every captured call is written to before the "
-                                      "store (default: ~/.local/share/aiaudit/journal)."),
+                                      "store (default: ~/.local/share/aiaudit/journals/URL_KEY, one per "
+                                      "database URL); it is bound to the first store it is drained into."),
                 "journal_max_bytes": Scalar(int, 1 << 30, "Cap on the journal's size in bytes; when it is full "
                                             "new calls are dropped, counted and logged (dropped:journal_full).",
                                             check=_positive),

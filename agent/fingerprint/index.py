@@ -64,18 +64,27 @@ class Generation:
     hot: str | None
     max_output_id: int
     next_segment: int
+    # where the outputs come from, as the caller describes it: {"store": identity of the source,
+    # "anchor": a marker of the source's state}; None for an index made before bindings existed
+    binding: dict | None = None
 
     def to_json(self) -> dict:
         return {"version": FORMAT_VERSION, "generation": self.number, "segments": list(self.segments),
                 "winnowed": list(self.winnowed), "bitmap": self.bitmap, "bitmap_bits": self.bitmap_bits,
-                "hot": self.hot, "max_output_id": self.max_output_id, "next_segment": self.next_segment}
+                "hot": self.hot, "max_output_id": self.max_output_id, "next_segment": self.next_segment,
+                "binding": self.binding}
 
     @classmethod
     def from_json(cls, data: dict) -> Generation:
         if data.get("version") != FORMAT_VERSION:
             raise ValueError(f"output index format {data.get('version')!r} is not {FORMAT_VERSION}")
         return cls(data["generation"], tuple(data["segments"]), tuple(data["winnowed"]), data["bitmap"],
-                   data["bitmap_bits"], data["hot"], data["max_output_id"], data["next_segment"])
+                   data["bitmap_bits"], data["hot"], data["max_output_id"], data["next_segment"],
+                   data.get("binding"))
+
+
+class BindingChanged(Exception):
+    """The index was rebound to another source (or state) by another process meanwhile."""
 
 
 EMPTY = Generation(0, (), (), None, 0, None, 0, 1)
@@ -191,6 +200,11 @@ class OutputIndex:
     @property
     def winnowed(self) -> bool:
         return any(self._generation.winnowed)
+
+    @property
+    def binding(self) -> dict | None:
+        """Where the indexed outputs come from (see Generation.binding)."""
+        return self._generation.binding
 
     def ram_bytes(self) -> int:
         """Bytes of the structures every lookup touches (excludes the on-disk shingle store)."""
@@ -350,15 +364,26 @@ class OutputIndex:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def add(self, entries: Iterable[tuple[int, Fingerprint]]) -> int:
+    def reset(self, binding: dict | None) -> None:
+        """Drop every indexed output and bind the (now empty) index to `binding`."""
+        with self._writer():
+            g = self._generation
+            self._publish(Generation(g.number + 1, (), (), None, 0, None, 0, g.next_segment, binding))
+
+    def add(self, entries: Iterable[tuple[int, Fingerprint]], binding: dict | None = None) -> int:
         """Index new outputs as one delta segment; returns how many were added.
 
         Ids already indexed are skipped, so re-feeding outputs after a crash is safe. Ids below
         `max_output_id` are accepted: with several writers on one PostgreSQL sequence, a
         transaction holding a lower id can commit after a higher one was indexed. Compacts when
-        deltas pile up.
+        deltas pile up. `binding`, when given, replaces the recorded one; its "store" must be
+        the one recorded, else BindingChanged (another process rebound the index meanwhile).
         """
         with self._writer():
+            current = self._generation.binding
+            if binding is not None and current is not None and current.get("store") != binding.get("store"):
+                raise BindingChanged(f"index in {self.directory} is bound to {current.get('store')}")
+            binding = binding if binding is not None else current
             offered = sorted((int(i), fp) for i, fp in entries)
             if not offered:
                 return 0
@@ -380,7 +405,7 @@ class OutputIndex:
             self._publish(Generation(
                 self._generation.number + 1, (*self._generation.segments, name),
                 (*self._generation.winnowed, winnowed), bitmap_name, bits, hot_name,
-                max(self.max_output_id, fresh[-1][0]), self._generation.next_segment + 1))
+                max(self.max_output_id, fresh[-1][0]), self._generation.next_segment + 1, binding))
             if len(self.segments) - 1 > self.max_deltas:
                 # Tiered: rewriting the base costs a sort of all postings, so it is merged only
                 # once the deltas hold a tenth of its outputs; until then deltas merge together.
@@ -407,7 +432,8 @@ class OutputIndex:
         bitmap_name, bits = self._write_bitmap([data], hot=hot, extend=None)
         hot_name = self._write_hot(hot)
         self._publish(Generation(self._generation.number + 1, (name,), (winnowed,), bitmap_name, bits,
-                                 hot_name, self.max_output_id, self._generation.next_segment + 1))
+                                 hot_name, self.max_output_id, self._generation.next_segment + 1,
+                                 self._generation.binding))
 
     def _merge_deltas(self) -> None:
         winnowed = len(self) > self.winnow_above
@@ -418,7 +444,7 @@ class OutputIndex:
         g = self._generation
         # Postings only shrink (re-winnowing) or stay, so the bitmap and hot set remain valid.
         self._publish(Generation(g.number + 1, (g.segments[0], name), (g.winnowed[0], winnowed), g.bitmap,
-                                 g.bitmap_bits, g.hot, g.max_output_id, g.next_segment + 1))
+                                 g.bitmap_bits, g.hot, g.max_output_id, g.next_segment + 1, g.binding))
 
     def _indexed_before(self, entries: list[tuple[int, Fingerprint]]) -> np.ndarray:
         halves = np.frombuffer(b"".join(fp.exact for _, fp in entries), dtype="<u8").reshape(-1, 2)

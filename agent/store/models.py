@@ -254,3 +254,16 @@ class Heartbeat(Base):
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     state: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(UTC)
+
+
+class StoreIdentity(Base):
+    """Which store this is (one row, made with the schema), and its removal epoch: state kept
+    beside the database (the output index, a journal) records both and is not used with another
+    store, or after outputs were removed (prune) since it was made."""
+
+    __tablename__ = "store_identity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    store_id: Mapped[str] = mapped_column(String(36))  # a uuid4
+    created_at: Mapped[dt.datetime] = mapped_column(UTC)
+    removal_epoch: Mapped[int] = mapped_column(BigInteger, default=0)  # + 1 whenever outputs are deleted

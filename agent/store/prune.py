@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from agent.store.engine import Store
+from agent.store.identity import note_outputs_removed
 from agent.store.models import Call
 from agent.store.models import DatasetFile
 from agent.store.models import Output
@@ -45,6 +46,11 @@ def _batched(store: Store, select_ids, apply) -> int:
             total += apply(s, ids)
 
 
+def _delete_outputs(session, ids: list[int]) -> int:
+    note_outputs_removed(session)  # same transaction: an index holding these ids is now stale
+    return session.execute(delete(Output).where(Output.id.in_(ids))).rowcount
+
+
 def prune(store: Store, *, raw_text_days: int, metadata_days: int, now: dt.datetime | None = None) -> PruneReport:
     now = now or dt.datetime.now(dt.timezone.utc)
     report = PruneReport()
@@ -58,8 +64,7 @@ def prune(store: Store, *, raw_text_days: int, metadata_days: int, now: dt.datet
             store, select(ReuseFinding.id).where(ReuseFinding.found_at < cut),
             lambda s, ids: s.execute(delete(ReuseFinding).where(ReuseFinding.id.in_(ids))).rowcount)
         report.deleted["outputs"] = _batched(
-            store, select(Output.id).where(Output.ts < cut),
-            lambda s, ids: s.execute(delete(Output).where(Output.id.in_(ids))).rowcount)
+            store, select(Output.id).where(Output.ts < cut), _delete_outputs)
         report.deleted["calls"] = _batched(
             store, select(Call.id).where(Call.ts < cut),
             lambda s, ids: s.execute(delete(Call).where(Call.id.in_(ids))).rowcount)
