@@ -8,10 +8,16 @@ scope). The writer reads frames in order and, once a batch is committed, records
 the acknowledged position; records past it are stored again, which the store's unique ids make
 harmless. A new process always appends to a new segment, so a torn frame can only be the end of
 an old one, where it is skipped and counted.
+
+A journal belongs to one store: the first writer to drain it records that store's id in `store`,
+and a writer connected to any other store refuses to drain it (JournalStoreMismatch), counting
+each refusal in `refused.json`, so the records wait for their own store. The proxy itself never
+needs the store: it appends whether or not a database is reachable.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import struct
@@ -245,3 +251,53 @@ class Journal:
                     self._rotate = True  # all read: the next append starts a new segment
         with self._lock:
             self._size = max(0, self._size - released)
+
+
+STORE_FILE = "store"
+REFUSED_FILE = "refused.json"
+
+
+class JournalStoreMismatch(Exception):
+    """This journal was drained into another store: its records are not this store's."""
+
+
+def journal_store(directory: Path) -> str | None:
+    """The id of the store this journal drains into, or None while it has not been drained."""
+    try:
+        return (Path(directory) / STORE_FILE).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def bind_journal(directory: Path, store_id: str) -> None:
+    """Bind the journal to `store_id` on first use; refuse (and count) any other store."""
+    path = Path(directory) / STORE_FILE
+    if journal_store(directory) is None:
+        staging = path.with_name(f".{STORE_FILE}.{os.getpid()}")
+        staging.write_text(store_id + "\n")
+        try:
+            os.link(staging, path)  # atomic and exclusive: of two writers, the first one binds
+        except FileExistsError:
+            pass
+        finally:
+            staging.unlink(missing_ok=True)
+    bound = journal_store(directory)
+    if bound == store_id:
+        return
+    refused = journal_refusals(directory)
+    count = int(refused.get("count", 0)) + 1
+    staging = Path(directory) / f".{REFUSED_FILE}.{os.getpid()}"
+    staging.write_text(json.dumps({"count": count, "store_id": store_id, "at": time.time()}))
+    os.replace(staging, Path(directory) / REFUSED_FILE)
+    raise JournalStoreMismatch(
+        f"journal {directory} belongs to store {bound}, not to this one ({store_id}): its records are kept "
+        f"there, not drained here (refused {count} times); point the proxy at its own database again, or "
+        "give this one another capture.journal_dir")
+
+
+def journal_refusals(directory: Path) -> dict:
+    """{"count", "store_id" (the store refused last), "at"}, or {} if none was refused."""
+    try:
+        return json.loads((Path(directory) / REFUSED_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}

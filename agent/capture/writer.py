@@ -30,6 +30,7 @@ from agent.capture import droplog
 from agent.capture.attribution import Attributor
 from agent.capture.counters import CaptureCounters
 from agent.capture.journal import Journal
+from agent.capture.journal import bind_journal
 from agent.capture.record import decode
 from agent.capture.rows import build_rows
 from agent.capture.rows import parse_exchange
@@ -109,8 +110,17 @@ class CaptureWriter(threading.Thread):
     def _get_store(self):
         if self._store is None:
             from agent.store.engine import open_store
+            from agent.store.identity import read_identity
 
-            self._store = open_store(self.store_url)
+            store = open_store(self.store_url)
+            try:
+                # never drain a journal into a store it was not written for (raises; retried
+                # with the backoff, logged each time, while the records wait in the journal)
+                bind_journal(self.journal.dir, read_identity(store).store_id)
+            except BaseException:
+                store.dispose()
+                raise
+            self._store = store
         return self._store
 
     def _reset_store(self) -> None:

@@ -49,6 +49,16 @@ def collect(config, store) -> dict:
         journal_error = None
     except OSError as e:  # e.g. run as a user who may not read the service's journal
         pending, pending_bytes, journal_error = 0, 0, e.strerror or str(e)
+    from agent.capture.journal import journal_refusals
+    from agent.capture.journal import journal_store
+    from agent.store.identity import read_identity
+
+    this_store, bound_to = read_identity(store).store_id, journal_store(config.journal_dir)
+    foreign = {}
+    if bound_to is not None and bound_to != this_store:  # its records are another store's calls
+        foreign = {"belongs_to": bound_to, "records": pending, "bytes": pending_bytes,
+                   "refused": journal_refusals(config.journal_dir).get("count", 0)}
+        pending = pending_bytes = 0
     totals = {"captured": 0, "stored": 0, "dropped": {}}
     for counts in hosts.values():
         totals["captured"] += counts.get("captured", 0)
@@ -67,7 +77,9 @@ def collect(config, store) -> dict:
     watcher = [{"host": h, "updated_at": t.isoformat(), **st} for (c, h), (st, t) in beats.items() if c == "watch"]
     return {"captured": totals["captured"], "stored": totals["stored"], "pending": pending,
             "dropped": totals["dropped"], "journal": {"dir": str(config.journal_dir), "error": journal_error, "records": pending,
-                                                       "bytes": pending_bytes},
+                                                       "bytes": pending_bytes, "store_id": bound_to,
+                                                       "other_store": foreign or None},
+            "store_id": this_store,
             "proxies": proxy, "watchers": watcher,
             "generated_at": dt.datetime.now(dt.timezone.utc).isoformat()}
 
@@ -89,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
     if report["journal"]["error"]:
         print(f"journal {report['journal']['dir']}: cannot read it ({report['journal']['error']}); "
               "pending calls are not counted above")
+    elif report["journal"]["other_store"]:
+        other = report["journal"]["other_store"]
+        print(f"journal {report['journal']['dir']}: belongs to store {other['belongs_to']}, not this one "
+              f"({report['store_id']}): its {other['records']} records ({other['bytes']} bytes) are not "
+              f"drained here; the writer refused {other['refused']} times")
     else:
         print(f"journal {report['journal']['dir']}: {report['journal']['records']} records, "
               f"{report['journal']['bytes']} bytes pending")

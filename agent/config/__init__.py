@@ -84,7 +84,9 @@ def database_key(url: str) -> str:
             where = database if database == ":memory:" else str(Path(database).expanduser().resolve())
             text = f"sqlite:{where}"
         else:
-            text = parsed.set(password=None, query={}).render_as_string(hide_password=False)
+            # who connects where, to which database: not the driver, password or options
+            text = (f"{parsed.get_backend_name()}://{parsed.username or ''}@{parsed.host or ''}:"
+                    f"{parsed.port or ''}/{parsed.database or ''}")
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

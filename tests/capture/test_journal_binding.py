@@ -1,0 +1,90 @@
+"""A journal belongs to the store it was first drained into: a writer pointed at another store
+refuses, counts it and loses nothing; the right store still gets every call."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+
+from agent.capture.attribution import Attributor
+from agent.capture.counters import CaptureCounters
+from agent.capture.journal import Journal
+from agent.capture.journal import JournalStoreMismatch
+from agent.capture.journal import bind_journal
+from agent.capture.journal import journal_refusals
+from agent.capture.journal import journal_store
+from agent.capture.writer import CaptureWriter
+from agent.commands.status import collect
+from agent.commands.status import journal_pending
+from agent.config import database_key
+from agent.config import load_config
+from agent.store.engine import open_store
+from agent.store.identity import read_identity
+from agent.store.models import Call
+from tests.capture.test_writer import fill
+from tests.capture.test_writer import run_writer
+
+
+def calls_in(url: str) -> set[str]:
+    store = open_store(url)
+    with store.session() as s:
+        return set(s.scalars(select(Call.id)))
+
+
+def test_a_journal_is_never_drained_into_another_store(tmp_path):
+    url_a, url_b = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    journal = Journal(tmp_path / "journal", 1 << 30)
+    first = fill(journal, 5)
+    run_writer(journal, url_a)
+    assert calls_in(url_a) == set(first)
+    assert journal_store(journal.dir) == read_identity(open_store(url_a)).store_id
+    later = fill(journal, 4)  # captured while the proxy was (wrongly) pointed at store B
+    refused = CaptureWriter(journal, CaptureCounters(), url_b, Attributor((), None), store_text="none",
+                            excerpt_chars=10, max_body_bytes=1 << 20)
+    refused.start()
+    time.sleep(2)  # the first attempt and one retry after the backoff
+    refused.stop(timeout=1)
+    assert "JournalStoreMismatch" in refused.last_error
+    assert calls_in(url_b) == set()
+    assert journal_refusals(journal.dir)["count"] >= 1
+    assert journal_refusals(journal.dir)["store_id"] == read_identity(open_store(url_b)).store_id
+    assert journal_pending(journal.dir)[0] == 4  # nothing lost, nothing acknowledged
+    # status on store B says whose records they are, and does not count them as B's
+    config = load_config(None, url_b)
+    config = type(config)(**{**config.__dict__, "journal_dir": journal.dir})
+    report = collect(config, open_store(url_b))
+    assert report["pending"] == 0 and report["captured"] == 0
+    assert report["journal"]["other_store"]["records"] == 4
+    run_writer(journal, url_a)
+    assert calls_in(url_a) == set(first) | set(later)
+    assert journal_pending(journal.dir)[0] == 0
+
+
+def test_binding_is_first_come_and_checked(tmp_path):
+    directory = tmp_path / "j"
+    directory.mkdir()
+    assert journal_store(directory) is None
+    bind_journal(directory, "store-one")
+    bind_journal(directory, "store-one")
+    try:
+        bind_journal(directory, "store-two")
+    except JournalStoreMismatch as e:
+        assert "belongs to store store-one, not to this one (store-two)" in str(e)
+    else:
+        raise AssertionError("a second store was accepted")
+    assert journal_store(directory) == "store-one" and journal_refusals(directory)["count"] == 1
+
+
+def test_default_journals_are_per_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    a = load_config(None, f"sqlite:///{tmp_path / 'a.db'}").journal_dir
+    b = load_config(None, f"sqlite:///{tmp_path / 'b.db'}").journal_dir
+    assert a != b and a.parent == b.parent == tmp_path / "xdg" / "aiaudit" / "journals"
+    # the same database however it is spelled: relative path, or another password
+    assert load_config(None, "sqlite:///a.db").journal_dir == a
+    assert database_key("postgresql+psycopg://u:one@db.example/audit") == \
+        database_key("postgresql+psycopg://u:two@db.example/audit")
+    assert database_key("postgresql+psycopg://u:p@db.example/audit") != \
+        database_key("postgresql+psycopg://u:p@db.example/other")
