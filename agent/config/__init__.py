@@ -76,12 +76,16 @@ def database_key(url: str) -> str:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        text = url
-    else:
-        if parsed.get_backend_name() == "sqlite":
+        sqlite = parsed.get_backend_name() == "sqlite"
+    except (ArgumentError, ValueError):  # not a URL (a bad port...): opening the store says so
+        parsed, sqlite, text = None, False, url
+    if parsed is not None:
+        if sqlite:
             database = parsed.database or ":memory:"
-            where = database if database == ":memory:" else str(Path(database).expanduser().resolve())
+            try:
+                where = database if database == ":memory:" else str(Path(database).expanduser().resolve())
+            except (OSError, ValueError, RuntimeError):  # a NUL byte, a loop of links
+                where = database
             text = f"sqlite:{where}"
         else:
             # who connects where, to which database: not the driver, password or options

@@ -65,8 +65,8 @@ class Store:
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
-    except ArgumentError as e:
-        raise UserError(f"database url {url!r} is not a valid SQLAlchemy URL") from e
+    except (ArgumentError, ValueError) as e:  # ValueError: a port that is not a number
+        raise UserError(f"database url {_safe(url)} is not a valid SQLAlchemy URL") from e
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(parsed)
@@ -129,5 +129,5 @@ def _safe(url: str) -> str:
     """The URL without its password, for messages and logs."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<invalid url>"
