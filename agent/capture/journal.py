@@ -11,7 +11,8 @@ an old one, where it is skipped and counted.
 
 A journal belongs to one store: the first writer to drain it records that store's id in `store`,
 and a writer connected to any other store refuses to drain it (JournalStoreMismatch), counting
-each refusal in `refused.json`, so the records wait for their own store. The proxy itself never
+each refusal in `refused.json`, so the records wait for their own store. Only a journal holding
+nothing is rebound to another store. The proxy itself never
 needs the store: it appends whether or not a database is reachable.
 """
 
@@ -269,9 +270,18 @@ def journal_store(directory: Path) -> str | None:
         return None
 
 
-def bind_journal(directory: Path, store_id: str) -> None:
-    """Bind the journal to `store_id` on first use; refuse (and count) any other store."""
+def bind_journal(directory: Path, store_id: str, *, empty: bool = False) -> None:
+    """Bind the journal to `store_id` on first use; refuse (and count) any other store, unless
+    the journal is `empty` (everything in it was stored): then no record of the old store can
+    reach the new one, and it is rebound (a database recreated under the same URL)."""
     path = Path(directory) / STORE_FILE
+    bound = journal_store(directory)
+    if bound is not None and bound != store_id and empty:
+        staging = path.with_name(f".{STORE_FILE}.{os.getpid()}")
+        staging.write_text(store_id + "\n")
+        os.replace(staging, path)
+        log.warning("aiaudit: journal %s was bound to store %s and holds nothing; bound to store %s now",
+                    directory, bound, store_id)
     if journal_store(directory) is None:
         staging = path.with_name(f".{STORE_FILE}.{os.getpid()}")
         staging.write_text(store_id + "\n")

@@ -116,7 +116,8 @@ class CaptureWriter(threading.Thread):
             try:
                 # never drain a journal into a store it was not written for (raises; retried
                 # with the backoff, logged each time, while the records wait in the journal)
-                bind_journal(self.journal.dir, read_identity(store).store_id)
+                empty = not self.journal.read(self._position, max_records=1)[0]
+                bind_journal(self.journal.dir, read_identity(store).store_id, empty=empty)
             except BaseException:
                 store.dispose()
                 raise
@@ -124,6 +125,9 @@ class CaptureWriter(threading.Thread):
         return self._store
 
     def _reset_store(self) -> None:
+        from agent.store.engine import forget_migrated
+
+        forget_migrated(self.store_url)  # the next open re-checks the schema (a recreated database)
         if self._store is not None:
             try:
                 self._store.dispose()

@@ -125,6 +125,13 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     return store
 
 
+def forget_migrated(url: str) -> None:
+    """Check the schema again on the next open_store(url): after a failure the database may have
+    been replaced (a deleted SQLite file comes back empty, a database dropped and recreated)."""
+    with _migrate_lock:
+        _migrated.discard(url)
+
+
 def _safe(url: str) -> str:
     """The URL without its password, for messages and logs."""
     try:

@@ -88,3 +88,31 @@ def test_default_journals_are_per_database(tmp_path, monkeypatch):
         database_key("postgresql+psycopg://u:two@db.example/audit")
     assert database_key("postgresql+psycopg://u:p@db.example/audit") != \
         database_key("postgresql+psycopg://u:p@db.example/other")
+
+
+def test_an_empty_journal_follows_a_database_recreated_under_its_url(tmp_path):
+    """`rm audit.db` (or DROP DATABASE) with everything stored: the journal holds nothing of the
+    old store, so it is rebound to the new one instead of blocking capture into it for ever."""
+    path = tmp_path / "audit.db"
+    url = f"sqlite:///{path}"
+    journal = Journal(tmp_path / "journal", 1 << 30)
+    run_writer(journal, url) if fill(journal, 2) else None
+    old_id = journal_store(journal.dir)
+    for leftover in tmp_path.glob("audit.db*"):
+        leftover.unlink()
+    later = fill(journal, 3)
+    # pending records: they may be the old store's, so the new store is refused
+    refused = CaptureWriter(journal, CaptureCounters(), url, Attributor((), None), store_text="none",
+                            excerpt_chars=10, max_body_bytes=1 << 20)
+    refused.start()
+    time.sleep(1)
+    refused.stop(timeout=1)
+    assert calls_in(url) == set() and journal_store(journal.dir) == old_id
+    # once nothing is pending (here: the three are stored where they belong) it is rebound
+    bind_journal(journal.dir, old_id)
+    assert journal_pending(journal.dir)[0] == 3 and later
+    new_id = read_identity(open_store(url)).store_id
+    bind_journal(journal.dir, new_id, empty=True)
+    assert journal_store(journal.dir) == new_id
+    run_writer(journal, url)
+    assert calls_in(url) == set(later)
