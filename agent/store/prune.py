@@ -51,6 +51,14 @@ def _delete_outputs(session, ids: list[int]) -> int:
     return session.execute(delete(Output).where(Output.id.in_(ids))).rowcount
 
 
+def _delete_calls(session, ids: list[str]) -> int:
+    # their outputs go with them (ON DELETE CASCADE): normally none is left by then, but one
+    # stamped later than its call would be, and the index must learn of its removal too
+    if session.scalar(select(Output.id).where(Output.call_id.in_(ids)).limit(1)) is not None:
+        note_outputs_removed(session)
+    return session.execute(delete(Call).where(Call.id.in_(ids))).rowcount
+
+
 def prune(store: Store, *, raw_text_days: int, metadata_days: int, now: dt.datetime | None = None) -> PruneReport:
     now = now or dt.datetime.now(dt.timezone.utc)
     report = PruneReport()
@@ -65,9 +73,7 @@ def prune(store: Store, *, raw_text_days: int, metadata_days: int, now: dt.datet
             lambda s, ids: s.execute(delete(ReuseFinding).where(ReuseFinding.id.in_(ids))).rowcount)
         report.deleted["outputs"] = _batched(
             store, select(Output.id).where(Output.ts < cut), _delete_outputs)
-        report.deleted["calls"] = _batched(
-            store, select(Call.id).where(Call.ts < cut),
-            lambda s, ids: s.execute(delete(Call).where(Call.id.in_(ids))).rowcount)
+        report.deleted["calls"] = _batched(store, select(Call.id).where(Call.ts < cut), _delete_calls)
         report.deleted["dataset_files"] = _batched(
             store, select(DatasetFile.id).where(DatasetFile.state == "gone", DatasetFile.scanned_at < cut),
             lambda s, ids: s.execute(delete(DatasetFile).where(DatasetFile.id.in_(ids))).rowcount)

@@ -179,3 +179,21 @@ def test_a_lost_identity_row_is_made_again(tmp_path):
     assert after.store_id != before and read_identity(store) == after
     with store.session() as s:
         assert s.scalar(select(StoreIdentity.store_id)) == after.store_id
+
+
+def test_outputs_removed_with_their_call_also_move_the_epoch(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
+    old_calls = add_outputs(store, [answer(3)])
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    with store.write_session() as s:  # the call is old, its output is stamped now
+        s.execute(update(Call).where(Call.id.in_(old_calls)).values(ts=long_ago))
+    epoch = read_identity(store).removal_epoch
+    report = prune(store, raw_text_days=0, metadata_days=30)
+    assert report.deleted["outputs"] == 0 and report.deleted["calls"] == 1
+    with store.session() as s:
+        assert s.scalar(select(Output.id)) is None  # gone with its call
+    assert read_identity(store).removal_epoch == epoch + 1
+    add_outputs(store, [answer(4)])
+    before = read_identity(store).removal_epoch
+    prune(store, raw_text_days=0, metadata_days=30)  # nothing old: nothing removed, no new epoch
+    assert read_identity(store).removal_epoch == before
