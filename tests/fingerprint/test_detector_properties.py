@@ -94,7 +94,7 @@ def _check_sane(index: OutputIndex, records, results) -> None:
 
 @pytest.mark.parametrize("name", ["empty", "tiny", "short_only", "sparse", "sparse_winnowed", "hot",
                                   "empty_output"])
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(records=RECORDS)
 def test_any_records_match_without_error_and_batching_changes_nothing(indexes, name, records):
@@ -107,7 +107,7 @@ def test_any_records_match_without_error_and_batching_changes_nothing(indexes, n
 
 
 @pytest.mark.parametrize("name", ["tiny", "sparse", "sparse_winnowed", "hot"])
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=st.lists(FIELD_TEXT, max_size=6))
 def test_fingerprint_records_match_like_their_text(indexes, name, texts):
     detector = ReuseDetector(indexes[name])
