@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 
 from sqlalchemy import select
 from sqlalchemy import update
@@ -18,6 +19,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
 from agent.fingerprint import Fingerprint
+from agent.fingerprint import fingerprint
+from agent.fingerprint.shingles import K
 from agent.ids import new_id
 from agent.store.engine import Store
 from agent.store.models import Call
@@ -27,7 +30,23 @@ from agent.watch.outputs import OutputCatalog
 from agent.watch.readers import Record
 from agent.watch.scan import finding_row
 
+log = logging.getLogger(__name__)
+
 BATCH = 500
+
+
+def _readable(output_id: int, blob: bytes) -> Fingerprint:
+    """The upload's fingerprint; an unreadable one (or one with more 5-grams than its words
+    allow, which would overrun its place in the batch) is said once and matched as empty, so it
+    is marked checked and never blocks the uploads after it."""
+    try:
+        fp = Fingerprint.from_blob(blob)
+        if len(fp.shingles) > max(0, fp.word_count - K + 1):
+            raise ValueError(f"{len(fp.shingles)} five-grams for {fp.word_count} words")
+        return fp
+    except ValueError as e:
+        log.error("aiaudit: uploaded text %s has an unreadable fingerprint (%s); it cannot match", output_id, e)
+        return fingerprint("")
 
 
 def match_uploads(store: Store, catalog: OutputCatalog) -> int:
@@ -45,7 +64,7 @@ def match_uploads(store: Store, catalog: OutputCatalog) -> int:
             ).all()
         if not rows:
             return new
-        fingerprints = [Fingerprint.from_blob(r.fingerprint) for r in rows]
+        fingerprints = [_readable(r.id, r.fingerprint) for r in rows]
         results = detector.match_fingerprints(fingerprints)
         found = []
         for row, matches in zip(rows, results):

@@ -72,3 +72,26 @@ def test_uploads_match_exact_and_reformatted_copies_by_fingerprint(captured):
         (1, [call_ids[0]], "exact"), (2, [call_ids[7]], "reformatted")]
     assert {f.upload_call_id for f in rows} == {upload_call}
     assert match_uploads(store, catalog) == 0
+
+
+def test_an_unreadable_upload_fingerprint_blocks_nothing(captured, caplog):
+    """A corrupt BLOB, or one claiming more 5-grams than its words allow, is said and skipped;
+    the uploads after it are still matched."""
+    import struct
+
+    import numpy as np
+
+    store, catalog, texts, call_ids = captured
+    upload_call = add_upload(store, ["placeholder one", "placeholder two", f"Intro. {texts[2]}"])
+    overrun = fingerprint(texts[1])
+    header = struct.Struct("<BBIQ16sI")
+    too_many = header.pack(1, 5, 3, overrun.text_hash, overrun.exact, len(overrun.shingles)) \
+        + np.ascontiguousarray(overrun.shingles, dtype="<u8").tobytes()
+    with store.write_session() as s:
+        rows = s.scalars(select(Output).where(Output.call_id == upload_call).order_by(Output.idx)).all()
+        rows[0].fingerprint = b"\x01garbage"
+        rows[1].fingerprint = too_many
+    assert match_uploads(store, catalog) == 1
+    assert [f.call_ids for f in findings(store)] == [[call_ids[2]]]
+    assert sum("unreadable fingerprint" in r.message for r in caplog.records) == 2
+    assert match_uploads(store, catalog) == 0  # all three were marked checked
