@@ -107,11 +107,23 @@ class Scanner:
         self.catalog.sync()
         for root in paths:
             root = root.absolute()  # a file's identity must not depend on where scan was run from
+            if not root.is_dir() and (why := self._not_scannable(root)) is not None:
+                yield self._file_error(FileResult(str(root)), f"{root}: {why}")  # named, so said
+                continue
             unlisted: list[str] = []  # directories of the tree that could not be listed
             for path in iter_files(root, unlisted):
                 yield from self._unlisted(unlisted)
                 yield self.scan_file(path, root if root.is_dir() else root.parent)
             yield from self._unlisted(unlisted)
+
+    @staticmethod
+    def _not_scannable(path: Path) -> str | None:
+        """Why a file named on the command line would not be scanned (a walk skips it quietly)."""
+        try:
+            file_format(path)
+        except FileReadError as e:
+            return e.reason
+        return regular_file(path, path.parent)
 
     def _unlisted(self, lines: list[str]) -> Iterator[FileResult]:
         while lines:

@@ -221,3 +221,14 @@ def watching(store) -> bool:
     """The watcher is up once it wrote its first heartbeat (after its first rescan)."""
     with store.session() as s:
         return s.scalar(select(Heartbeat.component).where(Heartbeat.component == "watch")) is not None
+
+
+def test_a_named_file_that_cannot_be_scanned_is_not_nothing_found(world):
+    base, url, _, texts = world
+    data = base / "data"
+    (data / "notes.docx").write_bytes(b"PK\x03\x04 not a dataset")
+    jsonl(data / "ok.jsonl", answer(4321))
+    done = run_scan(base, url, "scan", str(data / "notes.docx"), str(data / "ok.jsonl"))
+    assert done.returncode == 3, done.stderr
+    assert any(line.startswith(f"{data / 'notes.docx'}: unsupported file type") for line in done.stderr.splitlines())
+    assert "1 could not be scanned" in done.stderr
