@@ -160,3 +160,40 @@ def test_empty_and_huge_fields(indexes):
     found = detector.match_many(records)
     assert found[:4] == [[], [], [], []]
     assert [m.output_id for m in found[4]] == [SPARSE_IDS[2]]
+
+
+# records up to 5e6 with outputs near 2^40 overflow the packed key: _count_pairs then sorts
+HITS = st.lists(st.tuples(st.one_of(st.integers(0, 40), st.just(5_000_000)),
+                          st.sampled_from([1, 2, 3, 997, (1 << 40) + 5]), st.booleans()), max_size=300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hits=HITS, winnowed_run=st.booleans())
+def test_count_pairs_counts_exactly_every_pair_that_can_be_a_candidate(hits, winnowed_run):
+    """_count_pairs against a plain count: every (record, output) pair with enough hits for a
+    candidate is returned, every pair returned has its exact count; empty and all-below-threshold
+    batches (the #10 crash) included, on both the bucket path and the sort path."""
+    from collections import Counter
+
+    import numpy as np
+
+    from agent.fingerprint.matching import MIN_HITS_DENSE
+    from agent.fingerprint.matching import MIN_HITS_WINNOWED
+    from agent.fingerprint.matching import _count_pairs
+
+    # an output lives in one segment: its winnowed flag is the same on all its hits
+    flag = {o: (winnowed_run and o % 2 == 1) for _, o, _ in hits}
+    record = np.array([r for r, _, _ in hits], dtype=np.int64)
+    output = np.array([o for _, o, _ in hits], dtype=np.uint64)
+    winnowed = np.array([flag[o] for _, o, _ in hits], dtype=bool)
+    max_id = int(output.max()) if len(output) else 0
+    got_record, got_output, got_count, got_thin = _count_pairs(record, output, winnowed, max_id)
+    exact = Counter(zip(record.tolist(), output.tolist()))
+    got = {(int(r), int(o)): (int(c), bool(t)) for r, o, c, t in
+           zip(got_record.tolist(), got_output.tolist(), got_count.tolist(), got_thin.tolist())}
+    assert len(got) == len(got_record), "each pair once"
+    for pair, (count, thin) in got.items():
+        assert count == exact[pair] and thin == flag[pair[1]]
+    for pair, count in exact.items():
+        if count >= (MIN_HITS_WINNOWED if flag[pair[1]] else MIN_HITS_DENSE):
+            assert pair in got
