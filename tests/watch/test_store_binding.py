@@ -133,8 +133,7 @@ def test_a_restored_backup_never_uses_the_index_of_its_lost_future(tmp_path, cap
     assert any("no longer has" in r.message and "restored backup" in r.message for r in caplog.records)
 
 
-def test_an_index_built_before_a_prune_is_rebuilt(tmp_path, caplog):
-    store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
+def test_an_index_built_before_a_prune_is_rebuilt(tmp_path, caplog, store):
     old_calls = add_outputs(store, [answer(1)])
     kept_calls = add_outputs(store, [answer(2)])
     long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
@@ -197,3 +196,27 @@ def test_outputs_removed_with_their_call_also_move_the_epoch(tmp_path):
     before = read_identity(store).removal_epoch
     prune(store, raw_text_days=0, metadata_days=30)  # nothing old: nothing removed, no new epoch
     assert read_identity(store).removal_epoch == before
+
+
+@pytest.mark.postgres
+def test_a_postgres_database_recreated_under_the_same_url_gets_a_new_index(tmp_path, pg_url, caplog):
+    from tests.conftest import reset_postgres
+
+    store = open_store(pg_url)
+    add_outputs(store, [answer(i) for i in range(3)])
+    data = tmp_path / "data"
+    write(data, "first.jsonl", [answer(0)])
+    shared = tmp_path / "index"
+    assert "first.jsonl" in found(store, OutputCatalog(store, shared), data)
+    first_id = read_identity(store).store_id
+    store.dispose()
+    reset_postgres(pg_url)  # DROP SCHEMA: the same URL, another store
+    store = open_store(pg_url)
+    assert read_identity(store).store_id != first_id
+    calls = add_outputs(store, [answer(300), answer(301)])  # ids 1 and 2 again
+    write(data, "second.jsonl", [answer(300), answer(301)])
+    with caplog.at_level(logging.WARNING, logger="agent.watch.outputs"):
+        result = found(store, OutputCatalog(store, shared), data)
+    assert result == {"second.jsonl": set(calls)}
+    assert any(f"built from store {first_id}" in r.message for r in caplog.records)
+    store.dispose()
