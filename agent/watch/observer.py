@@ -138,8 +138,10 @@ class Watcher:
             while not self.stopping.is_set():
                 now = time.monotonic()
                 if now >= next_rescan:
-                    self.reconcile()
-                    next_rescan = time.monotonic() + self.rescan_every
+                    done = self.reconcile()
+                    # a rescan missed for a store outage (the one at start-up catches up on
+                    # what changed while we were down) is tried again soon, not in rescan_seconds
+                    next_rescan = time.monotonic() + (self.rescan_every if done else min(self.rescan_every, 10))
                 self.process_ready()
                 self.supervise()
                 self.heartbeat()
@@ -190,25 +192,31 @@ class Watcher:
                 self.stats["errors"] += 1
                 self.say(f"{path}: {internal_reason(e, f'aiaudit watch: {path}')}")
 
-    def reconcile(self) -> None:
+    def reconcile(self) -> bool:
+        """Rescan every root; False when the store could not be read (retried sooner)."""
         self.stats["rescans"] += 1
         if not self._sync():
-            return
+            return False
         for root in self.roots:
-            for path in iter_files(root.path):
+            unlisted: list[str] = []
+            for path in iter_files(root.path, unlisted):
                 if self.stopping.is_set():
-                    return
+                    return True
                 try:
                     self._scan(path, root.path)
                 except Exception as e:
                     self.stats["errors"] += 1
                     self.say(f"{path}: {internal_reason(e, f'aiaudit watch: {path}')}")
+            for line in unlisted:  # the files in there are not watched either
+                self.stats["errors"] += 1
+                self.say(line)
         try:
             from agent.watch.uploads import match_uploads
 
             match_uploads(self.store, self.catalog)
         except Exception as e:
             self.say(f"aiaudit watch: matching training uploads failed: {e}")
+        return True
 
     def _sync(self) -> bool:
         """Bring the index up to date with the store; False (said once per failure) if the

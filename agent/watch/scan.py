@@ -224,7 +224,7 @@ class Scanner:
                     self.on_progress(0)
         except Exception as e:
             # Findings up to here are kept; the file stays marked for a full scan next time.
-            reason = e.strerror or str(e) if isinstance(e, OSError) else internal_reason(e, f"scanning {path}")
+            reason = (e.strerror or str(e)) if isinstance(e, OSError) else internal_reason(e, f"scanning {path}")
             self._file_error(result, f"{path}: {reason}")
             self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
             return result

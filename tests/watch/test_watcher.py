@@ -144,3 +144,33 @@ def test_handler_never_raises_into_the_observer():
     handler = ChangeHandler({}, threading.Lock(), threading.Event())
     handler.on_any_event(object())  # not an event at all
     assert handler.errors == 1
+
+
+def test_a_store_outage_makes_files_wait_and_the_watcher_go_on(tmp_path, captured, monkeypatch):
+    """The index cannot be brought up to date (the store is unreachable: simulated, since the
+    shared PostgreSQL server may not be stopped here): files wait, one line says so, and they are
+    read once the store answers again."""
+    store, catalog, texts, _ = captured
+    root = tmp_path / "data"
+    root.mkdir()
+    real_sync, outage = catalog.sync, threading.Event()
+
+    def sync():
+        if outage.is_set():
+            raise ConnectionError("the store is down")
+        return real_sync()
+
+    catalog.sync = sync
+    monkeypatch.setenv("AIAUDIT_ERROR_LOG", str(tmp_path / "errors.log"))
+    with Running(store, catalog, root) as running:
+        assert wait_for(lambda: running.watcher._last_beat > 0)  # the first rescan is over
+        outage.set()
+        (root / "a.jsonl").write_text(line(texts[4]))
+        assert wait_for(lambda: any("files wait" in x for x in running.lines))
+        time.sleep(1.5)  # several retries meanwhile: still one line for the outage
+        assert sum("files wait" in x for x in running.lines) == 1
+        assert records_found(store) == set()
+        outage.clear()
+        assert wait_for(lambda: ("a.jsonl", 1) in records_found(store))
+        assert any("up to date with the store again" in x for x in running.lines)
+    assert "ConnectionError: the store is down" in (tmp_path / "errors.log").read_text()
