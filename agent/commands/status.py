@@ -1,7 +1,11 @@
-"""`aiaudit status`: what was captured, stored, pending and dropped, per proxy host.
+"""`aiaudit status`: what every proxy of the fleet captured, stored, holds pending and dropped.
 
-captured = stored + pending + dropped{reason}. Stored and dropped come from the store, written
-in the same transactions as the rows; pending is what the local journal still holds.
+captured = stored + pending + dropped{reason}, for each proxy and in total. Stored and dropped
+come from the store, written in the same transactions as the rows. Pending is each proxy's
+journal backlog as its last heartbeat reported it, except for the proxy whose journal is on this
+host: that one is counted from the journal itself, and its writer's local state file says what
+it is living through even while the store is away. A heartbeat older than `--stale-after` means
+the proxy is down or cut off from the store; an error is shown as current only while it is.
 """
 
 from __future__ import annotations
@@ -9,10 +13,26 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import socket
+import sys
+
+DEFAULT_STALE_AFTER_S = 60.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--stale-after", metavar="SECONDS", type=_seconds, default=DEFAULT_STALE_AFTER_S,
+                        help=f"a proxy heartbeat older than this is stale (default {DEFAULT_STALE_AFTER_S:g})")
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 1e9:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {value!r}")
+    return seconds
 
 
 def journal_pending(journal_dir) -> tuple[int, int]:
@@ -33,70 +53,182 @@ def journal_pending(journal_dir) -> tuple[int, int]:
     return records, size
 
 
-def collect(config, store) -> dict:
+def _time(value) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _error(message, since, seen_at, count, cleared_at=None) -> dict | None:
+    if not message:
+        return None
+    return {"message": message, "since": _iso(_time(since)), "seen_at": _iso(_time(seen_at)), "count": count or 0,
+            "cleared_at": _iso(_time(cleared_at)), "current": cleared_at is None}
+
+
+def _local_state(config) -> dict | None:
+    """The local writer's state file, if it reports on the store this command looks at."""
+    from agent.capture.heartbeat import read_local
+    from agent.store.engine import _safe
+
+    state = read_local(config.journal_dir)
+    if state is None or state.get("store") != _safe(config.database_url):
+        return None
+    return state
+
+
+def _from_row(b) -> dict:
+    return {"host": b.host, "journal_dir": b.journal_dir, "started_at": b.started_at, "seen_at": b.seen_at,
+            "stopped_at": b.stopped_at, "interval_s": b.interval_s,
+            "backlog": {"records": b.backlog_records, "bytes": b.backlog_bytes,
+                        "complete": (b.state or {}).get("backlog_complete", True)},
+            "oldest_pending_at": b.oldest_pending_at, "lag_s": b.lag_s,
+            "current_error": _error(b.error, b.error_since, b.error_seen_at, b.error_count),
+            "previous_error": _error(b.last_error, b.last_error_since, None, b.last_error_count,
+                                     b.last_error_cleared_at or b.seen_at)}
+
+
+def _from_local(state: dict) -> dict:
+    def err(e, current: bool) -> dict | None:
+        if not isinstance(e, dict):
+            return None
+        return _error(e.get("message"), e.get("since"), e.get("seen_at"), e.get("count"),
+                      None if current else (e.get("cleared_at") or state.get("at")))
+
+    backlog = state.get("backlog") or {}
+    return {"host": state.get("host"), "journal_dir": state.get("journal_dir"),
+            "started_at": _time(state.get("started_at")), "seen_at": _time(state.get("at")),
+            "stopped_at": _time(state.get("stopped_at")), "interval_s": state.get("interval_s") or 0,
+            "backlog": {"records": backlog.get("records", 0), "bytes": backlog.get("bytes", 0),
+                        "complete": backlog.get("complete", True)},
+            "oldest_pending_at": _time(state.get("oldest_pending_at")), "lag_s": state.get("lag_s"),
+            "current_error": err(state.get("error"), True), "previous_error": err(state.get("last_error"), False)}
+
+
+def _health(beat: dict | None, now: dt.datetime, stale_after: float) -> tuple[str, float | None]:
+    if beat is None or beat["seen_at"] is None:
+        return "unknown", None
+    age = (now - beat["seen_at"]).total_seconds()
+    if beat["stopped_at"] is not None:
+        return "stopped", age
+    return ("stale" if age > max(stale_after, 3 * (beat["interval_s"] or 0)) else "running"), age
+
+
+def collect(config, store, *, stale_after: float = DEFAULT_STALE_AFTER_S) -> dict:
     from sqlalchemy import select
 
+    from agent.capture.identity import is_identity
+    from agent.capture.identity import read_identity
     from agent.store.models import CaptureCounter
     from agent.store.models import Heartbeat
+    from agent.store.models import ProxyHeartbeat
 
-    hosts: dict[str, dict] = {}
-    with store.session() as s:
-        for row in s.scalars(select(CaptureCounter)):
-            hosts.setdefault(row.proxy_host, {})[row.name] = row.value
-        beats = {(b.component, b.host): (b.state, b.updated_at) for b in s.scalars(select(Heartbeat))}
+    counts: dict[str, dict[str, int]] = {}
+    hosts: dict[str, str] = {}
+    beats: dict[str, dict] = {}
+    watchers = []
+    if store is not None:
+        with store.session() as s:
+            for row in s.scalars(select(CaptureCounter)):
+                counts.setdefault(row.proxy_id, {})[row.name] = row.value
+                hosts[row.proxy_id] = row.proxy_host
+            beats = {b.proxy_id: _from_row(b) for b in s.scalars(select(ProxyHeartbeat))}
+            watchers = [{"host": b.host, "updated_at": b.updated_at.isoformat(), **b.state}
+                        for b in s.scalars(select(Heartbeat).where(Heartbeat.component == "watch"))]
+    now = dt.datetime.now(dt.timezone.utc)
+    local_id = read_identity(config.journal_dir)
     try:
-        pending, pending_bytes = journal_pending(config.journal_dir)
+        local_records, local_bytes = journal_pending(config.journal_dir)
         journal_error = None
     except OSError as e:  # e.g. run as a user who may not read the service's journal
-        pending, pending_bytes, journal_error = 0, 0, e.strerror or str(e)
-    totals = {"captured": 0, "stored": 0, "dropped": {}}
-    for counts in hosts.values():
-        totals["captured"] += counts.get("captured", 0)
-        totals["stored"] += counts.get("stored", 0)
-        for name, value in counts.items():
-            if name.startswith("dropped:"):
-                reason = name.split(":", 1)[1]
-                totals["dropped"][reason] = totals["dropped"].get(reason, 0) + value
-    totals["captured"] += pending
-    proxy_beats = {h: (st, t) for (c, h), (st, t) in beats.items() if c == "proxy"}
-    proxy = []
-    for host in sorted(set(proxy_beats) | set(hosts)):
-        st, t = proxy_beats.get(host, ({}, None))
-        proxy.append({"host": host, "updated_at": t.isoformat() if t else None, "last_error": st.get("last_error"),
-                      "journal_bytes": st.get("journal_bytes"), "counts": hosts.get(host, {})})
-    watcher = [{"host": h, "updated_at": t.isoformat(), **st} for (c, h), (st, t) in beats.items() if c == "watch"]
-    return {"captured": totals["captured"], "stored": totals["stored"], "pending": pending,
-            "dropped": totals["dropped"], "journal": {"dir": str(config.journal_dir), "error": journal_error, "records": pending,
-                                                       "bytes": pending_bytes},
-            "proxies": proxy, "watchers": watcher,
-            "generated_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+        local_records, local_bytes, journal_error = 0, 0, e.strerror or str(e)
+    local_state = _local_state(config) if journal_error is None else None
+
+    ids = sorted(set(counts) | set(beats) | ({local_id} if local_id or local_records else set()),
+                 key=lambda i: (hosts.get(i) or (beats.get(i) or {}).get("host") or "", i or ""))
+    proxies = []
+    for pid in ids:
+        beat = beats.get(pid)
+        health, age = _health(beat, now, stale_after)
+        local = pid == local_id
+        view = beat
+        if local and local_state is not None:
+            mine = _from_local(local_state)
+            if view is None or (mine["seen_at"] and view["seen_at"] and mine["seen_at"] > view["seen_at"]):
+                view = mine  # fresher than the store's copy: the writer may be cut off from it
+            local_health, _ = _health(mine, now, stale_after)
+            if health in ("stale", "unknown") and local_health == "running":
+                health = "cut_off"  # the writer is alive here but its heartbeats do not reach the store
+            elif local_health == "stopped" and health != "stopped":
+                health = "stopped"
+        c = counts.get(pid, {})
+        if local and journal_error is None:
+            pending, pending_bytes, source = local_records, local_bytes, "journal"
+        elif beat is not None:
+            pending, pending_bytes, source = beat["backlog"]["records"], beat["backlog"]["bytes"], "heartbeat"
+        else:
+            pending, pending_bytes, source = 0, 0, "unknown"
+        dropped = {n.split(":", 1)[1]: v for n, v in sorted(c.items()) if n.startswith("dropped:")}
+        entry = {
+            "id": pid, "host": hosts.get(pid) or (view or {}).get("host") or (socket.gethostname() if local else None),
+            "this_host": local, "legacy": bool(pid) and not is_identity(pid),
+            "health": health, "heartbeat_age_s": round(age, 3) if age is not None else None,
+            "captured": c.get("captured", 0) + pending, "stored": c.get("stored", 0), "pending": pending,
+            "pending_bytes": pending_bytes, "pending_from": source, "dropped": dropped,
+            "started_at": _iso((view or {}).get("started_at")), "seen_at": _iso((view or {}).get("seen_at")),
+            "stopped_at": _iso((view or {}).get("stopped_at")),
+            "backlog": (view or {}).get("backlog"), "lag_s": (view or {}).get("lag_s"),
+            "oldest_pending_at": _iso((view or {}).get("oldest_pending_at")),
+            "current_error": (view or {}).get("current_error"), "previous_error": (view or {}).get("previous_error"),
+            "counts": c,
+        }
+        # fields of earlier versions, kept for scripts that read them
+        entry["updated_at"] = entry["seen_at"]
+        entry["journal_bytes"] = (entry["backlog"] or {}).get("bytes")
+        latest = entry["current_error"] or entry["previous_error"]
+        entry["last_error"] = latest["message"] if latest else None
+        proxies.append(entry)
+
+    dropped_total: dict[str, int] = {}
+    for p in proxies:
+        for reason, n in p["dropped"].items():
+            dropped_total[reason] = dropped_total.get(reason, 0) + n
+    return {"captured": sum(p["captured"] for p in proxies), "stored": sum(p["stored"] for p in proxies),
+            "pending": sum(p["pending"] for p in proxies), "dropped": dict(sorted(dropped_total.items())),
+            "journal": {"dir": str(config.journal_dir), "error": journal_error, "records": local_records,
+                        "bytes": local_bytes, "proxy_id": local_id},
+            "proxies": proxies, "watchers": watchers, "stale_after_s": stale_after,
+            "store_error": None, "generated_at": now.isoformat()}
 
 
 def run(args: argparse.Namespace) -> int:
     from agent.commands.common import config_from
     from agent.commands.common import store_from
+    from agent.errors import UserError
 
     config = config_from(args)
-    report = collect(config, store_from(config))
+    try:
+        store = store_from(config)
+        store_error = None
+    except UserError as e:  # the store is away: what this host knows is still worth showing
+        store, store_error = None, str(e)
+    report = collect(config, store, stale_after=args.stale_after)
+    report["store_error"] = store_error
     if args.format == "json":
         print(json.dumps(report, indent=2))
-        return 0
-    dropped = sum(report["dropped"].values())
-    print(f"captured {report['captured']} = stored {report['stored']} + pending {report['pending']} "
-          f"+ dropped {dropped}")
-    for reason, n in sorted(report["dropped"].items()):
-        print(f"  dropped:{reason} {n}")
-    if report["journal"]["error"]:
-        print(f"journal {report['journal']['dir']}: cannot read it ({report['journal']['error']}); "
-              "pending calls are not counted above")
     else:
-        print(f"journal {report['journal']['dir']}: {report['journal']['records']} records, "
-              f"{report['journal']['bytes']} bytes pending")
-    for p in report["proxies"]:
-        err = p["last_error"] or "none"
-        print(f"proxy {p['host']}: last seen {p['updated_at']}, last store error: {err}")
-    for w in report["watchers"]:
-        print(f"watcher {w['host']}: last seen {w['updated_at']}, {w.get('summary', '')}")
-    if not report["proxies"] and not report["watchers"]:
-        print("no proxy or watcher has reported yet")
+        from agent.commands.status_text import render
+
+        print(render(report))
+    if store_error:
+        print(f"aiaudit: {store_error}; only this host's journal is shown", file=sys.stderr)
+        return 3
     return 0
