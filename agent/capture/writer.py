@@ -133,13 +133,18 @@ class CaptureWriter(threading.Thread):
             self._store.dispose()
 
     def _pause(self, seconds: float) -> bool:
-        """Wait before a retry, keeping the local state fresh; True once the drain time is up."""
+        """Wait before a retry, keeping the local state fresh; True once the drain time is up.
+
+        A stop request ends the wait early once; while draining, retries keep their pace (a store
+        that is away would otherwise be hammered until the drain deadline)."""
         end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            if self._stopping.wait(min(left, HEARTBEAT_S)):
-                return time.monotonic() > self._drain_deadline
+        while (left := min(end, self._drain_deadline) - time.monotonic()) > 0:
+            if self._stopping.is_set():
+                time.sleep(min(left, HEARTBEAT_S))
+            elif self._stopping.wait(min(left, HEARTBEAT_S)):
+                return False  # retry now: what is journaled may still be stored before the deadline
             self._write_local_quietly(self._report())
-        return False
+        return time.monotonic() > self._drain_deadline
 
     # -- work --
 

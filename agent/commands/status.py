@@ -96,20 +96,32 @@ def _from_row(b) -> dict:
                                      b.last_error_cleared_at or b.seen_at)}
 
 
-def _from_local(state: dict) -> dict:
-    def err(e, current: bool) -> dict | None:
-        if not isinstance(e, dict):
-            return None
-        return _error(e.get("message"), e.get("since"), e.get("seen_at"), e.get("count"),
-                      None if current else (e.get("cleared_at") or state.get("at")))
+def _number(value, default=None):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
+        return default
+    return value
 
-    backlog = state.get("backlog") or {}
-    return {"host": state.get("host"), "journal_dir": state.get("journal_dir"),
-            "started_at": _time(state.get("started_at")), "seen_at": _time(state.get("at")),
-            "stopped_at": _time(state.get("stopped_at")), "interval_s": state.get("interval_s") or 0,
-            "backlog": {"records": backlog.get("records", 0), "bytes": backlog.get("bytes", 0),
-                        "complete": backlog.get("complete", True)},
-            "oldest_pending_at": _time(state.get("oldest_pending_at")), "lag_s": state.get("lag_s"),
+
+def _from_local(state: dict) -> dict:
+    """The state file read defensively: it is the writer's, but a reader must survive any content."""
+    def get(d, key, kind=None):
+        value = d.get(key) if isinstance(d, dict) else None
+        return value if kind is None or isinstance(value, kind) else None
+
+    def err(e, current: bool) -> dict | None:
+        if not isinstance(e, dict) or not isinstance(e.get("message"), str):
+            return None
+        count = _number(e.get("count"), 1)
+        return _error(e["message"], get(e, "since", str), get(e, "seen_at", str), int(count),
+                      None if current else (get(e, "cleared_at", str) or get(state, "at", str) or "unknown"))
+
+    backlog = get(state, "backlog", dict) or {}
+    return {"host": get(state, "host", str), "journal_dir": get(state, "journal_dir", str),
+            "started_at": _time(get(state, "started_at", str)), "seen_at": _time(get(state, "at", str)),
+            "stopped_at": _time(get(state, "stopped_at", str)), "interval_s": _number(state.get("interval_s"), 0),
+            "backlog": {"records": int(_number(backlog.get("records"), 0)), "bytes": int(_number(backlog.get("bytes"), 0)),
+                        "complete": backlog.get("complete") is not False},
+            "oldest_pending_at": _time(get(state, "oldest_pending_at", str)), "lag_s": _number(state.get("lag_s")),
             "current_error": err(state.get("error"), True), "previous_error": err(state.get("last_error"), False)}
 
 
