@@ -170,7 +170,8 @@ def test_store_outage_is_a_current_error_then_history(run_cli, tmp_path, pg_url)
                 [p] = report["proxies"]
                 assert p["id"] == proxy.id and p["pending"] == 4 and p["pending_from"] == "journal"
                 error = p["current_error"]
-                assert error["current"] and error["message"] == state["error"]["message"]
+                assert error["current"] and error["message"].startswith("OperationalError")
+                assert error["since"] == state["error"]["since"]  # one outage, however often it is retried
                 assert dt.datetime.fromisoformat(error["since"]) >= t_down - dt.timedelta(seconds=1)
                 text = run_cli("--config", str(proxy.config), "status").stdout
                 assert f"store error NOW: {error['message']} (since {error['since']}" in text
