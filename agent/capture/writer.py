@@ -143,7 +143,7 @@ class CaptureWriter(threading.Thread):
                 time.sleep(min(left, HEARTBEAT_S))
             elif self._stopping.wait(min(left, HEARTBEAT_S)):
                 return False  # retry now: what is journaled may still be stored before the deadline
-            self._write_local_quietly(self._report())
+            self._write_local_quietly()
         return time.monotonic() > self._drain_deadline
 
     # -- work --
@@ -165,7 +165,7 @@ class CaptureWriter(threading.Thread):
 
     def _note_error(self, e: Exception) -> None:
         self.errors.failed(describe(e), time.time())
-        self._write_local_quietly(self._report())
+        self._write_local_quietly()
 
     def _step(self) -> bool:
         payloads, end = self.journal.read(self._position, max_records=self.batch_size)
@@ -305,17 +305,18 @@ class CaptureWriter(threading.Thread):
     def _final_beat(self) -> None:
         try:
             report = self._report(stopped=True)
-            self._write_local_quietly(report)
+            write_local(self.journal.dir, report)
             if self.errors.current is None:  # a store known to be away would only delay the exit
                 write_store(self._get_store(), report)
         except Exception as e:  # informative only: the data is safe in the store or the journal
             log.warning("aiaudit: last heartbeat not written: %s", describe(e))
 
-    def _write_local_quietly(self, report: Report) -> None:
+    def _write_local_quietly(self, report: Report | None = None) -> None:
+        """The local state file is informative: nothing about it may stop the writer."""
         try:
-            write_local(self.journal.dir, report)
-        except OSError as e:
-            log.warning("aiaudit: cannot write %s: %s", self.journal.dir, e.strerror or e)
+            write_local(self.journal.dir, report or self._report())
+        except Exception as e:
+            log.warning("aiaudit: cannot write the writer state in %s: %s", self.journal.dir, describe(e))
 
     def _quarantine_raw(self, payload: bytes, why: str) -> None:
         log.error("aiaudit: quarantined a journal record: %s", why)

@@ -22,6 +22,10 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
 def _balance(r: dict) -> str:
     return (f"captured {r['captured']} = stored {r['stored']} + pending {r['pending']} "
             f"+ dropped {sum(r['dropped'].values())}")
@@ -42,16 +46,16 @@ def _proxy(p: dict) -> list[str]:
     as_of = "now, from its journal" if p["pending_from"] == "journal" else f"as of {p['seen_at']}"
     if p["pending_from"] != "unknown":
         lag = p["lag_s"]
-        lag_text = "" if lag is None else f", oldest waiting {_age(lag)}"
+        lag_text = "" if lag is None or not p["pending"] else f", oldest waiting {_age(lag)}"
         lines.append(f"  backlog {p['pending']} calls, {p['pending_bytes']} bytes ({as_of}){lag_text}")
     e = p["current_error"]
     if e:
         lines.append(f"  store error NOW: {e['message']} (since {e['since']}, last seen {e['seen_at']}, "
-                     f"{e['count']} times)")
+                     f"{_times(e['count'])})")
     e = p["previous_error"]
     if e:
         lines.append(f"  last store error (cleared {e['cleared_at']}): {e['message']} (since {e['since']}, "
-                     f"{e['count']} times)")
+                     f"{_times(e['count'])})")
     return lines
 
 
