@@ -93,7 +93,8 @@ def _from_row(b) -> dict:
             "oldest_pending_at": b.oldest_pending_at, "lag_s": b.lag_s,
             "current_error": _error(b.error, b.error_since, b.error_seen_at, b.error_count),
             "previous_error": _error(b.last_error, b.last_error_since, None, b.last_error_count,
-                                     b.last_error_cleared_at or b.seen_at)}
+                                     b.last_error_cleared_at or b.seen_at),
+            "writer_restarts": int(_number((b.state or {}).get("writer_restarts"), 0))}
 
 
 def _number(value, default=None):
@@ -122,7 +123,8 @@ def _from_local(state: dict) -> dict:
             "backlog": {"records": int(_number(backlog.get("records"), 0)), "bytes": int(_number(backlog.get("bytes"), 0)),
                         "complete": backlog.get("complete") is not False},
             "oldest_pending_at": _time(get(state, "oldest_pending_at", str)), "lag_s": _number(state.get("lag_s")),
-            "current_error": err(state.get("error"), True), "previous_error": err(state.get("last_error"), False)}
+            "current_error": err(state.get("error"), True), "previous_error": err(state.get("last_error"), False),
+            "writer_restarts": int(_number(state.get("writer_restarts"), 0))}
 
 
 def _health(beat: dict | None, now: dt.datetime, stale_after: float) -> tuple[str, float | None]:
@@ -200,7 +202,7 @@ def collect(config, store, *, stale_after: float = DEFAULT_STALE_AFTER_S) -> dic
             "backlog": (view or {}).get("backlog"), "lag_s": (view or {}).get("lag_s"),
             "oldest_pending_at": _iso((view or {}).get("oldest_pending_at")),
             "current_error": (view or {}).get("current_error"), "previous_error": (view or {}).get("previous_error"),
-            "counts": c,
+            "writer_restarts": (view or {}).get("writer_restarts", 0), "counts": c,
         }
         # fields of earlier versions, kept for scripts that read them
         entry["updated_at"] = entry["seen_at"]

@@ -40,6 +40,8 @@ def _proxy(p: dict) -> list[str]:
     health = HEALTH[p["health"]].format(age=_age(p["heartbeat_age_s"]), stopped=p["stopped_at"])
     if p["health"] == "running":
         health += f", last heartbeat {_age(p['heartbeat_age_s'])} ago"
+    if p["writer_restarts"]:
+        health += f"; its writer process was restarted {_times(p['writer_restarts'])}"
     lines = [f"proxy {name}: {health}", f"  {_balance(p)}"]
     for reason, n in sorted(p["dropped"].items()):
         lines.append(f"    dropped:{reason} {n}")
@@ -47,7 +49,8 @@ def _proxy(p: dict) -> list[str]:
     if p["pending_from"] != "unknown":
         lag = p["lag_s"]
         lag_text = "" if lag is None or not p["pending"] else f", oldest waiting {_age(lag)}"
-        lines.append(f"  backlog {p['pending']} calls, {p['pending_bytes']} bytes ({as_of}){lag_text}")
+        partial = "" if (p["backlog"] or {}).get("complete", True) or p["pending_from"] == "journal" else "at least "
+        lines.append(f"  backlog {partial}{p['pending']} calls, {p['pending_bytes']} bytes ({as_of}){lag_text}")
     e = p["current_error"]
     if e:
         lines.append(f"  store error NOW: {e['message']} (since {e['since']}, last seen {e['seen_at']}, "

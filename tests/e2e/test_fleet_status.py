@@ -21,6 +21,9 @@ from agent.standin import clients
 from agent.standin import expected_text
 from agent.standin.harness import ROUTE_SCRIPT
 from agent.standin.harness import free_port
+from agent.commands.status import collect
+from agent.config import load_config
+from agent.store.engine import open_store
 from tests.conftest import aiaudit_command
 from tests.conftest import reset_postgres
 
@@ -92,6 +95,16 @@ def status(run_cli, config: Path, *extra: str) -> tuple[dict, subprocess.Complet
     return json.loads(result.stdout), result
 
 
+def peek(config: Path, stale_after: float = 60.0) -> dict:
+    """What `status --format json` would say, computed in this process: cheap enough to poll."""
+    cfg = load_config(config)
+    store = open_store(cfg.database_url)
+    try:
+        return collect(cfg, store, stale_after=stale_after)
+    finally:
+        store.dispose()
+
+
 def by_id(report: dict) -> dict[str, dict]:
     return {p["id"]: p for p in report["proxies"]}
 
@@ -107,10 +120,10 @@ def test_two_proxies_sharing_a_host_name_then_one_killed(run_cli, tmp_path, db_u
                 b.ask(f"fleet question {i} for the second proxy")
 
             def both_stored():
-                report, _ = status(run_cli, a.config)
-                p = by_id(report)
-                return p.get(a.id, {}).get("stored") == 3 and p.get(b.id, {}).get("stored") == 5 and report
-            report = wait_for(both_stored, 60, "both proxies' calls to be stored")
+                p = by_id(peek(a.config))
+                return p.get(a.id, {}).get("stored") == 3 and p.get(b.id, {}).get("stored") == 5
+            wait_for(both_stored, 60, "both proxies' calls to be stored")
+            report, _ = status(run_cli, a.config)
             pa, pb = by_id(report)[a.id], by_id(report)[b.id]
             assert a.id != b.id and pa["host"] == pb["host"]  # one host name, two proxies
             assert (pa["captured"], pa["pending"], pa["this_host"]) == (3, 0, True)
@@ -120,10 +133,19 @@ def test_two_proxies_sharing_a_host_name_then_one_killed(run_cli, tmp_path, db_u
             text = run_cli("--config", str(b.config), "status").stdout
             assert f"[{a.id}]: running" in text and f"[{b.id}], this host: running" in text
 
+            os.kill(read_local(a.journal)["pid"], signal.SIGKILL)  # only a's writer process dies
+            a.ask("asked while the writer was being restarted")
+            report = wait_for(lambda: (r := peek(a.config)) and by_id(r)[a.id]["stored"] == 4 and
+                              by_id(r)[a.id]["writer_restarts"] == 1 and r, 60, "the supervisor to restart the writer")
+            assert by_id(report)[a.id]["health"] == "running" and by_id(report)[a.id]["pending"] == 0
+            assert "its writer process was restarted once" in run_cli("--config", str(a.config), "status").stdout
+
             b.signal(signal.SIGKILL)  # mitmdump and its writer, no shutdown code runs
             b.proc.wait(10)
-            stale = wait_for(lambda: (r := status(run_cli, a.config, "--stale-after", "1")[0]) and
-                             by_id(r)[b.id]["health"] == "stale" and r, 60, "the killed proxy to go stale")
+            wait_for(lambda: by_id(peek(a.config, stale_after=1))[b.id]["health"] == "stale", 60,
+                     "the killed proxy to go stale")
+            stale, _ = status(run_cli, a.config, "--stale-after", "1")
+            assert by_id(stale)[b.id]["health"] == "stale"
             assert by_id(stale)[b.id]["heartbeat_age_s"] > 3 * 5  # not before three heartbeats were missed
             assert by_id(stale)[a.id]["health"] == "running" and by_id(stale)[b.id]["stored"] == 5
             text = run_cli("--config", str(a.config), "status", "--stale-after", "1").stdout
@@ -157,7 +179,7 @@ def test_store_outage_is_a_current_error_then_history(run_cli, tmp_path, pg_url)
             try:
                 for i in range(3):
                     proxy.ask(f"before the outage {i}")
-                wait_for(lambda: status(run_cli, proxy.config)[0]["stored"] == 3, 60, "the first calls")
+                wait_for(lambda: peek(proxy.config)["stored"] == 3, 60, "the first calls")
                 t_down = dt.datetime.now(dt.timezone.utc)
                 _pg_ctl("stop")
                 for i in range(4):
@@ -176,13 +198,18 @@ def test_store_outage_is_a_current_error_then_history(run_cli, tmp_path, pg_url)
                 text = run_cli("--config", str(proxy.config), "status").stdout
                 assert f"store error NOW: {error['message']} (since {error['since']}" in text
 
-                _pg_ctl("start")
                 t_up = dt.datetime.now(dt.timezone.utc)
+                _pg_ctl("start")
 
                 def recovered():
-                    r, res = status(run_cli, proxy.config)
-                    return res.returncode == 0 and r["stored"] == 7 and r["proxies"][0]["current_error"] is None and r
-                report = wait_for(recovered, 120, "the writer to recover and drain")
+                    try:
+                        r = peek(proxy.config)
+                    except Exception:  # the server is still starting
+                        return False
+                    return r["stored"] == 7 and r["proxies"][0]["current_error"] is None
+                wait_for(recovered, 120, "the writer to recover and drain")
+                report, result = status(run_cli, proxy.config)
+                assert result.returncode == 0
                 [p] = report["proxies"]
                 assert (p["captured"], p["pending"], p["health"]) == (7, 0, "running")
                 previous = p["previous_error"]
