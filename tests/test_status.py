@@ -24,7 +24,9 @@ from agent.capture.heartbeat import read_local
 from agent.capture.identity import read_identity
 from agent.capture.journal import Journal
 from agent.capture.writer import CaptureWriter
+from agent.commands.status import _health
 from agent.commands.status import _seconds
+from agent.commands.status_text import _age
 from agent.commands.status import collect
 from agent.config import load_config_text
 from agent.store.engine import open_store
@@ -276,7 +278,8 @@ def test_store_cut_off_and_back_current_error_then_history(run_cli, tmp_path, pg
         report, result = status(run_cli, here)  # on the proxy's host, the store unreachable
         assert result.returncode == 3 and "cannot open the store" in result.stderr
         [proxy] = report["proxies"]
-        assert proxy["pending"] == 5 and proxy["pending_from"] == "journal", json.dumps(report)
+        assert proxy["pending"] == 5 and proxy["pending_from"] == "journal"
+        assert proxy["health"] == "cut_off"
         assert proxy["current_error"]["current"] and proxy["current_error"]["message"].startswith("OperationalError")
         assert dt.datetime.fromisoformat(proxy["current_error"]["since"]) >= t_cut - dt.timedelta(seconds=1)
         text = run_cli("--config", str(here), "status").stdout
@@ -304,3 +307,31 @@ def test_store_cut_off_and_back_current_error_then_history(run_cli, tmp_path, pg
     finally:
         writer.stop(timeout=10)
         relay.cut()
+
+
+@given(age=st.floats(0, 1e7), stale_after=st.floats(0.001, 1e6), interval=st.floats(0, 1e4),
+       stopped=st.booleans())
+def test_health_is_stale_exactly_past_the_threshold(age, stale_after, interval, stopped):
+    now = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.timezone.utc)
+    seen = now - dt.timedelta(seconds=age)
+    beat = {"seen_at": seen, "stopped_at": seen if stopped else None, "interval_s": interval}
+    health, measured = _health(beat, now, stale_after)
+    assert measured == pytest.approx((now - seen).total_seconds())
+    limit = max(stale_after, 3 * interval)
+    if stopped:
+        assert health == "stopped"
+    elif measured > limit:
+        assert health == "stale"
+    else:
+        assert health == "running"
+    assert _health(None, now, stale_after) == ("unknown", None)
+
+
+@given(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)))
+def test_ages_read_well_for_any_number_of_seconds(seconds):
+    text = _age(seconds)
+    if seconds is None or seconds != seconds or seconds == float("inf"):
+        assert text == "an unknown time"
+    else:  # a clock behind the proxy's gives a negative age: shown as 0, never as "-3 s"
+        number, unit = text.split()
+        assert unit in {"s", "min", "h"} and float(number) >= 0

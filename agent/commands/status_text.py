@@ -12,7 +12,7 @@ HEALTH = {
 
 
 def _age(seconds: float | None) -> str:
-    if seconds is None:
+    if seconds is None or seconds != seconds or seconds == float("inf"):
         return "an unknown time"
     seconds = max(0.0, seconds)
     if seconds < 120:

@@ -191,6 +191,7 @@ def test_store_outage_is_a_current_error_then_history(run_cli, tmp_path, pg_url)
                 assert result.returncode == 3 and "cannot open the store" in result.stderr
                 [p] = report["proxies"]
                 assert p["id"] == proxy.id and p["pending"] == 4 and p["pending_from"] == "journal"
+                assert p["health"] == "cut_off"  # its writer runs here, its heartbeats reach no store
                 error = p["current_error"]
                 assert error["current"] and error["message"].startswith("OperationalError")
                 assert error["since"] == state["error"]["since"]  # one outage, however often it is retried
