@@ -60,7 +60,7 @@ class Backlog:
 
     def oldest_captured_at(self, position: Position) -> float | None:
         """When the oldest call still waiting was captured (None when none is waiting)."""
-        payloads, _ = self.journal.read(position, max_records=1)
+        payloads, _ = self.journal.read(position, max_records=1, max_bytes=64 << 10)  # one record, not 16 MB
         if not payloads:
             return None
         try:
