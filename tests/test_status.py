@@ -174,8 +174,11 @@ def test_any_local_state_file_gives_a_report(tmp_path, state):
     (d / STATE_FILE).write_text(json.dumps(state))
     config = load_config_text(f"database_url: {url}\ncapture:\n  journal_dir: {d}\n")
     report = collect(config, None)
-    [proxy] = report["proxies"]
-    assert proxy["id"] == "0" * 32 and proxy["health"] in {"running", "stale", "stopped", "unknown", "cut_off"}
+    ours = not isinstance(state, dict) or state.get("store") == url  # else the file names another store
+    assert len(report["proxies"]) == (1 if ours else 0)
+    for proxy in report["proxies"]:
+        assert proxy["id"] == "0" * 32 and proxy["health"] in {"running", "stale", "stopped", "unknown", "cut_off"}
+    assert (report["journal"]["other_store"] is None) == ours
     json.dumps(report)
 
 
@@ -335,3 +338,16 @@ def test_ages_read_well_for_any_number_of_seconds(seconds):
     else:  # a clock behind the proxy's gives a negative age: shown as 0, never as "-3 s"
         number, unit = text.split()
         assert unit in {"s", "min", "h"} and float(number) >= 0
+
+
+def test_a_journal_written_for_another_store_is_not_counted_here(run_cli, tmp_path):
+    first, second = f"sqlite:///{tmp_path / 'first.db'}", f"sqlite:///{tmp_path / 'second.db'}"
+    journal = Journal(tmp_path / "j", 1 << 30)
+    fill(journal, 2)
+    run_writer(journal, first)
+    fill(journal, 3)  # waiting for the first store
+    report, _ = status(run_cli, write_config(tmp_path / "second.yaml", second, tmp_path / "j"))
+    assert (report["captured"], report["pending"], report["proxies"]) == (0, 0, [])
+    assert report["journal"]["other_store"] == first and report["journal"]["records"] == 3
+    report, _ = status(run_cli, write_config(tmp_path / "first.yaml", first, tmp_path / "j"))
+    assert (report["captured"], report["pending"], report["journal"]["other_store"]) == (5, 3, None)

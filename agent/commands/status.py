@@ -74,15 +74,19 @@ def _error(message, since, seen_at, count, cleared_at=None) -> dict | None:
             "cleared_at": _iso(_time(cleared_at)), "current": cleared_at is None}
 
 
-def _local_state(config) -> dict | None:
-    """The local writer's state file, if it reports on the store this command looks at."""
+def _local_state(config) -> tuple[dict | None, str | None]:
+    """The local writer's state file if it reports on the store this command looks at, else
+    (None, the store it names): that journal's calls are not this store's to count."""
     from agent.capture.heartbeat import read_local
     from agent.store.engine import _safe
 
     state = read_local(config.journal_dir)
-    if state is None or state.get("store") != _safe(config.database_url):
-        return None
-    return state
+    if state is None:
+        return None, None
+    store = state.get("store")
+    if store != _safe(config.database_url):
+        return None, store if isinstance(store, str) else "an unknown store"
+    return state, None
 
 
 def _from_row(b) -> dict:
@@ -164,9 +168,10 @@ def collect(config, store, *, stale_after: float = DEFAULT_STALE_AFTER_S) -> dic
         journal_error = None
     except OSError as e:  # e.g. run as a user who may not read the service's journal
         local_records, local_bytes, journal_error = 0, 0, e.strerror or str(e)
-    local_state = _local_state(config) if journal_error is None else None
+    local_state, other_store = _local_state(config) if journal_error is None else (None, None)
 
-    ids = sorted(set(counts) | set(beats) | ({local_id} if local_id or local_records else set()),
+    mine = {local_id} if (local_id or local_records) and not other_store else set()
+    ids = sorted(set(counts) | set(beats) | mine,
                  key=lambda i: (hosts.get(i) or (beats.get(i) or {}).get("host") or "", i or ""))
     proxies = []
     for pid in ids:
@@ -184,7 +189,9 @@ def collect(config, store, *, stale_after: float = DEFAULT_STALE_AFTER_S) -> dic
             elif local_health == "stopped" and health != "stopped":
                 health = "stopped"
         c = counts.get(pid, {})
-        if local and journal_error is None:
+        if local and other_store:
+            pending, pending_bytes, source = 0, 0, "unknown"
+        elif local and journal_error is None:
             pending, pending_bytes, source = local_records, local_bytes, "journal"
         elif beat is not None:
             pending, pending_bytes, source = beat["backlog"]["records"], beat["backlog"]["bytes"], "heartbeat"
@@ -217,7 +224,8 @@ def collect(config, store, *, stale_after: float = DEFAULT_STALE_AFTER_S) -> dic
             dropped_total[reason] = dropped_total.get(reason, 0) + n
     return {"captured": sum(p["captured"] for p in proxies), "stored": sum(p["stored"] for p in proxies),
             "pending": sum(p["pending"] for p in proxies), "dropped": dict(sorted(dropped_total.items())),
-            "journal": {"dir": str(config.journal_dir), "error": journal_error, "records": local_records,
+            "journal": {"dir": str(config.journal_dir), "error": journal_error, "other_store": other_store,
+                        "records": local_records,
                         "bytes": local_bytes, "proxy_id": local_id},
             "proxies": proxies, "watchers": watchers, "stale_after_s": stale_after,
             "store_error": None, "generated_at": now.isoformat()}

@@ -67,7 +67,10 @@ def render(r: dict) -> str:
     for reason, n in sorted(r["dropped"].items()):
         lines.append(f"  dropped:{reason} {n}")
     j = r["journal"]
-    if j["error"]:
+    if j.get("other_store"):
+        lines.append(f"journal {j['dir']}: {j['records']} records, {j['bytes']} bytes for another store "
+                     f"({j['other_store']}); not counted here")
+    elif j["error"]:
         lines.append(f"journal {j['dir']}: cannot read it ({j['error']}); this host's pending calls are not counted")
     else:
         lines.append(f"journal {j['dir']}: {j['records']} records, {j['bytes']} bytes pending")
