@@ -19,15 +19,15 @@ from sqlalchemy.engine import make_url
 
 from agent.capture.attribution import Attributor
 from agent.capture.counters import CaptureCounters
+from agent.capture.fleet import _health
+from agent.capture.fleet import collect
 from agent.capture.heartbeat import STATE_FILE
 from agent.capture.heartbeat import read_local
 from agent.capture.identity import read_identity
 from agent.capture.journal import Journal
 from agent.capture.writer import CaptureWriter
-from agent.commands.status import _health
 from agent.commands.status import _seconds
 from agent.commands.status_text import _age
-from agent.commands.status import collect
 from agent.config import load_config_text
 from agent.store.engine import open_store
 from agent.store.models import ProxyHeartbeat

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from agent.capture.fleet import collect
 from agent.capture.heartbeat import read_local
 from agent.capture.identity import read_identity
+from agent.config import load_config
 from agent.standin import StandinServer
 from agent.standin import clients
 from agent.standin import expected_text
 from agent.standin.harness import ROUTE_SCRIPT
 from agent.standin.harness import free_port
-from agent.commands.status import collect
-from agent.config import load_config
 from agent.store.engine import open_store
 from tests.conftest import aiaudit_command
 from tests.conftest import reset_postgres

@@ -8,7 +8,7 @@ from alembic import command
 from sqlalchemy import select
 from sqlalchemy import text
 
-from agent.commands.status import collect
+from agent.capture.fleet import collect
 from agent.config import load_config_text
 from agent.store.engine import open_store
 from agent.store.migrate import alembic_config
