@@ -351,3 +351,20 @@ def test_a_journal_written_for_another_store_is_not_counted_here(run_cli, tmp_pa
     assert report["journal"]["other_store"] == first and report["journal"]["records"] == 3
     report, _ = status(run_cli, write_config(tmp_path / "first.yaml", first, tmp_path / "j"))
     assert (report["captured"], report["pending"], report["journal"]["other_store"]) == (5, 3, None)
+
+
+def test_an_unreachable_store_still_shows_this_host_and_exits_3(run_cli, tmp_path):
+    journal = Journal(tmp_path / "j", 1 << 30)
+    fill(journal, 2)
+    cfg = write_config(tmp_path / "a.yaml", "postgresql+psycopg://u:secret@127.0.0.1:1/db", tmp_path / "j")
+    result = run_cli("--config", str(cfg), "status", timeout=60)
+    assert result.returncode == 3
+    assert "journal" in result.stdout and "2 records" in result.stdout
+    assert result.stderr.count("\n") == 1 and "cannot open the store" in result.stderr
+    assert "secret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("url", ["mysql://u:p@h/db", "not a url", "sqlite:////no/such/dir/a.db"])
+def test_a_wrong_store_url_is_a_usage_error(run_cli, url):
+    result = run_cli("--db", url, "status")
+    assert result.returncode == 2 and result.stderr.startswith("aiaudit: ") and result.stderr.count("\n") == 1

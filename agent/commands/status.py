@@ -38,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from agent.commands.common import store_from
     from agent.errors import UserError
 
+    from agent.store.engine import make_engine
+
     config = config_from(args)
+    make_engine(config.database_url).dispose()  # a wrong URL is a usage error (exit 2), not an outage
     try:
         store = store_from(config)
         store_error = None
