@@ -152,3 +152,30 @@ def test_restore_keeps_an_error_current_across_a_writer_restart(tmp_path):
     assert history.last.message == "OperationalError: earlier" and history.last.cleared_at is not None
     (tmp_path / "writer-state.json").write_text("{not json")
     assert read_local(tmp_path) is None
+
+
+def test_backlog_counts_records_larger_than_its_read_sizes(tmp_path):
+    journal = Journal(tmp_path / "j", 1 << 30)
+    ex, req, resp = exchange("a huge answer")
+    huge = resp + b" " * (12 << 20)  # larger than one counting read and than the oldest-record read
+    assert journal.append(encode_parts(ex, [req], [huge]))
+    _append(journal, 3)
+    backlog = Backlog(Journal(tmp_path / "j", 1 << 30, readonly=True), journal.acked())
+    assert backlog.records() == 4 and backlog.complete
+    assert backlog.bytes_after(journal.acked()) > 12 << 20
+    assert backlog.oldest_captured_at(journal.acked()) == ex.finished
+
+
+def test_a_long_backlog_is_counted_over_several_beats(tmp_path, monkeypatch):
+    import agent.capture.backlog as backlog_module
+
+    monkeypatch.setattr(backlog_module, "COUNT_MAX_BYTES_PER_CALL", 2000)  # a beat reads ~2 records
+    monkeypatch.setattr(backlog_module, "COUNT_BATCH_RECORDS", 1)
+    journal = Journal(tmp_path / "j", 1 << 30)
+    _append(journal, 9)
+    backlog = Backlog(Journal(tmp_path / "j", 1 << 30, readonly=True), journal.acked())
+    seen = [backlog.records()]
+    assert 0 < seen[0] < 9 and not backlog.complete  # a lower bound, and said to be one
+    while not backlog.complete:
+        seen.append(backlog.records())
+    assert seen == sorted(seen) and seen[-1] == 9 == journal_pending(tmp_path / "j")[0]
