@@ -368,3 +368,54 @@ def test_an_unreachable_store_still_shows_this_host_and_exits_3(run_cli, tmp_pat
 def test_a_wrong_store_url_is_a_usage_error(run_cli, url):
     result = run_cli("--db", url, "status")
     assert result.returncode == 2 and result.stderr.startswith("aiaudit: ") and result.stderr.count("\n") == 1
+
+
+def test_sqlite_store_locked_past_its_busy_timeout_then_released(run_cli, tmp_path, sqlite_url):
+    """SQLite waits 30 s for a lock before it fails: only then is there an error to report."""
+    import sqlite3
+
+    journal_dir = tmp_path / "journal"
+    cfg = write_config(tmp_path / "here.yaml", sqlite_url, journal_dir)
+    config = load_config_text(cfg.read_text())
+    journal = Journal(journal_dir, 1 << 30)
+    fill(journal, 2)
+    writer = new_writer(Journal(journal_dir, 1 << 30, readonly=True), sqlite_url)
+    writer.start()
+    store = open_store(sqlite_url)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        conn = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=30, isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        release.wait(120)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    try:
+        _wait(lambda: collect(config, store)["stored"] == 2, 30, "the first calls")
+        holder.start()
+        assert locked.wait(30)
+        t_lock = time.time()
+        fill(journal, 3)
+        state = _wait(lambda: (s := read_local(journal_dir)) and s["error"] and s, 90, "the lock to time out")
+        assert "database is locked" in state["error"]["message"]
+        assert dt.datetime.fromisoformat(state["error"]["since"]).timestamp() >= t_lock + 25  # the busy wait
+        [proxy] = collect(config, store)["proxies"]  # readers are not blocked (WAL)
+        assert proxy["current_error"]["current"] and "database is locked" in proxy["current_error"]["message"]
+        assert proxy["pending"] == 3 and proxy["stored"] == 2
+        assert "store error NOW: OperationalError" in run_cli("--config", str(cfg), "status").stdout
+        release.set()
+        holder.join(30)
+        _wait(lambda: (r := collect(config, store)) and r["stored"] == 5 and not r["proxies"][0]["current_error"],
+              60, "the writer to recover")
+        [proxy] = collect(config, store)["proxies"]
+        assert "database is locked" in proxy["previous_error"]["message"] and proxy["pending"] == 0
+        assert proxy["previous_error"]["since"] == state["error"]["since"] and proxy["previous_error"]["cleared_at"]
+    finally:
+        release.set()
+        if holder.is_alive():
+            holder.join(30)
+        writer.stop(timeout=10)
+        store.dispose()
