@@ -2,6 +2,7 @@
 
 A thread waits on the child (blocked in `wait`, so it costs the event loop nothing) and starts it
 again after a pause if it dies; on shutdown the child gets SIGTERM and time to drain the journal.
+The child is told how often it was restarted, and says so in its heartbeats.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class WriterSupervisor:
 
     def _spawn(self) -> None:
         argv = [sys.executable, "-m", "agent.capture.writer", "--journal", str(self.journal_dir),
-                "--parent", str(os.getpid())]
+                "--parent", str(os.getpid()), "--restarts", str(self.restarts)]
         self.proc = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL)
 
     def _watch(self) -> None:

@@ -8,6 +8,10 @@ database; the proxy never waits for it. Batches are inserted with
 once. While the store is unreachable the writer backs off (capped, exponential) and the journal
 holds the calls. A record that the store refuses on its own (a poison record) is quarantined to a
 file beside the journal and counted, and never holds back the others.
+
+The writer speaks for its proxy: counters and heartbeats carry the proxy's identity (kept in the
+journal directory, agent.capture.identity), and every few seconds it reports its backlog, its lag
+and the store error it is living with, if any (agent.capture.heartbeat).
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import socket
 import threading
 import time
 from pathlib import Path
@@ -28,6 +31,16 @@ from sqlalchemy.exc import OperationalError
 
 from agent.capture import droplog
 from agent.capture.attribution import Attributor
+from agent.capture.backlog import Backlog
+from agent.capture.heartbeat import INTERVAL_S as HEARTBEAT_S
+from agent.capture.heartbeat import ErrorHistory
+from agent.capture.heartbeat import Report
+from agent.capture.heartbeat import StoreError
+from agent.capture.heartbeat import describe
+from agent.capture.heartbeat import read_local
+from agent.capture.heartbeat import write_local
+from agent.capture.heartbeat import write_store
+from agent.capture.identity import proxy_identity
 from agent.capture.counters import CaptureCounters
 from agent.capture.journal import Journal
 from agent.capture.journal import bind_journal
@@ -36,7 +49,6 @@ from agent.capture.rows import build_rows
 from agent.capture.rows import parse_exchange
 from agent.store.models import CaptureCounter
 from agent.store.models import Call
-from agent.store.models import Heartbeat
 from agent.store.models import Output
 
 log = logging.getLogger(__name__)
@@ -58,14 +70,28 @@ class CaptureWriter(threading.Thread):
         self.excerpt_chars = excerpt_chars
         self.max_body_bytes = max_body_bytes
         self.batch_size = batch_size
-        self.proxy_host = socket.gethostname()
+        self.identity = proxy_identity(journal.dir)
+        self.proxy_host = self.identity.host
         self._stopping = threading.Event()
         self._drain_deadline = float("inf")
-        self.last_error: str | None = None
-        self.last_error_at: float | None = None
+        from agent.store.engine import _safe
+
+        self._store_label = _safe(store_url)
+        previous = read_local(journal.dir)
+        self.errors = ErrorHistory.restore(previous if previous and previous.get("store") == self._store_label else None)
+        self.restarts = 0  # set by the writer process from what its supervisor says
+        self.started_at = time.time()
+        self._last_beat = -float("inf")
         self._store = None
         self._position = journal.acked()
+        self._backlog = Backlog(journal, self._position)
         self._quarantine = Path(journal.dir) / "quarantine.jsonl"
+
+    @property
+    def last_error(self) -> str | None:
+        """The store error happening now, else the last one that cleared."""
+        e = self.errors.current or self.errors.last
+        return e.message if e else None
 
     # -- lifecycle --
 
@@ -84,15 +110,16 @@ class CaptureWriter(threading.Thread):
             stopping = self._stopping.is_set()
             if stopping and time.monotonic() > self._drain_deadline:
                 log.error("aiaudit: stopping with %d calls still in the journal; they are stored on the next start",
-                          self.counters.pending())
+                          self._backlog.records())
                 break
             try:
                 progressed = self._step()
+                self._beat_if_due()  # after an error this is the write that proves recovery
                 backoff = BACKOFF_START_S
             except Exception as e:  # the store is down or refused us: keep the journal, retry later
                 self._note_error(e)
                 log.error("aiaudit: store unavailable (%s); retrying in %.1fs", self.last_error, backoff)
-                if self._stopping.wait(backoff) and time.monotonic() > self._drain_deadline:
+                if self._pause(backoff):
                     break
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
                 self._reset_store()
@@ -102,8 +129,23 @@ class CaptureWriter(threading.Thread):
                     break
                 self._stopping.wait(IDLE_WAIT_S)
         self._flush_counters_quietly()
+        self._final_beat()
         if self._store is not None:
             self._store.dispose()
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait before a retry, keeping the local state fresh; True once the drain time is up.
+
+        A stop request ends the wait early once; while draining, retries keep their pace (a store
+        that is away would otherwise be hammered until the drain deadline)."""
+        end = time.monotonic() + seconds
+        while (left := min(end, self._drain_deadline) - time.monotonic()) > 0:
+            if self._stopping.is_set():
+                time.sleep(min(left, HEARTBEAT_S))
+            elif self._stopping.wait(min(left, HEARTBEAT_S)):
+                return False  # retry now: what is journaled may still be stored before the deadline
+            self._write_local_quietly()
+        return time.monotonic() > self._drain_deadline
 
     # -- work --
 
@@ -136,9 +178,8 @@ class CaptureWriter(threading.Thread):
             self._store = None
 
     def _note_error(self, e: Exception) -> None:
-        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        self.last_error = f"{type(e).__name__}: {text}"[:500]
-        self.last_error_at = time.time()
+        self.errors.failed(describe(e), time.time())
+        self._write_local_quietly()
 
     def _step(self) -> bool:
         payloads, end = self.journal.read(self._position, max_records=self.batch_size)
@@ -146,6 +187,7 @@ class CaptureWriter(threading.Thread):
             if end != self._position:  # moved past a finished segment
                 self.journal.ack(end)
                 self._position = end
+                self._backlog.consumed(0, end)
             if (Path(self.journal.dir) / droplog.NAME).exists() or (Path(self.journal.dir) / "drops.taken").exists():
                 self._insert(self._get_store(), [], [], 0)
             return False
@@ -176,7 +218,7 @@ class CaptureWriter(threading.Thread):
             self._insert_one_by_one(store, calls, outputs, bad)
         self.journal.ack(end)
         self._position = end
-        self._heartbeat(store)
+        self._backlog.consumed(len(payloads), end)
         return True
 
     def _insert(self, store, calls: list[dict], outputs: list[dict], bad: int) -> None:
@@ -227,10 +269,11 @@ class CaptureWriter(threading.Thread):
             if not delta:
                 continue
             ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CaptureCounter)
-            stmt = ins.values(proxy_host=self.proxy_host, name=name, value=delta, updated_at=now)
+            stmt = ins.values(proxy_id=self.identity.id, name=name, proxy_host=self.identity.host, value=delta,
+                              updated_at=now)
             stmt = stmt.on_conflict_do_update(
-                index_elements=["proxy_host", "name"],
-                set_={"value": CaptureCounter.value + delta, "updated_at": now},
+                index_elements=["proxy_id", "name"],
+                set_={"value": CaptureCounter.value + delta, "proxy_host": self.identity.host, "updated_at": now},
             )
             session.execute(stmt)
 
@@ -245,25 +288,49 @@ class CaptureWriter(threading.Thread):
         except Exception as e:
             log.error("aiaudit: could not save capture counters on shutdown: %s", e)
 
-    def _heartbeat(self, store) -> None:
-        state = {
-            "pending": self.counters.pending(),
-            "journal_bytes": self.journal.size,
-            "journal_dir": str(self.journal.dir),
-            "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
-            "totals": self.counters.totals(),
-        }
+    # -- heartbeats --
+
+    def _report(self, *, clearing: bool = False, stopped: bool = False) -> Report:
+        """The heartbeat as of now; `clearing` reports the current error as cleared."""
+        at = time.time()
+        records = self._backlog.records()
+        current, last = self.errors.current, self.errors.last
+        if clearing and current is not None:
+            current, last = None, StoreError(current.message, current.since, current.seen_at, current.count, at)
+        return Report(self.identity, str(self.journal.dir), self._store_label, self.started_at, at,
+                      records, self._backlog.bytes_after(self._position), self._backlog.complete,
+                      self._backlog.oldest_captured_at(self._position) if records else None, current, last,
+                      stopped_at=at if stopped else None,
+                      extra={"corrupt_frames": self.journal.corrupt_frames, "writer_restarts": self.restarts,
+                             "totals": self.counters.totals()})
+
+    def _beat_if_due(self) -> None:
+        recovering = self.errors.current is not None
+        if not recovering and time.monotonic() - self._last_beat < HEARTBEAT_S:
+            return
+        report = self._report(clearing=recovering)
+        write_store(self._get_store(), report)  # raises while the store is away
+        if recovering:
+            self.errors.cleared(report.at)
+            log.info("aiaudit: the store is reachable again")
+        self._last_beat = time.monotonic()
+        self._write_local_quietly(report)
+
+    def _final_beat(self) -> None:
         try:
-            now = dt.datetime.now(dt.timezone.utc)
-            ins = (postgresql.insert if store.dialect == "postgresql" else sqlite.insert)(Heartbeat)
-            stmt = ins.values(component="proxy", host=self.proxy_host, state=state, updated_at=now)
-            stmt = stmt.on_conflict_do_update(index_elements=["component", "host"],
-                                              set_={"state": state, "updated_at": now})
-            with store.write_session() as s:
-                s.execute(stmt)
-        except Exception as e:  # a heartbeat is informative; never let it stall the data
-            log.warning("aiaudit: heartbeat not written: %s", e)
+            report = self._report(stopped=True)
+            write_local(self.journal.dir, report)
+            if self.errors.current is None:  # a store known to be away would only delay the exit
+                write_store(self._get_store(), report)
+        except Exception as e:  # informative only: the data is safe in the store or the journal
+            log.warning("aiaudit: last heartbeat not written: %s", describe(e))
+
+    def _write_local_quietly(self, report: Report | None = None) -> None:
+        """The local state file is informative: nothing about it may stop the writer."""
+        try:
+            write_local(self.journal.dir, report or self._report())
+        except Exception as e:
+            log.warning("aiaudit: cannot write the writer state in %s: %s", self.journal.dir, describe(e))
 
     def _quarantine_raw(self, payload: bytes, why: str) -> None:
         log.error("aiaudit: quarantined a journal record: %s", why)
@@ -302,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agent.capture.writer")
     parser.add_argument("--journal", required=True, type=Path)
     parser.add_argument("--parent", type=int, default=os.getppid())
+    parser.add_argument("--restarts", type=int, default=0, help="how often the supervisor restarted the writer")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[aiaudit writer] %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -316,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     writer = CaptureWriter(journal, CaptureCounters(), config.database_url,
                            Attributor(config.teams, config.team_header), store_text=config.store_text,
                            excerpt_chars=config.excerpt_chars, max_body_bytes=config.max_body_bytes)
+    writer.restarts = args.restarts
     signal.signal(signal.SIGTERM, lambda *_: writer.request_stop())
     signal.signal(signal.SIGINT, lambda *_: writer.request_stop())
 

@@ -1,119 +1,61 @@
-"""`aiaudit status`: what was captured, stored, pending and dropped, per proxy host.
+"""`aiaudit status`: what every proxy of the fleet captured, stored, holds pending and dropped.
 
-captured = stored + pending + dropped{reason}. Stored and dropped come from the store, written
-in the same transactions as the rows; pending is what the local journal still holds.
+captured = stored + pending + dropped{reason}, for each proxy and in total (agent.capture.fleet
+gathers it). A heartbeat older than `--stale-after` means the proxy is down or cut off from the
+store; an error is shown as current only while it is. With the store away, what this host knows
+is still shown, and the exit code says the rest could not be.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
+import sys
+
+from agent.capture.fleet import DEFAULT_STALE_AFTER_S
+from agent.capture.fleet import collect
+from agent.capture.fleet import journal_pending  # noqa: F401 - where demo, bench and tests find it
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--stale-after", metavar="SECONDS", type=_seconds, default=DEFAULT_STALE_AFTER_S,
+                        help=f"a proxy heartbeat older than this is stale (default {DEFAULT_STALE_AFTER_S:g})")
 
 
-def journal_pending(journal_dir) -> tuple[int, int]:
-    """(records, bytes) in the journal that the writer has not acknowledged."""
-    from agent.capture.journal import Journal
-
-    if not journal_dir.is_dir():
-        return 0, 0
-    journal = Journal(journal_dir, 0, readonly=True)
-    pos, records, size = journal.acked(), 0, 0
-    while True:
-        got, end = journal.read(pos, max_records=10_000)
-        if not got:
-            break
-        records += len(got)
-        size += sum(len(g) for g in got)
-        pos = end
-    return records, size
-
-
-def collect(config, store) -> dict:
-    from sqlalchemy import select
-
-    from agent.store.models import CaptureCounter
-    from agent.store.models import Heartbeat
-
-    hosts: dict[str, dict] = {}
-    with store.session() as s:
-        for row in s.scalars(select(CaptureCounter)):
-            hosts.setdefault(row.proxy_host, {})[row.name] = row.value
-        beats = {(b.component, b.host): (b.state, b.updated_at) for b in s.scalars(select(Heartbeat))}
+def _seconds(value: str) -> float:
     try:
-        pending, pending_bytes = journal_pending(config.journal_dir)
-        journal_error = None
-    except OSError as e:  # e.g. run as a user who may not read the service's journal
-        pending, pending_bytes, journal_error = 0, 0, e.strerror or str(e)
-    from agent.capture.journal import journal_refusals
-    from agent.capture.journal import journal_store
-    from agent.store.identity import read_identity
-
-    this_store, bound_to = read_identity(store).store_id, journal_store(config.journal_dir)
-    foreign = {}
-    if bound_to is not None and bound_to != this_store:  # its records are another store's calls
-        foreign = {"belongs_to": bound_to, "records": pending, "bytes": pending_bytes,
-                   "refused": journal_refusals(config.journal_dir).get("count", 0)}
-        pending = pending_bytes = 0
-    totals = {"captured": 0, "stored": 0, "dropped": {}}
-    for counts in hosts.values():
-        totals["captured"] += counts.get("captured", 0)
-        totals["stored"] += counts.get("stored", 0)
-        for name, value in counts.items():
-            if name.startswith("dropped:"):
-                reason = name.split(":", 1)[1]
-                totals["dropped"][reason] = totals["dropped"].get(reason, 0) + value
-    totals["captured"] += pending
-    proxy_beats = {h: (st, t) for (c, h), (st, t) in beats.items() if c == "proxy"}
-    proxy = []
-    for host in sorted(set(proxy_beats) | set(hosts)):
-        st, t = proxy_beats.get(host, ({}, None))
-        proxy.append({"host": host, "updated_at": t.isoformat() if t else None, "last_error": st.get("last_error"),
-                      "journal_bytes": st.get("journal_bytes"), "counts": hosts.get(host, {})})
-    watcher = [{"host": h, "updated_at": t.isoformat(), **st} for (c, h), (st, t) in beats.items() if c == "watch"]
-    return {"captured": totals["captured"], "stored": totals["stored"], "pending": pending,
-            "dropped": totals["dropped"], "journal": {"dir": str(config.journal_dir), "error": journal_error, "records": pending,
-                                                       "bytes": pending_bytes, "store_id": bound_to,
-                                                       "other_store": foreign or None},
-            "store_id": this_store,
-            "proxies": proxy, "watchers": watcher,
-            "generated_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 1e9:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {value!r}")
+    return seconds
 
 
 def run(args: argparse.Namespace) -> int:
     from agent.commands.common import config_from
     from agent.commands.common import store_from
+    from agent.errors import UserError
+
+    from agent.store.engine import make_engine
 
     config = config_from(args)
-    report = collect(config, store_from(config))
+    make_engine(config.database_url).dispose()  # a wrong URL is a usage error (exit 2), not an outage
+    try:
+        store = store_from(config)
+        store_error = None
+    except UserError as e:  # the store is away: what this host knows is still worth showing
+        store, store_error = None, str(e)
+    report = collect(config, store, stale_after=args.stale_after)
+    report["store_error"] = store_error
     if args.format == "json":
         print(json.dumps(report, indent=2))
-        return 0
-    dropped = sum(report["dropped"].values())
-    print(f"captured {report['captured']} = stored {report['stored']} + pending {report['pending']} "
-          f"+ dropped {dropped}")
-    for reason, n in sorted(report["dropped"].items()):
-        print(f"  dropped:{reason} {n}")
-    if report["journal"]["error"]:
-        print(f"journal {report['journal']['dir']}: cannot read it ({report['journal']['error']}); "
-              "pending calls are not counted above")
-    elif report["journal"]["other_store"]:
-        other = report["journal"]["other_store"]
-        print(f"journal {report['journal']['dir']}: belongs to store {other['belongs_to']}, not this one "
-              f"({report['store_id']}): its {other['records']} records ({other['bytes']} bytes) are not "
-              f"drained here; the writer refused {other['refused']} times")
     else:
-        print(f"journal {report['journal']['dir']}: {report['journal']['records']} records, "
-              f"{report['journal']['bytes']} bytes pending")
-    for p in report["proxies"]:
-        err = p["last_error"] or "none"
-        print(f"proxy {p['host']}: last seen {p['updated_at']}, last store error: {err}")
-    for w in report["watchers"]:
-        print(f"watcher {w['host']}: last seen {w['updated_at']}, {w.get('summary', '')}")
-    if not report["proxies"] and not report["watchers"]:
-        print("no proxy or watcher has reported yet")
+        from agent.commands.status_text import render
+
+        print(render(report))
+    if store_error:
+        print(f"aiaudit: {store_error}; only this host's journal is shown", file=sys.stderr)
+        return 3
     return 0

@@ -235,18 +235,56 @@ class ChainCheckpoint(Base):
 
 
 class CaptureCounter(Base):
-    """Capture accounting per proxy host: captured = stored + pending + dropped{reason}."""
+    """Capture accounting per proxy: captured = stored + pending + dropped{reason}.
+
+    Keyed by the proxy's identity (agent.capture.identity), not its host name, which several
+    proxies may share; `proxy_host` is what the proxy was called when it last counted. Rows
+    counted before proxies had identities carry the host name as their `proxy_id`.
+    """
 
     __tablename__ = "capture_counters"
 
-    proxy_host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    proxy_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)  # captured | stored | dropped:<reason>
+    proxy_host: Mapped[str] = mapped_column(String(255))
     value: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTC)
 
 
+class ProxyHeartbeat(Base):
+    """What each proxy's writer last reported: its backlog, its lag and its store errors.
+
+    One row per proxy identity, rewritten every few seconds while the writer can reach the store.
+    `error*` is the store error still happening at `seen_at` (null when healthy); `last_error*` is
+    the most recent error that has cleared, kept as history.
+    """
+
+    __tablename__ = "proxy_heartbeats"
+
+    proxy_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    journal_dir: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[dt.datetime] = mapped_column(UTC)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTC)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTC)  # set by a clean shutdown
+    interval_s: Mapped[float] = mapped_column(Float)
+    backlog_records: Mapped[int] = mapped_column(BigInteger, default=0)
+    backlog_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    oldest_pending_at: Mapped[dt.datetime | None] = mapped_column(UTC)
+    lag_s: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_since: Mapped[dt.datetime | None] = mapped_column(UTC)
+    error_seen_at: Mapped[dt.datetime | None] = mapped_column(UTC)
+    error_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_since: Mapped[dt.datetime | None] = mapped_column(UTC)
+    last_error_cleared_at: Mapped[dt.datetime | None] = mapped_column(UTC)
+    last_error_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[dict] = mapped_column(JSON)  # the rest: pid, journal corruption, quarantined ...
+
+
 class Heartbeat(Base):
-    """Latest state a long-running component reported (proxy writer, watcher)."""
+    """Latest state a long-running component reported (the watcher; proxies use ProxyHeartbeat)."""
 
     __tablename__ = "heartbeats"
 

@@ -55,7 +55,8 @@ def test_a_journal_is_never_drained_into_another_store(tmp_path):
     config = type(config)(**{**config.__dict__, "journal_dir": journal.dir})
     report = collect(config, open_store(url_b))
     assert report["pending"] == 0 and report["captured"] == 0
-    assert report["journal"]["other_store"]["records"] == 4
+    assert report["journal"]["other_store"] and report["journal"]["records"] == 4
+    assert report["journal"]["refused"] >= 1 and report["store_id"] == read_identity(open_store(url_b)).store_id
     run_writer(journal, url_a)
     assert calls_in(url_a) == set(first) | set(later)
     assert journal_pending(journal.dir)[0] == 0
