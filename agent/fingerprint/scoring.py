@@ -37,6 +37,11 @@ NEAR_WHOLE = 0.85  # re-formatting (list markers, markup words) changes a few to
 MIN_RUN_CORE = 4  # non-boilerplate 5-grams a verbatim run must contain
 
 REUSE_CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "edited")
+# Confidence tiers: only the first two may raise high or critical findings (rules/severity).
+VERBATIM = "verbatim"  # the output, or 40+ words of it, word for word
+NEAR_VERBATIM = "near-verbatim"  # most of the output, in order, with light edits
+SIMILAR = "similar"  # an edited copy's sparse but aligned remains; an independent answer can look so
+TIERS = (VERBATIM, NEAR_VERBATIM, SIMILAR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,3 +258,12 @@ def classify(result: Score, field_words: int) -> str:
     if verbatim and result.longest_run >= MIN_RUN_WORDS:
         return "excerpt"
     return "edited"
+
+
+def tier(result: Score, reuse_class: str) -> str:
+    """How sure a flagged match is, from its class and alignment (see TIERS)."""
+    if reuse_class != "edited":
+        return VERBATIM
+    if result.output_coverage >= COVERAGE:
+        return NEAR_VERBATIM
+    return SIMILAR

@@ -146,8 +146,27 @@ def folded_token_hashes(folded: bytes) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(all_starts), np.concatenate(all_hashes)
 
 
+# An output's 5-gram that restates the prompt of its own call is kept with this low byte (see
+# mark_echo); every other 5-gram hash is kept off it, so an echo never equals a dataset 5-gram in
+# the postings, yet the matcher, which pairs 5-grams on their top 40 bits, still aligns it.
+_LOW_BYTE = np.uint64(0xFF)
+ECHO_MARK = np.uint64(0xA5)
+
+
+def mark_echo(hashes: np.ndarray, echo: np.ndarray) -> np.ndarray:
+    """The hashes with those where `echo` is true marked as restating the prompt."""
+    marked = hashes.copy()
+    marked[echo] = (marked[echo] & ~_LOW_BYTE) | ECHO_MARK
+    return marked
+
+
+def is_echo(hashes: np.ndarray) -> np.ndarray:
+    return (hashes & _LOW_BYTE) == ECHO_MARK
+
+
 def ngram_hashes(token_hash: np.ndarray, k: int = K) -> np.ndarray:
-    """Hash of every run of k consecutive tokens, in position order (len = max(0, n - k + 1))."""
+    """Hash of every run of k consecutive tokens, in position order (len = max(0, n - k + 1)).
+    None has the echo mark's low byte (1 in 256 hashes is moved off it by one bit)."""
     count = len(token_hash) - k + 1
     if count <= 0:
         return np.empty(0, dtype=np.uint64)
@@ -158,7 +177,9 @@ def ngram_hashes(token_hash: np.ndarray, k: int = K) -> np.ndarray:
     for i in range(k):
         np.multiply(token_hash[i:i + count], mult[i], out=term)
         combined += term
-    return mix64(combined)
+    mix64(combined)
+    combined[is_echo(combined)] ^= np.uint64(1)
+    return combined
 
 
 def winnow(hashes: np.ndarray, window: int = WINNOW_WINDOW) -> np.ndarray:
