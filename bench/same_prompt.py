@@ -292,9 +292,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a third of the questions")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--no-datasketch", action="store_true")
+    parser.add_argument("--reuse-capture", action="store_true",
+                        help="keep the store captured by an earlier run in --workdir")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="aiaudit-same-prompt-"))
-    for stale in ("audit.db", "journal", "index", "mitmproxy", "data"):
+    reuse = args.reuse_capture and (work / "audit.db").exists()
+    for stale in ("index", "data") if reuse else ("audit.db", "journal", "index", "mitmproxy", "data"):
         target = work / stale
         target.unlink() if target.is_file() else shutil.rmtree(target, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
@@ -308,7 +311,7 @@ def main() -> int:
     others = [a for a in answers if a.model != args.captured and a.key in keys]
 
     started = time.perf_counter()
-    url, config = capture(captured, work)
+    url = f"sqlite:///{work / 'audit.db'}" if reuse else capture(captured, work)[0]
     ids = stored_output_ids(url, captured)
     print(f"captured {len(captured)} answers of {args.captured} through mitmdump + the capture addon "
           f"(store_text none) in {time.perf_counter() - started:.0f} s; {len(ids)} outputs stored")
@@ -337,6 +340,9 @@ def main() -> int:
         samples.append(Sample(kind, "report", writer.question(r), text))
     r.shuffle(samples)
     files = write_formats(samples, work / "data")
+    with open(work / "data" / "labels.jsonl", "w") as handle:  # for inspecting single records
+        for s in samples:
+            handle.write(json.dumps({"kind": s.kind, "split": s.split, "model": s.model, "output_id": s.output_id}) + "\n")
 
     tallies = {}
     for name, path in files.items():

@@ -335,8 +335,7 @@ class ReuseDetector:
         lengths = np.fromiter(map(len, outputs), dtype=np.int64, count=len(outputs))
         hot_start = np.concatenate(([0], np.cumsum(lengths)))
         all_out = np.concatenate(outputs).astype(np.uint64)
-        # boilerplate, and the output's echoes of its own prompt (bridged in _by_side)
-        hot = self.index.is_hot(all_out) | is_echo(all_out)
+        boilerplate, echo = self.index.is_hot(all_out), is_echo(all_out)  # echo: of the call's prompt
         # Every 5-gram of the candidate records keyed by (record, 40 bits of hash): one sort and
         # one searchsorted find all pairs of all candidates. 40 bits leave ~1e-4 chance pairs
         # per long record, which alignment ignores.
@@ -364,10 +363,11 @@ class ReuseDetector:
         pair_output = pair_query - hot_start[pair_cand]
         pair_record = positions[pair_position] - batch.record_tokens[cand_record[pair_cand], 0]
         record_words = batch.record_tokens[cand_record, 1] - batch.record_tokens[cand_record, 0]
-        side_cand, side_rec, side_out, side_hot, side_start = _by_side(
-            batch, cand_record, pair_cand, pair_record, pair_output, hot, hot_start)
+        side_cand, side_rec, side_out, side_hot, side_echo, side_start = _by_side(
+            batch, cand_record, pair_cand, pair_record, pair_output, boilerplate, echo, hot_start)
         count = len(candidates)
-        results = score_many(side_cand, side_rec, side_out, side_hot, side_start, np.tile(record_words, 2))
+        results = score_many(side_cand, side_rec, side_out, side_hot, side_start, np.tile(record_words, 2),
+                             side_echo)
         bounds = np.searchsorted(side_cand, np.arange(2 * count + 1))
         for c, (number, output_id) in enumerate(candidates):
             output_words = int(lengths[c]) + K - 1
@@ -443,7 +443,7 @@ def _count_pairs(record: np.ndarray, output_id: np.ndarray, winnowed: np.ndarray
         fewest = MIN_HITS_WINNOWED if winnowed.any() else MIN_HITS_DENSE
         heavy = (np.bincount(bucket, minlength=1 << bits) >= fewest)[bucket]
         keys = np.sort(key[heavy])
-        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        first = np.flatnonzero(np.concatenate(([len(keys) > 0], keys[1:] != keys[:-1])))
         counts = np.diff(np.append(first, len(keys)))
         keys = keys[first]
         return ((keys // np.uint64(width)).astype(np.int64), (keys % np.uint64(width)) >> np.uint64(1), counts,
@@ -457,27 +457,27 @@ def _count_pairs(record: np.ndarray, output_id: np.ndarray, winnowed: np.ndarray
 
 
 def _by_side(batch: _Batch, cand_record: np.ndarray, pair_cand: np.ndarray, pair_record: np.ndarray,
-             pair_output: np.ndarray, hot: np.ndarray, hot_start: np.ndarray):
+             pair_output: np.ndarray, boilerplate: np.ndarray, echo: np.ndarray, hot_start: np.ndarray):
     """The hit pairs of every candidate split by the side of the record they sit on: candidate c
     keeps its response (and unknown) side pairs, c + n its prompt side pairs, sorted by candidate.
 
     An output 5-gram that the record's prompt side also holds restates the question (answers do:
     "To calculate the median of..."), or quotes what the question quoted (a poem, a code block):
     every independent answer to that prompt can hold it, so on the response side it is weak
-    evidence and counts as boilerplate there. Returns (candidate, record position, output
-    position, boilerplate mask, mask offsets) for the 2n candidates.
+    evidence there. Returns (candidate, record position, output position, weak mask (boilerplate
+    and echoes), echo mask, mask offsets) for the 2n candidates.
     """
     count = len(hot_start) - 1
     field = np.searchsorted(batch.field_tokens[:, 0], pair_record + batch.record_tokens[cand_record[pair_cand], 0],
                             "right") - 1
     on_prompt = batch.prompt_fields()[field]
-    side_hot = np.concatenate((hot, hot))
-    side_hot[hot_start[pair_cand[on_prompt]] + pair_output[on_prompt]] = True
+    side_echo = np.concatenate((echo, echo))
+    side_echo[hot_start[pair_cand[on_prompt]] + pair_output[on_prompt]] = True
     side_start = np.concatenate((hot_start[:-1], hot_start + hot_start[-1]))
-    side_hot = bridge_boilerplate(side_hot, side_start)
+    side_hot = bridge_boilerplate(np.concatenate((boilerplate, boilerplate)) | side_echo, side_start)
     side_cand = pair_cand + count * on_prompt
     order = np.argsort(side_cand, kind="stable")
-    return side_cand[order], pair_record[order], pair_output[order], side_hot, side_start
+    return side_cand[order], pair_record[order], pair_output[order], side_hot, side_echo, side_start
 
 
 __all__ = ["OutputMatch", "ReuseDetector", "SHORT_WORDS"]
