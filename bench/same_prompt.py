@@ -12,7 +12,9 @@ same 300 questions (arena-bench-v1) and of 3 models to 500 more (arena-hard-v0.1
 2. Datasets in five training formats (chat JSONL `messages`, instruction/output JSONL, CSV,
    Parquet, ShareGPT `conversations` with from: human/gpt) hold, next to the question:
    - positives: the captured answers exact, reformatted, truncated to 60 %, excerpted (40-80
-     words inside other text), embedded in other text, and with 10 % and 25 % of words edited;
+     words, counted as the detector counts them, inside other text), embedded in other text
+     (answers of SHORT_WORDS words or more: shorter ones match as whole fields only), and with
+     10 % and 25 % of words edited;
    - same-prompt negatives: every other model's answer to the same questions;
    - unrelated negatives: the synthetic same-domain, boilerplate and unrelated records of
      bench/reuse_detection.py.
@@ -48,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.fingerprint import fingerprint  # noqa: E402
+from agent.fingerprint.scoring import SHORT_WORDS  # noqa: E402
 from agent.watch.readers import Record  # noqa: E402
 from agent.watch.readers import read_records  # noqa: E402
 from bench.reuse_detection import MinHashBaseline  # noqa: E402
@@ -182,6 +185,10 @@ def edit(text: str, share: float, vocabulary: list[str], r: random.Random) -> st
     return " ".join(out)
 
 
+def _words(text: str) -> int:
+    return len(re.findall(r"[^\W_]+", text))
+
+
 def positives(answer: Answer, output_id: int, split: str, host: str, vocabulary: list[str],
               r: random.Random) -> list[Sample]:
     words = answer.text.split()
@@ -195,10 +202,18 @@ def positives(answer: Answer, output_id: int, split: str, host: str, vocabulary:
     }
     if len(words) * 6 // 10 >= MIN_EXCERPT:
         forms["truncated"] = " ".join(words[: len(words) * 6 // 10])
-    if len(words) >= MIN_EXCERPT + 10:
-        size = r.randint(MIN_EXCERPT, min(80, len(words) - 5))
-        start = r.randint(0, len(words) - size)
-        forms["excerpt"] = host[:cut] + " ".join(words[start:start + size]) + " " + host[cut:]
+    if _words(answer.text) < SHORT_WORDS:  # short outputs match as whole fields only, by design
+        del forms["embedded"]
+    elif _words(answer.text) >= MIN_EXCERPT + 10:
+        # 40-80 words as the detector counts them (markup such as list markers is no word)
+        size = r.randint(MIN_EXCERPT, min(80, _words(answer.text) - 5))
+        start = r.randint(0, len(words) - 1)
+        end = start
+        while end < len(words) and _words(" ".join(words[start:end])) < size:
+            end += 1
+        while _words(" ".join(words[start:end])) < size:
+            start -= 1
+        forms["excerpt"] = host[:cut] + " ".join(words[start:end]) + " " + host[cut:]
     return [Sample(kind, split, answer.question, text, answer.model, output_id) for kind, text in forms.items()]
 
 

@@ -9,8 +9,9 @@ Three layers, from strictest to loosest:
   the joined token text lets the scanner get it for every field from arrays it already has.
 - `shingles`: the 64-bit hashes of every word 5-gram, in position order, for partial reuse. The
   5-grams an output shares with the prompt of its own call ("To calculate the median of a list",
-  a code block or a poem the question quoted) carry the echo mark (shingles.mark_echo): any
-  independent answer to that prompt may hold them, so they are weak evidence. The prompt itself
+  a code block or a poem the question quoted), or makes of the prompt's words only, carry an echo
+  mark (shingles.mark_echo): any independent answer to that prompt may hold them, so they are
+  weak evidence. The prompt itself
   is never stored, neither its text nor its hashes.
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 import xxhash
 
 from agent.fingerprint.normalise import prepare_with_hash
@@ -81,6 +83,10 @@ def fingerprint(text: str, prompts: Sequence[str] = ()) -> Fingerprint:
     _, tokens = token_hashes(prepared)
     shingles = ngram_hashes(tokens)
     if prompts and len(shingles):
-        asked = np.concatenate([ngram_hashes(token_hashes(prepare_with_hash(p)[0])[1]) for p in prompts])
-        shingles = mark_echo(shingles, np.isin(shingles, asked))
+        words = [token_hashes(prepare_with_hash(p)[0])[1] for p in prompts]
+        asked = np.concatenate([ngram_hashes(w) for w in words])
+        # also a 5-gram made only of the prompt's own words: the JSON keys of the schema it gave,
+        # its variables in a worked equation, its identifiers in code
+        own = sliding_window_view(np.isin(tokens, np.concatenate(words)), K).all(axis=1)
+        shingles = mark_echo(shingles, np.isin(shingles, asked), own)
     return Fingerprint(len(tokens), exact_hash(tokens), raw_hash, shingles)

@@ -56,6 +56,7 @@ from agent.fingerprint.roles import role_of
 from agent.fingerprint.roles import role_of_fields
 from agent.fingerprint.shingles import K
 from agent.fingerprint.shingles import is_echo
+from agent.fingerprint.shingles import is_restated
 from agent.fingerprint.shingles import ngram_hashes
 from agent.fingerprint.shingles import folded_token_hashes
 
@@ -335,7 +336,10 @@ class ReuseDetector:
         lengths = np.fromiter(map(len, outputs), dtype=np.int64, count=len(outputs))
         hot_start = np.concatenate(([0], np.cumsum(lengths)))
         all_out = np.concatenate(outputs).astype(np.uint64)
-        boilerplate, echo = self.index.is_hot(all_out), is_echo(all_out)  # echo: of the call's prompt
+        # weak evidence: boilerplate, and echoes of the call's own prompt; runs are not credited
+        # with the words of what the prompt said itself (restated)
+        boilerplate = self.index.is_hot(all_out) | is_echo(all_out)
+        echo = is_restated(all_out)
         # Every 5-gram of the candidate records keyed by (record, 40 bits of hash): one sort and
         # one searchsorted find all pairs of all candidates. 40 bits leave ~1e-4 chance pairs
         # per long record, which alignment ignores.

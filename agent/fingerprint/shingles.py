@@ -146,27 +146,40 @@ def folded_token_hashes(folded: bytes) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(all_starts), np.concatenate(all_hashes)
 
 
-# An output's 5-gram that restates the prompt of its own call is kept with this low byte (see
-# mark_echo); every other 5-gram hash is kept off it, so an echo never equals a dataset 5-gram in
-# the postings, yet the matcher, which pairs 5-grams on their top 40 bits, still aligns it.
+# Echo marks, in the low byte of an output's 5-gram hash (see mark_echo): RESTATED, the 5-gram is
+# in the prompt of the output's own call; PROMPT_WORDS, it is made only of that prompt's words
+# (the keys of a JSON schema the prompt gave, its variables in a worked equation). Every other
+# 5-gram hash is kept off the marks' byte values, so a marked 5-gram never equals a dataset
+# 5-gram in the postings, yet the matcher, which pairs 5-grams on their top 40 bits, still
+# aligns it.
 _LOW_BYTE = np.uint64(0xFF)
-ECHO_MARK = np.uint64(0xA5)
+_MARKS = np.uint64(0xFC)  # low bytes 0xA4-0xA7 are reserved for marks
+_MARKED = np.uint64(0xA4)
+RESTATED = np.uint64(0xA5)
+PROMPT_WORDS = np.uint64(0xA6)
 
 
-def mark_echo(hashes: np.ndarray, echo: np.ndarray) -> np.ndarray:
-    """The hashes with those where `echo` is true marked as restating the prompt."""
+def mark_echo(hashes: np.ndarray, restated: np.ndarray, prompt_words: np.ndarray) -> np.ndarray:
+    """The hashes with echo marks where `restated` (wins) or `prompt_words` is true."""
     marked = hashes.copy()
-    marked[echo] = (marked[echo] & ~_LOW_BYTE) | ECHO_MARK
+    words = prompt_words & ~restated
+    marked[words] = (marked[words] & ~_LOW_BYTE) | PROMPT_WORDS
+    marked[restated] = (marked[restated] & ~_LOW_BYTE) | RESTATED
     return marked
 
 
 def is_echo(hashes: np.ndarray) -> np.ndarray:
-    return (hashes & _LOW_BYTE) == ECHO_MARK
+    """Either mark."""
+    return (hashes & _MARKS) == _MARKED
+
+
+def is_restated(hashes: np.ndarray) -> np.ndarray:
+    return (hashes & _LOW_BYTE) == RESTATED
 
 
 def ngram_hashes(token_hash: np.ndarray, k: int = K) -> np.ndarray:
     """Hash of every run of k consecutive tokens, in position order (len = max(0, n - k + 1)).
-    None has the echo mark's low byte (1 in 256 hashes is moved off it by one bit)."""
+    None has an echo mark's low byte (1 in 64 hashes is moved off them by one bit)."""
     count = len(token_hash) - k + 1
     if count <= 0:
         return np.empty(0, dtype=np.uint64)
@@ -178,7 +191,7 @@ def ngram_hashes(token_hash: np.ndarray, k: int = K) -> np.ndarray:
         np.multiply(token_hash[i:i + count], mult[i], out=term)
         combined += term
     mix64(combined)
-    combined[is_echo(combined)] ^= np.uint64(1)
+    combined[is_echo(combined)] ^= np.uint64(8)
     return combined
 
 
