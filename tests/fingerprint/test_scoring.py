@@ -70,14 +70,17 @@ def test_boilerplate_alone_makes_no_run():
 
 
 @pytest.mark.parametrize(("fields", "expected"), [
-    (dict(chain=120, output_coverage=0.6, longest_run=20, span=0.9, steady=1.0), True),  # light edits
-    (dict(chain=36, output_coverage=0.2, longest_run=45, span=0.2, steady=1.0), True),  # 45-word excerpt
-    (dict(chain=30, output_coverage=0.2, longest_run=39, span=0.2, steady=1.0), False),  # too short
-    (dict(chain=40, output_coverage=0.2, longest_run=12, span=0.8, steady=0.5), True),  # heavy edits
-    (dict(chain=14, output_coverage=0.1, longest_run=10, span=0.8, steady=1.0), True),  # steady sparse copy
-    (dict(chain=14, output_coverage=0.1, longest_run=10, span=0.8, steady=0.6), False),  # jumpy: chance
-    (dict(chain=7, output_coverage=0.07, longest_run=20, span=0.9, steady=1.0), False),  # few hits
-    (dict(chain=12, output_coverage=0.12, longest_run=16, span=0.1, steady=1.0), False),  # one shared block
+    (dict(chain=120, output_coverage=0.6, longest_run=20, span=0.9, steady=1.0, spread=0.95), True),  # light edits
+    (dict(chain=120, output_coverage=0.6, longest_run=20, span=0.9, steady=1.0, spread=0.45), False),  # half of it
+    (dict(chain=36, output_coverage=0.2, longest_run=45, span=0.2, steady=1.0, spread=0.2), True),  # 45-word excerpt
+    (dict(chain=30, output_coverage=0.2, longest_run=39, span=0.2, steady=1.0, spread=0.2), False),  # too short
+    (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.95, spread=0.9), True),  # heavy edits
+    (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.6, spread=0.9), False),  # jumpy: chance
+    # phrases two answers to one prompt share, in order but in a few places only
+    (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.95, spread=0.5), False),
+    # sparse steady hits: the old STEADY rule flagged these; same-prompt answers look the same
+    (dict(chain=14, output_coverage=0.1, longest_run=10, span=0.8, steady=1.0, spread=0.9), False),
+    (dict(chain=7, output_coverage=0.07, longest_run=20, span=0.9, steady=1.0, spread=1.0), False),  # few hits
 ])
 def test_decision_rule(fields, expected):
     base = dict(chain=0, output_coverage=0.0, record_coverage=0.5, matched_words=100, longest_run=0,
