@@ -276,13 +276,17 @@ class ReuseDetector:
     def _exact_match(self, batch: _Batch, found: list[dict[int, OutputMatch]], field: int,
                      output_id: int, kind: str, record_words: np.ndarray) -> None:
         number = int(batch.field_record[field])
-        if output_id in found[number]:
-            return  # "exact" is looked up first and wins over "reformatted"
+        paths = (batch.paths[field],)
+        role = role_of_fields(paths)
+        earlier = found[number].get(output_id)
+        # "exact" is looked up first and wins over "reformatted", except that a copy on the
+        # response side wins over one in the prompt
+        if earlier is not None and (earlier.role != PROMPT or role == PROMPT):
+            return
         words = int(batch.field_tokens[field, 1] - batch.field_tokens[field, 0])
         coverage = min(1.0, words / max(1, int(record_words[number])))
-        paths = (batch.paths[field],)
-        found[number][output_id] = OutputMatch(output_id, 1.0, coverage, words, words, 1.0, kind, paths,
-                                               role_of_fields(paths), VERBATIM)
+        found[number][output_id] = OutputMatch(output_id, 1.0, coverage, words, words, 1.0, kind, paths, role,
+                                               VERBATIM)
 
     def _shingle_layer(self, batch: _Batch, found: list[dict[int, OutputMatch]]) -> None:
         positions = np.flatnonzero(self.index.prefilter(batch.ngram) & batch.valid)
