@@ -27,10 +27,12 @@ COVERAGE_SPREAD = 0.15  # heavy edits: sparse hits ...
 # ... found all along the output (Score.spread), advancing in step on both sides (Score.steady).
 # Independent answers to the same prompt share phrases in a few places: on the calibration
 # questions of bench/same_prompt.py their spread had a median of 0.2 (0.5 among those the
-# earlier span rule flagged), 25 %-edited copies 0.88.
+# earlier span rule flagged), 25 %-edited copies 0.88; 0.75 kept 0.87 of those copies
+# at 2 more false positives in 2,220 than 0.8 (0.75 of them).
 SPREAD_LIGHT = 0.5
-SPREAD_HEAVY = 0.8
+SPREAD_HEAVY = 0.75
 STEADY = 0.9
+MOST = 0.5  # a verbatim stretch over this share of the output is reuse whatever it repeats
 WHOLE = 0.98  # coverage that counts as "the whole output"
 NEAR_WHOLE = 0.85  # re-formatting (list markers, markup words) changes a few tokens; 10 % edits ~0.6
 MIN_RUN_CORE = 4  # non-boilerplate 5-grams a verbatim run must contain
@@ -63,6 +65,7 @@ class Score:
     steady: float  # share of chain steps that advance about as far in the record as in the output
     run_record_start: int  # record word where the longest verbatim run begins
     spread: float = 0.0  # share of the output's stretches of WINDOW words holding a chained 5-gram
+    echoed_run: int = 0  # longest verbatim stretch in words, echoes of the prompt included
 
 
 def _chain_indices(record_pos: np.ndarray) -> list[int]:
@@ -199,6 +202,8 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     core_before = np.concatenate(([0], np.cumsum(~r_hot)))
     run_core = core_before[run_last + 1] - core_before[run_first]
     run_words = r_out[run_last] - r_out[run_first] + K
+    whole_run = np.zeros(count, dtype=np.int64)  # longest run with its echoes, per candidate
+    np.maximum.at(whole_run, r_cand[run_first], np.where(run_core >= MIN_RUN_CORE, run_words, 0))
     if echo is not None:
         echo_before = np.concatenate(([0], np.cumsum(echo[hot_start[r_cand] + r_out])))
         run_words = run_words - (echo_before[run_last + 1] - echo_before[run_first])
@@ -218,9 +223,10 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     run_out_of = np.where(valid_best, r_out[run_start] if len(run_cand) else 0, -1).tolist()
     run_rec_of = np.where(valid_best, (r_out[run_start] + r_diag[run_start]) if len(run_cand) else 0, 0).tolist()
     results = []
-    for n_chain, n_core, words, rec_words, covered, span_n, steady_share, longest, run_out, run_rec, share in zip(
+    for n_chain, n_core, words, rec_words, covered, span_n, steady_share, longest, run_out, run_rec, share, whole in zip(
             chain.tolist(), core.tolist(), matched_words.tolist(), record_words.tolist(), covered_output.tolist(),
-            span_core.tolist(), steady.tolist(), longest_of, run_out_of, run_rec_of, spread.tolist()):
+            span_core.tolist(), steady.tolist(), longest_of, run_out_of, run_rec_of, spread.tolist(),
+            whole_run.tolist()):
         results.append(Score(
             chain=n_chain,
             output_coverage=min(1.0, n_chain / n_core),
@@ -233,6 +239,7 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
             steady=float(steady_share),
             run_record_start=run_rec,
             spread=min(1.0, share),
+            echoed_run=whole if n_chain else 0,
         ))
     return results
 
@@ -251,6 +258,8 @@ def is_reuse(result: Score, output_words: int) -> bool:
         return False
     if result.longest_run >= MIN_RUN_WORDS:
         return True
+    if result.echoed_run >= MOST * output_words:
+        return True  # most of the output word for word, even if much of it repeats its prompt
     if output_words < MEDIUM_WORDS:
         return result.chain >= MIN_CHAIN and result.output_coverage >= COVERAGE_MEDIUM
     if result.chain < MIN_CHAIN:
