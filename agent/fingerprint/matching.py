@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
-from functools import lru_cache
 
 import numpy as np
 
@@ -41,7 +40,6 @@ from agent.fingerprint.memory import keep_freed_memory
 from agent.fingerprint.normalise import ASCII_FOLD
 from agent.fingerprint.normalise import prepare_with_hash
 from agent.fingerprint.scoring import MIN_CHAIN
-from agent.fingerprint.scoring import bridge_boilerplate
 from agent.fingerprint.scoring import SHORT_WORDS
 from agent.fingerprint.scoring import Score
 from agent.fingerprint.scoring import classify
@@ -50,11 +48,11 @@ from agent.fingerprint.scoring import score_many
 from agent.fingerprint.scoring import tier
 from agent.fingerprint.scoring import VERBATIM
 from agent.fingerprint.roles import PROMPT
-from agent.fingerprint.roles import FieldPath
 from agent.fingerprint.roles import UNKNOWN
-from agent.fingerprint.roles import role_of
 from agent.fingerprint.roles import role_of_fields
 from agent.fingerprint.shingles import K
+from agent.fingerprint.sides import cached_role
+from agent.fingerprint.sides import split_by_side
 from agent.fingerprint.shingles import is_echo
 from agent.fingerprint.shingles import is_restated
 from agent.fingerprint.shingles import ngram_hashes
@@ -109,7 +107,7 @@ class _Batch:
         """True for each field on the prompt side of its record (agent.fingerprint.roles)."""
         if self._prompt_fields is None:
             self._prompt_fields = np.fromiter(
-                (_cached_role(str(p), getattr(p, "speaker", None)) == PROMPT for p in self.paths),
+                (cached_role(str(p), getattr(p, "speaker", None)) == PROMPT for p in self.paths),
                 dtype=bool, count=len(self.paths))
         return self._prompt_fields
 
@@ -118,11 +116,6 @@ class _Batch:
         if self._record_fields is None:
             self._record_fields = np.searchsorted(self.field_record, np.arange(len(self.record_tokens) + 1))
         return int(self._record_fields[number]), int(self._record_fields[number + 1])
-
-
-@lru_cache(maxsize=4096)
-def _cached_role(path: str, speaker: str | None) -> str:
-    return role_of(FieldPath(path, speaker))  # few distinct paths per dataset: "messages[2].content"
 
 
 class ReuseDetector:
@@ -371,7 +364,7 @@ class ReuseDetector:
         pair_output = pair_query - hot_start[pair_cand]
         pair_record = positions[pair_position] - batch.record_tokens[cand_record[pair_cand], 0]
         record_words = batch.record_tokens[cand_record, 1] - batch.record_tokens[cand_record, 0]
-        side_cand, side_rec, side_out, side_hot, side_echo, side_start = _by_side(
+        side_cand, side_rec, side_out, side_hot, side_echo, side_start = split_by_side(
             batch, cand_record, pair_cand, pair_record, pair_output, boilerplate, echo, hot_start)
         count = len(candidates)
         results = score_many(side_cand, side_rec, side_out, side_hot, side_start, np.tile(record_words, 2),
@@ -462,30 +455,6 @@ def _count_pairs(record: np.ndarray, output_id: np.ndarray, winnowed: np.ndarray
     first = np.concatenate(([0], change))
     counts = np.diff(np.concatenate((first, [len(record)])))
     return record[first], output_id[first], counts, winnowed[first]
-
-
-def _by_side(batch: _Batch, cand_record: np.ndarray, pair_cand: np.ndarray, pair_record: np.ndarray,
-             pair_output: np.ndarray, boilerplate: np.ndarray, echo: np.ndarray, hot_start: np.ndarray):
-    """The hit pairs of every candidate split by the side of the record they sit on: candidate c
-    keeps its response (and unknown) side pairs, c + n its prompt side pairs, sorted by candidate.
-
-    An output 5-gram that the record's prompt side also holds restates the question (answers do:
-    "To calculate the median of..."), or quotes what the question quoted (a poem, a code block):
-    every independent answer to that prompt can hold it, so on the response side it is weak
-    evidence there. Returns (candidate, record position, output position, weak mask (boilerplate
-    and echoes), echo mask, mask offsets) for the 2n candidates.
-    """
-    count = len(hot_start) - 1
-    field = np.searchsorted(batch.field_tokens[:, 0], pair_record + batch.record_tokens[cand_record[pair_cand], 0],
-                            "right") - 1
-    on_prompt = batch.prompt_fields()[field]
-    side_echo = np.concatenate((echo, echo))
-    side_echo[hot_start[pair_cand[on_prompt]] + pair_output[on_prompt]] = True
-    side_start = np.concatenate((hot_start[:-1], hot_start + hot_start[-1]))
-    side_hot = bridge_boilerplate(np.concatenate((boilerplate, boilerplate)) | side_echo, side_start)
-    side_cand = pair_cand + count * on_prompt
-    order = np.argsort(side_cand, kind="stable")
-    return side_cand[order], pair_record[order], pair_output[order], side_hot, side_echo, side_start
 
 
 __all__ = ["OutputMatch", "ReuseDetector", "SHORT_WORDS"]
