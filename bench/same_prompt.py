@@ -255,6 +255,7 @@ class Tally:
     found: Counter
     total: Counter
     fp: Counter  # (split, model or unrelated kind)
+    fp_strong: Counter  # the same, counting only verbatim and near-verbatim matches (they rate high)
     negatives: Counter
     wrong_ids: Counter  # split -> matches naming an output the record does not hold
     tiers: Counter  # (kind or "negative", tier)
@@ -262,7 +263,7 @@ class Tally:
 
     @classmethod
     def new(cls) -> Tally:
-        return cls(Counter(), Counter(), Counter(), Counter(), Counter(), Counter(), Counter())
+        return cls(Counter(), Counter(), Counter(), Counter(), Counter(), Counter(), Counter(), Counter())
 
     def add(self, sample: Sample, matched: dict[int, object]) -> None:
         if sample.output_id:
@@ -276,6 +277,8 @@ class Tally:
             self.negatives[(sample.split, who)] += 1
             if matched:
                 self.fp[(sample.split, who)] += 1
+            if any(getattr(m, "tier", "verbatim") != "similar" for m in matched.values()):
+                self.fp_strong[(sample.split, who)] += 1
             label = "negative" if sample.kind == "negative" else "unrelated"
         for match in matched.values():
             self.tiers[(label, getattr(match, "tier", "-"))] += 1
@@ -284,9 +287,10 @@ class Tally:
     def recall(self, split: str, kind: str) -> float:
         return self.found[(split, kind)] / max(1, self.total[(split, kind)])
 
-    def same_prompt(self, split: str) -> tuple[int, int]:
+    def same_prompt(self, split: str, strong: bool = False) -> tuple[int, int]:
         keys = [k for k in self.negatives if k[0] == split and k[1] not in UNRELATED]
-        return sum(self.fp[k] for k in keys), sum(self.negatives[k] for k in keys)
+        counts = self.fp_strong if strong else self.fp
+        return sum(counts[k] for k in keys), sum(self.negatives[k] for k in keys)
 
 
 def evaluate(detector, samples: list[Sample], path: Path) -> Tally:
@@ -399,6 +403,10 @@ def report(args, tallies: dict[str, Tally], ds: Tally, files: dict) -> None:
               + f"{ds.same_prompt(split)[0]:>12}")
         print(f"{'  per ' + str(FP_PER):<20}{'<= 1':>7}" + "".join(f"{fp * FP_PER / max(1, n):>15.2f}" for fp, n in fps)
               + f"{ds.same_prompt(split)[0] * FP_PER / max(1, total):>12.2f}")
+        strong = [tallies[n].same_prompt(split, strong=True) for n in names]
+        print(f"{'  not similar':<20}{'':>7}" + "".join(f"{fp:>15}" for fp, _ in strong) + f"{'-':>12}"
+              + "   (verbatim or near-verbatim: would rate high)")
+        print(f"{'  per ' + str(FP_PER):<20}{'':>7}" + "".join(f"{fp * FP_PER / max(1, n):>15.2f}" for fp, n in strong))
         if split == "report":
             for kind in UNRELATED:
                 key = (split, kind)
