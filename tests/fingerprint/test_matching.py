@@ -3,11 +3,18 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from agent.fingerprint import Fingerprint
 from agent.fingerprint import fingerprint
 from agent.fingerprint.index import OutputIndex
 from agent.fingerprint.matching import ReuseDetector
+from agent.fingerprint.roles import role_of
+from agent.fingerprint.roles import role_of_fields
+from agent.fingerprint.scoring import TIERS
 from tests.fingerprint.texts import BOILERPLATE
 from tests.fingerprint.texts import answer
 from tests.fingerprint.texts import answers
@@ -241,3 +248,26 @@ def test_an_output_only_in_the_prompt_is_a_prompt_side_match(same_prompt):
     assert ids(found) == [2] and found[0].role == "prompt" and found[0].fields == ("messages[0].content",)
     both = detector.match(chat(OUTPUTS[7], OUTPUTS[7]))  # the response side is preferred
     assert ids(both) == [2] and both[0].role == "response"
+
+
+PATHS = ["messages[0].content", "messages[1].content", "instruction", "output", "text", "conversations[1].value"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(["", "tiny", "question", "copy", "half", "huge",
+                                                                   "other"])), max_size=6),
+       st.integers(0, 1000))
+def test_any_record_gives_matches_that_name_real_fields(same_prompt, fields, seed):
+    """Empty, tiny, duplicate and huge fields on either side: every match names fields the record
+    has, its side follows from them, and its figures stay in range."""
+    detector, output = same_prompt
+    words = output.split()
+    texts = {"": "", "tiny": "ok", "question": QUESTION, "copy": output, "half": " ".join(words[: len(words) // 2]),
+             "huge": other(seed, 20_000) + " " + output, "other": other(seed, 150)}
+    record = [(path, texts[kind]) for path, kind in fields]
+    for match in detector.match(record):
+        assert set(match.fields) <= {p for p, _ in record}
+        assert match.role == role_of_fields(match.fields) and match.tier in TIERS
+        assert 0 < match.output_coverage <= 1 and 0 < match.record_coverage <= 1 and match.matched_words > 0
+        if match.output_id == 1 and match.role == "prompt":
+            assert all(role_of(p) == "prompt" for p in match.fields)
