@@ -143,6 +143,8 @@ def _reuse_rows(week: IsoWeek, research: str, hostile: bool) -> list[dict]:
             "call_ids": [_id("C", 1000 + i)], "output_ids": [i], "vendors": ["anthropic"], "teams": [research],
             "output_coverage": round(0.72 + (i % 7) * 0.04, 2), "record_coverage": round(0.55 + (i % 5) * 0.08, 2),
             "matched_words": 90 + (i * 13) % 140, "longest_run": 60, "reuse_class": "exact" if i % 3 else "edited",
+            "tier": "verbatim" if i % 3 else "near-verbatim", "role": "unknown" if i < 12 else "response",
+            "fields": ["upload"] if i < 12 else ["messages[2].content"],
         })
     return rows
 
@@ -241,7 +243,8 @@ def _findings(week: IsoWeek, profiles: list[TeamProfile], hostile: bool, reuse: 
                     "ts": r["found_at"].strftime("%Y-%m-%dT%H:%M:%S+00:00"), "source": r["source"], "path": r["path"],
                     "record": r["record"], "output_coverage": r["output_coverage"],
                     "record_coverage": r["record_coverage"], "matched_words": r["matched_words"],
-                    "reuse_class": r["reuse_class"], "call_ids": r["call_ids"], "call_ids_total": 1,
+                    "reuse_class": r["reuse_class"], "tier": r["tier"], "role": r["role"], "fields": r["fields"],
+                    "call_ids": r["call_ids"], "call_ids_total": 1,
                     "upload_vendor": "openai" if r["source"] == "upload" else None,
                 }))
             if spec.rule_name == "cross_vendor_distillation":

@@ -38,7 +38,8 @@ def parse_exchange(ex: CapturedExchange, max_body_bytes: int) -> ParsedCall:
 
 
 def build_rows(ex: CapturedExchange, parsed: ParsedCall, attributor: Attributor, *, store_text: str,
-               excerpt_chars: int, proxy_host: str) -> tuple[dict, list[dict]]:
+               excerpt_chars: int, proxy_host: str, prompts: list[str] | None = None) -> tuple[dict, list[dict]]:
+    """`prompts`: the call's prompt texts, which mark the echoes in its outputs' fingerprints."""
     who = attributor.attribute(ex.key_sha256, ex.proxy_user, ex.client_ip, ex.header_team)
     response: ResponseSnapshot = ex.response
     ts = _utc(ex.request.ts or ex.finished)
@@ -92,7 +93,7 @@ def build_rows(ex: CapturedExchange, parsed: ParsedCall, attributor: Attributor,
     outputs = []
     for kind, texts in (("generated", parsed.outputs), ("uploaded", parsed.uploaded_texts)):
         for idx, text in enumerate(texts):
-            fp = fingerprint(text)
+            fp = fingerprint(text, prompts or () if kind == "generated" else ())
             kept = text if store_text == "full" else text[:excerpt_chars] if store_text == "excerpt" else None
             outputs.append({
                 "call_id": ex.call_id, "idx": idx, "kind": kind, "ts": ts, "word_count": fp.word_count,

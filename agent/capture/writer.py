@@ -42,6 +42,7 @@ from agent.capture.heartbeat import write_local
 from agent.capture.heartbeat import write_store
 from agent.capture.identity import proxy_identity
 from agent.capture.counters import CaptureCounters
+from agent.capture.echo import prompt_texts
 from agent.capture.journal import Journal
 from agent.capture.journal import bind_journal
 from agent.capture.record import decode
@@ -201,8 +202,10 @@ class CaptureWriter(threading.Thread):
                 continue
             parsed = parse_exchange(ex, self.max_body_bytes)
             try:
+                prompts = prompt_texts(ex, self.max_body_bytes) if parsed.outputs else []
                 call, outs = build_rows(ex, parsed, self.attributor, store_text=self.store_text,
-                                        excerpt_chars=self.excerpt_chars, proxy_host=self.proxy_host)
+                                        excerpt_chars=self.excerpt_chars, proxy_host=self.proxy_host,
+                                        prompts=prompts)
             except Exception as e:
                 bad += 1
                 self._quarantine_raw(payload, f"could not build rows: {type(e).__name__}: {e}")

@@ -19,7 +19,7 @@ from agent.errors import UserError
 from agent.errors import internal_reason
 
 JSONL_FIELDS = ("path", "record", "call_ids", "vendors", "teams", "output_coverage", "record_coverage",
-                "matched_words")
+                "matched_words", "fields", "role", "tier")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +61,8 @@ def print_finding(row: dict, fmt: str) -> None:
         return
     print(f"{row['path']}:{row['record']}  {','.join(row['vendors'])}  teams={','.join(row['teams'])}  "
           f"output {row['output_coverage']:.2f}  record {row['record_coverage']:.2f}  "
-          f"{row['matched_words']} words  {row.get('reuse_class', '')}  calls={','.join(row['call_ids'])}")
+          f"{row['matched_words']} words  {row.get('reuse_class', '')} {row.get('tier', '')}  "
+          f"{row.get('role', '')} side: {','.join(row.get('fields', []))}  calls={','.join(row['call_ids'])}")
 
 
 def print_summary(summary: dict) -> None:

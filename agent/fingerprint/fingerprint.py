@@ -7,19 +7,27 @@ Three layers, from strictest to loosest:
   hashes (one hash per normalised token, see shingles.token_hashes). Equal means the same words in
   the same order whatever the formatting ("reformatted"). Hashing the token hashes rather than
   the joined token text lets the scanner get it for every field from arrays it already has.
-- `shingles`: the 64-bit hashes of every word 5-gram, in position order, for partial reuse.
+- `shingles`: the 64-bit hashes of every word 5-gram, in position order, for partial reuse. The
+  5-grams an output shares with the prompt of its own call ("To calculate the median of a list",
+  a code block or a poem the question quoted), or makes of the prompt's words only, carry an echo
+  mark (shingles.mark_echo): any independent answer to that prompt may hold them, so they are
+  weak evidence. The prompt itself
+  is never stored, neither its text nor its hashes.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 import xxhash
 
 from agent.fingerprint.normalise import prepare_with_hash
 from agent.fingerprint.shingles import K
+from agent.fingerprint.shingles import mark_echo
 from agent.fingerprint.shingles import ngram_hashes
 from agent.fingerprint.shingles import token_hashes
 
@@ -68,8 +76,17 @@ class Fingerprint:
     __hash__ = None  # type: ignore[assignment]
 
 
-def fingerprint(text: str) -> Fingerprint:
-    """Fingerprint one generated text (about 40 µs for 300 words)."""
+def fingerprint(text: str, prompts: Sequence[str] = ()) -> Fingerprint:
+    """Fingerprint one generated text (about 40 µs for 300 words); `prompts`: the texts of the
+    call's prompt (messages, system prompt), whose 5-grams mark the output's echoes."""
     prepared, raw_hash = prepare_with_hash(text)
     _, tokens = token_hashes(prepared)
-    return Fingerprint(len(tokens), exact_hash(tokens), raw_hash, ngram_hashes(tokens))
+    shingles = ngram_hashes(tokens)
+    if prompts and len(shingles):
+        words = [token_hashes(prepare_with_hash(p)[0])[1] for p in prompts]
+        asked = np.concatenate([ngram_hashes(w) for w in words])
+        # also a 5-gram made only of the prompt's own words: the JSON keys of the schema it gave,
+        # its variables in a worked equation, its identifiers in code
+        own = sliding_window_view(np.isin(tokens, np.concatenate(words)), K).all(axis=1)
+        shingles = mark_echo(shingles, np.isin(shingles, asked), own)
+    return Fingerprint(len(tokens), exact_hash(tokens), raw_hash, shingles)

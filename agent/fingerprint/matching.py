@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 
@@ -39,13 +40,21 @@ from agent.fingerprint.memory import keep_freed_memory
 from agent.fingerprint.normalise import ASCII_FOLD
 from agent.fingerprint.normalise import prepare_with_hash
 from agent.fingerprint.scoring import MIN_CHAIN
-from agent.fingerprint.scoring import bridge_boilerplate
 from agent.fingerprint.scoring import SHORT_WORDS
 from agent.fingerprint.scoring import Score
 from agent.fingerprint.scoring import classify
 from agent.fingerprint.scoring import is_reuse
 from agent.fingerprint.scoring import score_many
+from agent.fingerprint.scoring import tier
+from agent.fingerprint.scoring import VERBATIM
+from agent.fingerprint.roles import PROMPT
+from agent.fingerprint.roles import UNKNOWN
+from agent.fingerprint.roles import role_of_fields
 from agent.fingerprint.shingles import K
+from agent.fingerprint.sides import cached_role
+from agent.fingerprint.sides import split_by_side
+from agent.fingerprint.shingles import is_echo
+from agent.fingerprint.shingles import is_restated
 from agent.fingerprint.shingles import ngram_hashes
 from agent.fingerprint.shingles import folded_token_hashes
 
@@ -73,6 +82,8 @@ class OutputMatch:
     span: float  # share of the output between its first and last matched words
     reuse_class: str  # exact | reformatted | truncated | excerpt | embedded | edited
     fields: tuple[str, ...]  # field paths holding the matched words
+    role: str = UNKNOWN  # side of the record those fields are on: response | prompt | unknown
+    tier: str = VERBATIM  # confidence: verbatim | near-verbatim | similar (scoring.tier)
 
 
 @dataclass(slots=True)
@@ -90,6 +101,15 @@ class _Batch:
     # carry no per-token hashes (token_hash is then empty); None for text batches
     field_exact: np.ndarray | None = None
     _record_fields: np.ndarray | None = None
+    _prompt_fields: np.ndarray | None = None
+
+    def prompt_fields(self) -> np.ndarray:
+        """True for each field on the prompt side of its record (agent.fingerprint.roles)."""
+        if self._prompt_fields is None:
+            self._prompt_fields = np.fromiter(
+                (cached_role(str(p), getattr(p, "speaker", None)) == PROMPT for p in self.paths),
+                dtype=bool, count=len(self.paths))
+        return self._prompt_fields
 
     def record_fields(self, number: int) -> tuple[int, int]:
         """[first, end) field numbers of a record (fields are in record order)."""
@@ -243,17 +263,23 @@ class ReuseDetector:
             elif output_id not in found[at]:
                 words = int(record_words[at])
                 paths = tuple(batch.paths[f] for f in np.flatnonzero(batch.field_record == at))
-                found[at][output_id] = OutputMatch(output_id, 1.0, 1.0, words, words, 1.0, "reformatted", paths)
+                found[at][output_id] = OutputMatch(output_id, 1.0, 1.0, words, words, 1.0, "reformatted", paths,
+                                                   role_of_fields(paths), VERBATIM)
 
     def _exact_match(self, batch: _Batch, found: list[dict[int, OutputMatch]], field: int,
                      output_id: int, kind: str, record_words: np.ndarray) -> None:
         number = int(batch.field_record[field])
-        if output_id in found[number]:
-            return  # "exact" is looked up first and wins over "reformatted"
+        paths = (batch.paths[field],)
+        role = role_of_fields(paths)
+        earlier = found[number].get(output_id)
+        # "exact" is looked up first and wins over "reformatted", except that a copy on the
+        # response side wins over one in the prompt
+        if earlier is not None and (earlier.role != PROMPT or role == PROMPT):
+            return
         words = int(batch.field_tokens[field, 1] - batch.field_tokens[field, 0])
         coverage = min(1.0, words / max(1, int(record_words[number])))
-        found[number][output_id] = OutputMatch(output_id, 1.0, coverage, words, words, 1.0, kind,
-                                               (batch.paths[field],))
+        found[number][output_id] = OutputMatch(output_id, 1.0, coverage, words, words, 1.0, kind, paths, role,
+                                               VERBATIM)
 
     def _shingle_layer(self, batch: _Batch, found: list[dict[int, OutputMatch]]) -> None:
         positions = np.flatnonzero(self.index.prefilter(batch.ngram) & batch.valid)
@@ -307,7 +333,10 @@ class ReuseDetector:
         lengths = np.fromiter(map(len, outputs), dtype=np.int64, count=len(outputs))
         hot_start = np.concatenate(([0], np.cumsum(lengths)))
         all_out = np.concatenate(outputs).astype(np.uint64)
-        hot = bridge_boilerplate(self.index.is_hot(all_out), hot_start)
+        # weak evidence: boilerplate, and echoes of the call's own prompt; runs are not credited
+        # with the words of what the prompt said itself (restated)
+        boilerplate = self.index.is_hot(all_out) | is_echo(all_out)
+        echo = is_restated(all_out)
         # Every 5-gram of the candidate records keyed by (record, 40 bits of hash): one sort and
         # one searchsorted find all pairs of all candidates. 40 bits leave ~1e-4 chance pairs
         # per long record, which alignment ignores.
@@ -335,22 +364,29 @@ class ReuseDetector:
         pair_output = pair_query - hot_start[pair_cand]
         pair_record = positions[pair_position] - batch.record_tokens[cand_record[pair_cand], 0]
         record_words = batch.record_tokens[cand_record, 1] - batch.record_tokens[cand_record, 0]
-        results = score_many(pair_cand, pair_record, pair_output, hot, hot_start, record_words)
-        pair_bounds = np.searchsorted(pair_cand, np.arange(len(candidates) + 1))
-        for c, ((number, output_id), result) in enumerate(zip(candidates, results)):
+        side_cand, side_rec, side_out, side_hot, side_echo, side_start = split_by_side(
+            batch, cand_record, pair_cand, pair_record, pair_output, boilerplate, echo, hot_start)
+        count = len(candidates)
+        results = score_many(side_cand, side_rec, side_out, side_hot, side_start, np.tile(record_words, 2),
+                             side_echo)
+        bounds = np.searchsorted(side_cand, np.arange(2 * count + 1))
+        for c, (number, output_id) in enumerate(candidates):
             output_words = int(lengths[c]) + K - 1
-            if not is_reuse(result, output_words):
+            # the response (or unknown) side first: a prompt-side match is the weaker finding
+            side = next((at for at in (c, c + count) if is_reuse(results[at], output_words)), None)
+            if side is None:
                 continue
-            low, high = pair_bounds[c], pair_bounds[c + 1]
-            paths, field_words = self._fields_of(batch, number, pair_record[low:high])
+            result = results[side]
+            paths, field_words = self._fields_of(batch, number, side_rec[bounds[side]:bounds[side + 1]])
             reuse_class = classify(result, field_words)
             if result.longest_run >= output_words and self._whole_field(batch, number, result, output_words):
                 reuse_class = "reformatted"
             match = OutputMatch(output_id, result.output_coverage, result.record_coverage,
-                                result.matched_words, result.longest_run, result.span, reuse_class, paths)
+                                result.matched_words, result.longest_run, result.span, reuse_class, paths,
+                                role_of_fields(paths), tier(result, reuse_class))
             for same in self._aliases(output_id):
                 if same not in found[number]:
-                    found[number][same] = _with_id(match, same)
+                    found[number][same] = replace(match, output_id=same)
 
     def _whole_field(self, batch: _Batch, number: int, result: Score, output_words: int) -> bool:
         """The verbatim run is exactly one whole field, or the whole record."""
@@ -420,13 +456,6 @@ def _count_pairs(record: np.ndarray, output_id: np.ndarray, winnowed: np.ndarray
     first = np.concatenate((np.zeros(min(1, len(record)), np.int64), change))
     counts = np.diff(np.concatenate((first, [len(record)])))
     return record[first], output_id[first], counts, winnowed[first]
-
-
-def _with_id(match: OutputMatch, output_id: int) -> OutputMatch:
-    if match.output_id == output_id:
-        return match
-    return OutputMatch(output_id, match.output_coverage, match.record_coverage, match.matched_words,
-                       match.longest_run, match.span, match.reuse_class, match.fields)
 
 
 __all__ = ["OutputMatch", "ReuseDetector", "SHORT_WORDS"]

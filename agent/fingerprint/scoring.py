@@ -24,19 +24,26 @@ MIN_CHAIN = 8  # aligned 5-grams needed by the coverage rules
 COVERAGE = 0.5  # light edits, truncation, embedding
 COVERAGE_MEDIUM = 0.8  # outputs of SHORT_WORDS..MEDIUM_WORDS words
 COVERAGE_SPREAD = 0.15  # heavy edits: sparse hits ...
-SPAN_SPREAD = 0.75  # ... spread over most of the output (a shared template is one dense block)
-# Heavier edits: fewer hits, but advancing in step on both sides (Score.steady) over most
-# of the output. Phrases shared by chance jump around: on the benchmark negatives, chains of 8+
-# hits had at most 6 of 7 steps in step.
-STEADY_CHAIN = 8
+# ... found all along the output (Score.spread), advancing in step on both sides (Score.steady).
+# Independent answers to the same prompt share phrases in a few places: on the calibration
+# questions of bench/same_prompt.py their spread had a median of 0.2 (0.5 among those the
+# earlier span rule flagged), 25 %-edited copies 0.88; 0.75 kept 0.87 of those copies
+# at 2 more false positives in 2,220 than 0.8 (0.75 of them).
+SPREAD_LIGHT = 0.5
+SPREAD_HEAVY = 0.75
 STEADY = 0.9
-STEADY_SPAN = 0.5
-STEADY_COVERAGE = 0.08
+MOST = 0.5  # a verbatim stretch over this share of the output is reuse whatever it repeats
 WHOLE = 0.98  # coverage that counts as "the whole output"
 NEAR_WHOLE = 0.85  # re-formatting (list markers, markup words) changes a few tokens; 10 % edits ~0.6
 MIN_RUN_CORE = 4  # non-boilerplate 5-grams a verbatim run must contain
+WINDOW = 16  # words per stretch of Score.spread
 
 REUSE_CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "edited")
+# Confidence tiers: only the first two may raise high or critical findings (rules/severity).
+VERBATIM = "verbatim"  # the output, or 40+ words of it, word for word
+NEAR_VERBATIM = "near-verbatim"  # most of the output, in order, with light edits
+SIMILAR = "similar"  # an edited copy's sparse but aligned remains; an independent answer can look so
+TIERS = (VERBATIM, NEAR_VERBATIM, SIMILAR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,8 @@ class Score:
     span: float  # share of the output's non-boilerplate 5-grams between the first and last chained
     steady: float  # share of chain steps that advance about as far in the record as in the output
     run_record_start: int  # record word where the longest verbatim run begins
+    spread: float = 0.0  # share of the output's stretches of WINDOW words holding a chained 5-gram
+    echoed_run: int = 0  # longest verbatim stretch in words, echoes of the prompt included
 
 
 def _chain_indices(record_pos: np.ndarray) -> list[int]:
@@ -119,11 +128,14 @@ def _per_candidate_sum(candidate: np.ndarray, values: np.ndarray, count: int) ->
 
 
 def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output: np.ndarray,
-               hot: np.ndarray, hot_start: np.ndarray, record_words: np.ndarray) -> list[Score]:
+               hot: np.ndarray, hot_start: np.ndarray, record_words: np.ndarray,
+               echo: np.ndarray | None = None) -> list[Score]:
     """Score many (record, output) candidates at once, with numpy over all their hit pairs.
 
     pair_*: every (candidate, record 5-gram position, output 5-gram position) with equal hashes.
     hot[hot_start[c] + i]: 5-gram i of candidate c's output is boilerplate (len(hot_start) = n + 1).
+    echo (same layout, a subset of hot): it restates a prompt, so a verbatim run through it is not
+    credited with its words.
     record_words[c]: words of candidate c's record.
     """
     count = len(hot_start) - 1
@@ -167,8 +179,19 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
         base = hot_start[chained]
         span_core[chained] = (not_hot[base + c_out[last[chained]] + 1] - not_hot[base + c_out[first[chained]]])
 
+    # Spread: an edited copy keeps aligned 5-grams all along the output, between its edits; two
+    # independent answers to one prompt share phrases in a few places. Stretches made only of
+    # boilerplate or echoes are left out (neither side can hold evidence there).
+    own = np.repeat(np.arange(count), np.diff(hot_start))
+    window = (np.arange(len(hot)) - hot_start[own]) // WINDOW
+    stretches = np.bincount(np.unique(own[~hot] * (1 << 32) + window[~hot]) >> 32, minlength=count)
+    held = np.bincount(np.unique(c_cand * (1 << 32) + c_out // WINDOW) >> 32, minlength=count)
+    spread = held / np.maximum(1, stretches)
+
     # Verbatim runs over all pairs, boilerplate included (it is real verbatim text), but a run
     # needs MIN_RUN_CORE non-boilerplate 5-grams, so shared boilerplate alone never makes one.
+    # Echoes are not credited: two answers that both repeat the code the question gave share
+    # long runs of it.
     diagonal = rec - out
     by_diagonal = np.lexsort((out, diagonal, cand))
     r_cand, r_diag, r_out, r_hot = cand[by_diagonal], diagonal[by_diagonal], out[by_diagonal], pair_hot[by_diagonal]
@@ -178,7 +201,13 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     run_last = np.concatenate((breaks, [len(r_cand) - 1]))[: len(r_cand)]
     core_before = np.concatenate(([0], np.cumsum(~r_hot)))
     run_core = core_before[run_last + 1] - core_before[run_first]
-    run_words = np.where(run_core >= MIN_RUN_CORE, r_out[run_last] - r_out[run_first] + K, 0)
+    run_words = r_out[run_last] - r_out[run_first] + K
+    whole_run = np.zeros(count, dtype=np.int64)  # longest run with its echoes, per candidate
+    np.maximum.at(whole_run, r_cand[run_first], np.where(run_core >= MIN_RUN_CORE, run_words, 0))
+    if echo is not None:
+        echo_before = np.concatenate(([0], np.cumsum(echo[hot_start[r_cand] + r_out])))
+        run_words = run_words - (echo_before[run_last + 1] - echo_before[run_first])
+    run_words = np.where(run_core >= MIN_RUN_CORE, run_words, 0)
     run_cand = r_cand[run_first]
     best_order = np.lexsort((run_words, run_cand))  # per candidate, the longest run last
     best_at = np.searchsorted(run_cand[best_order], np.arange(count), "right") - 1
@@ -194,9 +223,10 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     run_out_of = np.where(valid_best, r_out[run_start] if len(run_cand) else 0, -1).tolist()
     run_rec_of = np.where(valid_best, (r_out[run_start] + r_diag[run_start]) if len(run_cand) else 0, 0).tolist()
     results = []
-    for n_chain, n_core, words, rec_words, covered, span_n, steady_share, longest, run_out, run_rec in zip(
+    for n_chain, n_core, words, rec_words, covered, span_n, steady_share, longest, run_out, run_rec, share, whole in zip(
             chain.tolist(), core.tolist(), matched_words.tolist(), record_words.tolist(), covered_output.tolist(),
-            span_core.tolist(), steady.tolist(), longest_of, run_out_of, run_rec_of):
+            span_core.tolist(), steady.tolist(), longest_of, run_out_of, run_rec_of, spread.tolist(),
+            whole_run.tolist()):
         results.append(Score(
             chain=n_chain,
             output_coverage=min(1.0, n_chain / n_core),
@@ -208,6 +238,8 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
             span=min(1.0, span_n / n_core),
             steady=float(steady_share),
             run_record_start=run_rec,
+            spread=min(1.0, share),
+            echoed_run=whole if n_chain else 0,
         ))
     return results
 
@@ -226,16 +258,16 @@ def is_reuse(result: Score, output_words: int) -> bool:
         return False
     if result.longest_run >= MIN_RUN_WORDS:
         return True
+    if result.echoed_run >= MOST * output_words:
+        return True  # most of the output word for word, even if much of it repeats its prompt
     if output_words < MEDIUM_WORDS:
         return result.chain >= MIN_CHAIN and result.output_coverage >= COVERAGE_MEDIUM
     if result.chain < MIN_CHAIN:
         return False
-    if result.output_coverage >= COVERAGE:
+    if result.output_coverage >= COVERAGE and result.spread >= SPREAD_LIGHT:
         return True
-    if result.output_coverage >= COVERAGE_SPREAD and result.span >= SPAN_SPREAD:
-        return True
-    return (result.chain >= STEADY_CHAIN and result.steady >= STEADY and result.span >= STEADY_SPAN
-            and result.output_coverage >= STEADY_COVERAGE)
+    return (result.output_coverage >= COVERAGE_SPREAD and result.spread >= SPREAD_HEAVY
+            and result.steady >= STEADY)
 
 
 def classify(result: Score, field_words: int) -> str:
@@ -253,3 +285,12 @@ def classify(result: Score, field_words: int) -> str:
     if verbatim and result.longest_run >= MIN_RUN_WORDS:
         return "excerpt"
     return "edited"
+
+
+def tier(result: Score, reuse_class: str) -> str:
+    """How sure a flagged match is, from its class and alignment (see TIERS)."""
+    if reuse_class != "edited":
+        return VERBATIM
+    if result.output_coverage >= COVERAGE:
+        return NEAR_VERBATIM
+    return SIMILAR

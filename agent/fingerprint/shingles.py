@@ -146,8 +146,40 @@ def folded_token_hashes(folded: bytes) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(all_starts), np.concatenate(all_hashes)
 
 
+# Echo marks, in the low byte of an output's 5-gram hash (see mark_echo): RESTATED, the 5-gram is
+# in the prompt of the output's own call; PROMPT_WORDS, it is made only of that prompt's words
+# (the keys of a JSON schema the prompt gave, its variables in a worked equation). Every other
+# 5-gram hash is kept off the marks' byte values, so a marked 5-gram never equals a dataset
+# 5-gram in the postings, yet the matcher, which pairs 5-grams on their top 40 bits, still
+# aligns it.
+_LOW_BYTE = np.uint64(0xFF)
+_MARKS = np.uint64(0xFC)  # low bytes 0xA4-0xA7 are reserved for marks
+_MARKED = np.uint64(0xA4)
+RESTATED = np.uint64(0xA5)
+PROMPT_WORDS = np.uint64(0xA6)
+
+
+def mark_echo(hashes: np.ndarray, restated: np.ndarray, prompt_words: np.ndarray) -> np.ndarray:
+    """The hashes with echo marks where `restated` (wins) or `prompt_words` is true."""
+    marked = hashes.copy()
+    words = prompt_words & ~restated
+    marked[words] = (marked[words] & ~_LOW_BYTE) | PROMPT_WORDS
+    marked[restated] = (marked[restated] & ~_LOW_BYTE) | RESTATED
+    return marked
+
+
+def is_echo(hashes: np.ndarray) -> np.ndarray:
+    """Either mark."""
+    return (hashes & _MARKS) == _MARKED
+
+
+def is_restated(hashes: np.ndarray) -> np.ndarray:
+    return (hashes & _LOW_BYTE) == RESTATED
+
+
 def ngram_hashes(token_hash: np.ndarray, k: int = K) -> np.ndarray:
-    """Hash of every run of k consecutive tokens, in position order (len = max(0, n - k + 1))."""
+    """Hash of every run of k consecutive tokens, in position order (len = max(0, n - k + 1)).
+    None has an echo mark's low byte (1 in 64 hashes is moved off them by one bit)."""
     count = len(token_hash) - k + 1
     if count <= 0:
         return np.empty(0, dtype=np.uint64)
@@ -158,7 +190,9 @@ def ngram_hashes(token_hash: np.ndarray, k: int = K) -> np.ndarray:
     for i in range(k):
         np.multiply(token_hash[i:i + count], mult[i], out=term)
         combined += term
-    return mix64(combined)
+    mix64(combined)
+    combined[is_echo(combined)] ^= np.uint64(8)
+    return combined
 
 
 def winnow(hashes: np.ndarray, window: int = WINNOW_WINDOW) -> np.ndarray:

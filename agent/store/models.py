@@ -174,6 +174,10 @@ class ReuseFinding(Base):
     matched_words: Mapped[int] = mapped_column(Integer)
     longest_run: Mapped[int] = mapped_column(Integer, default=0)
     reuse_class: Mapped[str] = mapped_column(String(32), default="")  # exact | excerpt | edited ...
+    # where in the record the reused text sits: field paths (JSON path or column), and their side
+    fields: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    role: Mapped[str] = mapped_column(String(16), default="unknown", server_default="unknown")  # response | prompt | unknown
+    tier: Mapped[str] = mapped_column(String(16), default="", server_default="")  # verbatim | near-verbatim | similar
 
     __table_args__ = (
         UniqueConstraint("path", "record", "record_sha256", name="uq_reuse_path_record_hash"),

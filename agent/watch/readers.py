@@ -45,6 +45,8 @@ from typing import BinaryIO
 
 import zstandard
 
+from agent.fingerprint.roles import FieldPath
+
 MAX_RECORD_BYTES = 16 << 20
 TEXT_RECORD_BYTES = 4 << 20
 _CHUNK = 1 << 20
@@ -318,23 +320,30 @@ def string_fields(value: Any, path: str = "") -> list[tuple[str, str]]:
     return out
 
 
-def _walk(value: Any, path: str, out: list[tuple[str, str]]) -> None:
+def _walk(value: Any, path: str, out: list[tuple[str, str]], speaker: str | None = None) -> None:
     if isinstance(value, str):
         if value and not value.isspace():
-            out.append((path or "$", value))
+            out.append((FieldPath(path or "$", speaker) if speaker else path or "$", value))
     elif isinstance(value, dict):
+        # a message's speaker label ("role": "assistant", "from": "gpt") says which side of the
+        # record its text is on (agent.fingerprint.roles); it holds no text itself
+        label = next((item for key, item in value.items()
+                      if key in _ROLE_KEYS and isinstance(item, str) and len(item) < 32), None)
+        if label is not None:
+            speaker = label
         for key, item in value.items():
             if isinstance(item, str):
                 if key in _ROLE_KEYS and len(item) < 32:
                     continue
                 if item and not item.isspace():
-                    out.append((f"{path}.{key}" if path else str(key), item))
+                    name = f"{path}.{key}" if path else str(key)
+                    out.append((FieldPath(name, speaker) if speaker else name, item))
             elif isinstance(item, (dict, list)):
-                _walk(item, f"{path}.{key}" if path else str(key), out)
+                _walk(item, f"{path}.{key}" if path else str(key), out, speaker)
     elif isinstance(value, list):
         for position, item in enumerate(value):
             if isinstance(item, (str, dict, list)):
-                _walk(item, f"{path}[{position}]", out)
+                _walk(item, f"{path}[{position}]", out, speaker)
 
 
 def _json_error(error: json.JSONDecodeError, expected: str) -> str:

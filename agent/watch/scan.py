@@ -26,6 +26,7 @@ from sqlalchemy.dialects import sqlite
 
 from agent.errors import internal_reason
 from agent.fingerprint.matching import OutputMatch
+from agent.fingerprint.roles import role_of_fields
 from agent.ids import new_id
 from agent.store.engine import Store
 from agent.store.models import DatasetFile
@@ -44,6 +45,7 @@ HEAD_BYTES = 4096
 COMMIT_EVERY = 5000  # records per transaction on big files
 RESUMABLE = {"jsonl", "csv", "tsv"}
 CLASS_STRENGTH = ["edited", "embedded", "excerpt", "truncated", "reformatted", "exact"]
+TIER_STRENGTH = ["similar", "near-verbatim", "verbatim"]
 
 
 @dataclass
@@ -90,6 +92,9 @@ def finding_row(path: str, record: Record, matches: list[OutputMatch], infos: di
         "matched_words": int(sum(m.matched_words for m in known)),
         "longest_run": int(max(m.longest_run for m in known)),
         "reuse_class": "multiple" if len(known) > 1 else strongest.reuse_class,
+        "fields": list(dict.fromkeys(str(f) for m in known for f in m.fields)),
+        "role": role_of_fields([f for m in known for f in m.fields]),
+        "tier": max((m.tier for m in known), key=lambda t: TIER_STRENGTH.index(t) if t in TIER_STRENGTH else -1),
     }
 
 
@@ -292,7 +297,7 @@ class Scanner:
                              .order_by(ReuseFinding.record)).all()
         return [{c: getattr(r, c) for c in ("path", "record", "call_ids", "output_ids", "vendors", "teams",
                                             "output_coverage", "record_coverage", "matched_words",
-                                            "longest_run", "reuse_class")} for r in rows]
+                                            "longest_run", "reuse_class", "fields", "role", "tier")} for r in rows]
 
 
 def scan_summary(results: list[FileResult], seconds: float) -> dict:

@@ -41,6 +41,8 @@ REUSE_FIELDS: dict[str, str] = {
     "id": STR, "ts": TIME, "found_at": TIME, "source": STR, "upload_call_id": STR, "path": STR,
     "record": INT, "record_sha256": STR, "output_coverage": FLOAT, "record_coverage": FLOAT,
     "matched_words": INT, "longest_run": INT, "reuse_class": STR,
+    # where the reused text sits (response | prompt | unknown side) and how sure the match is
+    "role": STR, "tier": STR, "fields": LIST,
     # one (team, vendor) of the calls whose outputs were reused, and those calls
     "team": STR, "vendor": STR, "call_ids": LIST, "reused_calls": INT, "models": LIST,
     # the upload call (source=upload)

@@ -48,7 +48,8 @@ OUTPUT_DEFAULTS: dict[str, Any] = {"idx": 0, "kind": "generated", "word_count": 
 REUSE_DEFAULTS: dict[str, Any] = {
     "source": "dataset", "upload_call_id": None, "path": "/data/datasets/train.jsonl",
     "output_coverage": 0.95, "record_coverage": 0.9, "matched_words": 60, "longest_run": 60,
-    "reuse_class": "exact", "output_ids": [],
+    "reuse_class": "exact", "output_ids": [], "fields": ["messages[2].content"], "role": "response",
+    "tier": "verbatim",
 }
 _TABLES = ("calls", "outputs", "reuse_findings")
 _KEYS = {"since", "until", "expect", "description", *_TABLES}

@@ -16,6 +16,11 @@ from agent.fingerprint.scoring import is_reuse
 from agent.fingerprint.scoring import longest_chain
 from agent.fingerprint.scoring import score
 from agent.fingerprint.scoring import score_many
+from agent.fingerprint.scoring import tier
+from agent.fingerprint.scoring import NEAR_VERBATIM
+from agent.fingerprint.scoring import SIMILAR
+from agent.fingerprint.scoring import TIERS
+from agent.fingerprint.scoring import VERBATIM
 
 
 def brute_force_chain(pairs):
@@ -70,14 +75,17 @@ def test_boilerplate_alone_makes_no_run():
 
 
 @pytest.mark.parametrize(("fields", "expected"), [
-    (dict(chain=120, output_coverage=0.6, longest_run=20, span=0.9, steady=1.0), True),  # light edits
-    (dict(chain=36, output_coverage=0.2, longest_run=45, span=0.2, steady=1.0), True),  # 45-word excerpt
-    (dict(chain=30, output_coverage=0.2, longest_run=39, span=0.2, steady=1.0), False),  # too short
-    (dict(chain=40, output_coverage=0.2, longest_run=12, span=0.8, steady=0.5), True),  # heavy edits
-    (dict(chain=14, output_coverage=0.1, longest_run=10, span=0.8, steady=1.0), True),  # steady sparse copy
-    (dict(chain=14, output_coverage=0.1, longest_run=10, span=0.8, steady=0.6), False),  # jumpy: chance
-    (dict(chain=7, output_coverage=0.07, longest_run=20, span=0.9, steady=1.0), False),  # few hits
-    (dict(chain=12, output_coverage=0.12, longest_run=16, span=0.1, steady=1.0), False),  # one shared block
+    (dict(chain=120, output_coverage=0.6, longest_run=20, span=0.9, steady=1.0, spread=0.95), True),  # light edits
+    (dict(chain=120, output_coverage=0.6, longest_run=20, span=0.9, steady=1.0, spread=0.45), False),  # half of it
+    (dict(chain=36, output_coverage=0.2, longest_run=45, span=0.2, steady=1.0, spread=0.2), True),  # 45-word excerpt
+    (dict(chain=30, output_coverage=0.2, longest_run=39, span=0.2, steady=1.0, spread=0.2), False),  # too short
+    (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.95, spread=0.9), True),  # heavy edits
+    (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.6, spread=0.9), False),  # jumpy: chance
+    # phrases two answers to one prompt share, in order but in a few places only
+    (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.95, spread=0.5), False),
+    # sparse steady hits: the old STEADY rule flagged these; same-prompt answers look the same
+    (dict(chain=14, output_coverage=0.1, longest_run=10, span=0.8, steady=1.0, spread=0.9), False),
+    (dict(chain=7, output_coverage=0.07, longest_run=20, span=0.9, steady=1.0, spread=1.0), False),  # few hits
 ])
 def test_decision_rule(fields, expected):
     base = dict(chain=0, output_coverage=0.0, record_coverage=0.5, matched_words=100, longest_run=0,
@@ -119,3 +127,54 @@ def test_score_many_matches_one_by_one_scoring():
                       np.concatenate([p[2] for p in pairs]), np.concatenate(hots), starts, np.full(6, 250))
     assert many == single
     assert many[2].chain == 0 and many[2].span == 0.0
+
+
+# ---- spread, echoes, tiers ---------------------------------------------------------------------
+
+PAIRS = st.lists(st.tuples(st.integers(0, 400), st.integers(0, 299)), max_size=120)
+
+
+@settings(max_examples=150, deadline=None)
+@given(PAIRS, st.integers(0, 2**32 - 1), st.floats(0, 1), st.booleans())
+def test_scores_stay_in_range_for_any_pairs(pairs, seed, hot_share, duplicate):
+    """Empty, sparse, duplicate and out-of-order pairs; any boilerplate and echo masks."""
+    if duplicate:
+        pairs = pairs + pairs
+    rng = np.random.default_rng(seed)
+    hot = rng.random(300) < hot_share
+    echo = hot & (rng.random(300) < 0.5)
+    rec = np.array([p[0] for p in pairs], dtype=np.int64)
+    out = np.array([p[1] for p in pairs], dtype=np.int64)
+    result = score_many(np.zeros(len(pairs), np.int64), rec, out, hot, np.array([0, 300]), np.array([404]), echo)[0]
+    for share in (result.output_coverage, result.record_coverage, result.span, result.steady, result.spread,
+                  result.run_share):
+        assert 0.0 <= share <= 1.0
+    assert 0 <= result.longest_run <= 304 and result.chain <= len(set(pairs))
+    assert tier(result, classify(result, 404)) in TIERS
+
+
+def test_spread_tells_hits_all_along_the_output_from_one_shared_block():
+    along = _score(range(0, 296, 4), range(0, 296, 4), 300, 300)  # every 4th 5-gram, as edits leave them
+    block = _score(range(100, 160), range(0, 60), 300, 300)  # 64 words in one place
+    assert along.spread == 1.0 and block.spread == pytest.approx(4 / 19, abs=0.01)
+
+
+def test_echoed_words_are_not_credited_to_a_verbatim_run():
+    hot = np.zeros(196, dtype=bool)
+    hot[0:30] = True  # the answer starts by repeating the question's code
+    plain = score_many(np.zeros(60, np.int64), np.arange(60), np.arange(60), hot, np.array([0, 196]),
+                       np.array([300]))[0]
+    echoed = score_many(np.zeros(60, np.int64), np.arange(60), np.arange(60), hot, np.array([0, 196]),
+                        np.array([300]), hot)[0]
+    assert plain.longest_run == 64 and echoed.longest_run == 34
+    assert is_reuse(plain, 200) and not is_reuse(echoed, 200)
+
+
+@pytest.mark.parametrize(("reuse_class", "coverage", "expected"), [
+    ("exact", 1.0, VERBATIM), ("excerpt", 0.2, VERBATIM), ("truncated", 0.6, VERBATIM),
+    ("edited", 0.6, NEAR_VERBATIM), ("edited", 0.3, SIMILAR),
+])
+def test_tiers(reuse_class, coverage, expected):
+    result = Score(chain=50, output_coverage=coverage, record_coverage=0.5, matched_words=100, longest_run=20,
+                   run_at_start=False, run_share=0.5, span=1.0, steady=1.0, run_record_start=0, spread=1.0)
+    assert tier(result, reuse_class) == expected

@@ -1,7 +1,7 @@
 """proxy identities: counters keyed by proxy id, one heartbeat row per proxy
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-02 10:40:00
 
 Counters move from (proxy_host, name) to (proxy_id, name): the table is rebuilt and its rows copied
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,442 @@
+"""Same-prompt benchmark: is an independent answer to the same question told apart from a copy?
+
+    python bench/same_prompt.py [--captured MODEL] [--quick] [--workdir DIR]
+
+Calibration data: ../shared/data/same-prompt/answers.jsonl.gz, real answers of 17 models to the
+same 300 questions (arena-bench-v1) and of 3 models to 500 more (arena-hard-v0.1).
+
+1. The captured model's answers go through the real pipeline: the official OpenAI SDK calls a real
+   mitmdump running the capture addon, the stand-in vendor replies with the real answer, and the
+   writer parses, fingerprints and stores it with `privacy.store_text: none` (fingerprints only).
+   The scanner's index is then built from that store, as `aiaudit scan` builds it.
+2. Datasets in five training formats (chat JSONL `messages`, instruction/output JSONL, CSV,
+   Parquet, ShareGPT `conversations` with from: human/gpt) hold, next to the question:
+   - positives: the captured answers exact, reformatted, truncated to 60 %, excerpted (40-80
+     words, counted as the detector counts them, inside other text), embedded in other text
+     (answers of SHORT_WORDS words or more: shorter ones match as whole fields only), and with
+     10 % and 25 % of words edited;
+   - same-prompt negatives: every other model's answer to the same questions;
+   - unrelated negatives: the synthetic same-domain, boilerplate and unrelated records of
+     bench/reuse_detection.py.
+3. The records are read by the real readers and matched by the real detector; a match counts as
+   found only if it names the output the record really holds (any other output is a wrong id).
+
+Held-out split: questions are split by a hash of their id; the detector's thresholds were chosen
+looking at the calibration share only (`--calibration-share`, default 0.4), and the headline
+figures are those of the other questions, the report split. datasketch MinHash-LSH (threshold
+0.5, 128 permutations, word 5-grams) runs on the same chat-JSONL records in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import gzip
+import hashlib
+import json
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agent.fingerprint import fingerprint  # noqa: E402
+from agent.fingerprint.scoring import SHORT_WORDS  # noqa: E402
+from agent.watch.readers import Record  # noqa: E402
+from agent.watch.readers import read_records  # noqa: E402
+from bench.reuse_detection import MinHashBaseline  # noqa: E402
+from bench.reuse_detection import Writer  # noqa: E402
+from bench.reuse_detection import reformat  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "same-prompt" / "answers.jsonl.gz"
+CAPTURE = ROOT / "agent" / "capture" / "script.py"
+CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "edit10", "edit25")
+TARGETS = {"exact": 1.0, "reformatted": 1.0, "truncated": 1.0, "excerpt": 1.0, "embedded": 1.0,
+           "edit10": 0.98, "edit25": None}
+UNRELATED = ("same_domain", "boilerplate", "unrelated")
+FORMATS = ("chat.jsonl", "alpaca.jsonl", "pairs.csv", "chat.parquet", "sharegpt.jsonl")
+FP_PER = 2000  # target: at most one false positive per this many same-prompt negatives
+MIN_EXCERPT = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    key: str  # set/question_id
+    question: str
+    model: str
+    text: str
+
+
+@dataclass(slots=True)
+class Sample:
+    kind: str  # a class of CLASSES, "negative", or a kind of UNRELATED
+    split: str  # calibration | report
+    prompt: str
+    response: str
+    model: str = ""  # negatives: whose answer it is
+    output_id: int = 0  # positives: the captured output the record holds
+
+
+def load(path: Path) -> list[Answer]:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
+    return [Answer(f"{r['set']}/{r['question_id']}", r["question"], r["model"], r["answer"]) for r in rows
+            if r["answer"].strip()]
+
+
+def split_of(key: str, share: float) -> str:
+    return "calibration" if hashlib.sha256(key.encode()).digest()[0] < share * 256 else "report"
+
+
+# ---- capture through the real proxy ------------------------------------------------------------
+
+
+def completion_body(answer: Answer, number: int) -> bytes:
+    words = len(answer.text.split())
+    return json.dumps({
+        "id": f"chatcmpl-bench{number}", "object": "chat.completion", "created": 1_700_000_000 + number,
+        "model": answer.model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": len(answer.question.split()), "completion_tokens": words,
+                  "total_tokens": words + len(answer.question.split())},
+    }).encode()
+
+
+def capture(answers: list[Answer], work: Path) -> tuple[str, Path]:
+    """Send every answer through mitmdump + the capture addon; returns (database URL, config)."""
+    from agent.commands.status import journal_pending
+    from agent.standin import StandinServer
+    from agent.standin import clients
+    from agent.standin.harness import standin_proxy
+
+    url = f"sqlite:///{work / 'audit.db'}"
+    config = work / "aiaudit.yaml"
+    config.write_text(f"database_url: {url}\nprivacy:\n  store_text: none\ncapture:\n"
+                      f"  journal_dir: {work / 'journal'}\nscanner:\n  index_dir: {work / 'index'}\n")
+    with StandinServer() as standin:
+        env = {"AIAUDIT_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
+        with standin_proxy(work / "mitmproxy", standin.port, scripts=[CAPTURE], env=env) as proxy:
+            client = clients.openai_client(proxy.url, proxy.ca_path)
+            for number, answer in enumerate(answers):
+                reply = base64.b64encode(completion_body(answer, number)).decode()
+                got = client.chat.completions.create(
+                    model=answer.model, messages=[{"role": "user", "content": answer.question}],
+                    extra_headers={"x-standin-reply": reply})
+                if got.choices[0].message.content != answer.text:
+                    raise SystemExit("the stand-in did not return the answer verbatim")
+            deadline = time.monotonic() + 300
+            while journal_pending(work / "journal")[0] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if journal_pending(work / "journal")[0]:
+                raise SystemExit("the capture writer did not drain its journal")
+    return url, config
+
+
+def stored_output_ids(url: str, answers: list[Answer]) -> dict[int, int]:
+    """answer number -> output id, matched by the normalised-text hash the writer stored."""
+    from sqlalchemy import select
+
+    from agent.store.engine import open_store
+    from agent.store.models import Call
+    from agent.store.models import Output
+
+    store = open_store(url)
+    with store.session() as s:
+        rows = s.execute(select(Output.id, Output.exact_hash).where(Output.kind == "generated")).all()
+        kept_text = s.scalar(select(Call.id).where(Call.output_text.is_not(None)).limit(1))
+        texts = s.scalar(select(Output.id).where(Output.text.is_not(None)).limit(1))
+    if kept_text is not None or texts is not None:
+        raise SystemExit("raw text was stored although privacy.store_text is none")
+    by_exact: dict[bytes, list[int]] = defaultdict(list)
+    for output_id, exact in rows:
+        by_exact[bytes(exact)].append(output_id)
+    found = {}
+    for number, answer in enumerate(answers):
+        ids = by_exact.get(fingerprint(answer.text).exact)
+        if ids:
+            found[number] = ids.pop(0)
+    return found
+
+
+# ---- positives ---------------------------------------------------------------------------------
+
+
+def edit(text: str, share: float, vocabulary: list[str], r: random.Random) -> str:
+    """Delete, substitute or insert a word at `share` of the word positions."""
+    out = []
+    for word in text.split():
+        if r.random() >= share:
+            out.append(word)
+            continue
+        kind = r.randrange(3)
+        if kind == 1:
+            out.append(r.choice(vocabulary))
+        elif kind == 2:
+            out.extend([word, r.choice(vocabulary)])
+    return " ".join(out)
+
+
+def _words(text: str) -> int:
+    return len(re.findall(r"[^\W_]+", text))
+
+
+def positives(answer: Answer, output_id: int, split: str, host: str, vocabulary: list[str],
+              r: random.Random) -> list[Sample]:
+    words = answer.text.split()
+    cut = host.find(". ", len(host) // 2) + 2
+    forms = {
+        "exact": answer.text,
+        "reformatted": reformat(answer.text, r),
+        "embedded": host[:cut] + answer.text + "\n\n" + host[cut:],
+        "edit10": edit(answer.text, 0.10, vocabulary, r),
+        "edit25": edit(answer.text, 0.25, vocabulary, r),
+    }
+    if len(words) * 6 // 10 >= MIN_EXCERPT:
+        forms["truncated"] = " ".join(words[: len(words) * 6 // 10])
+    if _words(answer.text) < SHORT_WORDS:  # short outputs match as whole fields only, by design
+        del forms["embedded"]
+    elif _words(answer.text) >= MIN_EXCERPT + 10:
+        # 40-80 words as the detector counts them (markup such as list markers is no word)
+        size = r.randint(MIN_EXCERPT, min(80, _words(answer.text) - 5))
+        start = r.randint(0, len(words) - 1)
+        end = start
+        while end < len(words) and _words(" ".join(words[start:end])) < size:
+            end += 1
+        while _words(" ".join(words[start:end])) < size:
+            start -= 1
+        forms["excerpt"] = host[:cut] + " ".join(words[start:end]) + " " + host[cut:]
+    return [Sample(kind, split, answer.question, text, answer.model, output_id) for kind, text in forms.items()]
+
+
+# ---- dataset files -----------------------------------------------------------------------------
+
+
+def write_formats(samples: list[Sample], out: Path) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    system = "You are a helpful assistant."
+    files = {name: out / name for name in FORMATS}
+    with open(files["chat.jsonl"], "w", encoding="utf-8") as chat, \
+            open(files["alpaca.jsonl"], "w", encoding="utf-8") as alpaca, \
+            open(files["sharegpt.jsonl"], "w", encoding="utf-8") as sharegpt:
+        for s in samples:
+            chat.write(json.dumps({"messages": [{"role": "system", "content": system},
+                                                {"role": "user", "content": s.prompt},
+                                                {"role": "assistant", "content": s.response}]}) + "\n")
+            alpaca.write(json.dumps({"instruction": s.prompt, "input": "", "output": s.response}) + "\n")
+            sharegpt.write(json.dumps({"id": str(len(s.prompt)), "conversations": [
+                {"from": "human", "value": s.prompt}, {"from": "gpt", "value": s.response}]}) + "\n")
+    with open(files["pairs.csv"], "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["prompt", "response"])
+        writer.writerows([s.prompt, s.response] for s in samples)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist([{"messages": [{"role": "user", "content": s.prompt},
+                                                       {"role": "assistant", "content": s.response}]}
+                                         for s in samples]), files["chat.parquet"])
+    return files
+
+
+# ---- evaluation --------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    found: Counter
+    total: Counter
+    fp: Counter  # (split, model or unrelated kind)
+    fp_strong: Counter  # the same, counting only verbatim and near-verbatim matches (they rate high)
+    negatives: Counter
+    wrong_ids: Counter  # split -> matches naming an output the record does not hold
+    tiers: Counter  # (kind or "negative", tier)
+    roles: Counter
+
+    @classmethod
+    def new(cls) -> Tally:
+        return cls(Counter(), Counter(), Counter(), Counter(), Counter(), Counter(), Counter(), Counter())
+
+    def add(self, sample: Sample, matched: dict[int, object]) -> None:
+        if sample.output_id:
+            self.total[(sample.split, sample.kind)] += 1
+            if sample.output_id in matched:
+                self.found[(sample.split, sample.kind)] += 1
+            self.wrong_ids[sample.split] += len(set(matched) - {sample.output_id})
+            label = sample.kind
+        else:
+            who = sample.model or sample.kind
+            self.negatives[(sample.split, who)] += 1
+            if matched:
+                self.fp[(sample.split, who)] += 1
+            if any(getattr(m, "tier", "verbatim") != "similar" for m in matched.values()):
+                self.fp_strong[(sample.split, who)] += 1
+            label = "negative" if sample.kind == "negative" else "unrelated"
+        for match in matched.values():
+            self.tiers[(label, getattr(match, "tier", "-"))] += 1
+            self.roles[(label, getattr(match, "role", "-"))] += 1
+
+    def recall(self, split: str, kind: str) -> float:
+        return self.found[(split, kind)] / max(1, self.total[(split, kind)])
+
+    def same_prompt(self, split: str, strong: bool = False) -> tuple[int, int]:
+        keys = [k for k in self.negatives if k[0] == split and k[1] not in UNRELATED]
+        counts = self.fp_strong if strong else self.fp
+        return sum(counts[k] for k in keys), sum(self.negatives[k] for k in keys)
+
+
+def evaluate(detector, samples: list[Sample], path: Path) -> Tally:
+    tally = Tally.new()
+    records = [rec for rec in read_records(path) if isinstance(rec, Record)]
+    if len(records) != len(samples):
+        raise SystemExit(f"{path}: read {len(records)} records, wrote {len(samples)}")
+    for sample, matches in zip(samples, detector.match_stream(rec.fields for rec in records)):
+        tally.add(sample, {m.output_id: m for m in matches})
+    return tally
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--captured", default="gpt-4-0314", help="the model whose answers are captured")
+    parser.add_argument("--calibration-share", type=float, default=0.4)
+    parser.add_argument("--quick", action="store_true", help="a third of the questions")
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--no-datasketch", action="store_true")
+    parser.add_argument("--reuse-capture", action="store_true",
+                        help="keep the store captured by an earlier run in --workdir")
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="aiaudit-same-prompt-"))
+    reuse = args.reuse_capture and (work / "audit.db").exists()
+    for stale in ("index", "data") if reuse else ("audit.db", "journal", "index", "mitmproxy", "data"):
+        target = work / stale
+        target.unlink() if target.is_file() else shutil.rmtree(target, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    answers = load(args.data)
+    if args.quick:
+        answers = [a for a in answers if hashlib.sha256(a.key.encode()).digest()[1] < 86]
+    captured = [a for a in answers if a.model == args.captured]
+    if not captured:
+        raise SystemExit(f"no answers of {args.captured!r} in {args.data}")
+    keys = {a.key for a in captured}
+    others = [a for a in answers if a.model != args.captured and a.key in keys]
+
+    started = time.perf_counter()
+    url = f"sqlite:///{work / 'audit.db'}" if reuse else capture(captured, work)[0]
+    ids = stored_output_ids(url, captured)
+    print(f"captured {len(captured)} answers of {args.captured} through mitmdump + the capture addon "
+          f"(store_text none) in {time.perf_counter() - started:.0f} s; {len(ids)} outputs stored")
+
+    from agent.store.engine import open_store
+    from agent.watch.outputs import OutputCatalog
+
+    catalog = OutputCatalog(open_store(url), work / "index")
+    catalog.sync()
+    detector = catalog.detector()
+
+    r = random.Random(2026)
+    writer = Writer(11)
+    vocabulary = sorted({w for a in answers[:2000] for w in re.findall(r"[A-Za-z]{3,}", a.text)})
+    samples: list[Sample] = []
+    for number, answer in enumerate(captured):
+        if number in ids:
+            samples += positives(answer, ids[number], split_of(answer.key, args.calibration_share),
+                                 writer.unrelated(r), vocabulary, r)
+    samples += [Sample("negative", split_of(a.key, args.calibration_share), a.question, a.text, a.model)
+                for a in others]
+    for n in range(1500 if not args.quick else 300):
+        kind = UNRELATED[n % 3]
+        text = {"same_domain": writer.answer, "boilerplate": writer.boilerplate_heavy,
+                "unrelated": writer.unrelated}[kind](r)
+        samples.append(Sample(kind, "report", writer.question(r), text))
+    r.shuffle(samples)
+    files = write_formats(samples, work / "data")
+    with open(work / "data" / "labels.jsonl", "w") as handle:  # for inspecting single records
+        for s in samples:
+            handle.write(json.dumps({"kind": s.kind, "split": s.split, "model": s.model, "output_id": s.output_id}) + "\n")
+
+    tallies = {}
+    for name, path in files.items():
+        begun = time.perf_counter()
+        tallies[name] = evaluate(detector, samples, path)
+        print(f"  {name}: {len(samples)} records matched in {time.perf_counter() - begun:.1f} s")
+    ds = Tally.new()
+    if not args.no_datasketch:
+        baseline = MinHashBaseline([a.text for a in captured])
+        id_of = {n + 1: ids.get(n, -1) for n in range(len(captured))}  # baseline numbers from 1
+        for sample in samples:
+            found = {id_of[i]: None for i in baseline.query([("prompt", sample.prompt), ("response", sample.response)])}
+            ds.add(sample, found)
+    report(args, tallies, ds, files)
+    return 0 if targets_met(tallies) else 1
+
+
+def report(args, tallies: dict[str, Tally], ds: Tally, files: dict) -> None:
+    names = list(files)
+    any_tally = tallies[names[0]]
+    for split in ("report", "calibration"):
+        title = "REPORT split (held out)" if split == "report" else "calibration split (thresholds chosen here)"
+        print(f"\n== {title} ==")
+        print(f"{'recall':<14}{'target':>7}{'n':>6}" + "".join(f"{n:>15}" for n in names) + f"{'datasketch':>12}")
+        for kind in CLASSES:
+            target = TARGETS[kind]
+            print(f"{kind:<14}{'-' if target is None else f'{target:.2f}':>7}{any_tally.total[(split, kind)]:>6}"
+                  + "".join(f"{tallies[n].recall(split, kind):>15.3f}" for n in names)
+                  + f"{ds.recall(split, kind):>12.3f}")
+        models = sorted({k[1] for k in any_tally.negatives if k[0] == split and k[1] not in UNRELATED})
+        print(f"{'false positives':<20}{'n':>7}" + "".join(f"{n:>15}" for n in names) + f"{'datasketch':>12}")
+        for model in models:
+            key = (split, model)
+            print(f"{model[:19]:<20}{any_tally.negatives[key]:>7}" + "".join(f"{tallies[n].fp[key]:>15}" for n in names)
+                  + f"{ds.fp[key]:>12}")
+        fps = [tallies[n].same_prompt(split) for n in names]
+        total = fps[0][1]
+        print(f"{'same-prompt total':<20}{total:>7}" + "".join(f"{fp:>15}" for fp, _ in fps)
+              + f"{ds.same_prompt(split)[0]:>12}")
+        print(f"{'  per ' + str(FP_PER):<20}{'<= 1':>7}" + "".join(f"{fp * FP_PER / max(1, n):>15.2f}" for fp, n in fps)
+              + f"{ds.same_prompt(split)[0] * FP_PER / max(1, total):>12.2f}")
+        strong = [tallies[n].same_prompt(split, strong=True) for n in names]
+        print(f"{'  not similar':<20}{'':>7}" + "".join(f"{fp:>15}" for fp, _ in strong) + f"{'-':>12}"
+              + "   (verbatim or near-verbatim: would rate high)")
+        print(f"{'  per ' + str(FP_PER):<20}{'':>7}" + "".join(f"{fp * FP_PER / max(1, n):>15.2f}" for fp, n in strong))
+        if split == "report":
+            for kind in UNRELATED:
+                key = (split, kind)
+                print(f"{kind:<20}{any_tally.negatives[key]:>7}" + "".join(f"{tallies[n].fp[key]:>15}" for n in names)
+                      + f"{ds.fp[key]:>12}")
+        print(f"{'wrong output ids':<20}{0:>7}" + "".join(f"{tallies[n].wrong_ids[split]:>15}" for n in names)
+              + f"{ds.wrong_ids[split]:>12}")
+    chat = tallies["chat.jsonl"]
+    print("\nconfidence tier of matches (chat.jsonl, both splits):",
+          ", ".join(f"{k}/{t}: {v}" for (k, t), v in sorted(chat.tiers.items())))
+    print("role of matches (chat.jsonl, both splits):",
+          ", ".join(f"{k}/{t}: {v}" for (k, t), v in sorted(chat.roles.items())))
+
+
+def targets_met(tallies: dict[str, Tally]) -> bool:
+    missed = []
+    for name, tally in tallies.items():
+        for kind in CLASSES:
+            if TARGETS[kind] is not None and tally.recall("report", kind) < TARGETS[kind]:
+                missed.append(f"{name} {kind} recall {tally.recall('report', kind):.3f}")
+        fp, n = tally.same_prompt("report")
+        if fp * FP_PER > n:
+            missed.append(f"{name} {fp} same-prompt false positives in {n}")
+        if any(tally.fp[("report", k)] for k in UNRELATED):
+            missed.append(f"{name} false positives on unrelated text")
+        if tally.wrong_ids["report"]:
+            missed.append(f"{name} {tally.wrong_ids['report']} wrong output ids")
+    print("\n" + ("all targets met (report split)" if not missed else "targets missed: " + "; ".join(missed)))
+    return not missed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
