@@ -15,7 +15,9 @@ Entry shape::
 
 Route fields: `endpoint` (stable operation name), `family` (parser), `kind` (generation |
 batch_results | upload | other; default generation), `method` (one or a list; default POST),
-`stream` (the path itself asks for a streamed answer), and either `path` — a template where
+`stream` (the path itself asks for a streamed answer), `record` (false for a known route that
+returns no model output, such as a batch status poll: it is not recorded, and not reported as
+`unknown` either; family and kind are then not needed), and either `path` — a template where
 `{name}` is one path segment and `{name:path}` may span segments — or `path_regex` with named
 groups. Groups `model` and `deployment` are percent-decoded onto the Route; others go to
 `Route.params`.
@@ -51,7 +53,7 @@ KINDS = frozenset({"generation", "batch_results", "upload", "other"})
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 _ID = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
 _ENTRY_KEYS = {"id", "hosts", "routes", "name", "unknown_paths"}
-_ROUTE_KEYS = {"method", "path", "path_regex", "endpoint", "family", "kind", "stream"}
+_ROUTE_KEYS = {"method", "path", "path_regex", "endpoint", "family", "kind", "stream", "record"}
 _USE_KEYS = {"use", "prefix"}
 _HOST_CACHE_MAX = 4096
 UNKNOWN_ENDPOINT = "unknown"
@@ -85,6 +87,10 @@ class _RouteRule:
     family: str
     kind: str
     stream: bool
+    record: bool = True
+
+
+_NOT_RECORDED = Route("", "", "other", "metadata")  # a known route that carries no output
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +189,13 @@ def _compile_route(raw: Any, prefix: str, where: _EntryErrors, label: str) -> _R
     endpoint = raw.get("endpoint")
     if not isinstance(endpoint, str) or not endpoint:
         raise where.fail(f"{label}.endpoint", "is required (a non-empty string)")
-    family = raw.get("family")
+    record = raw.get("record", True)
+    if not isinstance(record, bool):
+        raise where.fail(f"{label}.record", "must be true or false")
+    family = raw.get("family", None if record else "metadata")
     if not isinstance(family, str) or family not in FAMILIES:
         raise where.fail(f"{label}.family", f"{family!r} is not one of {', '.join(sorted(FAMILIES))}")
-    kind = raw.get("kind", "generation")
+    kind = raw.get("kind", "generation" if record else "other")
     if not isinstance(kind, str) or kind not in KINDS:
         raise where.fail(f"{label}.kind", f"{kind!r} is not one of {', '.join(sorted(KINDS))}")
     methods = raw.get("method", "POST")
@@ -208,7 +217,7 @@ def _compile_route(raw: Any, prefix: str, where: _EntryErrors, label: str) -> _R
             pattern = _compile(str(raw["path_regex"]))
     except re.error as exc:
         raise where.fail(f"{label}.path", f"invalid pattern: {exc}") from None
-    return _RouteRule(frozenset(str(m).upper() for m in methods), pattern, endpoint, family, kind, stream)
+    return _RouteRule(frozenset(str(m).upper() for m in methods), pattern, endpoint, family, kind, stream, record)
 
 
 def _expand_routes(routes: list[Any], prefix: str, route_sets: dict[str, list[Any]], errors: _EntryErrors,
@@ -338,7 +347,7 @@ class Catalogue:
             # so this reading is only the second choice.
             route = self._match_rules(vendors, _merge_segments(view.replace("%2F", "/")), method)
         if route is not None:
-            return route
+            return None if route is _NOT_RECORDED else route
         owner = next((vendor for vendor in vendors if vendor.record_unknown), None)
         return None if owner is None else Route(owner.id, UNKNOWN_ENDPOINT, "other", "metadata")
 
@@ -351,6 +360,8 @@ class Catalogue:
                 found = rule.pattern.fullmatch(path)
                 if found is None:
                     continue
+                if not rule.record:
+                    return _NOT_RECORDED
                 groups = {k: unquote(v) for k, v in found.groupdict().items() if v is not None}
                 model = groups.pop("model", None)
                 deployment = groups.pop("deployment", None)

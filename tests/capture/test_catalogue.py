@@ -142,6 +142,32 @@ def test_a_known_vendor_host_on_an_unknown_path_is_recorded_as_unknown(host, met
     assert (route.vendor, route.endpoint, route.kind, route.family) == (vendor, "unknown", "other", "metadata")
 
 
+@pytest.mark.parametrize(
+    "host,method,path",
+    [
+        ("api.openai.com", "GET", "/v1/batches/batch_abc"),  # status polls carry no output
+        ("api.openai.com", "GET", "/v1/models"),
+        ("myres.openai.azure.com", "GET", "/openai/files/file-1?api-version=2024-10-21"),
+        ("api.anthropic.com", "GET", "/v1/messages/batches/msgbatch_1"),
+        ("generativelanguage.googleapis.com", "GET", "/v1beta/models/gemini-2.5-flash"),
+    ],
+)
+def test_known_routes_without_output_are_not_recorded(host, method, path):
+    assert catalogue().match(host, path, method) is None
+
+
+def test_record_false_routes_are_validated_and_need_no_family():
+    cat = Catalogue.load(extra=[{"id": "x", "hosts": ["a.example"], "routes": [
+        {"method": "GET", "path": "/v1/jobs/{id}", "endpoint": "jobs.get", "record": False},
+        {"path": "/v1/generate", "endpoint": "generate", "family": "openai"}]}])
+    assert cat.match("a.example", "/v1/jobs/7", "GET") is None
+    assert cat.match("a.example", "/v1//jobs/7/", "GET") is None
+    assert cat.match("a.example", "/v1/jobs/7/logs", "GET").endpoint == "unknown"
+    with pytest.raises(CatalogueError, match=r"routes\[0\].record: must be true or false"):
+        Catalogue.load(extra=[{"id": "x", "hosts": ["a.example"], "routes": [
+            {"path": "/v1/jobs", "endpoint": "jobs", "record": "no"}]}])
+
+
 def test_unknown_paths_ignore_is_validated():
     with pytest.raises(CatalogueError, match="unknown_paths: 'sometimes' is not one of record, ignore"):
         Catalogue.load(extra=[{"id": "x", "hosts": ["a.example"], "unknown_paths": "sometimes",
