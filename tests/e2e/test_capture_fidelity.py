@@ -76,3 +76,49 @@ def test_a_vendor_call_on_an_unknown_path_is_recorded_with_its_sizes(audit):
     assert call.model == "gpt-4o"
     assert call.request_bytes == len(body)
     assert call.response_bytes == len(response.content) > 0
+
+
+# --- Bedrock text families through boto3 (issue 11: Jurassic, legacy Claude streams, Cohere n=2)
+
+BEDROCK_FAMILIES = [
+    # (model id, request body builder, generations)
+    ("anthropic.claude-v2:1", lambda p: {"prompt": f"\n\nHuman: {p}\n\nAssistant:", "max_tokens_to_sample": 200}, 1),
+    ("ai21.j2-ultra-v1", lambda p: {"prompt": p, "maxTokens": 200, "numResults": 2}, 2),
+    ("ai21.jamba-1-5-large-v1:0", lambda p: {"messages": [{"role": "user", "content": p}], "n": 2}, 2),
+    ("cohere.command-text-v14", lambda p: {"prompt": p, "max_tokens": 200, "num_generations": 2}, 2),
+    ("cohere.command-r-plus-v1:0", lambda p: {"message": p, "max_tokens": 200}, 1),
+    ("meta.llama3-1-70b-instruct-v1:0", lambda p: {"prompt": p, "max_gen_len": 200}, 1),
+    ("mistral.mixtral-8x7b-instruct-v0:1", lambda p: {"prompt": f"<s>[INST] {p} [/INST]", "max_tokens": 200}, 1),
+    ("amazon.titan-text-express-v1", lambda p: {"inputText": p, "textGenerationConfig": {"maxTokenCount": 200}}, 1),
+    ("us.amazon.nova-lite-v1:0", lambda p: {"messages": [{"role": "user", "content": [{"text": p}]}]}, 1),
+    ("us.deepseek.r1-v1:0", lambda p: {"prompt": p, "max_tokens": 200}, 1),
+]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["invoke", "stream"])
+@pytest.mark.parametrize("model,build,generations", BEDROCK_FAMILIES, ids=[m.split(":")[0] for m, *_ in BEDROCK_FAMILIES])
+def test_bedrock_family_gives_one_output_per_generation(audit, prompt, model, build, generations, stream):
+    import json
+
+    if stream and model.startswith("ai21.j2"):
+        pytest.skip("Jurassic-2 has no streaming API")
+    mark = audit.marker()
+    client = clients.bedrock_client(audit.proxy_url(), audit.proxy.ca_path)
+    request = build(prompt)
+    body = json.dumps(request)
+    # The stand-in answers the prompt string as sent (chat templates included).
+    said = next((request[k] for k in ("prompt", "inputText", "message") if k in request), prompt)
+    if stream:
+        events = client.invoke_model_with_response_stream(modelId=model, body=body)["body"]
+        received = [json.loads(e["chunk"]["bytes"]) for e in events if "chunk" in e]
+        assert received  # botocore checked every frame's CRCs on the way
+    else:
+        client.invoke_model(modelId=model, body=body)["body"].read()
+    [call] = audit.wait_calls(mark, 1)
+    texts = [expected_text(said, i, vendor="aws-bedrock") for i in range(generations)]
+    assert (call.vendor, call.endpoint, call.model, call.streamed) == ("aws-bedrock", "invoke", model, stream)
+    assert call.parse_error is None, call.parse_error
+    assert call.request_n == call.outputs == generations
+    assert call.output_text == "\n".join(texts)
+    assert call.output_parts == [["text"]] * generations
+    assert [o.idx for o in audit.outputs(call.id)] == list(range(generations))
