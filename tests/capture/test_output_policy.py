@@ -10,14 +10,20 @@ import json
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from agent.capture.attribution import Attributor
 from agent.capture.counters import CaptureCounters
+from agent.capture.exchange import OUTPUT_PARTS
+from agent.capture.exchange import ParsedCall
 from agent.capture.exchange import RequestSnapshot
 from agent.capture.exchange import ResponseSnapshot
 from agent.capture.journal import Journal
 from agent.capture.record import CapturedExchange
 from agent.capture.record import encode_parts
+from agent.capture.parsers.common import shape_of
 from agent.capture.writer import CaptureWriter
 from agent.ids import new_id
 from agent.store import export
@@ -213,3 +219,41 @@ def test_output_parts_reach_the_export(tmp_path, db_url, fmt):
     assert row["outputs"] == 2
     assert row["output_parts"] == [["text"], ["tool_arguments", "reasoning"]]
     assert row["output_text"] == f"Plain answer.\n{WEATHER}\nhmm"
+
+
+# --- properties of the policy itself -----------------------------------------------------------
+
+TEXTS = st.one_of(st.just(""), st.text(max_size=30), st.just("é\n" * 50_000))  # empty, tiny, huge
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=TEXTS, refusal=TEXTS, tools=st.lists(TEXTS, max_size=4), code=st.lists(TEXTS, max_size=3),
+       reasoning=TEXTS, generations=st.integers(0, 5))
+def test_add_output_keeps_every_non_empty_part_in_policy_order(text, refusal, tools, code, reasoning, generations):
+    call = ParsedCall("v", "e", "generation")
+    for _ in range(generations):
+        call.add_output(text, refusal=refusal, tool_arguments=tools, code=code, reasoning=reasoning)
+    assert len(call.outputs) == len(call.output_parts) == generations
+    pieces = [p for p in [text, refusal, *tools, *code, reasoning] if p]
+    for output, parts in zip(call.outputs, call.output_parts):
+        assert output == "\n".join(pieces)
+        assert parts == [p for p in OUTPUT_PARTS if p in parts]  # policy order, no duplicates
+        assert ("tool_arguments" in parts) == any(tools) and ("reasoning" in parts) == bool(reasoning)
+    assert call.reasoning == ([reasoning] * generations if reasoning else [])
+
+
+JSON_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=50)),
+                           lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                   st.dictionaries(st.text(max_size=60), inner, max_size=30)),
+                           max_leaves=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=JSON_VALUES)
+def test_shape_of_names_keys_never_values_and_stays_short(value):
+    shape = shape_of(value)
+    assert len(shape) <= 8 * 42 + 60
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if isinstance(inner, str) and len(inner) > 3 and inner not in str(sorted(value)):
+                assert inner not in shape
