@@ -196,6 +196,50 @@ CASES: list[Case] = [
          outputs=["Ja."]),
     Case("bedrock-invoke-validation-400", "bedrock-runtime.us-east-1.amazonaws.com", "/model/ai21.j2-mid-v1/invoke",
          {"prompt": "x"}, j({"message": "Malformed input request"}), status=400, error=""),
+    # --- Azure, Vertex, Mistral, Groq, Hugging Face -----------------------------------------------
+    Case("azure-content-filter-400", "res.openai.azure.com", "/openai/deployments/prod/chat/completions?api-version=2024-10-21",
+         CHAT, j({"error": {"message": "The response was filtered", "type": None, "param": "prompt", "code": "content_filter",
+                            "status": 400, "innererror": {"code": "ResponsibleAIPolicyViolation"}}}), status=400, error=""),
+    Case("azure-stream-prompt-filter-results", "res.openai.azure.com", "//openai/deployments/prod/chat/completions?api-version=2024-10-21",
+         {**CHAT, "stream": True}, sse(
+             {"choices": [], "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]},
+             {"choices": [{"index": 0, "delta": {"content": "Hej"}, "content_filter_results": {}}]},
+             {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}, done=True),
+         SSE, outputs=["Hej"], stream=True),
+    Case("vertex-claude-rawpredict", "us-east5-aiplatform.googleapis.com",
+         "/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5%4020250929:rawPredict",
+         {"anthropic_version": "vertex-2023-10-16", "max_tokens": 9, "messages": []}, j({
+             "type": "message", "role": "assistant", "model": "claude-sonnet-4-5", "content": [{"type": "text", "text": "Salut"}],
+             "usage": {"input_tokens": 2, "output_tokens": 1, "cache_read_input_tokens": 5}}), outputs=["Salut"], usage=(7, 1)),
+    Case("gemini-json-array-stream-cut", "us-central1-aiplatform.googleapis.com",
+         "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash:streamGenerateContent",
+         {"contents": [{"role": "user", "parts": [{"text": "x"}]}]},
+         b'[{"candidates": [{"content": {"role": "model", "parts": [{"text": "Hal"}]}}]}\r\n,\r\n'
+         + '{"candidates": [{"content": {"role": "model", "parts": [{"text": "lö"}]}}]}'.encode(),
+         outputs=["Hallö"], error="response:", stream=True),
+    Case("mistral-conversation-function-call", "api.mistral.ai", "/v1/conversations", {"inputs": "x", "model": "mistral-medium"}, j({
+        "conversation_id": "c", "outputs": [
+            {"type": "function.call", "tool_call_id": "t", "name": "w", "arguments": ARGS_A},
+            {"type": "message.output", "role": "assistant", "content": "Voilà."}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 4}}), outputs=[f"Voilà.\n{ARGS_A}"], parts=[["text", "tool_arguments"]],
+        usage=(3, 4)),
+    Case("mistral-fim", "codestral.mistral.ai", "/v1/fim/completions", {"model": "codestral-latest", "prompt": "def f(", "suffix": ")"}, j({
+        "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "x"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 4, "completion_tokens": 1}}), outputs=["x"], usage=(4, 1)),
+    Case("groq-stream-x-groq-usage", "api.groq.com", "/openai/v1/chat/completions", {**CHAT, "stream": True}, sse(
+        {"choices": [{"index": 0, "delta": {"content": "¡Hola!"}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+         "x_groq": {"usage": {"prompt_tokens": 6, "completion_tokens": 2}}}, done=True),
+        SSE, outputs=["¡Hola!"], usage=(6, 2), stream=True),
+    Case("hf-tgi-stream", "abc.us-east-1.aws.endpoints.huggingface.cloud", "/generate_stream",
+         {"inputs": "x", "parameters": {"max_new_tokens": 5}}, sse(
+             {"token": {"id": 1, "text": "Moin", "special": False}, "generated_text": None},
+             {"token": {"id": 2, "text": "</s>", "special": True}, "generated_text": "Moin",
+              "details": {"generated_tokens": 2}}), SSE, outputs=["Moin"], stream=True),
+    Case("hf-tgi-stream-error", "abc.us-east-1.aws.endpoints.huggingface.cloud", "/generate_stream",
+         {"inputs": "x"}, sse({"token": {"id": 1, "text": "Mo", "special": False}},
+                              {"error": "Request failed during generation: Server error: CUDA OOM", "error_type": "generation"}),
+         SSE, outputs=["Mo"], error="response: stream error:", stream=True),
     # --- Batch files --------------------------------------------------------------------------
     Case("openai-batch-file-mixed", "api.openai.com", "/v1/files/file-out/content", None, jsonl(
         {"id": "b1", "custom_id": "r1", "response": {"status_code": 200, "body": {"model": "gpt-4o", "choices": [
@@ -214,6 +258,11 @@ CASES: list[Case] = [
         {"custom_id": "b", "result": {"type": "errored", "error": {"type": "invalid_request_error", "message": "bad"}}},
         {"custom_id": "c", "result": {"type": "canceled"}}),
         "application/binary", method="GET", outputs=["Hallo"], usage=(1, 1)),
+    Case("gemini-batch-file", "generativelanguage.googleapis.com", "/download/v1beta/files/batch-9:download?alt=media", None, jsonl(
+        {"key": "k1", "response": {"candidates": [{"content": {"parts": [{"functionCall": {"name": "w", "args": {"city": "Zürich"}}}]},
+                                                   "finishReason": "STOP"}], "usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 3}}},
+        {"key": "k2", "error": {"code": 500, "message": "internal"}}),
+        "application/octet-stream", method="GET", outputs=[ARGS_A], parts=[["tool_arguments"]], usage=(2, 3)),
 ]
 
 STREAM_CASES = [case for case in CASES if case.stream]
