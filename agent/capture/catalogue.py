@@ -56,6 +56,8 @@ _ENTRY_KEYS = {"id", "hosts", "routes", "name", "unknown_paths"}
 _ROUTE_KEYS = {"method", "path", "path_regex", "endpoint", "family", "kind", "stream", "record"}
 _USE_KEYS = {"use", "prefix"}
 _HOST_CACHE_MAX = 4096
+_MATCH_CACHE_MAX = 8192
+_CACHED_PATH_MAX = 512
 UNKNOWN_ENDPOINT = "unknown"
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})?")
 # Decoding these would change what the path means: `%2F` is a slash inside one segment (Bedrock
@@ -295,6 +297,7 @@ class Catalogue:
                 else:
                     self._exact.setdefault(host, []).append(vendor)
         self._host_cache: dict[str, tuple[_Vendor, ...]] = {}
+        self._match_cache: dict[tuple[str, str, str], Route | None] = {}
 
     @classmethod
     def load(cls, extra: list[dict] | None = None, *, text: str | None = None) -> Catalogue:
@@ -336,10 +339,25 @@ class Catalogue:
     def match(self, host: str, path: str, method: str) -> Route | None:
         """The route of a request to a vendor's host (endpoint `unknown` if no route knows the
         path), None for any other host. `host`, `path` and `method` are as the client sent them."""
-        vendors = self._vendors_for(normalise_host(host))
+        host = normalise_host(host)
+        vendors = self._vendors_for(host)
         if not vendors:
             return None
-        method = method.upper()
+        path = path.split("?", 1)[0]
+        if len(path) > _CACHED_PATH_MAX:
+            return self._match(vendors, path, method.upper())
+        # Clients repeat the same few paths; a hit skips normalising and the route regexes.
+        key = (host, path, method)
+        try:
+            return self._match_cache[key]
+        except KeyError:
+            pass
+        if len(self._match_cache) >= _MATCH_CACHE_MAX:
+            self._match_cache.clear()
+        route = self._match_cache[key] = self._match(vendors, path, method.upper())
+        return route
+
+    def _match(self, vendors: tuple[_Vendor, ...], path: str, method: str) -> Route | None:
         view = normalise_path(path)
         route = self._match_rules(vendors, view, method)
         if route is None and "%2F" in view:

@@ -216,6 +216,18 @@ def test_spelling_does_not_hide_a_route(host, path, vendor, endpoint, model):
     assert (route.vendor, route.endpoint, route.deployment or route.model) == (vendor, endpoint, model)
 
 
+def test_long_and_repeated_paths_match_the_same_way():
+    cat = Catalogue.load()
+    long_path = "/v1/" + "./" * 400 + "chat/completions"  # longer than what the match cache keeps
+    assert cat.match("api.openai.com", long_path, "POST").endpoint == "chat.completions"
+    first = cat.match("api.openai.com", "/v1/responses/resp_1", "GET")
+    assert cat.match("api.openai.com", "/v1/responses/resp_1?x=1", "GET") == first
+    assert cat.match("api.openai.com", "/v1/responses/resp_1", "POST").endpoint == "unknown"  # method is part of it
+    for i in range(20_000):  # the cache is bounded: it empties itself rather than grow
+        cat.match("api.openai.com", f"/v1/files/file-{i}/content", "GET")
+    assert len(cat._match_cache) <= 8192
+
+
 def test_normalise_path_examples():
     assert normalise_path("/v1/chat/completions") == "/v1/chat/completions"
     assert normalise_path("//a//b/") == "/a/b"
