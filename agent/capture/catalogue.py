@@ -23,7 +23,8 @@ groups. Groups `model` and `deployment` are percent-decoded onto the Route; othe
 `Route.params`.
 
 `match()` runs in the proxy hook for every request: an exact-host dict, then a short list of
-compiled host patterns (results cached per host), then the vendor's compiled routes.
+compiled host patterns (results cached per host), then the vendor's compiled routes (results
+cached per host, path and method, in a bounded dict that empties itself when full).
 
 Matching sees the request as the vendor's server routes it, not as it was spelled: the host in
 lower case without a trailing dot or port, the path with repeated slashes merged, dot segments

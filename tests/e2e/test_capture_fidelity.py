@@ -65,6 +65,15 @@ def test_odd_spellings_are_recognised_and_forwarded_unchanged(audit, url, vendor
     assert call.status == response.status_code
 
 
+def test_host_header_case_trailing_dot_and_port_are_recognised(audit):
+    mark = audit.marker()
+    with clients.httpx_client(audit.proxy_url(), audit.proxy.ca_path) as http:
+        response = http.post("https://api.openai.com/v1/chat/completions", headers={"Host": "API.OpenAI.com.:443"},
+                             json={"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    [call] = audit.wait_calls(mark, 1)
+    assert (call.vendor, call.endpoint, call.status) == ("openai", "chat.completions", response.status_code)
+
+
 def test_a_vendor_call_on_an_unknown_path_is_recorded_with_its_sizes(audit):
     mark = audit.marker()
     body = b'{"model": "gpt-4o", "input": "a brand-new endpoint"}'
