@@ -337,3 +337,11 @@ def test_a_parser_bug_or_unknown_shape_never_leaves_a_silent_empty_output():
     response = ResponseSnapshot(200, (("content-type", "application/json"),), b'{"result": {"text": "hi"}}')
     call = parse_call(route, request, response)
     assert call.outputs == [] and call.parse_error == "response: no output found in an object with keys [result]"
+
+
+@pytest.mark.parametrize("chunk", [{"contentBlockDelta": None}, {"choices": [None, {"delta": None}]},
+                                   {"generations": "x"}, {"outputs": [1, None]}, {"completion": None, "stop_reason": None}])
+def test_odd_chunk_members_are_never_an_internal_error(chunk):
+    call = run(HOST, "/model/amazon.nova-pro-v1%3A0/invoke-with-response-stream", request={"messages": []},
+               response=stream_body([chunk, {"messageStop": {}, **METRICS}]), response_headers=EVENTSTREAM)
+    assert "internal error" not in (call.parse_error or "")
