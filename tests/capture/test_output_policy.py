@@ -257,3 +257,48 @@ def test_shape_of_names_keys_never_values_and_stays_short(value):
         for key, inner in value.items():
             if isinstance(inner, str) and len(inner) > 3 and inner not in str(sorted(value)):
                 assert inner not in shape
+
+
+# --- content of a type no reader knows is said, never stored as a silent empty output ---------
+
+@pytest.mark.parametrize("host,path,body,message", [
+    ("api.anthropic.com", "/v1/messages",
+     {"type": "message", "content": [{"type": "hologram", "data": "x"}, {"type": "redacted_thinking", "data": "e"}],
+      "usage": {"input_tokens": 1, "output_tokens": 5}},
+     "response: nothing read from content of type hologram"),
+    ("bedrock-runtime.us-east-1.amazonaws.com", "/model/amazon.nova-pro-v1%3A0/converse",
+     {"output": {"message": {"content": [{"hologram": {"x": 1}}, {"cachePoint": {"type": "default"}}]}},
+      "usage": {"inputTokens": 1, "outputTokens": 5}},
+     "response: nothing read from content of type hologram"),
+    ("generativelanguage.googleapis.com", "/v1beta/models/g:generateContent",
+     {"candidates": [{"finishReason": "STOP", "content": {"parts": [{"hologram": {}}, {"thoughtSignature": "s"}]}}],
+      "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 5}},
+     "response: nothing read from content of type hologram"),
+    ("api.openai.com", "/v1/responses",
+     {"object": "response", "status": "completed", "output": [{"type": "hologram_call", "id": "h"}],
+      "usage": {"input_tokens": 1, "output_tokens": 5}},
+     "response: nothing read from content of type hologram_call"),
+])
+def test_unknown_content_types_give_a_parse_error_and_keep_usage(host, path, body, message):
+    call = run(host, path, request={"model": "m"}, response=body)
+    assert call.parse_error == message
+    assert call.completion_tokens == 5
+
+
+def test_known_contentless_blocks_are_no_error():
+    call = run("api.anthropic.com", "/v1/messages", request={"model": "m"},
+               response={"type": "message", "content": [{"type": "web_search_tool_result", "content": []}],
+                         "usage": {"input_tokens": 1, "output_tokens": 0}})
+    assert call.parse_error is None and call.outputs == [""]
+
+
+def test_responses_mcp_and_shell_calls_and_converse_citations():
+    call = run("api.openai.com", "/v1/responses", request={"model": "m", "input": "x"}, response={
+        "object": "response", "status": "completed", "output": [
+            {"type": "mcp_call", "name": "lookup", "arguments": WEATHER, "server_label": "s"},
+            {"type": "local_shell_call", "action": {"type": "exec", "command": ["ls", "-la"]}, "call_id": "c"}]})
+    assert call.outputs == [f"{WEATHER}\nls -la"] and call.output_parts == [["tool_arguments", "code"]]
+    call = run("bedrock-runtime.us-east-1.amazonaws.com", "/model/amazon.nova-pro-v1%3A0/converse", request={"messages": []},
+               response={"output": {"message": {"content": [{"citationsContent": {
+                   "content": [{"text": "Cited answer."}], "citations": [{"title": "doc"}]}}]}}})
+    assert call.parse_error is None and call.outputs == ["Cited answer."]

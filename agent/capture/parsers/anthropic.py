@@ -24,6 +24,7 @@ from agent.capture.parsers.common import load_json
 from agent.capture.parsers.common import load_request_json
 from agent.capture.parsers.common import looks_like_sse
 from agent.capture.parsers.common import message_segments
+from agent.capture.parsers.common import nothing_read
 from agent.capture.parsers.common import shape_of
 from agent.capture.parsers.common import sse_json
 from agent.capture.parsers.common import text_of
@@ -74,7 +75,7 @@ def read_message(call: ParsedCall, body: Any) -> None:
     if isinstance(body.get("completion"), str):
         call.add_output(body["completion"])
     elif isinstance(body.get("content"), list):
-        texts, thinking, tool_inputs = [], [], []
+        texts, thinking, tool_inputs, unknown = [], [], [], []
         for block in dicts(body.get("content")):
             kind = block.get("type")
             if kind == "text":
@@ -83,6 +84,8 @@ def read_message(call: ParsedCall, body: Any) -> None:
                 thinking.append(str(block.get("thinking") or ""))
             elif kind in _TOOL_BLOCKS and block.get("input") is not None:
                 tool_inputs.append(json.dumps(block["input"], ensure_ascii=False))
+            elif not _known_without_text(kind):
+                unknown.append(str(kind))
         call.add_output("".join(texts), tool_arguments=tool_inputs, reasoning="".join(thinking))
     else:
         raise ParseProblem(f"response: no content or completion in {shape_of(body)}")
@@ -90,6 +93,14 @@ def read_message(call: ParsedCall, body: Any) -> None:
     if isinstance(usage, dict):
         call.prompt_tokens = _input_tokens(usage)
         call.completion_tokens = as_int(usage.get("output_tokens"))
+    if not call.outputs[-1] and unknown:
+        raise nothing_read(unknown)
+
+
+def _known_without_text(kind: Any) -> bool:
+    """Blocks that hold no text of the model's: encrypted thinking, and server tools' results."""
+    return kind in ("redacted_thinking", "tool_use", "server_tool_use") or (
+        isinstance(kind, str) and kind.endswith("_tool_result"))
 
 
 # Blocks whose `input` the model wrote: client tools, and server tools it called (web search...).

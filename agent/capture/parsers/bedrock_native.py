@@ -18,12 +18,13 @@ from agent.capture.parsers.common import ParseProblem
 from agent.capture.parsers.common import as_dict
 from agent.capture.parsers.common import as_int
 from agent.capture.parsers.common import dicts
+from agent.capture.parsers.common import nothing_read
 from agent.capture.parsers.common import shape_of
 
 
 def converse_blocks(call: ParsedCall, content: Any) -> None:
     """One output from a Converse/Nova message: text, toolUse input, reasoning text."""
-    texts, tool_args, reasoning = [], [], []
+    texts, tool_args, reasoning, unknown = [], [], [], []
     for block in dicts(content):
         if isinstance(block.get("text"), str):
             texts.append(block["text"])
@@ -33,7 +34,17 @@ def converse_blocks(call: ParsedCall, content: Any) -> None:
         reasoning_text = as_dict(as_dict(block.get("reasoningContent")).get("reasoningText"))
         if isinstance(reasoning_text.get("text"), str):
             reasoning.append(reasoning_text["text"])
+        for cited in dicts(as_dict(block.get("citationsContent")).get("content")):  # text with its sources
+            texts.append(str(cited.get("text") or ""))
+        unknown += [str(key) for key in block if key not in _CONVERSE_BLOCKS]
     call.add_output("".join(texts), tool_arguments=tool_args, reasoning="".join(reasoning))
+    if not call.outputs[-1] and unknown:
+        raise nothing_read(unknown)
+
+
+# ContentBlock members (vendors.md §5.3) that are read, or hold nothing the model wrote.
+_CONVERSE_BLOCKS = frozenset({"text", "toolUse", "reasoningContent", "citationsContent", "toolResult", "image",
+                              "document", "video", "audio", "guardContent", "cachePoint", "searchResult"})
 
 
 def read_converse(call: ParsedCall, body: Any) -> None:
@@ -42,8 +53,8 @@ def read_converse(call: ParsedCall, body: Any) -> None:
     message = as_dict(as_dict(body.get("output")).get("message"))
     if not isinstance(message.get("content"), list):
         raise ParseProblem(f"response: no output.message.content in {shape_of(body)}")
-    converse_blocks(call, message["content"])
     converse_usage(call, body.get("usage"))
+    converse_blocks(call, message["content"])
 
 
 def with_cache(base: int | None, *cache: object) -> int | None:

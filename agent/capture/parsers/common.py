@@ -245,6 +245,14 @@ def shape_of(value: Any) -> str:
     return "null" if value is None else f"a {type(value).__name__}"
 
 
+def nothing_read(kinds: list[str]) -> ParseProblem:
+    """An output came out empty while the body held content of types no reader knows: say so,
+    rather than store a silent empty output (a new content type would otherwise pass unseen)."""
+    names = sorted({str(kind)[:40] for kind in kinds})
+    more = f", +{len(names) - 6} more" if len(names) > 6 else ""
+    return ParseProblem(f"response: nothing read from content of type {', '.join(names[:6])}{more}")
+
+
 # Vendor JSON is untrusted: these read a field as the expected type or as an empty one.
 
 

@@ -24,6 +24,7 @@ from agent.capture.parsers.common import dicts
 from agent.capture.parsers.common import error_text
 from agent.capture.parsers.common import load_json
 from agent.capture.parsers.common import load_request_json
+from agent.capture.parsers.common import nothing_read
 from agent.capture.parsers.common import sse_json
 from agent.capture.streams import JSONStreamError
 from agent.capture.streams import iter_json_array
@@ -69,6 +70,13 @@ def parse_request(call: ParsedCall, x: Exchange) -> None:
         call.logprobs = _get(config, "responseLogprobs") is True
 
 
+# Part members that are read, or hold nothing the model wrote as text (media, results, metadata).
+_KNOWN_PARTS = frozenset({"text", "thought", "thoughtSignature", "thought_signature", "functionCall", "function_call",
+                          "executableCode", "executable_code", "codeExecutionResult", "code_execution_result",
+                          "inlineData", "inline_data", "fileData", "file_data", "functionResponse", "function_response",
+                          "videoMetadata", "video_metadata", "partMetadata", "mediaResolution"})
+
+
 class _Candidates:
     def __init__(self) -> None:
         self.texts: dict[int, list[str]] = {}
@@ -77,6 +85,7 @@ class _Candidates:
         self.code: dict[int, list[str]] = {}
         self.finished: set[int] = set()
         self.error: str | None = None
+        self.unknown: list[str] = []
 
     def _part(self, index: int, part: dict[str, Any]) -> None:
         if isinstance(part.get("text"), str):
@@ -87,6 +96,7 @@ class _Candidates:
         code = _get(part, "executableCode")
         if isinstance(code, dict) and isinstance(code.get("code"), str):
             self.code.setdefault(index, []).append(code["code"])
+        self.unknown += [str(key) for key in part if key not in _KNOWN_PARTS]
 
     def feed(self, call: ParsedCall, chunk: Any) -> None:
         if not isinstance(chunk, dict):
@@ -130,6 +140,8 @@ def read_generate_content(call: ParsedCall, body: Any) -> None:
     blocked = _get(_get(body, "promptFeedback"), "blockReason")
     if not call.outputs and isinstance(blocked, str):
         raise ParseProblem(f"response: prompt blocked ({blocked[:40]}), no candidates")
+    if candidates.unknown and not any(call.outputs):
+        raise nothing_read(candidates.unknown)
 
 
 def parse_response(call: ParsedCall, x: Exchange) -> None:

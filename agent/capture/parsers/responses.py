@@ -15,10 +15,12 @@ from typing import Any
 from agent.capture.exchange import ParsedCall
 from agent.capture.parsers.common import Exchange
 from agent.capture.parsers.common import ParseProblem
+from agent.capture.parsers.common import as_dict
 from agent.capture.parsers.common import as_int
 from agent.capture.parsers.common import dicts
 from agent.capture.parsers.common import error_text
 from agent.capture.parsers.common import event_type
+from agent.capture.parsers.common import nothing_read
 from agent.capture.parsers.common import openai_usage_of
 from agent.capture.parsers.common import set_openai_usage
 from agent.capture.parsers.common import sse_json
@@ -52,6 +54,7 @@ def read_body(call: ParsedCall, body: Any) -> None:
     tool_args: list[str] = []
     code: list[str] = []
     reasoning: list[str] = []
+    unknown: list[str] = []
     for item in dicts(body.get("output")):
         kind = item.get("type")
         if kind == "message":
@@ -69,12 +72,26 @@ def read_body(call: ParsedCall, body: Any) -> None:
             tool_args.append(item["input"])
         elif kind == "code_interpreter_call" and isinstance(item.get("code"), str):
             code.append(item["code"])
+        elif kind in ("mcp_call", "mcp_approval_request") and isinstance(item.get("arguments"), str):
+            tool_args.append(item["arguments"])
+        elif kind == "local_shell_call" and isinstance(as_dict(item.get("action")).get("command"), list):
+            code.append(" ".join(str(word) for word in item["action"]["command"]))
+        elif kind not in _ITEMS_WITHOUT_TEXT:
+            unknown.append(str(kind))
     if texts or refusals or tool_args or code or any(reasoning):
         call.add_output("".join(texts), refusal="".join(refusals), tool_arguments=tool_args, code=code,
                         reasoning="\n".join(r for r in reasoning if r))
     set_openai_usage(call, openai_usage_of(body))
     if body.get("status") == "failed" or (body.get("error") and not texts):
         raise ParseProblem(f"response: failed: {error_text(body.get('error') or 'status failed')}")
+    if unknown and not any(call.outputs):
+        raise nothing_read(unknown)
+
+
+# Output items that hold no text the model wrote (searches, images, computer actions, tool lists).
+_ITEMS_WITHOUT_TEXT = frozenset({"message", "reasoning", "function_call", "custom_tool_call", "code_interpreter_call",
+                                 "web_search_call", "file_search_call", "image_generation_call", "computer_call",
+                                 "mcp_list_tools", "mcp_call", "mcp_approval_request", "local_shell_call"})
 
 
 _RESPONSES_TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
