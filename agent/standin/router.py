@@ -72,6 +72,10 @@ def dispatch(call: Call) -> Reply:
         return error_reply(404, f"stand-in: no vendor answers for host {call.host!r}")
     call.vendor = vendor
     path = call.path
+    if vendor == "azure-openai":
+        # Azure's front end merges repeated slashes: the OpenAI SDK sends `//openai/...` when
+        # azure_endpoint ends with `/`, and gets a 200.
+        path = re.sub("/{2,}", "/", path)
     post = call.method == "POST"
 
     if vendor == "aws-bedrock" and (m := _BEDROCK.fullmatch(path)):

@@ -1,8 +1,8 @@
 """AWS Bedrock runtime: Converse, ConverseStream, InvokeModel, InvokeModelWithResponseStream.
 
 Streams are binary AWS event-stream frames (see eventstream.py). InvokeModel carries the
-provider's native body; Anthropic is served in full, Meta Llama and Amazon Titan text in their
-simple native shapes.
+provider's native body; Anthropic Messages is served in full, the other text families
+(bedrock_families.py) in their native JSON and stream shapes.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from typing import Any
 
+from . import bedrock_families
 from .call import Call, Reply, json_reply, middle
 from .eventstream import encode_frame, event_frame, exception_frame
 from .prompts import last_user_text
@@ -88,24 +88,23 @@ def converse(call: Call, model: str, streamed: bool) -> Reply:
 
 # ---------------------------------------------------------------- InvokeModel
 
-def _invoke_native(call: Call, model: str) -> Reply:
-    """Non-Anthropic native bodies: Meta Llama `{prompt}` and Amazon Titan `{inputText}`."""
-    body = call.json
-    prompt = body.get("prompt") if "prompt" in body else body.get("inputText")
-    if not isinstance(prompt, str):
-        return validation_error(f"Malformed input request for model {model}")
-    text = expected_text(prompt, 0, call.vendor)
-    prompt_tokens, output_tokens = max(1, count_tokens(prompt)), count_tokens(text)
-    if "prompt" in body:
-        payload: dict[str, Any] = {"generation": text, "prompt_token_count": prompt_tokens,
-                                   "generation_token_count": output_tokens,
-                                   "stop_reason": "stop"}
-    else:
-        payload = {"inputTextTokenCount": prompt_tokens, "results": [
-            {"tokenCount": output_tokens, "outputText": text, "completionReason": "FINISH"}]}
-    reply = json_reply(payload, text=text)
-    reply.headers |= _headers() | _token_headers(prompt_tokens, output_tokens)
-    return reply
+def _invoke_native(call: Call, native: bedrock_families.NativeAnswer, streamed: bool) -> Reply:
+    """A non-Messages family (bedrock_families): its JSON body, or its chunks in frames."""
+    output_tokens = sum(count_tokens(t) for t in native.texts)
+    text = "\n".join(native.texts)
+    if not streamed:
+        reply = json_reply(native.body, text=text)
+        reply.headers |= _headers() | _token_headers(native.prompt_tokens, output_tokens)
+        return reply
+    if not native.chunks:
+        return validation_error("The model does not support streaming")
+    chunks = [dict(c) for c in native.chunks]
+    chunks[-1]["amazon-bedrock-invocationMetrics"] = {
+        "inputTokenCount": native.prompt_tokens, "outputTokenCount": output_tokens,
+        "invocationLatency": 420, "firstByteLatency": 42}
+    frames = [event_frame("chunk", {"bytes": base64.b64encode(json.dumps(c).encode()).decode()}) for c in chunks]
+    return _stream_reply(frames, 0, len(frames) - 1, call, text,
+                         headers={"X-Amzn-Bedrock-Content-Type": "application/json"})
 
 
 def _token_headers(input_tokens: int, output_tokens: int) -> dict[str, str]:
@@ -116,10 +115,11 @@ def _token_headers(input_tokens: int, output_tokens: int) -> dict[str, str]:
 
 def invoke(call: Call, model: str, streamed: bool) -> Reply:
     body = call.json
+    native = bedrock_families.answer(model, body, call.vendor)
+    if native is not None:
+        return _invoke_native(call, native, streamed)
     if "anthropic_version" not in body and "messages" not in body:
-        if streamed:
-            return validation_error("The stand-in streams only Anthropic bodies on InvokeModel")
-        return _invoke_native(call, model)
+        return validation_error(f"Malformed input request for model {model}")
     if not body.get("messages") or not body.get("max_tokens"):
         return validation_error("messages and max_tokens are required")
     answer = build_answer(call, model)

@@ -15,11 +15,12 @@ from agent.store.models import Call
 from agent.store.models import Evidence
 from agent.store.models import Finding
 
-# The public contract: order and names are what SIEM integrations read. Extend only.
+# The public contract: order and names are what SIEM integrations read. Extend only; the
+# optional output_text stays last (`aiaudit export` drops it unless store_text is full).
 CALL_FIELDS = (
     "id", "ts", "vendor", "host", "endpoint", "model", "team", "user", "client_ip", "status",
     "streamed", "request_n", "logprobs", "prompt_tokens", "completion_tokens", "outputs",
-    "output_chars", "parse_error", "output_text",
+    "output_chars", "parse_error", "output_parts", "output_text",
 )
 FINDING_FIELDS = (
     "id", "created_at", "rule_id", "rule_name", "title", "level", "severity", "team", "vendor",

@@ -91,6 +91,8 @@ class Call(Base):
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     outputs: Mapped[int] = mapped_column(Integer, default=0)
     output_chars: Mapped[int] = mapped_column(Integer, default=0)
+    # per output, the parts its text holds (text, refusal, tool_arguments, code, reasoning)
+    output_parts: Mapped[list | None] = mapped_column(JSON)
     parse_error: Mapped[str | None] = mapped_column(Text)
     # full text or an excerpt, only when privacy.store_text asks for it
     output_text: Mapped[str | None] = mapped_column(Text)

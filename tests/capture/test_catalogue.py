@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import settings
@@ -8,6 +10,8 @@ from hypothesis import strategies as st
 from agent.capture.catalogue import FAMILIES
 from agent.capture.catalogue import Catalogue
 from agent.capture.catalogue import CatalogueError
+from agent.capture.catalogue import normalise_host
+from agent.capture.catalogue import normalise_path
 from agent.capture.parsers import FAMILY_MODULES
 
 from .wire import catalogue
@@ -102,9 +106,6 @@ def test_match(host, method, path, vendor, endpoint, kind, family, model, stream
 @pytest.mark.parametrize(
     "host,method,path",
     [
-        ("api.openai.com", "GET", "/v1/chat/completions"),  # wrong method
-        ("api.openai.com", "POST", "/v2/chat/completions"),
-        ("api.openai.com", "POST", "/v1/chat/completions/extra/segments"),
         ("openai.com", "POST", "/v1/chat/completions"),
         ("api.openai.com.evil.example", "POST", "/v1/chat/completions"),
         ("evilopenai.azure.com", "POST", "/openai/deployments/x/chat/completions"),
@@ -113,17 +114,178 @@ def test_match(host, method, path, vendor, endpoint, kind, family, model, stream
         ("bedrock-runtime.us-east-1.amazonaws.com.evil", "POST", "/model/x/converse"),
         ("www.google.com", "POST", "/v1beta/models/gemini:generateContent"),
         ("example.com", "POST", "/v1/messages"),
-        ("api.anthropic.com", "POST", "/v1/models"),
+        # The Hub is also a website: only its API routes are recorded.
         ("huggingface.co", "POST", "/api/models/acme/model/commit/main"),
+        ("huggingface.co", "GET", "/acme/model/resolve/main/model.safetensors"),
     ],
 )
 def test_no_match(host, method, path):
     assert catalogue().match(host, path, method) is None
 
 
+@pytest.mark.parametrize(
+    "host,method,path,vendor",
+    [
+        ("api.openai.com", "GET", "/v1/chat/completions", "openai"),  # no route for this method
+        ("api.openai.com", "POST", "/v2/chat/completions", "openai"),
+        ("api.openai.com", "POST", "/v1/chat/completions/extra/segments", "openai"),
+        ("api.anthropic.com", "POST", "/v1/models", "anthropic"),
+        ("api.anthropic.com", "POST", "/v2/brand-new-endpoint", "anthropic"),
+        ("myres.openai.azure.com", "POST", "/openai/assistants", "azure-openai"),
+        ("bedrock-runtime.us-east-1.amazonaws.com", "POST", "/model/x/invoke-with-bidirectional-stream", "aws-bedrock"),
+        ("api.cohere.com", "POST", "/v3/chat", "cohere"),
+    ],
+)
+def test_a_known_vendor_host_on_an_unknown_path_is_recorded_as_unknown(host, method, path, vendor):
+    route = catalogue().match(host, path, method)
+    assert route is not None
+    assert (route.vendor, route.endpoint, route.kind, route.family) == (vendor, "unknown", "other", "metadata")
+
+
+@pytest.mark.parametrize(
+    "host,method,path",
+    [
+        ("api.openai.com", "GET", "/v1/batches/batch_abc"),  # status polls carry no output
+        ("api.openai.com", "GET", "/v1/models"),
+        ("myres.openai.azure.com", "GET", "/openai/files/file-1?api-version=2024-10-21"),
+        ("api.anthropic.com", "GET", "/v1/messages/batches/msgbatch_1"),
+        ("generativelanguage.googleapis.com", "GET", "/v1beta/models/gemini-2.5-flash"),
+    ],
+)
+def test_known_routes_without_output_are_not_recorded(host, method, path):
+    assert catalogue().match(host, path, method) is None
+
+
+def test_record_false_routes_are_validated_and_need_no_family():
+    cat = Catalogue.load(extra=[{"id": "x", "hosts": ["a.example"], "routes": [
+        {"method": "GET", "path": "/v1/jobs/{id}", "endpoint": "jobs.get", "record": False},
+        {"path": "/v1/generate", "endpoint": "generate", "family": "openai"}]}])
+    assert cat.match("a.example", "/v1/jobs/7", "GET") is None
+    assert cat.match("a.example", "/v1//jobs/7/", "GET") is None
+    assert cat.match("a.example", "/v1/jobs/7/logs", "GET").endpoint == "unknown"
+    with pytest.raises(CatalogueError, match=r"routes\[0\].record: must be true or false"):
+        Catalogue.load(extra=[{"id": "x", "hosts": ["a.example"], "routes": [
+            {"path": "/v1/jobs", "endpoint": "jobs", "record": "no"}]}])
+
+
+def test_unknown_paths_ignore_is_validated():
+    with pytest.raises(CatalogueError, match="unknown_paths: 'sometimes' is not one of record, ignore"):
+        Catalogue.load(extra=[{"id": "x", "hosts": ["a.example"], "unknown_paths": "sometimes",
+                               "routes": [{"path": "/v1/x", "endpoint": "e", "family": "openai"}]}])
+
+
 def test_host_case_and_trailing_dot_and_query_are_ignored():
     route = catalogue().match("API.OpenAI.com.", "/v1/chat/completions?foo=bar", "post")
     assert route is not None and route.vendor == "openai"
+
+
+# --- spelling: the route is found on the path as the vendor's server reads it -------------------
+
+SPELLINGS = [
+    # host, path as sent, vendor, endpoint, model
+    ("myres.openai.azure.com", "//openai/deployments/prod/chat/completions?api-version=2024-10-21",
+     "azure-openai", "chat.completions", "prod"),  # AzureOpenAI with azure_endpoint ending in /
+    ("api.openai.com", "/v1//chat///completions", "openai", "chat.completions", None),
+    ("api.openai.com", "/v1/./chat/completions", "openai", "chat.completions", None),
+    ("api.openai.com", "/v1/files/../chat/completions", "openai", "chat.completions", None),
+    ("api.openai.com", "/v1/chat/completions/", "openai", "chat.completions", None),
+    ("api.openai.com", "/v1/chat/completions/.", "openai", "chat.completions", None),
+    ("api.openai.com", "/%76%31/chat/%63ompletions", "openai", "chat.completions", None),
+    ("api.openai.com", "/v1/chat%2Fcompletions", "openai", "chat.completions", None),  # decoded slash
+    ("api.openai.com", "/v1/%2E%2E/v1/chat/completions", "openai", "chat.completions", None),
+    ("API.OPENAI.COM", "/v1/chat/completions", "openai", "chat.completions", None),
+    ("api.openai.com.", "/v1/chat/completions", "openai", "chat.completions", None),
+    ("api.openai.com:443", "/v1/chat/completions", "openai", "chat.completions", None),
+    ("api.openai.com.:443", "/v1/chat/completions", "openai", "chat.completions", None),
+    ("api.anthropic.com:80", "/v1//messages", "anthropic", "messages", None),
+    ("generativelanguage.googleapis.com", "/v1beta/models/gemini-2.5-flash%3AgenerateContent",
+     "google", "generateContent", "gemini-2.5-flash"),
+    ("bedrock-runtime.us-east-1.amazonaws.com", "/model/anthropic.claude-v2%3A1//invoke",
+     "aws-bedrock", "invoke", "anthropic.claude-v2:1"),
+    # An encoded slash inside a Bedrock ARN stays part of the one model segment.
+    ("bedrock-runtime.us-east-1.amazonaws.com", "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Aapplication-inference-profile%2Fab/./converse",
+     "aws-bedrock", "converse", "arn:aws:bedrock:us-east-1:1:application-inference-profile/ab"),
+    ("bedrock-runtime.us-east-1.amazonaws.com", "/model/x%2541y/converse", "aws-bedrock", "converse", "x%41y"),
+]
+
+
+@pytest.mark.parametrize("host,path,vendor,endpoint,model", SPELLINGS)
+def test_spelling_does_not_hide_a_route(host, path, vendor, endpoint, model):
+    route = catalogue().match(host, path, "POST")
+    assert route is not None
+    assert (route.vendor, route.endpoint, route.deployment or route.model) == (vendor, endpoint, model)
+
+
+def test_long_and_repeated_paths_match_the_same_way():
+    cat = Catalogue.load()
+    long_path = "/v1/" + "./" * 400 + "chat/completions"  # longer than what the match cache keeps
+    assert cat.match("api.openai.com", long_path, "POST").endpoint == "chat.completions"
+    first = cat.match("api.openai.com", "/v1/responses/resp_1", "GET")
+    assert cat.match("api.openai.com", "/v1/responses/resp_1?x=1", "GET") == first
+    assert cat.match("api.openai.com", "/v1/responses/resp_1", "POST").endpoint == "unknown"  # method is part of it
+    for i in range(20_000):  # the cache is bounded: it empties itself rather than grow
+        cat.match("api.openai.com", f"/v1/files/file-{i}/content", "GET")
+    assert len(cat._match_cache) <= 8192
+
+
+def test_normalise_path_examples():
+    assert normalise_path("/v1/chat/completions") == "/v1/chat/completions"
+    assert normalise_path("//a//b/") == "/a/b"
+    assert normalise_path("/a/../../b") == "/b"
+    assert normalise_path("/a/%2e%2E/b") == "/b"
+    assert normalise_path("/a%2fb/%25/%7e?x=/../") == "/a%2Fb/%25/~"
+    assert normalise_path("/%%32%65/%3f%23") == "/%252e/%3F%23"  # decoded once, as a server does
+    assert normalise_path("") == "/"
+    assert normalise_path("relative/path") == "/relative/path"
+    assert normalise_host("Api.OpenAI.com.:443") == "api.openai.com"
+    assert normalise_host("[::1]:443") == "[::1]:443"
+
+
+_UNRESERVED = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"
+
+
+@st.composite
+def respelled(draw, path: str) -> str:
+    """The same path as a server routes it, spelled with any mix of the evasions."""
+    segments = path.split("/")[1:]
+    out: list[str] = []
+    for segment in segments:
+        if draw(st.booleans()):
+            out.append(draw(st.sampled_from([".", "", "decoy/..", "%2e", "x/%2E%2e"])))
+        tokens = re.findall(r"%[0-9A-Fa-f]{2}|.", segment)  # existing escapes stay whole
+        out.append("".join(
+            f"%{ord(t):02{draw(st.sampled_from(['x', 'X']))}}" if t in _UNRESERVED and draw(st.booleans()) else t
+            for t in tokens
+        ))
+    lead = "/" * draw(st.integers(1, 3))
+    tail = draw(st.sampled_from(["", "/", "//", "/."]))
+    return lead + "/".join(out) + tail
+
+
+@st.composite
+def respelled_host(draw, host: str) -> str:
+    host = "".join(c.upper() if draw(st.booleans()) else c for c in host)
+    return host + draw(st.sampled_from(["", ".", ":443", ":80", ".:443"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), case=st.sampled_from(MATCHES))
+def test_any_respelling_of_a_known_call_finds_the_same_route(data, case):
+    host, method, path, *_ = case
+    plain, _, query = path.partition("?")
+    want = catalogue().match(host, path, method)
+    spelled = data.draw(respelled(plain)) + (f"?{query}" if query else "")
+    got = catalogue().match(data.draw(respelled_host(host)), spelled, method)
+    assert got == want, spelled
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.text(alphabet=st.sampled_from("/.%2eEfF5aA?#~-_x"), max_size=40))
+def test_normalise_path_is_idempotent_and_never_climbs_above_root(path):
+    once = normalise_path(path)
+    assert normalise_path(once) == once
+    assert once.startswith("/") and "//" not in once
+    assert "/../" not in once + "/" and "/./" not in once + "/"
 
 
 def test_vendor_ids_cover_design():

@@ -37,8 +37,9 @@ MESSAGE = {
 def test_message_json(vendor, host, path):
     call = run(host, path, request=REQUEST, response=MESSAGE)
     assert call.parse_error is None and call.vendor == vendor
-    assert call.outputs == ["Looks fine. Ship it."]
-    assert call.reasoning == ["The code prints one."]
+    # One output: the answer, then the thinking (README: what an output is).
+    assert call.outputs == ["Looks fine. Ship it.\nThe code prints one."]
+    assert call.output_parts == [["text", "reasoning"]] and call.reasoning == ["The code prints one."]
     assert (call.model, call.served_model) == ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929")
     assert (call.prompt_tokens, call.completion_tokens) == (170, 40)  # input + cache creation + cache read
     assert (call.max_tokens, call.temperature, call.request_n, call.logprobs) == (1024, 0.3, 1, False)
@@ -76,14 +77,14 @@ def test_message_stream():
     call = run("api.anthropic.com", "/v1/messages", request={**REQUEST, "stream": True},
                response=sse(*stream_events(), named=True), content_type="text/event-stream", streamed=True)
     assert call.parse_error is None and call.streamed
-    assert call.outputs == ["Hello world"] and call.reasoning == ["Hmm, fine."]
+    assert call.outputs == ["Hello world\nHmm, fine."] and call.reasoning == ["Hmm, fine."]
     assert (call.prompt_tokens, call.completion_tokens) == (30, 17)
 
 
 def test_message_stream_truncated():
     call = run("api.anthropic.com", "/v1/messages", request={**REQUEST, "stream": True},
                response=sse(*stream_events(stop=False), named=True), content_type="text/event-stream")
-    assert call.outputs == ["Hello world"]
+    assert call.outputs == ["Hello world\nHmm, fine."]
     assert call.parse_error == "response: stream truncated before message_stop"
     assert call.completion_tokens == 1  # only message_start's count arrived
 
@@ -92,7 +93,7 @@ def test_error_event_inside_200_stream():
     call = run("api.anthropic.com", "/v1/messages", request={**REQUEST, "stream": True},
                response=sse(*stream_events(stop=False, error=True), named=True), content_type="text/event-stream")
     assert call.parse_error == "response: stream error event: overloaded_error: Overloaded"
-    assert call.outputs == ["Hello world"]
+    assert call.outputs == ["Hello world\nHmm, fine."]
 
 
 def test_vertex_raw_predict_stream_model_from_path():
@@ -102,7 +103,7 @@ def test_vertex_raw_predict_stream_model_from_path():
                         "messages": [{"role": "user", "content": "hi"}]},
                response=sse(*stream_events(), named=True), content_type="text/event-stream")
     assert (call.vendor, call.endpoint, call.model) == ("google", "messages", "claude-sonnet-4-5@20250929")
-    assert call.outputs == ["Hello world"] and call.parse_error is None
+    assert call.outputs == ["Hello world\nHmm, fine."] and call.parse_error is None
 
 
 def test_legacy_complete_json_and_stream():

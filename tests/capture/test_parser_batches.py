@@ -77,7 +77,8 @@ def test_gemini_batch_results():
     call = run("generativelanguage.googleapis.com", "/download/v1beta/files/batch-abc:download?alt=media", method="GET",
                response=body)
     assert call.parse_error is None and call.kind == "batch_results"
-    assert call.outputs == ["Answer 0", "Answer 2"] and call.reasoning == ["plan", "plan"]
+    assert call.outputs == ["Answer 0\nplan", "Answer 2\nplan"] and call.reasoning == ["plan", "plan"]
+    assert call.output_parts == [["text", "reasoning"]] * 2
     assert (call.prompt_tokens, call.completion_tokens, call.model) == (8, 4, "gemini-2.5-flash")
 
 

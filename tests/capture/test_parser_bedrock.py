@@ -47,7 +47,7 @@ def test_converse_json():
     call = run(HOST, CLAUDE + "/converse", request=CONVERSE_REQUEST, response=response)
     assert call.parse_error is None
     assert call.model == "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
-    assert call.outputs == ["Lima."] and call.reasoning == ["Peru's capital..."]
+    assert call.outputs == ["Lima.\nPeru's capital..."] and call.reasoning == ["Peru's capital..."]
     assert (call.prompt_tokens, call.completion_tokens, call.max_tokens, call.temperature) == (14, 6, 200, 0.4)
     assert call.template_signature is not None
 
@@ -76,7 +76,7 @@ def test_converse_stream_matches_botocore():
     call = run(HOST, CLAUDE + "/converse-stream", request=CONVERSE_REQUEST, response=body,
                response_headers=(("Content-Type", EVENTSTREAM),), streamed=True)
     assert call.parse_error is None and call.streamed
-    assert call.outputs == [expected_text] == ["Lima."]
+    assert call.outputs == [expected_text + "\nthink"] == ["Lima.\nthink"]
     assert call.reasoning == ["think"]
     assert (call.prompt_tokens, call.completion_tokens) == (14, 6)
 
@@ -101,7 +101,7 @@ def test_converse_stream_exception_frame():
         botocore_events("ConverseStream", "stream", body)
     call = run(HOST, CLAUDE + "/converse-stream", request=CONVERSE_REQUEST, response=body,
                response_headers=(("Content-Type", EVENTSTREAM),))
-    assert call.outputs == ["Lima."]
+    assert call.outputs == ["Lima.\nthink"]
     assert call.parse_error == "response: stream exception throttlingException: Too many requests, please wait."
 
 
@@ -110,7 +110,7 @@ def test_converse_stream_truncated_mid_frame():
     cut = body[: len(body) - 30]
     call = run(HOST, CLAUDE + "/converse-stream", request=CONVERSE_REQUEST, response=cut,
                response_headers=(("Content-Type", EVENTSTREAM),), truncated=True)
-    assert call.outputs == ["Lima."]
+    assert call.outputs == ["Lima.\nthink"]
     last_frame_start = len(converse_stream()) - len(frame("metadata", {"usage": {"inputTokens": 14, "outputTokens": 6, "totalTokens": 20}, "metrics": {"latencyMs": 400}}))
     assert call.parse_error == (
         f"response: body truncated by the capture cap at {len(cut)} bytes; "

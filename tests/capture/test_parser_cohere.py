@@ -16,7 +16,7 @@ def test_v2_chat_json():
         "usage": {"billed_units": {"input_tokens": 9, "output_tokens": 5}, "tokens": {"input_tokens": 200, "output_tokens": 12}}}
     call = run("api.cohere.com", "/v2/chat", request=V2_REQUEST, response=response)
     assert call.parse_error is None
-    assert call.outputs == ["A measure of disorder."] and call.reasoning == ["Physics or info theory?"]
+    assert call.outputs == ["A measure of disorder.\nPhysics or info theory?"] and call.reasoning == ["Physics or info theory?"]
     assert (call.prompt_tokens, call.completion_tokens) == (200, 12)
     assert (call.model, call.logprobs, call.max_tokens, call.temperature) == ("command-a-03-2025", True, 100, 0.3)
 

@@ -34,8 +34,8 @@ def test_generate_content_json_thoughts_excluded():
     call = run("generativelanguage.googleapis.com", "/v1beta/models/gemini-2.5-flash:generateContent", request=REQUEST, response=response)
     assert call.parse_error is None
     assert call.model == "gemini-2.5-flash" and call.served_model == "gemini-2.5-flash-001"
-    assert call.outputs == ["Mars, Venus.", "Earth and Jupiter."]
-    assert call.reasoning == ["Planning."]
+    assert call.outputs == ["Mars, Venus.\nPlanning.", "Earth and Jupiter."]
+    assert call.reasoning == ["Planning."] and call.output_parts == [["text", "reasoning"], ["text"]]
     assert (call.request_n, call.logprobs, call.top_logprobs, call.max_tokens, call.temperature) == (2, True, 4, 64, 0.9)
     assert (call.prompt_tokens, call.completion_tokens) == (11, 13)
     assert call.template_signature is not None and not call.streamed
@@ -55,7 +55,7 @@ def test_stream_alt_sse_with_crlf():
     call = run("generativelanguage.googleapis.com", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
                request=REQUEST, response=body, content_type="text/event-stream", streamed=True)
     assert call.parse_error is None and call.streamed
-    assert call.outputs == ["Mars", "Earth"] and call.reasoning == ["Thinking"]
+    assert call.outputs == ["Mars\nThinking", "Earth"] and call.reasoning == ["Thinking"]
     assert (call.prompt_tokens, call.completion_tokens) == (11, 13)
 
 
@@ -65,7 +65,7 @@ def test_stream_json_array_vertex():
                "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-pro:streamGenerateContent",
                request=REQUEST, response=body)
     assert call.parse_error is None and call.model == "gemini-2.5-pro"
-    assert call.outputs == ["Mars", "Earth"]
+    assert call.outputs == ["Mars\nThinking", "Earth"]
 
 
 def test_stream_json_array_truncated():
@@ -73,7 +73,7 @@ def test_stream_json_array_truncated():
     body = text[:-10].encode()
     call = run("generativelanguage.googleapis.com", "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
                request=REQUEST, response=body, truncated=True)
-    assert call.outputs == ["", "Ea"]
+    assert call.outputs == ["Thinking", "Ea"] and call.output_parts == [["reasoning"], ["text"]]
     assert call.parse_error == (
         f"response: body truncated by the capture cap at {len(body)} bytes; response: JSON array ended before ]"
     )
@@ -82,7 +82,7 @@ def test_stream_json_array_truncated():
 def test_stream_sse_truncated_before_finish():
     call = run("generativelanguage.googleapis.com", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
                request=REQUEST, response=sse(*stream_chunks()[:2]), content_type="text/event-stream")
-    assert call.outputs == ["Ma", "Earth"]
+    assert call.outputs == ["Ma\nThinking", "Earth"]
     assert call.parse_error == "response: stream truncated before finishReason"
 
 
@@ -91,7 +91,8 @@ def test_snake_case_request_and_blocked_prompt():
                request={"contents": [{"parts": [{"text": "x"}]}], "generation_config": {"candidate_count": 3, "max_output_tokens": 7}},
                response={"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 4, "totalTokenCount": 4}})
     assert (call.request_n, call.max_tokens) == (3, 7)
-    assert call.outputs == [] and call.prompt_tokens == 4 and call.parse_error is None
+    assert call.outputs == [] and call.prompt_tokens == 4
+    assert call.parse_error == "response: prompt blocked (SAFETY), no candidates"
 
 
 def test_error_inside_stream():

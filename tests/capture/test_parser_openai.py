@@ -113,12 +113,12 @@ def test_deepseek_reasoning_kept_apart_json_and_stream():
                   "completion_tokens_details": {"reasoning_tokens": 15}}}
     call = run("api.deepseek.com", "/chat/completions", request={"model": "deepseek-reasoner", "messages": [{"role": "user", "content": "2+2?"}]},
                response=response)
-    assert call.outputs == ["4"] and call.reasoning == ["Let me think: 2+2."]
+    assert call.outputs == ["4\nLet me think: 2+2."] and call.reasoning == ["Let me think: 2+2."]
     body = sse(chunk(0, {"role": "assistant", "reasoning_content": "Let me "}), chunk(0, {"reasoning_content": "think."}),
                chunk(0, {"content": "4"}), chunk(0, {}, "stop"), done=True)
     call = run("api.deepseek.com", "/chat/completions", request={"model": "deepseek-reasoner", "messages": [], "stream": True},
                response=body, content_type="text/event-stream")
-    assert call.outputs == ["4"] and call.reasoning == ["Let me think."]
+    assert call.outputs == ["4\nLet me think."] and call.reasoning == ["Let me think."]
 
 
 def test_groq_usage_in_x_groq():
@@ -159,7 +159,7 @@ def test_mistral_content_chunks_and_thinking():
         {"type": "text", "text": "Option B."}]}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}}
     call = run("api.mistral.ai", "/v1/chat/completions", request={"model": "magistral-medium-latest", "messages": [], "n": 1}, response=response)
-    assert call.outputs == ["Option B."] and call.reasoning == ["Consider the options."]
+    assert call.outputs == ["Option B.\nConsider the options."] and call.reasoning == ["Consider the options."]
 
 
 def test_legacy_completions_json_and_stream():
@@ -196,14 +196,14 @@ RESPONSES_REQUEST = {"model": "gpt-5", "instructions": "Be kind.", "input": [
 def test_responses_json():
     call = run("api.openai.com", "/v1/responses", request=RESPONSES_REQUEST, response=RESPONSE_OBJECT)
     assert call.parse_error is None
-    assert call.outputs == ["Hello there."] and call.reasoning == ["Thinking about it."]
+    assert call.outputs == ["Hello there.\nThinking about it."] and call.reasoning == ["Thinking about it."]
     assert (call.logprobs, call.top_logprobs, call.max_tokens, call.request_n) == (True, 3, 100, 1)
     assert (call.prompt_tokens, call.completion_tokens, call.served_model) == (12, 30, "gpt-5-2025-08-07")
 
 
 def test_responses_background_readback():
     call = run("api.openai.com", "/v1/responses/resp_1", method="GET", response=RESPONSE_OBJECT)
-    assert call.outputs == ["Hello there."] and call.parse_error is None
+    assert call.outputs == ["Hello there.\nThinking about it."] and call.parse_error is None
 
 
 def responses_events(final: bool = True, error: bool = False):
@@ -225,7 +225,7 @@ def test_responses_stream_uses_terminal_event():
     call = run("api.openai.com", "/v1/responses", request={**RESPONSES_REQUEST, "stream": True},
                response=responses_events(), content_type="text/event-stream")
     assert call.parse_error is None and call.streamed
-    assert call.outputs == ["Hello there."] and (call.prompt_tokens, call.completion_tokens) == (12, 30)
+    assert call.outputs == ["Hello there.\nThinking about it."] and (call.prompt_tokens, call.completion_tokens) == (12, 30)
 
 
 def test_responses_stream_truncated_keeps_deltas():

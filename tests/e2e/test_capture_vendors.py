@@ -109,14 +109,14 @@ def test_openai_compatible_vendors(audit, prompt, vendor, stream):
     check(call, vendor=vendor, endpoint="chat.completions", model=f"{vendor}-model", streamed=stream, prompt=prompt)
 
 
-def test_deepseek_reasoning_is_kept_apart(audit, prompt):
+def test_deepseek_reasoning_is_the_last_part_of_the_output(audit, prompt):
     mark = audit.marker()
     client = clients.openai_client(audit.proxy_url(), audit.proxy.ca_path, base_url=OPENAI_COMPATIBLE["deepseek"])
     result = client.chat.completions.create(model="deepseek-reasoner", messages=[{"role": "user", "content": prompt}])
     [call] = audit.wait_calls(mark, 1)
-    assert call.output_text == result.choices[0].message.content  # the answer only
     reasoning = result.choices[0].message.model_extra.get("reasoning_content")
-    assert reasoning and reasoning not in call.output_text
+    assert reasoning and call.output_text == f"{result.choices[0].message.content}\n{reasoning}"
+    assert call.output_parts == [["text", "reasoning"]]
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])

@@ -4,11 +4,14 @@
 budget, hands the bodies to the route's family module (one per API family; every module has
 `parse_request(call, exchange)` and `parse_response(call, exchange)`), computes the prompt
 signatures, and never raises: a malformed body, a cut stream or a parser bug becomes a short
-`parse_error`, scrubbed of anything key-shaped, while whatever was read is kept.
+`parse_error`, scrubbed of anything key-shaped, while whatever was read is kept. The same rule
+holds for every vendor: a successful generation response from which no output was read carries
+a parse_error naming the body's shape, never a silent empty record.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from types import ModuleType
@@ -34,6 +37,7 @@ from agent.capture.parsers.common import Exchange
 from agent.capture.parsers.common import ParseProblem
 from agent.capture.parsers.common import lower_headers
 from agent.capture.parsers.common import parse_query
+from agent.capture.parsers.common import shape_of
 from agent.capture.redact import scrub_text
 from agent.capture.signature import prompt_sha256
 from agent.capture.signature import template_signature
@@ -70,6 +74,14 @@ def _internal_error(route: Route, exc: Exception) -> str:
         type(exc).__name__, frame.filename.rsplit("/", 1)[-1], frame.lineno,
     )
     return f"internal error in {route.family} parser: {type(exc).__name__}"
+
+
+def _body_shape(body: bytes) -> str:
+    """What a body no reader took an output from looks like (only read on that failure path)."""
+    try:
+        return shape_of(json.loads(body))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return f"a {describe_size(len(body))} body that is not one JSON document"
 
 
 def _run(step, call: ParsedCall, x: Exchange, problems: list[str]) -> None:
@@ -119,6 +131,8 @@ def _parse(
         before = len(problems)
         _run(family.parse_response, call, x, problems)
         problems[before:before] = x.notes  # a skipped bad event usually explains what follows
+        if call.kind == "generation" and not call.outputs and len(problems) == before:
+            problems.append(f"response: no output found in {_body_shape(x.response_body)}")
     elif response.status is not None and route.kind != "upload" and not problems:
         problems.append("response: empty body")
 

@@ -1,8 +1,8 @@
 """Anthropic Messages and legacy Text Completions, as JSON or SSE.
 
 Also serves Claude on Vertex (`rawPredict`), DeepSeek/xAI Anthropic-compatible paths, and, via
-`AnthropicStream`, the events Bedrock wraps in its binary `chunk` frames. Text blocks are the
-output (one per message); thinking blocks go to `reasoning`. Input tokens are
+`AnthropicStream`, the events Bedrock wraps in its binary `chunk` frames. One output per
+message: its text blocks, the `input` of each tool_use block, and its thinking blocks. Input tokens are
 `input_tokens + cache_creation_input_tokens + cache_read_input_tokens`; the stream's last
 `message_delta.usage.output_tokens` is the output count.
 """
@@ -24,6 +24,8 @@ from agent.capture.parsers.common import load_json
 from agent.capture.parsers.common import load_request_json
 from agent.capture.parsers.common import looks_like_sse
 from agent.capture.parsers.common import message_segments
+from agent.capture.parsers.common import nothing_read
+from agent.capture.parsers.common import shape_of
 from agent.capture.parsers.common import sse_json
 from agent.capture.parsers.common import text_of
 
@@ -71,25 +73,38 @@ def read_message(call: ParsedCall, body: Any) -> None:
     if isinstance(body.get("model"), str):
         call.served_model = body["model"]
     if isinstance(body.get("completion"), str):
-        call.outputs.append(body["completion"])
-    else:
-        texts, thinking, tool_inputs = [], [], []
+        call.add_output(body["completion"])
+    elif isinstance(body.get("content"), list):
+        texts, thinking, tool_inputs, unknown = [], [], [], []
         for block in dicts(body.get("content")):
-            if not isinstance(block, dict):
-                continue
-            if block.get("type") == "text":
+            kind = block.get("type")
+            if kind == "text":
                 texts.append(str(block.get("text") or ""))
-            elif block.get("type") == "thinking":
+            elif kind == "thinking":
                 thinking.append(str(block.get("thinking") or ""))
-            elif block.get("type") == "tool_use" and block.get("input") is not None:
+            elif kind in _TOOL_BLOCKS and block.get("input") is not None:
                 tool_inputs.append(json.dumps(block["input"], ensure_ascii=False))
-        call.outputs.append("".join(texts) or "\n".join(tool_inputs))
-        if any(thinking):
-            call.reasoning.append("".join(thinking))
+            elif not _known_without_text(kind):
+                unknown.append(str(kind))
+        call.add_output("".join(texts), tool_arguments=tool_inputs, reasoning="".join(thinking))
+    else:
+        raise ParseProblem(f"response: no content or completion in {shape_of(body)}")
     usage = body.get("usage")
     if isinstance(usage, dict):
         call.prompt_tokens = _input_tokens(usage)
         call.completion_tokens = as_int(usage.get("output_tokens"))
+    if not call.outputs[-1] and unknown:
+        raise nothing_read(unknown)
+
+
+def _known_without_text(kind: Any) -> bool:
+    """Blocks that hold no text of the model's: encrypted thinking, and server tools' results."""
+    return kind in ("redacted_thinking", "tool_use", "server_tool_use") or (
+        isinstance(kind, str) and kind.endswith("_tool_result"))
+
+
+# Blocks whose `input` the model wrote: client tools, and server tools it called (web search...).
+_TOOL_BLOCKS = ("tool_use", "server_tool_use")
 
 
 class AnthropicStream:
@@ -98,7 +113,7 @@ class AnthropicStream:
     def __init__(self) -> None:
         self.texts: list[str] = []
         self.thinking: list[str] = []
-        self.tool_json: list[str] = []
+        self.tool_json: dict[int, list[str]] = {}
         self.stopped = False
         self.started = False
         self.error: str | None = None
@@ -119,6 +134,9 @@ class AnthropicStream:
             block = event.get("content_block") if isinstance(event.get("content_block"), dict) else {}
             if block.get("type") == "text" and block.get("text"):
                 self.texts.append(str(block["text"]))
+            elif block.get("type") in _TOOL_BLOCKS and block.get("input"):
+                # Usually `{}` with the arguments following as input_json_delta events.
+                self.tool_json.setdefault(self._index(event), []).append(json.dumps(block["input"], ensure_ascii=False))
         elif kind == "content_block_delta" and isinstance(event.get("delta"), dict):
             delta = event["delta"]
             if delta.get("type") == "text_delta":
@@ -126,7 +144,7 @@ class AnthropicStream:
             elif delta.get("type") == "thinking_delta":
                 self.thinking.append(str(delta.get("thinking") or ""))
             elif delta.get("type") == "input_json_delta":
-                self.tool_json.append(str(delta.get("partial_json") or ""))
+                self.tool_json.setdefault(self._index(event), []).append(str(delta.get("partial_json") or ""))
         elif kind == "message_delta":
             usage = event.get("usage")
             if isinstance(usage, dict):
@@ -136,7 +154,9 @@ class AnthropicStream:
                     call.prompt_tokens = _input_tokens(usage)
         elif kind == "message_stop":
             self.stopped = True
-        elif kind == "completion":  # legacy /v1/complete stream
+        elif kind == "completion" or (kind is None and "completion" in event):
+            # Legacy Text Completions: /v1/complete streams, and Bedrock's legacy Claude chunks
+            # (`{"completion", "stop_reason"}` without a type).
             self.started = True
             self.texts.append(str(event.get("completion") or ""))
             if event.get("stop_reason"):
@@ -148,11 +168,15 @@ class AnthropicStream:
         elif kind not in ("ping", "content_block_stop"):
             self.unknown += 1
 
+    @staticmethod
+    def _index(event: dict[str, Any]) -> int:
+        return as_int(event.get("index")) or 0
+
     def finish(self, call: ParsedCall) -> None:
-        if self.started or self.texts:
-            call.outputs.append("".join(self.texts) or "".join(self.tool_json))
-        if any(self.thinking):
-            call.reasoning.append("".join(self.thinking))
+        if self.started or self.texts or self.tool_json or self.thinking:
+            call.add_output("".join(self.texts),
+                            tool_arguments=["".join(self.tool_json[i]) for i in sorted(self.tool_json)],
+                            reasoning="".join(self.thinking))
 
     def problem(self) -> str | None:
         if self.error:

@@ -82,8 +82,7 @@ def _read_line(call: ParsedCall, shape: str, body: Any) -> None:
             scratch.prompt_tokens = as_int(usage.get("prompt_tokens"))
     except ParseProblem:
         pass  # a failed line inside a 200 body: no output from it
-    call.outputs.extend(scratch.outputs)
-    call.reasoning.extend(scratch.reasoning)
+    call.take_outputs(scratch)
     add_usage(call, scratch.prompt_tokens, scratch.completion_tokens)
     if call.served_model is None:
         call.served_model = scratch.served_model

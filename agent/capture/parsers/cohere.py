@@ -1,6 +1,7 @@
 """Cohere native APIs: v2 chat (JSON or SSE), v1 chat and v1 generate (JSON or NDJSON streams).
 
-v2 `message.content` text items are the output and `thinking` items reasoning; the stream's
+One output per generation (v1 generate's `num_generations`): v2 `message.content` text items,
+tool-call arguments, and `thinking` items and the `tool_plan` as reasoning; the stream's
 usage is in `message-end.delta.usage`. v1 streams are newline-delimited JSON with `event_type`
 (chat) or `is_finished` (generate); the final line carries the full response and its `meta`.
 Token counts prefer `tokens` (what the model processed) over `billed_units`.
@@ -8,6 +9,7 @@ Token counts prefer `tokens` (what the model processed) over `billed_units`.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from agent.capture.exchange import ParsedCall
@@ -24,6 +26,7 @@ from agent.capture.parsers.common import load_json
 from agent.capture.parsers.common import load_request_json
 from agent.capture.parsers.common import looks_like_sse
 from agent.capture.parsers.common import message_segments
+from agent.capture.parsers.common import shape_of
 from agent.capture.parsers.common import sse_json
 from agent.capture.streams import JSONStreamError
 from agent.capture.streams import iter_ndjson
@@ -64,24 +67,39 @@ def _set_usage(call: ParsedCall, holder: Any) -> None:
             return
 
 
+def _v2_tool_arguments(message: dict[str, Any]) -> list[str]:
+    return [str(as_dict(c.get("function")).get("arguments")) for c in dicts(message.get("tool_calls"))
+            if isinstance(as_dict(c.get("function")).get("arguments"), str)]
+
+
+def _v1_tool_arguments(body: dict[str, Any]) -> list[str]:
+    """v1 tool calls carry `parameters` as an object."""
+    return [json.dumps(c["parameters"], ensure_ascii=False) for c in dicts(body.get("tool_calls"))
+            if c.get("parameters") is not None]
+
+
 def _read_v2_message(call: ParsedCall, body: dict[str, Any]) -> None:
+    message = as_dict(body.get("message"))
     texts, thinking = [], []
-    for item in dicts(as_dict(body.get("message")).get("content")):
+    for item in dicts(message.get("content")):
         if item.get("type") == "text":
             texts.append(str(item.get("text") or ""))
         elif item.get("type") == "thinking":
             thinking.append(str(item.get("thinking") or ""))
-    call.outputs.append("".join(texts))
-    if any(thinking):
-        call.reasoning.append("".join(thinking))
+    if isinstance(message.get("tool_plan"), str):  # the model's stated plan before tool calls
+        thinking.insert(0, message["tool_plan"])
+    call.add_output("".join(texts), tool_arguments=_v2_tool_arguments(message), reasoning="".join(thinking))
     _set_usage(call, body.get("usage"))
 
 
 def _read_v1_body(call: ParsedCall, body: dict[str, Any]) -> None:
     if isinstance(body.get("generations"), list):  # /v1/generate
-        call.outputs.extend(str(g.get("text") or "") for g in body["generations"] if isinstance(g, dict))
+        for generation in sorted(dicts(body["generations"]), key=lambda g: as_int(g.get("index")) or 0):
+            call.add_output(str(generation.get("text") or ""))
     elif isinstance(body.get("text"), str):  # /v1/chat
-        call.outputs.append(body["text"])
+        call.add_output(body["text"], tool_arguments=_v1_tool_arguments(body))
+    else:
+        raise ParseProblem(f"response: no text or generations in {shape_of(body)}")
     _set_usage(call, body.get("meta"))
 
 
@@ -89,6 +107,7 @@ def _read_v2_stream(call: ParsedCall, x: Exchange) -> None:
     events, _ = sse_json(x)
     texts: list[str] = []
     thinking: list[str] = []
+    tool_args: dict[int, list[str]] = {}
     ended = False
     error: str | None = None
     for event, data in events:
@@ -96,18 +115,24 @@ def _read_v2_stream(call: ParsedCall, x: Exchange) -> None:
             continue
         kind = event_type(data, event)
         delta = as_dict(data.get("delta"))
+        message = as_dict(delta.get("message"))
         if kind == "content-delta":
-            content = as_dict(as_dict(delta.get("message")).get("content"))
+            content = as_dict(message.get("content"))
             texts.append(str(content.get("text") or ""))
             thinking.append(str(content.get("thinking") or ""))
+        elif kind == "tool-plan-delta":
+            thinking.append(str(message.get("tool_plan") or ""))
+        elif kind in ("tool-call-start", "tool-call-delta"):
+            function = as_dict(as_dict(message.get("tool_calls")).get("function"))
+            if isinstance(function.get("arguments"), str):
+                tool_args.setdefault(as_int(data.get("index")) or 0, []).append(function["arguments"])
         elif kind == "message-end":
             ended = True
             _set_usage(call, delta.get("usage"))
             if delta.get("error"):
                 error = error_text(delta["error"])
-    call.outputs.append("".join(texts))
-    if any(thinking):
-        call.reasoning.append("".join(thinking))
+    call.add_output("".join(texts), tool_arguments=["".join(tool_args[i]) for i in sorted(tool_args)],
+                    reasoning="".join(thinking))
     if error:
         raise ParseProblem(f"response: stream error: {error}")
     if not ended:
@@ -134,7 +159,8 @@ def _read_v1_stream(call: ParsedCall, x: Exchange) -> None:
     if final and (final.get("text") is not None or final.get("generations")):
         _read_v1_body(call, final)  # the final line repeats the whole answer
     else:
-        call.outputs.extend("".join(texts[i]) for i in sorted(texts))
+        for i in sorted(texts):
+            call.add_output("".join(texts[i]))
         if final:
             _set_usage(call, final.get("meta"))
     problem = problem or (None if final is not None else "response: stream truncated before stream-end")

@@ -233,6 +233,26 @@ def error_text(error: Any) -> str:
     return text[:200]
 
 
+def shape_of(value: Any) -> str:
+    """A short description of a JSON value's shape for parse_error: its type and, for an object,
+    its first keys (names only: values may be captured content)."""
+    if isinstance(value, dict):
+        keys = sorted(str(k)[:40] for k in value)
+        more = f", +{len(keys) - 8} more" if len(keys) > 8 else ""
+        return f"an object with keys [{', '.join(keys[:8])}{more}]" if keys else "an empty object"
+    if isinstance(value, list):
+        return f"an array of {len(value)}"
+    return "null" if value is None else f"a {type(value).__name__}"
+
+
+def nothing_read(kinds: list[str]) -> ParseProblem:
+    """An output came out empty while the body held content of types no reader knows: say so,
+    rather than store a silent empty output (a new content type would otherwise pass unseen)."""
+    names = sorted({str(kind)[:40] for kind in kinds})
+    more = f", +{len(names) - 6} more" if len(names) > 6 else ""
+    return ParseProblem(f"response: nothing read from content of type {', '.join(names[:6])}{more}")
+
+
 # Vendor JSON is untrusted: these read a field as the expected type or as an empty one.
 
 

@@ -2,7 +2,9 @@
 
 Responses come as one JSON object, as SSE (`alt=sse`, one GenerateContentResponse per event), or
 as one JSON array written element by element (streaming without `alt=sse`). Text deltas are
-appended per candidate index; parts with `thought: true` are reasoning, kept out of `outputs`.
+appended per candidate index; each candidate is one output holding its text parts, the `args`
+of its `functionCall` parts, the code of its `executableCode` parts and, as reasoning, its parts
+with `thought: true`.
 Usage is the last `usageMetadata` seen; output tokens include `thoughtsTokenCount` (billed as
 output, like OpenAI's reasoning tokens). The wire is camelCase, but the REST frontend also
 accepts snake_case request fields, so both are read.
@@ -10,6 +12,7 @@ accepts snake_case request fields, so both are read.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from agent.capture.exchange import ParsedCall
@@ -21,6 +24,7 @@ from agent.capture.parsers.common import dicts
 from agent.capture.parsers.common import error_text
 from agent.capture.parsers.common import load_json
 from agent.capture.parsers.common import load_request_json
+from agent.capture.parsers.common import nothing_read
 from agent.capture.parsers.common import sse_json
 from agent.capture.streams import JSONStreamError
 from agent.capture.streams import iter_json_array
@@ -66,12 +70,33 @@ def parse_request(call: ParsedCall, x: Exchange) -> None:
         call.logprobs = _get(config, "responseLogprobs") is True
 
 
+# Part members that are read, or hold nothing the model wrote as text (media, results, metadata).
+_KNOWN_PARTS = frozenset({"text", "thought", "thoughtSignature", "thought_signature", "functionCall", "function_call",
+                          "executableCode", "executable_code", "codeExecutionResult", "code_execution_result",
+                          "inlineData", "inline_data", "fileData", "file_data", "functionResponse", "function_response",
+                          "videoMetadata", "video_metadata", "partMetadata", "mediaResolution"})
+
+
 class _Candidates:
     def __init__(self) -> None:
         self.texts: dict[int, list[str]] = {}
         self.thoughts: dict[int, list[str]] = {}
+        self.calls: dict[int, list[str]] = {}
+        self.code: dict[int, list[str]] = {}
         self.finished: set[int] = set()
         self.error: str | None = None
+        self.unknown: list[str] = []
+
+    def _part(self, index: int, part: dict[str, Any]) -> None:
+        if isinstance(part.get("text"), str):
+            (self.thoughts if part.get("thought") else self.texts).setdefault(index, []).append(part["text"])
+        function_call = _get(part, "functionCall")
+        if isinstance(function_call, dict) and "args" in function_call:
+            self.calls.setdefault(index, []).append(json.dumps(function_call["args"], ensure_ascii=False))
+        code = _get(part, "executableCode")
+        if isinstance(code, dict) and isinstance(code.get("code"), str):
+            self.code.setdefault(index, []).append(code["code"])
+        self.unknown += [str(key) for key in part if key not in _KNOWN_PARTS]
 
     def feed(self, call: ParsedCall, chunk: Any) -> None:
         if not isinstance(chunk, dict):
@@ -86,11 +111,9 @@ class _Candidates:
                 continue
             index = as_int(candidate.get("index"))
             index = position if index is None else index
-            texts = self.texts.setdefault(index, [])
-            parts = dicts(_get(candidate.get("content"), "parts"))
-            for part in parts if isinstance(parts, list) else ():
-                if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    (self.thoughts.setdefault(index, []) if part.get("thought") else texts).append(part["text"])
+            self.texts.setdefault(index, [])
+            for part in dicts(_get(candidate.get("content"), "parts")):
+                self._part(index, part)
             if _get(candidate, "finishReason"):
                 self.finished.add(index)
         usage = _get(chunk, "usageMetadata")
@@ -102,8 +125,9 @@ class _Candidates:
                 call.completion_tokens = (candidates or 0) + (thoughts or 0)
 
     def finish(self, call: ParsedCall) -> None:
-        call.outputs.extend("".join(self.texts[i]) for i in sorted(self.texts))
-        call.reasoning.extend("".join(self.thoughts[i]) for i in sorted(self.thoughts) if self.thoughts[i])
+        for i in sorted(self.texts):
+            call.add_output("".join(self.texts[i]), tool_arguments=self.calls.get(i, ()), code=self.code.get(i, ()),
+                            reasoning="".join(self.thoughts.get(i, ())))
 
 
 def read_generate_content(call: ParsedCall, body: Any) -> None:
@@ -113,6 +137,11 @@ def read_generate_content(call: ParsedCall, body: Any) -> None:
     candidates.finish(call)
     if candidates.error:
         raise ParseProblem(f"response: error body: {candidates.error}")
+    blocked = _get(_get(body, "promptFeedback"), "blockReason")
+    if not call.outputs and isinstance(blocked, str):
+        raise ParseProblem(f"response: prompt blocked ({blocked[:40]}), no candidates")
+    if candidates.unknown and not any(call.outputs):
+        raise nothing_read(candidates.unknown)
 
 
 def parse_response(call: ParsedCall, x: Exchange) -> None:

@@ -43,7 +43,7 @@ def parse_request(call: ParsedCall, x: Exchange) -> None:
 
 def _read_generated(call: ParsedCall, item: Any) -> None:
     if isinstance(item, dict) and isinstance(item.get("generated_text"), str):
-        call.outputs.append(item["generated_text"])
+        call.add_output(item["generated_text"])
         details = item.get("details")
         if isinstance(details, dict) and as_int(details.get("generated_tokens")) is not None:
             call.completion_tokens = (call.completion_tokens or 0) + as_int(details["generated_tokens"])
@@ -59,7 +59,7 @@ def parse_response(call: ParsedCall, x: Exchange) -> None:
             if not isinstance(data, dict):
                 continue
             if data.get("error"):
-                call.outputs.append("".join(tokens))
+                call.add_output("".join(tokens))
                 raise ParseProblem(f"response: stream error: {error_text(data['error'])}")
             token = data.get("token")
             if isinstance(token, dict) and not token.get("special"):
@@ -69,7 +69,7 @@ def parse_response(call: ParsedCall, x: Exchange) -> None:
         if final is not None:
             _read_generated(call, final)
             return
-        call.outputs.append("".join(tokens))
+        call.add_output("".join(tokens))
         raise ParseProblem("response: stream truncated before generated_text")
     body = load_json(x.response_body, "response")
     if isinstance(body, dict) and body.get("error"):

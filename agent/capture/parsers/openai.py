@@ -2,10 +2,10 @@
 
 Chat Completions (and Mistral FIM/agents, DeepSeek, Groq, Together, Fireworks, Perplexity,
 OpenRouter, Hugging Face router, Azure), legacy Completions, Embeddings and Mistral
-Conversations, each as JSON or SSE; the Responses API is read by `responses.py`. Reasoning text (DeepSeek/xAI `reasoning_content`,
-OpenRouter `reasoning`, Mistral `thinking` chunks, Responses reasoning items) goes to
-`reasoning`, never to `outputs`. When a choice has no text but calls tools, the tool-call
-arguments are its output: structured output is output too.
+Conversations, each as JSON or SSE; the Responses API is read by `responses.py`. Each choice is
+one output built by `ParsedCall.add_output`: its text, refusal, every tool call's arguments
+(function or custom tool) and its reasoning text (DeepSeek/xAI `reasoning_content`, OpenRouter
+`reasoning`, Mistral `thinking` chunks), each a named part.
 """
 
 from __future__ import annotations
@@ -89,14 +89,24 @@ def parse_request(call: ParsedCall, x: Exchange) -> None:
 # --- chat and completions responses ---------------------------------------------------------
 
 
-def _tool_arguments(message: dict[str, Any]) -> str:
+def _call_arguments(tool_call: Any) -> str | None:
+    """A tool call's arguments as the model wrote them: `function.arguments` (JSON text), or a
+    custom tool's free-form `custom.input`."""
+    if not isinstance(tool_call, dict):
+        return None
+    for key, field_name in (("function", "arguments"), ("custom", "input")):
+        inner = tool_call.get(key)
+        if isinstance(inner, dict) and isinstance(inner.get(field_name), str):
+            return inner[field_name]
+    if isinstance(tool_call.get("arguments"), str):  # legacy function_call
+        return tool_call["arguments"]
+    return None
+
+
+def _tool_arguments(message: dict[str, Any]) -> list[str]:
     calls = message.get("tool_calls") or ([message["function_call"]] if message.get("function_call") else [])
-    args = []
-    for tool_call in calls if isinstance(calls, list) else []:
-        function = tool_call.get("function", tool_call) if isinstance(tool_call, dict) else {}
-        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-            args.append(function["arguments"])
-    return "\n".join(args)
+    found = (_call_arguments(tool_call) for tool_call in (calls if isinstance(calls, list) else []))
+    return [args for args in found if args]
 
 
 def _thinking_of(content: Any) -> str:
@@ -127,27 +137,25 @@ def read_chat_body(call: ParsedCall, body: Any) -> None:
     for choice in sorted((c for c in choices if isinstance(c, dict)), key=lambda c: as_int(c.get("index")) or 0):
         message = choice.get("message") if isinstance(choice.get("message"), dict) else None
         if message is None:
-            call.outputs.append(choice["text"] if isinstance(choice.get("text"), str) else "")
+            call.add_output(choice["text"] if isinstance(choice.get("text"), str) else "")
             continue
-        text = text_of(message.get("content")) or _tool_arguments(message)
-        if not text and isinstance(message.get("refusal"), str):
-            text = message["refusal"]
-        call.outputs.append(text)
-        reasoning = _reasoning_of(message)
-        if reasoning:
-            call.reasoning.append(reasoning)
+        refusal = message.get("refusal")
+        call.add_output(text_of(message.get("content")), refusal=refusal if isinstance(refusal, str) else "",
+                        tool_arguments=_tool_arguments(message), reasoning=_reasoning_of(message))
     set_openai_usage(call, openai_usage_of(body))
     if "error" in body and not choices:
         raise ParseProblem(f"response: error body: {error_text(body['error'])}")
 
 
 class _ChatStream:
-    """Accumulates chat.completion.chunk / text_completion chunks per choice index."""
+    """Accumulates chat.completion.chunk / text_completion chunks per choice index (and, within
+    a choice, per tool-call index: parallel tool calls stream side by side)."""
 
     def __init__(self) -> None:
         self.texts: dict[int, list[str]] = {}
+        self.refusals: dict[int, list[str]] = {}
         self.reasoning: dict[int, list[str]] = {}
-        self.tool_args: dict[int, list[str]] = {}
+        self.tool_args: dict[int, dict[int, list[str]]] = {}
         self.finished: set[int] = set()
         self.error: str | None = None
 
@@ -160,8 +168,6 @@ class _ChatStream:
         if usage:
             set_openai_usage(call, usage)
         for choice in dicts(chunk.get("choices")):
-            if not isinstance(choice, dict):
-                continue
             index = as_int(choice.get("index")) or 0
             texts = self.texts.setdefault(index, [])
             delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else None
@@ -171,23 +177,28 @@ class _ChatStream:
             else:
                 content = delta.get("content")
                 texts.append(content if isinstance(content, str) else text_of(content))
+                if isinstance(delta.get("refusal"), str):
+                    self.refusals.setdefault(index, []).append(delta["refusal"])
                 reasoning = _reasoning_of(delta)
                 if reasoning:
                     self.reasoning.setdefault(index, []).append(reasoning)
-                for tool_call in dicts(delta.get("tool_calls")):
-                    function = tool_call.get("function") if isinstance(tool_call, dict) else None
-                    if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                        self.tool_args.setdefault(index, []).append(function["arguments"])
+                for position, tool_call in enumerate(dicts(delta.get("tool_calls"))):
+                    args = _call_arguments(tool_call)
+                    if args:
+                        slot = as_int(tool_call.get("index"))
+                        calls = self.tool_args.setdefault(index, {})
+                        calls.setdefault(position if slot is None else slot, []).append(args)
             if choice.get("finish_reason"):
                 self.finished.add(index)
                 if choice["finish_reason"] == "error":  # OpenRouter: upstream failed mid-stream
                     self.error = self.error or "finish_reason error"
 
     def finish(self, call: ParsedCall) -> None:
-        for index in sorted(set(self.texts) | set(self.tool_args)):
-            text = "".join(self.texts.get(index, ()))
-            call.outputs.append(text or "".join(self.tool_args.get(index, ())))
-        call.reasoning.extend("".join(self.reasoning[i]) for i in sorted(self.reasoning))
+        for index in sorted(set(self.texts) | set(self.tool_args) | set(self.reasoning) | set(self.refusals)):
+            calls = self.tool_args.get(index, {})
+            call.add_output("".join(self.texts.get(index, ())), refusal="".join(self.refusals.get(index, ())),
+                            tool_arguments=["".join(calls[i]) for i in sorted(calls)],
+                            reasoning="".join(self.reasoning.get(index, ())))
 
 
 def _read_chat_stream(call: ParsedCall, x: Exchange) -> None:
@@ -216,6 +227,7 @@ def _read_conversation(call: ParsedCall, x: Exchange) -> None:
     if looks_like_sse(x):
         events, _ = sse_json(x)
         texts: list[str] = []
+        tool_args: dict[str, list[str]] = {}
         done = False
         for event, data in events:
             if not isinstance(data, dict):
@@ -223,24 +235,25 @@ def _read_conversation(call: ParsedCall, x: Exchange) -> None:
             kind = event_type(data, event)
             if kind == "message.output.delta":
                 texts.append(text_of(data.get("content")))
+            elif kind == "function.call.delta" and isinstance(data.get("arguments"), str):
+                tool_args.setdefault(str(data.get("tool_call_id") or data.get("id") or ""), []).append(data["arguments"])
             elif kind == "conversation.response.done":
                 done = True
                 set_openai_usage(call, data.get("usage") if isinstance(data.get("usage"), dict) else None)
             elif kind == "conversation.response.error":
                 raise ParseProblem(f"response: stream error: {error_text(data)}")
-        call.outputs.append("".join(texts))
+        call.add_output("".join(texts), tool_arguments=["".join(parts) for parts in tool_args.values()])
         if not done:
             raise ParseProblem("response: stream truncated before conversation.response.done")
         return
     body = load_json(x.response_body, "response")
     if not isinstance(body, dict):
         raise ParseProblem("response: expected a JSON object")
-    texts = [
-        text_of(entry.get("content"))
-        for entry in dicts(body.get("outputs"))
-        if isinstance(entry, dict) and entry.get("type") == "message.output"
-    ]
-    call.outputs.append("".join(texts))
+    entries = dicts(body.get("outputs"))
+    texts = [text_of(entry.get("content")) for entry in entries if entry.get("type") == "message.output"]
+    args = [entry["arguments"] for entry in entries
+            if entry.get("type") == "function.call" and isinstance(entry.get("arguments"), str)]
+    call.add_output("".join(texts), tool_arguments=args)
     set_openai_usage(call, openai_usage_of(body))
 
 

@@ -1,8 +1,8 @@
 """OpenAI Responses API (also xAI, Groq, Azure v1, Perplexity agent, Bedrock /openai/v1).
 
-Assistant text is every `output_text` part of the `message` output items, concatenated (the
-SDK's `output_text` is not on the wire); `reasoning` items' summary and content text go to
-`reasoning`. Streams end with one terminal event (`response.completed`, `.incomplete` or
+One output per response: the `output_text` parts of its `message` items concatenated (the
+SDK's `output_text` is not on the wire), refusals, function and custom tool call arguments,
+code interpreter code, and the summary and content text of `reasoning` items. Streams end with one terminal event (`response.completed`, `.incomplete` or
 `.failed`) carrying the whole response, which is preferred; without it the
 `response.output_text.delta` values are joined and the call is marked truncated. There is no
 `[DONE]`, and no `n`: one output per call.
@@ -15,10 +15,12 @@ from typing import Any
 from agent.capture.exchange import ParsedCall
 from agent.capture.parsers.common import Exchange
 from agent.capture.parsers.common import ParseProblem
+from agent.capture.parsers.common import as_dict
 from agent.capture.parsers.common import as_int
 from agent.capture.parsers.common import dicts
 from agent.capture.parsers.common import error_text
 from agent.capture.parsers.common import event_type
+from agent.capture.parsers.common import nothing_read
 from agent.capture.parsers.common import openai_usage_of
 from agent.capture.parsers.common import set_openai_usage
 from agent.capture.parsers.common import sse_json
@@ -48,29 +50,48 @@ def read_body(call: ParsedCall, body: Any) -> None:
     if isinstance(body.get("model"), str):
         call.served_model = body["model"]
     texts: list[str] = []
+    refusals: list[str] = []
     tool_args: list[str] = []
+    code: list[str] = []
     reasoning: list[str] = []
+    unknown: list[str] = []
     for item in dicts(body.get("output")):
-        if not isinstance(item, dict):
-            continue
-        if item.get("type") == "message":
+        kind = item.get("type")
+        if kind == "message":
             for part in dicts(item.get("content")):
-                if isinstance(part, dict) and part.get("type") == "output_text":
+                if part.get("type") == "output_text":
                     texts.append(str(part.get("text") or ""))
-                elif isinstance(part, dict) and part.get("type") == "refusal":
-                    texts.append(str(part.get("refusal") or ""))
-        elif item.get("type") == "reasoning":
+                elif part.get("type") == "refusal":
+                    refusals.append(str(part.get("refusal") or ""))
+        elif kind == "reasoning":
             for key in ("summary", "content"):
                 reasoning.extend(text_of([p]) for p in dicts(item.get(key)))
-        elif item.get("type") == "function_call" and isinstance(item.get("arguments"), str):
+        elif kind == "function_call" and isinstance(item.get("arguments"), str):
             tool_args.append(item["arguments"])
-    if texts or tool_args:
-        call.outputs.append("".join(texts) or "\n".join(tool_args))
-    if any(reasoning):
-        call.reasoning.append("\n".join(r for r in reasoning if r))
+        elif kind == "custom_tool_call" and isinstance(item.get("input"), str):
+            tool_args.append(item["input"])
+        elif kind == "code_interpreter_call" and isinstance(item.get("code"), str):
+            code.append(item["code"])
+        elif kind in ("mcp_call", "mcp_approval_request") and isinstance(item.get("arguments"), str):
+            tool_args.append(item["arguments"])
+        elif kind == "local_shell_call" and isinstance(as_dict(item.get("action")).get("command"), list):
+            code.append(" ".join(str(word) for word in item["action"]["command"]))
+        elif kind not in _ITEMS_WITHOUT_TEXT:
+            unknown.append(str(kind))
+    if texts or refusals or tool_args or code or any(reasoning):
+        call.add_output("".join(texts), refusal="".join(refusals), tool_arguments=tool_args, code=code,
+                        reasoning="\n".join(r for r in reasoning if r))
     set_openai_usage(call, openai_usage_of(body))
     if body.get("status") == "failed" or (body.get("error") and not texts):
         raise ParseProblem(f"response: failed: {error_text(body.get('error') or 'status failed')}")
+    if unknown and not any(call.outputs):
+        raise nothing_read(unknown)
+
+
+# Output items that hold no text the model wrote (searches, images, computer actions, tool lists).
+_ITEMS_WITHOUT_TEXT = frozenset({"message", "reasoning", "function_call", "custom_tool_call", "code_interpreter_call",
+                                 "web_search_call", "file_search_call", "image_generation_call", "computer_call",
+                                 "mcp_list_tools", "mcp_call", "mcp_approval_request", "local_shell_call"})
 
 
 _RESPONSES_TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
@@ -79,6 +100,7 @@ _RESPONSES_TERMINAL = {"response.completed", "response.incomplete", "response.fa
 def read_stream(call: ParsedCall, x: Exchange) -> None:
     events, _ = sse_json(x)
     deltas: dict[int, list[str]] = {}
+    arguments: dict[int, list[str]] = {}
     reasoning: list[str] = []
     final: dict[str, Any] | None = None
     error: str | None = None
@@ -93,6 +115,8 @@ def read_stream(call: ParsedCall, x: Exchange) -> None:
             call.served_model = model if isinstance(model, str) else call.served_model
         elif kind == "response.output_text.delta" and isinstance(data.get("delta"), str):
             deltas.setdefault(as_int(data.get("output_index")) or 0, []).append(data["delta"])
+        elif kind in ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta"):
+            arguments.setdefault(as_int(data.get("output_index")) or 0, []).append(str(data.get("delta") or ""))
         elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             reasoning.append(str(data.get("delta") or ""))
         elif kind == "error":
@@ -100,11 +124,10 @@ def read_stream(call: ParsedCall, x: Exchange) -> None:
             error = error_text(detail if isinstance(detail, dict) else {"code": data.get("code"), "message": data.get("message")})
     if final is not None:
         read_body(call, final)
-    else:
-        if deltas:
-            call.outputs.append("".join("".join(deltas[i]) for i in sorted(deltas)))
-        if any(reasoning):
-            call.reasoning.append("".join(reasoning))
+    elif deltas or any(reasoning) or arguments:
+        call.add_output("".join("".join(deltas[i]) for i in sorted(deltas)),
+                        tool_arguments=["".join(arguments[i]) for i in sorted(arguments)],
+                        reasoning="".join(reasoning))
     if error:
         raise ParseProblem(f"response: stream error: {error}")
     if final is None:
