@@ -53,7 +53,13 @@ def read_or_create(journal_dir: Path) -> str:
     if existing:
         return existing
     path = journal_dir / NAME
-    if path.exists():  # damaged: keep it for whoever wants to look, and start a new identity
+    if path.exists():
+        # A concurrent first start may have linked its file in since the read above: a file
+        # that reads as valid now is that one, not a damaged one.
+        existing = read_identity(journal_dir)
+        if existing:
+            return existing
+        # damaged: keep it for whoever wants to look, and start a new identity
         os.replace(path, journal_dir / f"{NAME}.damaged")
     journal_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
     # Written whole under a temporary name, then linked into place: a concurrent first start
