@@ -62,6 +62,8 @@ class CaptureWriter(threading.Thread):
         self._drain_deadline = float("inf")
         self.last_error: str | None = None
         self.last_error_at: float | None = None
+        self.store_errors = 0  # for agent.metrics
+        self.caught_up_at: float | None = None  # last time the journal was drained (writer lag)
         self._store = None
         self._position = journal.acked()
         self._quarantine = Path(journal.dir) / "quarantine.jsonl"
@@ -125,10 +127,12 @@ class CaptureWriter(threading.Thread):
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         self.last_error = f"{type(e).__name__}: {text}"[:500]
         self.last_error_at = time.time()
+        self.store_errors += 1
 
     def _step(self) -> bool:
         payloads, end = self.journal.read(self._position, max_records=self.batch_size)
         if not payloads:
+            self.caught_up_at = time.time()
             if end != self._position:  # moved past a finished segment
                 self.journal.ack(end)
                 self._position = end
@@ -312,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
                 writer.request_stop(timeout=60)
 
     threading.Thread(target=orphan_watch, daemon=True).start()
+    from agent.metrics import serve_writer
+
+    serve_writer(config, writer)
     writer.run()
     return 0
 

@@ -12,7 +12,8 @@ import json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "json", "prometheus"), default="text",
+                        help="prometheus: the text exposition format, for node_exporter's textfile collector")
 
 
 def journal_pending(journal_dir) -> tuple[int, int]:
@@ -77,7 +78,15 @@ def run(args: argparse.Namespace) -> int:
     from agent.commands.common import store_from
 
     config = config_from(args)
-    report = collect(config, store_from(config))
+    store = store_from(config)
+    report = collect(config, store)
+    report["alerts"] = alerts_section(config, store)
+    if args.format == "prometheus":
+        from agent.metrics import exposition
+        from agent.metrics import status_metrics
+
+        print(exposition(status_metrics(report)), end="")
+        return 0
     if args.format == "json":
         print(json.dumps(report, indent=2))
         return 0
@@ -99,4 +108,38 @@ def run(args: argparse.Namespace) -> int:
         print(f"watcher {w['host']}: last seen {w['updated_at']}, {w.get('summary', '')}")
     if not report["proxies"] and not report["watchers"]:
         print("no proxy or watcher has reported yet")
+    print_alerts_section(report["alerts"])
     return 0
+
+
+def alerts_section(config, store) -> dict:
+    """Alert sinks (delivered, pending, down) and the scheduler's last run, from the store."""
+    from sqlalchemy import select
+
+    from agent.alerts.outbox import sink_health
+    from agent.alerts.settings import load_alert_settings
+    from agent.metrics import findings_by_severity
+    from agent.store.models import AlertState
+
+    settings = load_alert_settings(config)
+    with store.session() as s:
+        runs = [{"host": r.name.split(":", 1)[1], "updated_at": r.updated_at.isoformat(), **r.value}
+                for r in s.scalars(select(AlertState).where(AlertState.name.like("scheduler:%")))]
+    return {"sinks": sink_health(store, settings), "scheduler": runs, "findings_by_severity": findings_by_severity(store)}
+
+
+def print_alerts_section(section: dict) -> None:
+    for run in section["scheduler"]:
+        problem = f", last error: {run['error']}" if run.get("error") else ""
+        print(f"alerts {run['host']}: evaluated up to {run.get('last_until')} (every {run.get('evaluate_minutes')} min)"
+              f"{problem}")
+    for sink in section["sinks"]:
+        line = (f"sink {sink['name']}: {sink['state'].upper() if sink['state'] == 'down' else sink['state']}, "
+                f"{sink['delivered']} delivered, {sink['pending']} pending")
+        if sink["pending"]:
+            line += f" (oldest {sink['oldest_pending']})"
+        if sink["failed_attempts"]:
+            line += f", {sink['failed_attempts']} failed attempts, last error: {sink['last_error']}"
+        print(line)
+    if not section["sinks"]:
+        print("no alert sink configured")
