@@ -64,7 +64,7 @@ class Scheduler:
         if queued and self.dispatcher is not None:
             self.dispatcher.wake.set()
         if events["new"] or events["escalated"] or queued:
-            self.say(f"aiaudit alerts: evaluated {since:%Y-%m-%d %H:%M}..{now:%H:%M}: {events['new']} new, "
+            self.say(f"aiaudit alerts: evaluated {since:%Y-%m-%d %H:%M}..{now:%Y-%m-%d %H:%M}: {events['new']} new, "
                      f"{events['updated']} updated, {events['escalated']} escalated findings; {queued} alerts queued")
         return result
 
@@ -113,19 +113,22 @@ class Scheduler:
         except Exception:
             pass  # the store itself is what failed
 
+    def tick(self) -> None:
+        """One scheduled run; a bad site rule or a store outage is said, never raised."""
+        from rules.engine.model import RuleError
+
+        try:
+            self.run_once()
+        except RuleError as e:
+            self.stats["errors"] += 1
+            self.say(f"aiaudit alerts: rules not evaluated: {e}")
+        except Exception as e:
+            self._failed(e)
+
     def run(self) -> None:
         interval = self.settings.evaluate_minutes * 60
         while not self.stopping.is_set():
-            try:
-                self.run_once()
-            except Exception as e:  # a bad site rule or a store outage: say so, keep the schedule
-                from rules.engine.model import RuleError
-
-                if isinstance(e, RuleError):
-                    self.stats["errors"] += 1
-                    self.say(f"aiaudit alerts: rules not evaluated: {e}")
-                else:
-                    self._failed(e)
+            self.tick()
             self.stopping.wait(interval)
 
     def start(self) -> None:
