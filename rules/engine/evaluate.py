@@ -284,7 +284,11 @@ def _insert_draft(draft: FindingDraft, now: dt.datetime, links: list, result: Wr
 
 def _revise(session, finding: Finding, aggregate: Evidence, listed: set, draft: FindingDraft, now: dt.datetime,
             links: list, result: WriteResult) -> FindingChange | None:
-    """Bring a stored finding of an open window up to date with `draft`; None when nothing changed."""
+    """Bring a stored finding of an open window up to date with `draft`; None when nothing changed.
+    A run that saw fewer of the window's events than the stored version (an earlier `--until`)
+    leaves it alone: revisions only move forward."""
+    if draft.count < (finding.count or 0):
+        return None
     new_aggregate = next((e for e in draft.evidence if e.kind == "aggregate"), None)
     new_events = [e for e in draft.evidence if e.kind != "aggregate" and (e.kind, e.ref) not in listed]
     values = {name: getattr(draft, name) for name in REVISABLE}

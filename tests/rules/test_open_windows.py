@@ -55,6 +55,10 @@ def test_an_open_window_is_updated_until_it_closes_then_frozen(store):
     assert any(c.finding_id == finding.id and c.event == "updated" for c in later.changes)
     assert later.new_findings == 0 and later.updated_findings >= 1
 
+    earlier = evaluate(store, DAY, DAY + dt.timedelta(hours=12))  # a look back at less data changes nothing
+    assert not [c for c in earlier.changes if c.finding_id == finding.id]
+    assert harvest_findings(store)[0].count == 480
+
     closed = evaluate(store, DAY, DAY + dt.timedelta(days=1))
     [final] = harvest_findings(store)
     assert final.count == 600 and aggregate_of(store, final.id).detail["window_complete"] is True
