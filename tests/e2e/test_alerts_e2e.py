@@ -133,3 +133,83 @@ alerts:
         assert len(keys) == len(set(keys)) == len(high), (sink, keys)  # once per finding, on every sink
     assert len({frozenset(keys) for keys in final.values()}) == len(final)  # keys are per sink
     assert TOKEN not in (tmp_path / "watch.log").read_text()
+
+
+def start_watch(env, data: Path, log_path: Path):
+    log = open(log_path, "a")
+    process = subprocess.Popen([*aiaudit_command(), "watch", str(data)], env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    return process, log
+
+
+def stop_watch(process, log) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(30)
+    log.close()
+
+
+def test_a_sink_down_during_traffic_and_a_restart_lose_nothing_and_send_once(standin, tmp_path):
+    """The webhook receiver is down while the harvesting goes through the proxy; the watcher is
+    restarted with the alerts undelivered; the receiver comes back: each alert arrives once."""
+    http, tcp = HTTPCollector(), TCPSyslog()
+    http.down()
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    data = tmp_path / "datasets"
+    data.mkdir()
+    config = tmp_path / "aiaudit.yaml"
+    config.write_text(f"""database_url: {url}
+capture:
+  journal_dir: {tmp_path / 'journal'}
+scanner:
+  index_dir: {tmp_path / 'index'}
+teams:
+  - name: harvest-lab
+    proxy_users: [harvester]
+alerts:
+  evaluate_minutes: {EVALUATE_MINUTES}
+  retry_seconds: 0.3
+  retry_max_seconds: 1
+  down_after_attempts: 2
+  sinks:
+    - {{name: hook, type: webhook, url: "{http.url}/hook"}}
+    - {{name: syslog-tcp, type: syslog, host: 127.0.0.1, port: {tcp.port}, transport: tcp}}
+""")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AIAUDIT_")}, "AIAUDIT_CONFIG": str(config),
+           "PYTHONPATH": str(REPO), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    log_path = tmp_path / "watch.log"
+    watch, log = start_watch(env, data, log_path)
+    proxy = standin_proxy(tmp_path / "mitmproxy", standin.port, scripts=[CAPTURE], options={"proxyauth": "any"},
+                          env={"AIAUDIT_CONFIG": str(config), "PYTHONPATH": str(REPO)})
+    try:
+        with proxy:
+            client = clients.openai_client(proxy.url_with_auth("harvester"), proxy.ca_path)
+            for i in range(70):
+                client.chat.completions.create(model="gpt-4o-mini", n=8,
+                                               messages=[{"role": "user", "content": f"Collect answer {i}"}])
+            wait_drained(tmp_path / "journal")
+        deadline = time.monotonic() + 20
+        while not tcp.received and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert tcp.received, log_path.read_text()[-2000:]  # the sink that is up was served meanwhile
+        time.sleep(3)  # a few failed attempts at the webhook
+        status = subprocess.run([*aiaudit_command(), "status"], env=env, capture_output=True, text=True, timeout=60)
+        assert "sink hook: DOWN, 0 delivered" in status.stdout, status.stdout + status.stderr
+        stop_watch(watch, log)  # restart with the webhook's alerts undelivered
+        http.up()
+        watch, log = start_watch(env, data, log_path)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(http.received) < len({k for k in tcp.received}):
+            time.sleep(0.1)
+        time.sleep(EVALUATE_MINUTES * 60 * 2)  # more evaluations: nothing is sent again
+    finally:
+        stop_watch(watch, log)
+        http.down()
+        tcp.down()
+    store = open_store(url)
+    with store.session() as s:
+        high = s.execute(select(Finding.id).where(Finding.severity.in_(["high", "critical"]))).scalars().all()
+    store.dispose()
+    hook_findings = [r["body"]["finding"]["id"] for r in http.received]
+    assert high and sorted(hook_findings) == sorted(high), log_path.read_text()[-2000:]
+    assert len(tcp.received) == len(high)
+    assert "delivery failed (Connection refused)" in log_path.read_text()
