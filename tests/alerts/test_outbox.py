@@ -199,3 +199,32 @@ def test_backoff_grows_is_capped_and_never_overflows(attempts, base, cap, key):
     assert 0.75 * min(base, cap) * 0.999 <= wait <= 1.25 * cap * 1.001
     assert backoff_seconds(attempts + 1, key, base, cap) >= wait  # never shorter after another failure
     assert backoff_seconds(attempts, key, base, cap) == wait  # the spread is fixed per alert
+
+
+def test_a_hanging_sink_holds_back_only_its_own_alerts(tmp_path, db_url):
+    import socket
+
+    silent = socket.socket()  # accepts connections (the kernel does) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        config = config_with(f"""
+        alerts:
+          sinks:
+            - {{name: stuck, type: webhook, url: "http://127.0.0.1:{silent.getsockname()[1]}/", timeout_seconds: 2}}
+            - {{name: ocsf, type: ocsf_file, path: ocsf.jsonl}}
+        """, tmp_path, db_url)
+        store = open_store(db_url)
+        seed(store, calls=CALLS)
+        settings = load_alert_settings(config)
+        Scheduler(store, settings).run_once(DAY + dt.timedelta(hours=11, minutes=30))
+        started = time.time()
+        Dispatcher(store, settings).run_once()
+        took = time.time() - started
+        written = (tmp_path / "ocsf.jsonl").stat().st_mtime - started
+        assert took >= 1.9 and written < 1.0, (took, written)
+        health = {h["name"]: h for h in sink_health(store, settings)}
+        assert health["stuck"]["last_error"].startswith("timed out") and health["ocsf"]["pending"] == 0
+        store.dispose()
+    finally:
+        silent.close()
