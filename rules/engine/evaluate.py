@@ -282,6 +282,11 @@ def _insert_draft(draft: FindingDraft, now: dt.datetime, links: list, result: Wr
     return finding
 
 
+def _same(stored: Any, new: Any) -> bool:
+    """Equal as the chain would hash them (so 3 and 3.0, or a tuple and a list, are the same)."""
+    return chain.canonical("evidence", {"detail": stored}) == chain.canonical("evidence", {"detail": new})
+
+
 def _revise(session, finding: Finding, aggregate: Evidence, listed: set, draft: FindingDraft, now: dt.datetime,
             links: list, result: WriteResult) -> FindingChange | None:
     """Bring a stored finding of an open window up to date with `draft`; None when nothing changed.
@@ -292,10 +297,9 @@ def _revise(session, finding: Finding, aggregate: Evidence, listed: set, draft: 
     new_aggregate = next((e for e in draft.evidence if e.kind == "aggregate"), None)
     new_events = [e for e in draft.evidence if e.kind != "aggregate" and (e.kind, e.ref) not in listed]
     values = {name: getattr(draft, name) for name in REVISABLE}
-    finding_changed = any(chain.canonical("findings", {name: getattr(finding, name)})
-                          != chain.canonical("findings", {name: value}) for name, value in values.items())
+    finding_changed = any(not _same(getattr(finding, name), value) for name, value in values.items())
     detail = new_aggregate.detail if new_aggregate is not None else aggregate.detail
-    aggregate_changed = chain.canonical("evidence", {"detail": aggregate.detail}) != chain.canonical("evidence", {"detail": detail})
+    aggregate_changed = not _same(aggregate.detail, detail)
     if not (finding_changed or aggregate_changed or new_events):
         return None
     previous = finding.severity

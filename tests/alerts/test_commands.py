@@ -27,7 +27,6 @@ from tests.rules.scenario import CALLS
 from tests.rules.scenario import DAY
 
 from .conftest import config_with
-from .listeners import read_octet_counted  # noqa: F401 - the receivers' framing, used by the tcp fixture
 
 TOKEN = "cli-secret-token-a41c9"
 

@@ -31,14 +31,14 @@ def post_json(sink, url: str, body: dict, headers: dict[str, str]) -> int:
     except urllib.error.HTTPError as e:
         raise SinkError(f"HTTP {e.code}") from None
     except urllib.error.URLError as e:
-        raise SinkError(_reason(e.reason)) from None
+        raise SinkError(reason_text(e.reason)) from None
     except (TimeoutError, socket.timeout):
         raise SinkError(f"timed out after {sink.timeout_seconds:g} s") from None
     except (OSError, ssl.SSLError) as e:
-        raise SinkError(_reason(e)) from None
+        raise SinkError(reason_text(e)) from None
 
 
-def _reason(reason) -> str:
+def reason_text(reason) -> str:
     if isinstance(reason, ssl.SSLCertVerificationError):
         return f"TLS: {reason.verify_message or 'certificate verify failed'}"
     if isinstance(reason, ssl.SSLError):

@@ -17,7 +17,7 @@ import ssl
 
 from agent.alerts.document import one_line
 from agent.alerts.sinks import SinkError
-from agent.alerts.sinks.http import _reason
+from agent.alerts.sinks.http import reason_text
 from agent.alerts.sinks.http import tls_context
 
 SD_ID = "aiaudit@32473"
@@ -76,7 +76,7 @@ def send(sink, document: dict, sent_at) -> None:
     except (TimeoutError, socket.timeout):
         raise SinkError(f"timed out after {sink.timeout_seconds:g} s") from None
     except (OSError, ssl.SSLError) as e:
-        raise SinkError(_reason(e)) from None
+        raise SinkError(reason_text(e)) from None
 
 
 def _family(host: str) -> int:
