@@ -106,20 +106,29 @@ class WriterCollector:
     def __init__(self, writer, config) -> None:
         self.writer, self.config = writer, config
         self.report = _Cached(self._report, STATUS_CACHE_SECONDS)
+        self._store = None  # its own: the writer disposes and reopens its store during an outage
 
     def _report(self):
         from agent.commands.status import collect
+        from agent.store.engine import open_store
 
-        return collect(self.config, self.writer._get_store())
+        if self._store is None:
+            self._store = open_store(self.config.database_url, migrate=False)
+        try:
+            return collect(self.config, self._store)
+        except Exception:
+            self._store.dispose()
+            self._store = None
+            raise
 
     def collect(self):
         up = GaugeMetricFamily("aiaudit_store_up", "1 when the last read of the store worked.")
         try:
             families = status_metrics(self.report.get())
             up.add_metric([], 1)
-        except Exception as e:  # the store is down: say so, with the writer's own numbers still
+        except Exception as e:  # the store is down: what the journal holds is what matters now
             log.debug("metrics: status not read: %s", e)
-            families = []
+            families = self._journal_only()
             up.add_metric([], 0)
         errors = CounterMetricFamily("aiaudit_writer_store_errors", "Times the writer could not write to the store.")
         errors.add_metric([], getattr(self.writer, "store_errors", 0))
@@ -127,9 +136,24 @@ class WriterCollector:
                                 "drained (0 when it keeps up).")
         caught_up = getattr(self.writer, "caught_up_at", None)
         lag.add_metric([], max(0.0, time.time() - caught_up) if caught_up else 0.0)
+        # (caught_up_at is updated each time the writer finds the journal empty, ~5 times a second)
         journal = GaugeMetricFamily("aiaudit_journal_bytes", "Size of the journal on disk.")
         journal.add_metric([], self.writer.journal.size)
         return families + [up, errors, lag, journal]
+
+
+    def _journal_only(self) -> list:
+        from agent.commands.status import journal_pending
+
+        try:
+            records, size = journal_pending(self.config.journal_dir)
+        except OSError:
+            return []
+        pending = GaugeMetricFamily("aiaudit_calls_pending", "Captured calls still in the journal.")
+        pending.add_metric([], records)
+        journal = GaugeMetricFamily("aiaudit_journal_pending_bytes", "Bytes in the journal not yet stored.")
+        journal.add_metric([], size)
+        return [pending, journal]
 
 
 class WatchCollector:

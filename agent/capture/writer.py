@@ -63,7 +63,7 @@ class CaptureWriter(threading.Thread):
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self.store_errors = 0  # for agent.metrics
-        self.caught_up_at: float | None = None  # last time the journal was drained (writer lag)
+        self.caught_up_at = time.time()  # last time the journal was drained (writer lag)
         self._store = None
         self._position = journal.acked()
         self._quarantine = Path(journal.dir) / "quarantine.jsonl"

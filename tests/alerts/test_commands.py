@@ -184,6 +184,37 @@ def test_the_writer_process_serves_its_health(tmp_path):
         process.wait(30)
 
 
+def test_the_writer_reports_a_store_outage_with_what_waits_in_the_journal(tmp_path):
+    port = free_port()
+    journal_dir = tmp_path / "journal"
+    dead = f"postgresql+psycopg://aiaudit:aiaudit@127.0.0.1:{free_port()}/none"  # nothing listens there
+    cfg = write_config(tmp_path, f"database_url: {dead}\ncapture:\n  journal_dir: {journal_dir}\n"
+                                 f"metrics:\n  writer_port: {port}\n")
+    fill(Journal(journal_dir, 1 << 30), 4)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AIAUDIT_")}, "AIAUDIT_CONFIG": cfg,
+           "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    process = subprocess.Popen([sys.executable, "-m", "agent.capture.writer", "--journal", str(journal_dir),
+                                "--parent", str(os.getpid())], env=env, stderr=subprocess.DEVNULL)
+    try:
+        values = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+                    values = samples(response.read().decode())
+                if values.get(("aiaudit_writer_store_errors_total", ()), 0) >= 2:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        assert values[("aiaudit_store_up", ())] == 0 and values[("aiaudit_writer_store_errors_total", ())] >= 2
+        assert values[("aiaudit_calls_pending", ())] == 4 and values[("aiaudit_journal_pending_bytes", ())] > 0
+        assert values[("aiaudit_writer_lag_seconds", ())] > 0.5
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+
+
 def test_the_watcher_serves_scanning_and_alert_counts(tmp_path):
     from agent.alerts.scheduler import AlertService
     from agent.config import load_config
