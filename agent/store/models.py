@@ -234,28 +234,6 @@ class ChainCheckpoint(Base):
     reason: Mapped[str] = mapped_column(String(32), default="prune")
 
 
-class CaptureCounter(Base):
-    """Capture accounting per proxy host: captured = stored + pending + dropped{reason}."""
-
-    __tablename__ = "capture_counters"
-
-    proxy_host: Mapped[str] = mapped_column(String(255), primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # captured | stored | dropped:<reason>
-    value: Mapped[int] = mapped_column(BigInteger, default=0)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTC)
-
-
-class Heartbeat(Base):
-    """Latest state a long-running component reported (proxy writer, watcher)."""
-
-    __tablename__ = "heartbeats"
-
-    component: Mapped[str] = mapped_column(String(64), primary_key=True)
-    host: Mapped[str] = mapped_column(String(255), primary_key=True)
-    state: Mapped[dict] = mapped_column(JSON)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTC)
-
-
 class ChainRevision(Base):
     """A finding or evidence row as it was before an open window's re-evaluation revised it.
 
@@ -306,3 +284,26 @@ class AlertState(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(UTC)
+
+
+class CaptureCounter(Base):
+    """Capture accounting per proxy host: captured = stored + pending + dropped{reason}."""
+
+    __tablename__ = "capture_counters"
+
+    proxy_host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # captured | stored | dropped:<reason>
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTC)
+
+
+class Heartbeat(Base):
+    """Latest state a long-running component reported (proxy writer, watcher)."""
+
+    __tablename__ = "heartbeats"
+
+    component: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTC)
+
