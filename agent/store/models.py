@@ -306,4 +306,3 @@ class Heartbeat(Base):
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     state: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(UTC)
-
