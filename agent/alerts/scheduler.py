@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import socket
 import threading
 import traceback
@@ -33,12 +34,12 @@ def state_name() -> str:
 
 class Scheduler:
     def __init__(self, store, settings, rule_paths=(), *, on_line=None, dispatcher: Dispatcher | None = None,
-                 traceback_dir: Path | None = None) -> None:
+                 traceback_file: Path | None = None) -> None:
         self.store, self.settings = store, settings
         self.rule_paths = list(rule_paths)
         self.say = on_line or log.info
         self.dispatcher = dispatcher
-        self.traceback_dir = traceback_dir
+        self.traceback_file = traceback_file
         self.stats: Counter[str] = Counter()
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,10 +94,10 @@ class Scheduler:
     def _failed(self, e: Exception) -> None:
         self.stats["errors"] += 1
         where = "the log"
-        if self.traceback_dir is not None:
+        if self.traceback_file is not None:
             try:
-                self.traceback_dir.mkdir(parents=True, exist_ok=True)
-                path = self.traceback_dir / "alerts-traceback.log"
+                path = self.traceback_file
+                path.parent.mkdir(parents=True, exist_ok=True)
                 with open(path, "a", encoding="utf-8") as f:
                     f.write(f"--- {dt.datetime.now(dt.timezone.utc).isoformat()}\n{traceback.format_exc()}\n")
                 where = str(path)
@@ -149,8 +150,10 @@ class AlertService:
 
         self.settings = load_alert_settings(config)
         self.dispatcher = Dispatcher(store, self.settings, on_line=on_line)
+        # the error log every command uses for tracebacks (README, exit codes)
+        error_log = Path(os.environ.get("AIAUDIT_ERROR_LOG") or data_home() / "logs" / "errors.log")
         self.scheduler = Scheduler(store, self.settings, config.rule_paths, on_line=on_line,
-                                   dispatcher=self.dispatcher, traceback_dir=data_home())
+                                   dispatcher=self.dispatcher, traceback_file=error_log)
 
     def start(self) -> "AlertService":
         self.dispatcher.start()

@@ -62,10 +62,10 @@ def test_a_store_failure_says_where_the_traceback_went(tmp_path):
     home.mkdir()
     store = open_store(f"sqlite:///{home / 'audit.db'}")
     lines: list[str] = []
-    scheduler = Scheduler(store, AlertSettings(), on_line=lines.append, traceback_dir=tmp_path / "logs")
+    scheduler = Scheduler(store, AlertSettings(), on_line=lines.append, traceback_file=tmp_path / "logs" / "errors.log")
     store.dispose()
     shutil.rmtree(home)  # the database is gone from under the service
     scheduler.tick()
     [line] = lines
-    assert line.startswith("aiaudit alerts: evaluation failed (") and f"details in {tmp_path / 'logs'}" in line
-    assert "Traceback (most recent call last)" in (tmp_path / "logs" / "alerts-traceback.log").read_text()
+    assert line.startswith("aiaudit alerts: evaluation failed (") and f"details in {tmp_path / 'logs' / 'errors.log'}" in line
+    assert "Traceback (most recent call last)" in (tmp_path / "logs" / "errors.log").read_text()
