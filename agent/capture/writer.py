@@ -83,6 +83,8 @@ class CaptureWriter(threading.Thread):
         self.restarts = 0  # set by the writer process from what its supervisor says
         self.started_at = time.time()
         self._last_beat = -float("inf")
+        self.store_errors = 0  # for agent.metrics
+        self.caught_up_at = time.time()  # last time the journal was drained (writer lag)
         self._store = None
         self._position = journal.acked()
         self._backlog = Backlog(journal, self._position)
@@ -181,10 +183,12 @@ class CaptureWriter(threading.Thread):
     def _note_error(self, e: Exception) -> None:
         self.errors.failed(describe(e), time.time())
         self._write_local_quietly()
+        self.store_errors += 1
 
     def _step(self) -> bool:
         payloads, end = self.journal.read(self._position, max_records=self.batch_size)
         if not payloads:
+            self.caught_up_at = time.time()
             if end != self._position:  # moved past a finished segment
                 self.journal.ack(end)
                 self._position = end
@@ -398,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
                 writer.request_stop(timeout=60)
 
     threading.Thread(target=orphan_watch, daemon=True).start()
+    from agent.metrics import serve_writer
+
+    serve_writer(config, writer)
     writer.run()
     return 0
 

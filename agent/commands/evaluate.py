@@ -39,5 +39,6 @@ def run(args: argparse.Namespace) -> int:
     result = run_evaluation(config, store_from(config), since, until)
     period = f"{result.since.isoformat() if result.since else 'the beginning'} to {result.until.isoformat()}"
     print(f"evaluated {result.rules} rules over {period}: {result.new_findings} new findings, "
-          f"{result.existing_findings} already recorded, {result.new_evidence} evidence rows")
+          f"{result.existing_findings} already recorded ({result.updated_findings} of open windows updated), "
+          f"{result.new_evidence} evidence rows")
     return 0

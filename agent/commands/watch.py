@@ -38,5 +38,13 @@ def run(args: argparse.Namespace) -> int:
                       on_line=lambda line: print(line, file=sys.stderr, flush=True))
     signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
     signal.signal(signal.SIGINT, lambda *_: watcher.stop())
-    watcher.run()
+    from agent.alerts.scheduler import AlertService
+    from agent.metrics import serve_watch
+
+    alerts = AlertService(config, store, on_line=lambda line: print(line, file=sys.stderr, flush=True)).start()
+    serve_watch(config, watcher, alerts, store)
+    try:
+        watcher.run()
+    finally:
+        alerts.stop()
     return 0

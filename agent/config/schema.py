@@ -77,6 +77,32 @@ def _port(value: int) -> int:
     return value
 
 
+def _positive_number(value: float) -> float:
+    if not value > 0 or value != value or value == float("inf"):
+        raise ValueError(f"expected a positive number, got {value}")
+    return value
+
+
+def _sink_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        raise ValueError(f"expected a sink name of letters, digits, '.', '_', '-' (at most 64), got {value!r}")
+    return value
+
+
+def _no_secret_here(value):
+    raise ValueError("secrets never go in this file: name an environment variable (token_env) or a file "
+                     "(token_file) that holds it")
+
+
+SEVERITIES = ("informational", "low", "medium", "high", "critical")
+
+
+def _facility(value: int) -> int:
+    if not 0 <= value <= 23:
+        raise ValueError(f"expected a syslog facility 0-23, got {value}")
+    return value
+
+
 def _header_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", value):
         raise ValueError(f"expected an HTTP header name, got {value!r}")
@@ -190,6 +216,71 @@ SCHEMA = Mapping(
                 "out_dir": Scalar(str, "./aiaudit-reports", "Where `aiaudit report` writes weeks."),
             },
             "Weekly reports.",
+        ),
+        "alerts": Mapping(
+            {
+                "evaluate_minutes": Scalar(float, 5.0, "How often `aiaudit watch` evaluates the rules over the open "
+                                           "windows (minutes; fractions allowed).", check=_positive_number),
+                "min_severity": Scalar(str, "high", "Default lowest severity a sink is sent.", choices=SEVERITIES),
+                "retry_seconds": Scalar(float, 10.0, "First wait before a failed delivery is tried again; it doubles "
+                                        "per attempt.", check=_positive_number),
+                "retry_max_seconds": Scalar(float, 900.0, "Longest wait between delivery attempts (retries never "
+                                            "stop: an alert stays in the outbox until its sink takes it).",
+                                            check=_positive_number),
+                "down_after_attempts": Scalar(int, 3, "Failed attempts in a row after which `aiaudit status` shows "
+                                              "a sink as down.", check=_positive),
+                "sinks": Sequence(
+                    Mapping(
+                        {
+                            "name": Scalar(str, None, "Sink name (in status, logs and idempotency keys).",
+                                           check=_sink_name, required=True),
+                            "type": Scalar(str, None, "webhook, syslog, splunk_hec or ocsf_file.", required=True,
+                                           choices=("webhook", "syslog", "splunk_hec", "ocsf_file")),
+                            "min_severity": Scalar(str, None, "Lowest severity sent to this sink (default "
+                                                   "alerts.min_severity).", choices=SEVERITIES),
+                            "url": Scalar(str, None, "webhook, splunk_hec: the URL (a Slack or Teams URL is a "
+                                          "secret: use url_env or url_file instead)."),
+                            "url_env": Scalar(str, None, "webhook, splunk_hec: environment variable holding the URL."),
+                            "url_file": Scalar(str, None, "webhook, splunk_hec: file holding the URL."),
+                            "format": Scalar(str, "json", "webhook body: json (the aiaudit alert), slack or teams.",
+                                             choices=("json", "slack", "teams")),
+                            "token": Scalar(str, None, "Refused: tokens come from token_env or token_file.",
+                                            check=_no_secret_here),
+                            "token_env": Scalar(str, None, "Environment variable holding the token (webhook: sent "
+                                                "as a Bearer token; splunk_hec: the HEC token)."),
+                            "token_file": Scalar(str, None, "File holding the token (read at each delivery)."),
+                            "host": Scalar(str, None, "syslog: collector host."),
+                            "port": Scalar(int, None, "syslog: collector port (default 514, 6514 for tls).",
+                                           check=_port),
+                            "transport": Scalar(str, "udp", "syslog: udp, tcp or tls (RFC 5424 messages; octet "
+                                                "counting on tcp and tls).", choices=("udp", "tcp", "tls")),
+                            "facility": Scalar(int, 13, "syslog: facility number 0-23 (13: log audit).",
+                                               check=_facility),
+                            "ca_file": Scalar(str, None, "syslog tls, webhook, splunk_hec: CA certificates to "
+                                              "verify the receiver with (default: the system's)."),
+                            "tls_verify": Scalar(bool, True, "Verify the receiver's certificate and name."),
+                            "index": Scalar(str, None, "splunk_hec: index to write to (default: the token's)."),
+                            "sourcetype": Scalar(str, "aiaudit:finding", "splunk_hec: sourcetype of the events."),
+                            "path": Scalar(str, None, "ocsf_file: JSON Lines file the OCSF Detection Findings are "
+                                           "appended to."),
+                            "timeout_seconds": Scalar(float, 5.0, "Give up one delivery attempt after this long.",
+                                                      check=_positive_number),
+                        }
+                    ),
+                    "Where new and escalated findings are sent, through the outbox in the store.",
+                ),
+            },
+            "Timely findings and alert sinks (run by `aiaudit watch`).",
+        ),
+        "metrics": Mapping(
+            {
+                "host": Scalar(str, "127.0.0.1", "Address the Prometheus endpoints listen on."),
+                "writer_port": Scalar(int, None, "Port of the capture writer's Prometheus endpoint (off when "
+                                      "unset).", check=_port),
+                "watch_port": Scalar(int, None, "Port of `aiaudit watch`'s Prometheus endpoint (off when unset).",
+                                     check=_port),
+            },
+            "Prometheus exposition (off by default).",
         ),
     }
 )

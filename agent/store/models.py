@@ -240,6 +240,58 @@ class ChainCheckpoint(Base):
     reason: Mapped[str] = mapped_column(String(32), default="prune")
 
 
+class ChainRevision(Base):
+    """A finding or evidence row as it was before an open window's re-evaluation revised it.
+
+    The revised row moves to a new link at the head of the chain; its earlier content stays here,
+    at its original `chain_seq`, as the exact canonical text that was hashed, so the chain still
+    verifies link by link (rules/engine/chain.py)."""
+
+    __tablename__ = "chain_revisions"
+
+    chain_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                           autoincrement=False)
+    table_name: Mapped[str] = mapped_column(String(16))  # findings | evidence
+    row_id: Mapped[str] = mapped_column(ID, index=True)
+    canonical: Mapped[str] = mapped_column(Text)
+    chain_hash: Mapped[str] = mapped_column(HASH)
+    revised_at: Mapped[dt.datetime] = mapped_column(UTC)
+
+
+class AlertOutbox(Base):
+    """One alert for one sink, kept until the sink has taken it (agent/alerts/outbox.py)."""
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(HASH, unique=True)  # sha256(finding, sink, severity)
+    sink: Mapped[str] = mapped_column(String(64))
+    finding_id: Mapped[str | None] = mapped_column(ID, index=True)
+    event: Mapped[str] = mapped_column(String(16))  # new | escalated
+    severity: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTC)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTC)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTC)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTC)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTC)
+
+    __table_args__ = (Index("ix_alert_outbox_due", "delivered_at", "next_attempt_at"),
+                      Index("ix_alert_outbox_sink", "sink", "delivered_at"))
+
+
+class AlertState(Base):
+    """Small named state of the alerting side: the scheduler's last run, per host."""
+
+    __tablename__ = "alert_state"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTC)
+
+
 class CaptureCounter(Base):
     """Capture accounting per proxy: captured = stored + pending + dropped{reason}.
 

@@ -92,7 +92,7 @@ class Watcher:
         self.scanner = Scanner(store, catalog, on_error=lambda line: self.say(line))
         self.observers: list[BaseObserver] = []
         self.polling: list[str] = []
-        self.stats = {"files_read": 0, "findings": 0, "rescans": 0, "errors": 0}
+        self.stats = {"files_read": 0, "records": 0, "findings": 0, "rescans": 0, "errors": 0}
 
     # -- observers --
 
@@ -241,6 +241,7 @@ class Watcher:
             self.stats["errors"] += 1
         if result.state in ("scanned", "resumed"):
             self.stats["files_read"] += 1
+            self.stats["records"] += result.records
             self.stats["findings"] += result.new_findings
             if result.new_findings:
                 self.say(f"{path}: {result.new_findings} records reuse captured outputs")

@@ -13,6 +13,12 @@ a second writer waits for the lock). Two evaluators may run at once; the chain s
 `chain_checkpoints` keep the chain verifiable when old links are pruned: a `prune` checkpoint
 stores the seq and hash of the last deleted link, and verification starts from it. After each
 append a `head` checkpoint records the newest link, so deleting the newest links is caught too.
+
+A finding of a window that was still open is revised when the window is evaluated again
+(`revise()`): the row as it was, in the exact canonical text that was hashed, moves to
+`chain_revisions` at its original seq, and the row with its new values becomes a new link at
+the head. Verification reads the revisions in seq order with the live rows, so every version of
+a finding stays checkable and nothing in the chain is ever rewritten.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from sqlalchemy import text
 from sqlalchemy import update
 
 from agent.store.models import ChainCheckpoint
+from agent.store.models import ChainRevision
 from agent.store.models import Evidence
 from agent.store.models import Finding
 
@@ -65,7 +72,11 @@ def canonical(table: str, row: dict[str, Any]) -> str:
 
 
 def link_hash(previous: str, table: str, row: dict[str, Any]) -> str:
-    return hashlib.sha256(f"{previous}|{table}|{canonical(table, row)}".encode()).hexdigest()
+    return canonical_hash(previous, table, canonical(table, row))
+
+
+def canonical_hash(previous: str, table: str, canonical_text: str) -> str:
+    return hashlib.sha256(f"{previous}|{table}|{canonical_text}".encode()).hexdigest()
 
 
 def row_dict(obj: Any) -> dict[str, Any]:
@@ -90,7 +101,7 @@ def lock(session) -> None:
 def head(session) -> tuple[int, str]:
     """(seq, hash) of the newest link, or of the newest prune checkpoint when all were pruned."""
     best_seq, best_hash = 0, GENESIS
-    for model in (Finding, Evidence):
+    for model in (Finding, Evidence, ChainRevision):
         seq = session.execute(select(func.max(model.chain_seq))).scalar()
         if seq is not None and seq > best_seq:
             best_seq = seq
@@ -101,12 +112,23 @@ def head(session) -> tuple[int, str]:
     return best_seq, best_hash
 
 
+def revise(session, table: str, obj: Any, now: dt.datetime) -> ChainRevision:
+    """Keep the stored version of `obj` (a chained row about to be changed) at its seq; the caller
+    then changes it and passes it to `append()` with the new rows, which gives it a new link.
+    Call under the chain lock, before changing any attribute."""
+    kept = ChainRevision(chain_seq=obj.chain_seq, table_name=table, row_id=obj.id,
+                         canonical=canonical(table, row_dict(obj)), chain_hash=obj.chain_hash, revised_at=now)
+    session.add(kept)
+    return kept
+
+
 def append(session, rows: list[tuple[str, Any]], now: dt.datetime | None = None) -> int:
-    """Chain and insert `rows` ((table, new ORM object) in chain order, not yet in the session):
-    takes the chain lock, gives each its chain_seq and chain_hash, inserts findings before
-    evidence (the foreign key), and moves the head checkpoint. Call inside the write
-    transaction. Returns the new head seq."""
+    """Chain and insert `rows` ((table, new ORM object) in chain order, not yet in the session,
+    or a stored row just given to `revise()`): takes the chain lock, gives each its chain_seq and
+    chain_hash, inserts findings before evidence (the foreign key), and moves the head
+    checkpoint. Call inside the write transaction. Returns the new head seq."""
     lock(session)
+    session.flush()  # revisions first: head() must see the seqs they keep
     seq, previous = head(session)
     for table, obj in rows:
         seq += 1
@@ -130,15 +152,35 @@ class VerifyResult:
     first_break: str | None
 
 
-def _links(session) -> Iterator[tuple[int, str, dict]]:
-    """Every chained row of both tables, in chain_seq order, streamed."""
+def _links(session) -> Iterator[tuple[int, str, dict, str | None]]:
+    """Every chained row of both tables and every kept revision, in chain_seq order, streamed:
+    (seq, table, row, canonical text for a revision else None)."""
 
-    def stream(name: str, model) -> Iterator[tuple[int, str, dict]]:
+    def stream(name: str, model) -> Iterator[tuple[int, str, dict, None]]:
         statement = select(model.__table__).where(model.chain_seq.is_not(None)).order_by(model.chain_seq)
         for row in session.execute(statement.execution_options(yield_per=2000)).mappings():
-            yield row["chain_seq"], name, dict(row)
+            yield row["chain_seq"], name, dict(row), None
 
-    return heapq.merge(*(stream(name, model) for name, model in TABLES.items()), key=lambda item: item[0])
+    def revisions() -> Iterator[tuple[int, str, dict, str]]:
+        statement = select(ChainRevision.__table__).order_by(ChainRevision.chain_seq)
+        for row in session.execute(statement.execution_options(yield_per=2000)).mappings():
+            yield row["chain_seq"], row["table_name"], {"id": row["row_id"], **row}, row["canonical"]
+
+    streams = [stream(name, model) for name, model in TABLES.items()] + [revisions()]
+    return heapq.merge(*streams, key=lambda item: item[0])
+
+
+def _revision_problem(seq: int, table: str, row: dict, text: str) -> str | None:
+    """A kept revision must be the canonical text of that very row at that very seq."""
+    if table not in TABLES:
+        return f"revision of unknown table {table!r}"
+    try:
+        content = json.loads(text)
+    except ValueError:
+        return "revision text is not JSON"
+    if not isinstance(content, dict) or content.get("chain_seq") != seq or content.get("id") != row["id"]:
+        return "revision does not belong to this seq and row"
+    return None
 
 
 def verify(store) -> VerifyResult:
@@ -153,8 +195,8 @@ def verify(store) -> VerifyResult:
         previous: str | None = None
         expected = None
         last_seq = 0
-        for seq, table, row in _links(session):
-            where = f"seq {seq} {table} {row['id']}"
+        for seq, table, row, revision in _links(session):
+            where = f"seq {seq} {table} {row['id']}" + (" (earlier version)" if revision is not None else "")
             if previous is None:  # the first link: from genesis, or from the prune checkpoint before it
                 if seq == 1:
                     previous = GENESIS
@@ -166,7 +208,13 @@ def verify(store) -> VerifyResult:
                 if seq < expected:
                     return VerifyResult(False, checked, f"{where}: seq {seq} used twice")
                 return VerifyResult(False, checked, f"{where}: link(s) {expected}..{seq - 1} missing (deleted?)")
-            computed = link_hash(previous, table, row)
+            if revision is not None:
+                problem = _revision_problem(seq, table, row, revision)
+                if problem:
+                    return VerifyResult(False, checked, f"{where}: {problem}")
+                computed = canonical_hash(previous, table, revision)
+            else:
+                computed = link_hash(previous, table, row)
             if row["chain_hash"] != computed:
                 return VerifyResult(False, checked, f"{where}: hash mismatch (row changed, or inserted into the chain)")
             checkpoint = checkpoints.get(seq)
@@ -199,17 +247,25 @@ def prune_chain_before(store, seq: int, now: dt.datetime | None = None) -> Prune
     with store.write_session() as session:
         lock(session)
         cut = seq
-        straddling = session.execute(
-            select(func.min(Finding.chain_seq)).join(Evidence, Evidence.finding_id == Finding.id)
-            .where(Finding.chain_seq < cut, Evidence.chain_seq >= cut)
-        ).scalar()
-        if straddling is not None:
-            cut = straddling
+        while True:  # each move can put another finding across the cut; the cut only moves back
+            straddling = session.execute(
+                select(func.min(Finding.chain_seq)).join(Evidence, Evidence.finding_id == Finding.id)
+                .where(Finding.chain_seq < cut, Evidence.chain_seq >= cut)
+            ).scalar()
+            # a revised finding sits at a later link than its older evidence: keep that evidence too
+            moved = session.execute(
+                select(func.min(Evidence.chain_seq)).join(Finding, Evidence.finding_id == Finding.id)
+                .where(Finding.chain_seq >= cut, Evidence.chain_seq < cut)
+            ).scalar()
+            earlier = min((s for s in (straddling, moved) if s is not None), default=None)
+            if earlier is None:
+                break
+            cut = earlier
         last = cut - 1
         if last < 1:
             return PruneResult(0, 0, 0)
         last_hash = None
-        for model in (Finding, Evidence):
+        for model in (Finding, Evidence, ChainRevision):
             found = session.execute(select(model.chain_hash).where(model.chain_seq == last)).scalar()
             if found is not None:
                 last_hash = found
@@ -220,6 +276,7 @@ def prune_chain_before(store, seq: int, now: dt.datetime | None = None) -> Prune
             last_hash = existing.chain_hash
         evidence = session.execute(delete(Evidence).where(Evidence.chain_seq <= last)).rowcount
         findings = session.execute(delete(Finding).where(Finding.chain_seq <= last)).rowcount
+        session.execute(delete(ChainRevision).where(ChainRevision.chain_seq <= last))
         checkpoint = session.get(ChainCheckpoint, last)
         if checkpoint is None:
             session.add(ChainCheckpoint(seq=last, chain_hash=last_hash, created_at=now, reason="prune"))

@@ -7,8 +7,10 @@ are aligned to fixed boundaries (correlations.py), so evaluating the same data a
 overlapping period — finds the same keys and writes nothing twice.
 
 A window that has not closed yet (it ends after `until`) is judged on the data so far and its
-aggregate evidence says `window_complete: false`; once a finding is stored it is never rewritten
-(the evidence chain is append-only), so a later run does not update its counts.
+aggregate evidence says `window_complete: false`. Evaluating it again revises that finding
+instead of adding one: its counts, score and severity, its aggregate evidence and any newly
+listed events, until a run sees the window closed. The chain keeps every version
+(chain.revise()); a finding whose window had closed when it was stored is never changed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -64,6 +67,30 @@ class EvaluateResult:
     load_seconds: float
     evaluate_seconds: float
     write_seconds: float
+    updated_findings: int = 0
+    changes: list["FindingChange"] = field(default_factory=list)  # new, updated and escalated findings
+
+
+@dataclass(frozen=True)
+class FindingChange:
+    finding_id: str
+    dedupe_key: str
+    event: str  # new | updated | escalated
+    severity: str
+    previous_severity: str | None = None
+
+
+@dataclass
+class WriteResult:
+    new_findings: int = 0
+    new_evidence: int = 0
+    updated_findings: int = 0
+    changes: list[FindingChange] = field(default_factory=list)
+
+
+SEVERITY_RANK = {"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+# the finding columns a re-evaluation of its open window may change (the rest make up its key)
+REVISABLE = ("title", "level", "severity", "score", "count", "value", "clause", "clause_reviewed", "stance")
 
 
 def _detection_mask(rule: Rule, columns: Columns) -> pd.Series:
@@ -166,49 +193,128 @@ def evaluate(store, since: dt.datetime | None = None, until: dt.datetime | None 
     drafts = run_rules(rules, frames, since, until, terms, evidence_cap)
     enrich_call_evidence(store, drafts)
     evaluated = time.perf_counter()
-    new_findings, new_evidence = write_findings(store, drafts)
+    wrote = write_findings(store, drafts)
     written = time.perf_counter()
     return EvaluateResult(
-        since=since, until=until, rules=len(rules), findings=drafts, new_findings=new_findings,
-        existing_findings=len(drafts) - new_findings, new_evidence=new_evidence,
+        since=since, until=until, rules=len(rules), findings=drafts, new_findings=wrote.new_findings,
+        existing_findings=len(drafts) - wrote.new_findings, new_evidence=wrote.new_evidence,
         events={source.value: len(frame) for source, frame in frames.items()},
         load_seconds=loaded - started, evaluate_seconds=evaluated - loaded, write_seconds=written - evaluated,
+        updated_findings=wrote.updated_findings, changes=wrote.changes,
     )
 
 
-def write_findings(store, drafts: list[FindingDraft]) -> tuple[int, int]:
-    """Insert the drafts whose dedupe_key is not stored yet, with evidence, chained. Safe when two
-    processes do it at once: the check and the insert happen under the chain lock."""
+def write_findings(store, drafts: list[FindingDraft]) -> WriteResult:
+    """Insert the drafts whose dedupe_key is not stored yet, with evidence, chained, and revise the
+    stored findings of windows that were still open. Safe when two processes do it at once: the
+    check and the write happen under the chain lock."""
+    result = WriteResult()
     if not drafts:
-        return 0, 0
+        return result
     now = dt.datetime.now(dt.timezone.utc)
     with store.write_session() as session:
         chain.lock(session)
-        keys = [d.dedupe_key for d in drafts]
-        existing: set[str] = set()
-        for offset in range(0, len(keys), 500):
-            chunk = keys[offset:offset + 500]
-            existing |= set(session.execute(select(Finding.dedupe_key).where(Finding.dedupe_key.in_(chunk))).scalars())
+        stored = _stored_findings(session, [d.dedupe_key for d in drafts])
+        open_state = _open_windows(session, [f.id for f in stored.values()])
         links: list[tuple[str, Any]] = []
-        new_findings = new_evidence = 0
         for draft in drafts:
-            if draft.dedupe_key in existing:
+            finding = stored.get(draft.dedupe_key)
+            if finding is None:
+                finding = _insert_draft(draft, now, links, result)
+                stored[draft.dedupe_key] = finding
+                open_state[finding.id] = (None, set())  # a duplicate draft in one batch: nothing to revise
+                result.changes.append(FindingChange(finding.id, draft.dedupe_key, "new", draft.severity))
                 continue
-            existing.add(draft.dedupe_key)
-            finding = Finding(
-                id=new_id(), dedupe_key=draft.dedupe_key, rule_id=draft.rule_id, rule_name=draft.rule_name,
-                title=draft.title, level=draft.level, severity=draft.severity, score=draft.score,
-                team=draft.team, vendor=draft.vendor, group_key=draft.group_key,
-                window_start=draft.window_start, window_end=draft.window_end, count=draft.count,
-                value=draft.value, clause=draft.clause, clause_reviewed=draft.clause_reviewed,
-                stance=draft.stance, created_at=now,
-            )
-            links.append(("findings", finding))
-            new_findings += 1
-            for item in draft.evidence:
-                evidence = Evidence(id=new_id(), finding_id=finding.id, kind=item.kind, ref=item.ref,
-                                    detail=item.detail, created_at=now)
-                links.append(("evidence", evidence))
-                new_evidence += 1
+            aggregate, listed = open_state.get(finding.id, (None, set()))
+            if aggregate is None:
+                continue  # its window had closed: the finding is final
+            change = _revise(session, finding, aggregate, listed, draft, now, links, result)
+            if change is not None:
+                result.changes.append(change)
+                open_state[finding.id] = (None, set())
         chain.append(session, links, now)
-    return new_findings, new_evidence
+    return result
+
+
+def _stored_findings(session, keys: list[str]) -> dict[str, Finding]:
+    found: dict[str, Finding] = {}
+    for offset in range(0, len(keys), 500):
+        chunk = keys[offset:offset + 500]
+        found.update((f.dedupe_key, f) for f in session.execute(select(Finding).where(Finding.dedupe_key.in_(chunk))).scalars())
+    return found
+
+
+def _open_windows(session, finding_ids: list[str]) -> dict[str, tuple[Evidence | None, set]]:
+    """For the findings whose window was still open when last evaluated: their aggregate
+    evidence row and the (kind, ref) of the events already listed."""
+    aggregates: dict[str, Evidence] = {}
+    for offset in range(0, len(finding_ids), 500):
+        chunk = finding_ids[offset:offset + 500]
+        for row in session.execute(select(Evidence).where(Evidence.finding_id.in_(chunk),
+                                                          Evidence.kind == "aggregate")).scalars():
+            if isinstance(row.detail, dict) and row.detail.get("window_complete") is False:
+                aggregates[row.finding_id] = row
+    listed: dict[str, set] = {fid: set() for fid in aggregates}
+    ids = list(aggregates)
+    for offset in range(0, len(ids), 500):
+        chunk = ids[offset:offset + 500]
+        for fid, kind, ref in session.execute(select(Evidence.finding_id, Evidence.kind, Evidence.ref)
+                                              .where(Evidence.finding_id.in_(chunk), Evidence.kind != "aggregate")):
+            listed[fid].add((kind, ref))
+    return {fid: (aggregates[fid], listed[fid]) for fid in aggregates}
+
+
+def _insert_draft(draft: FindingDraft, now: dt.datetime, links: list, result: WriteResult) -> Finding:
+    finding = Finding(
+        id=new_id(), dedupe_key=draft.dedupe_key, rule_id=draft.rule_id, rule_name=draft.rule_name,
+        title=draft.title, level=draft.level, severity=draft.severity, score=draft.score,
+        team=draft.team, vendor=draft.vendor, group_key=draft.group_key,
+        window_start=draft.window_start, window_end=draft.window_end, count=draft.count,
+        value=draft.value, clause=draft.clause, clause_reviewed=draft.clause_reviewed,
+        stance=draft.stance, created_at=now,
+    )
+    links.append(("findings", finding))
+    result.new_findings += 1
+    for item in draft.evidence:
+        links.append(("evidence", Evidence(id=new_id(), finding_id=finding.id, kind=item.kind, ref=item.ref,
+                                           detail=item.detail, created_at=now)))
+        result.new_evidence += 1
+    return finding
+
+
+def _same(stored: Any, new: Any) -> bool:
+    """Equal as the chain would hash them (so 3 and 3.0, or a tuple and a list, are the same)."""
+    return chain.canonical("evidence", {"detail": stored}) == chain.canonical("evidence", {"detail": new})
+
+
+def _revise(session, finding: Finding, aggregate: Evidence, listed: set, draft: FindingDraft, now: dt.datetime,
+            links: list, result: WriteResult) -> FindingChange | None:
+    """Bring a stored finding of an open window up to date with `draft`; None when nothing changed.
+    A run that saw fewer of the window's events than the stored version (an earlier `--until`)
+    leaves it alone: revisions only move forward."""
+    if draft.count < (finding.count or 0):
+        return None
+    new_aggregate = next((e for e in draft.evidence if e.kind == "aggregate"), None)
+    new_events = [e for e in draft.evidence if e.kind != "aggregate" and (e.kind, e.ref) not in listed]
+    values = {name: getattr(draft, name) for name in REVISABLE}
+    finding_changed = any(not _same(getattr(finding, name), value) for name, value in values.items())
+    detail = new_aggregate.detail if new_aggregate is not None else aggregate.detail
+    aggregate_changed = not _same(aggregate.detail, detail)
+    if not (finding_changed or aggregate_changed or new_events):
+        return None
+    previous = finding.severity
+    chain.revise(session, "findings", finding, now)
+    for name, value in values.items():
+        setattr(finding, name, value)
+    links.append(("findings", finding))
+    if aggregate_changed:
+        chain.revise(session, "evidence", aggregate, now)
+        aggregate.detail = detail
+        links.append(("evidence", aggregate))
+    for item in new_events:
+        links.append(("evidence", Evidence(id=new_id(), finding_id=finding.id, kind=item.kind, ref=item.ref,
+                                           detail=item.detail, created_at=now)))
+        result.new_evidence += 1
+    result.updated_findings += 1
+    escalated = SEVERITY_RANK.get(draft.severity, 0) > SEVERITY_RANK.get(previous, 0)
+    return FindingChange(finding.id, draft.dedupe_key, "escalated" if escalated else "updated", draft.severity, previous)
