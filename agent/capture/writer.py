@@ -27,11 +27,13 @@ from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError
 
 from agent.capture import droplog
 from agent.capture.attribution import Attributor
 from agent.capture.backlog import Backlog
+from agent.capture.counters import CaptureCounters
 from agent.capture.heartbeat import INTERVAL_S as HEARTBEAT_S
 from agent.capture.heartbeat import ErrorHistory
 from agent.capture.heartbeat import Report
@@ -41,11 +43,11 @@ from agent.capture.heartbeat import read_local
 from agent.capture.heartbeat import write_local
 from agent.capture.heartbeat import write_store
 from agent.capture.identity import proxy_identity
-from agent.capture.counters import CaptureCounters
 from agent.capture.journal import Journal
 from agent.capture.record import decode
 from agent.capture.rows import build_rows
 from agent.capture.rows import parse_exchange
+from agent.store.engine import _safe
 from agent.store.models import CaptureCounter
 from agent.store.models import Call
 from agent.store.models import Output
@@ -73,8 +75,6 @@ class CaptureWriter(threading.Thread):
         self.proxy_host = self.identity.host
         self._stopping = threading.Event()
         self._drain_deadline = float("inf")
-        from agent.store.engine import _safe
-
         self._store_label = _safe(store_url)
         previous = read_local(journal.dir)
         self.errors = ErrorHistory.restore(previous if previous and previous.get("store") == self._store_label else None)
@@ -295,7 +295,12 @@ class CaptureWriter(threading.Thread):
         if not recovering and time.monotonic() - self._last_beat < HEARTBEAT_S:
             return
         report = self._report(clearing=recovering)
-        write_store(self._get_store(), report)  # raises while the store is away
+        try:
+            write_store(self._get_store(), report)
+        except (OperationalError, InterfaceError, OSError):
+            raise  # the store is away: the caller notes it and backs off, the journal keeps the calls
+        except Exception as e:  # the store answered: a fault of the heartbeat must not hold up the data
+            log.warning("aiaudit: heartbeat not written: %s", describe(e))
         if recovering:
             self.errors.cleared(report.at)
             log.info("aiaudit: the store is reachable again")
