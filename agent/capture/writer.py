@@ -368,6 +368,17 @@ def main(argv: list[str] | None = None) -> int:
     # writer catches up when the pressure eases (measured: at nice 10 the writer's share cost
     # the proxy a tenth of its throughput on 2 saturated cores; at 19 none that could be measured).
     os.nice(19)
+    stop_asked = threading.Event()
+    writer: CaptureWriter | None = None
+
+    def on_stop(*_) -> None:
+        stop_asked.set()
+        if writer is not None:
+            writer.request_stop()
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})  # blocked by the supervisor
     config = load_config()
     journal = Journal(args.journal, config.journal_max_bytes, readonly=True)
     lock = open(args.journal / "writer.lock", "a")
@@ -376,8 +387,8 @@ def main(argv: list[str] | None = None) -> int:
                            Attributor(config.teams, config.team_header), store_text=config.store_text,
                            excerpt_chars=config.excerpt_chars, max_body_bytes=config.max_body_bytes)
     writer.restarts = args.restarts
-    signal.signal(signal.SIGTERM, lambda *_: writer.request_stop())
-    signal.signal(signal.SIGINT, lambda *_: writer.request_stop())
+    if stop_asked.is_set():  # asked to stop while starting: store what is journaled, then exit
+        writer.request_stop()
 
     def orphan_watch() -> None:
         while not writer._stopping.wait(1.0):
