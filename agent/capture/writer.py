@@ -33,7 +33,6 @@ from sqlalchemy.exc import OperationalError
 from agent.capture import droplog
 from agent.capture.attribution import Attributor
 from agent.capture.backlog import Backlog
-from agent.capture.counters import CaptureCounters
 from agent.capture.heartbeat import INTERVAL_S as HEARTBEAT_S
 from agent.capture.heartbeat import ErrorHistory
 from agent.capture.heartbeat import Report
@@ -43,6 +42,7 @@ from agent.capture.heartbeat import read_local
 from agent.capture.heartbeat import write_local
 from agent.capture.heartbeat import write_store
 from agent.capture.identity import proxy_identity
+from agent.capture.counters import CaptureCounters
 from agent.capture.journal import Journal
 from agent.capture.record import decode
 from agent.capture.rows import build_rows
