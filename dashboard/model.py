@@ -203,6 +203,8 @@ class ReportModel:
     calls: int
     outputs: int
     output_tokens: int
+    # the evidence chain head this report publishes (rules.engine.anchor.published_head)
+    chain: dict[str, Any] | None = None
 
     @property
     def period_start(self) -> dt.datetime:
@@ -244,6 +246,7 @@ class ReportModel:
                 for t in self.teams
             ],
             "findings": [finding_json(f) for f in self.findings],
+            **({"chain": self.chain} if self.chain is not None else {}),
         }
 
 

@@ -186,6 +186,12 @@ SCHEMA = Mapping(
         "report": Mapping(
             {
                 "out_dir": Scalar(str, "./aiaudit-reports", "Where `aiaudit report` writes weeks."),
+                "signing_key": Scalar(str, "", "Path of the site's Ed25519 private key (PEM) that signs the "
+                                      "chain head each report publishes; empty: reports are not signed. "
+                                      "The key itself never goes in this file."),
+                "public_key": Scalar(str, "", "Path of the site's Ed25519 public key (PEM) that `aiaudit verify "
+                                     "--against` checks report signatures with; defaults to the public half "
+                                     "of signing_key."),
             },
             "Weekly reports.",
         ),
