@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("agent.commands.export", "stream stored calls or findings as jsonl or csv"),
     "rules": ("agent.commands.rules", "rule files: `rules check [PATH...]` validates them"),
     "verify": ("agent.commands.verify", "check the tamper-evident chain over stored evidence"),
+    "evidence": ("agent.commands.evidence", "evidence bundles: `evidence export ID... --out F.zip`, `evidence verify F.zip`"),
     "status": ("agent.commands.status", "capture and watcher counts, journal size, last store error"),
     "prune": ("agent.commands.prune", "apply the retention settings"),
     "db": ("agent.commands.db", "database: `db upgrade` applies schema migrations"),

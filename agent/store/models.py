@@ -254,3 +254,17 @@ class Heartbeat(Base):
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     state: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(UTC)
+
+
+class SourceSnapshot(Base):
+    """A rule file or terms catalogue exactly as it was when a finding was evaluated, by its
+    SHA-256 (findings' chained aggregate evidence names the digests, which binds these bytes to
+    the chain). Evidence bundles carry them, so a finding can be judged on the rules it met."""
+
+    __tablename__ = "source_snapshots"
+
+    sha256: Mapped[str] = mapped_column(HASH, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # rule | terms
+    path: Mapped[str] = mapped_column(Text)  # where it was read from the first time
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    first_used_at: Mapped[dt.datetime] = mapped_column(UTC)

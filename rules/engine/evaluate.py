@@ -48,6 +48,9 @@ from rules.engine.model import Logsource
 from rules.engine.model import Rule
 from rules.engine.modifiers import Columns
 from rules.engine.modifiers import match_mask
+from rules.engine.sources import attach_sources
+from rules.engine.sources import store_snapshots
+from rules.engine.terms import TERMS_PATH
 from rules.engine.terms import load_terms
 
 
@@ -158,6 +161,7 @@ def evaluate(store, since: dt.datetime | None = None, until: dt.datetime | None 
     until = utc(until) if until is not None else dt.datetime.now(dt.timezone.utc)
     since = utc(since)
     rules = [r for r in (rules if rules is not None else load_rules(list(extra_rule_paths))) if r.active]
+    terms_path = TERMS_PATH if terms is None else None  # a catalogue handed in has no file to keep
     terms = load_terms() if terms is None else terms
 
     started = time.perf_counter()
@@ -165,8 +169,9 @@ def evaluate(store, since: dt.datetime | None = None, until: dt.datetime | None 
     loaded = time.perf_counter()
     drafts = run_rules(rules, frames, since, until, terms, evidence_cap)
     enrich_call_evidence(store, drafts)
+    sources = attach_sources(drafts, rules, terms_path)
     evaluated = time.perf_counter()
-    new_findings, new_evidence = write_findings(store, drafts)
+    new_findings, new_evidence = write_findings(store, drafts, sources)
     written = time.perf_counter()
     return EvaluateResult(
         since=since, until=until, rules=len(rules), findings=drafts, new_findings=new_findings,
@@ -176,9 +181,10 @@ def evaluate(store, since: dt.datetime | None = None, until: dt.datetime | None 
     )
 
 
-def write_findings(store, drafts: list[FindingDraft]) -> tuple[int, int]:
-    """Insert the drafts whose dedupe_key is not stored yet, with evidence, chained. Safe when two
-    processes do it at once: the check and the insert happen under the chain lock."""
+def write_findings(store, drafts: list[FindingDraft], sources: dict | None = None) -> tuple[int, int]:
+    """Insert the drafts whose dedupe_key is not stored yet, with evidence, chained, and the
+    rule and terms files they name (`sources`, sources.attach_sources). Safe when two processes
+    do it at once: the check and the insert happen under the chain lock."""
     if not drafts:
         return 0, 0
     now = dt.datetime.now(dt.timezone.utc)
@@ -191,10 +197,12 @@ def write_findings(store, drafts: list[FindingDraft]) -> tuple[int, int]:
             existing |= set(session.execute(select(Finding.dedupe_key).where(Finding.dedupe_key.in_(chunk))).scalars())
         links: list[tuple[str, Any]] = []
         new_findings = new_evidence = 0
+        written: list[FindingDraft] = []
         for draft in drafts:
             if draft.dedupe_key in existing:
                 continue
             existing.add(draft.dedupe_key)
+            written.append(draft)
             finding = Finding(
                 id=new_id(), dedupe_key=draft.dedupe_key, rule_id=draft.rule_id, rule_name=draft.rule_name,
                 title=draft.title, level=draft.level, severity=draft.severity, score=draft.score,
@@ -210,5 +218,9 @@ def write_findings(store, drafts: list[FindingDraft]) -> tuple[int, int]:
                                     detail=item.detail, created_at=now)
                 links.append(("evidence", evidence))
                 new_evidence += 1
+        if new_findings and sources:
+            named = {ref["sha256"] for d in written for e in d.evidence
+                     if e.kind == "aggregate" for ref in e.detail.get("sources", [])}
+            store_snapshots(session, [sources[digest] for digest in named if digest in sources], now)
         chain.append(session, links, now)
     return new_findings, new_evidence

@@ -1,0 +1,283 @@
+"""Verify an evidence bundle offline (`aiaudit evidence verify`): no store, only the zip.
+
+Three layers, each naming what does not hold:
+1. the manifest: every member listed with its SHA-256 and size, nothing missing or extra;
+2. the chain: the bundled rows and the proof's other links re-hashed from the proof's start to
+   its checkpoint — a row edited (even with the manifest rewritten to match) no longer hashes to
+   its recorded chain_hash, and rows rewritten with fresh hashes no longer reach the checkpoint;
+3. the cross-checks: calls, reuse records, fingerprints, rule and terms files and the terms
+   entries must agree with the chained evidence that names them.
+What stays out of reach offline: a chain rewritten whole in the store before export, together
+with its checkpoints. Compare the checkpoint with a published report head for that.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from rules.engine import chain
+from rules.evidence import FORMAT
+from rules.evidence import MANIFEST
+from rules.evidence import PROOF
+from rules.evidence import call_member
+from rules.evidence import finding_member
+from rules.evidence import fingerprint_member
+from rules.evidence import reuse_member
+from rules.evidence import source_member
+from rules.evidence import terms_member
+from rules.evidence.zipread import read_members
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+CALL_FIELDS = ("ts", "team", "vendor", "model", "endpoint", "kind", "status", "outputs", "completion_tokens",
+               "user", "client_ip", "upload_purpose", "request_bytes")
+REUSE_FIELDS = ("path", "record", "output_coverage", "record_coverage", "matched_words", "reuse_class", "source",
+                "upload_call_id")
+CITED_FIELDS = ("stance", "terms_source", "clause", "clause_reviewed", "terms_url", "terms_confidence",
+                "terms_document", "terms_section", "terms_version", "terms_quote", "terms_summary")
+
+
+@dataclass
+class BundleCheck:
+    problems: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    links: int = 0  # chain links re-hashed
+    anchor: str = ""  # what the chain was checked up to
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _json_member(members: dict[str, bytes], name: str, problems: list[str]) -> Any:
+    try:
+        return json.loads(members[name].decode("utf-8"))
+    except KeyError:
+        problems.append(f"member {name}: missing")
+    except (UnicodeDecodeError, ValueError) as e:
+        problems.append(f"member {name}: not valid JSON ({type(e).__name__})")
+    return None
+
+
+def verify_bundle(path: Path) -> BundleCheck:
+    """Raises zipread.BundleUnreadable when the file is no zip at all; everything else found is
+    a problem line in the result."""
+    read = read_members(path)
+    check = BundleCheck(problems=list(read.problems))
+    members = read.members
+    manifest = _json_member(members, MANIFEST, check.problems)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or \
+            not isinstance(manifest.get("members"), dict) or not isinstance(manifest.get("findings"), list):
+        if manifest is not None:
+            check.problems.append(f"member {MANIFEST}: not an {FORMAT} manifest")
+        return check
+    _check_manifest(manifest, members, check.problems)
+    check.findings = [f for f in manifest["findings"] if isinstance(f, str)]
+    bundled = _load_findings(check.findings, members, check.problems)
+    _check_chain(bundled, members, check)
+    _cross_check(bundled, members, check.problems)
+    return check
+
+
+def _check_manifest(manifest: dict, members: dict[str, bytes], problems: list[str]) -> None:
+    listed = manifest["members"]
+    for name, entry in sorted(listed.items(), key=lambda item: str(item[0])):
+        if name not in members:
+            problems.append(f"member {name}: listed in the manifest but missing from the zip")
+            continue
+        data = members[name]
+        if not isinstance(entry, dict) or entry.get("sha256") != hashlib.sha256(data).hexdigest():
+            problems.append(f"member {name}: SHA-256 differs from the manifest (member altered)")
+        elif entry.get("size") != len(data):
+            problems.append(f"member {name}: size differs from the manifest (member altered)")
+    for name in sorted(set(members) - set(listed) - {MANIFEST}):
+        problems.append(f"member {name}: in the zip but not in the manifest (added)")
+
+
+def _load_findings(ids: list[str], members: dict[str, bytes], problems: list[str]) -> dict[str, dict]:
+    bundled = {}
+    for finding_id in ids:
+        name = finding_member(finding_id)
+        data = _json_member(members, name, problems)
+        if data is None:
+            continue
+        finding, evidence = (data.get("finding"), data.get("evidence")) if isinstance(data, dict) else (None, None)
+        if not isinstance(finding, dict) or not isinstance(evidence, list) or \
+                not all(isinstance(e, dict) for e in evidence):
+            problems.append(f"member {name}: not a finding with its evidence rows")
+            continue
+        if finding.get("id") != finding_id:
+            problems.append(f"finding {finding_id} ({name}): the row's id is {finding.get('id')!r}")
+        for row in evidence:
+            if row.get("finding_id") != finding_id:
+                problems.append(f"finding {finding_id} ({name}): evidence {row.get('id')!r} belongs to "
+                                f"finding {row.get('finding_id')!r}")
+        bundled[finding_id] = {"finding": finding, "evidence": evidence, "member": name}
+    extra = {n for n in members if n.startswith("findings/")} - {finding_member(f) for f in ids}
+    for name in sorted(extra):
+        problems.append(f"member {name}: a finding the manifest does not list")
+    return bundled
+
+
+def _proof_shape(proof: Any) -> str | None:
+    if not isinstance(proof, dict):
+        return "not a chain proof object"
+    start, end, links = proof.get("start"), proof.get("end_seq"), proof.get("other_links")
+    if not isinstance(start, dict) or not _is_seq(start.get("seq")) or not isinstance(start.get("hash"), str) \
+            or not _HEX64.match(start["hash"]):
+        return "start must be {seq, hash}"
+    if not _is_seq(end) or end < start["seq"] or end - start["seq"] > 10_000_000:
+        return "end_seq must be a link number after start"
+    checkpoint = proof.get("checkpoint")
+    if checkpoint is not None and (not isinstance(checkpoint, dict) or checkpoint.get("seq") != end
+                                   or not isinstance(checkpoint.get("chain_hash"), str)):
+        return "checkpoint must be {seq: end_seq, chain_hash}"
+    if not isinstance(links, list) or not all(
+            isinstance(link, dict) and _is_seq(link.get("seq")) and link.get("table") in chain.TABLES
+            and isinstance(link.get("row"), dict) for link in links):
+        return "other_links must be a list of {seq, table, row}"
+    return None
+
+
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_chain(bundled: dict[str, dict], members: dict[str, bytes], check: BundleCheck) -> None:
+    problems = check.problems
+    proof = _json_member(members, PROOF, problems)
+    if proof is None:
+        return
+    shape = _proof_shape(proof)
+    if shape:
+        problems.append(f"member {PROOF}: {shape}")
+        return
+    links: dict[int, tuple[str, dict, str]] = {}
+
+    def place(seq: Any, table: str, row: dict, where: str) -> None:
+        if not _is_seq(seq):
+            problems.append(f"{where}: chain_seq {seq!r} is not a link number")
+        elif seq in links:
+            problems.append(f"chain link seq {seq}: appears twice ({links[seq][2]} and {where})")
+        else:
+            links[seq] = (table, row, where)
+
+    for finding_id, item in bundled.items():
+        place(item["finding"].get("chain_seq"), "findings", item["finding"], f"finding {finding_id} ({item['member']})")
+        for row in item["evidence"]:
+            place(row.get("chain_seq"), "evidence", row, f"evidence {row.get('id')} of finding {finding_id} "
+                                                         f"({item['member']})")
+    for link in proof["other_links"]:
+        if link["row"].get("chain_seq") != link["seq"]:
+            problems.append(f"chain link seq {link['seq']} ({PROOF}): its row says chain_seq {link['row'].get('chain_seq')!r}")
+        place(link["seq"], link["table"], link["row"], f"{link['table']} {link['row'].get('id')} ({PROOF})")
+
+    start, end = proof["start"], proof["end_seq"]
+    outside = sorted(s for s in links if s <= start["seq"] or s > end)
+    for seq in outside:
+        problems.append(f"chain link seq {seq} ({links[seq][2]}): outside the proof's range {start['seq'] + 1}..{end}")
+    previous = start["hash"]
+    for seq in range(start["seq"] + 1, end + 1):
+        if seq not in links:
+            problems.append(f"chain link seq {seq}: missing from the bundle (removed?)")
+            return
+        table, row, where = links[seq]
+        recorded = row.get("chain_hash")
+        try:
+            computed = chain.link_hash(previous, table, row)
+        except (TypeError, ValueError) as e:
+            problems.append(f"chain link seq {seq} ({where}): cannot be hashed ({e})")
+            return
+        if computed != recorded:
+            problems.append(f"chain link seq {seq} ({where}): does not hash to its chain_hash (row altered)")
+        previous = recorded if isinstance(recorded, str) else computed
+        check.links += 1
+    checkpoint = proof.get("checkpoint")
+    if checkpoint is None:
+        check.anchor = f"link {end} (the store's newest link at export; no checkpoint after the findings)"
+    elif checkpoint["chain_hash"] != previous:
+        problems.append(f"chain link seq {end}: does not reach checkpoint {end} (links rewritten, or the "
+                        f"checkpoint edited)")
+    else:
+        check.anchor = f"checkpoint {end} ({checkpoint.get('reason')}, {checkpoint.get('created_at')})"
+
+
+def _cross_check(bundled: dict[str, dict], members: dict[str, bytes], problems: list[str]) -> None:
+    for finding_id, item in bundled.items():
+        aggregate = next((e.get("detail") for e in item["evidence"] if e.get("kind") == "aggregate"), None)
+        aggregate = aggregate if isinstance(aggregate, dict) else {}
+        for row in item["evidence"]:
+            detail = row.get("detail") if isinstance(row.get("detail"), dict) else {}
+            if row.get("kind") in ("call", "upload") and isinstance(row.get("ref"), str):
+                _compare(members, call_member(row["ref"]), detail, CALL_FIELDS, finding_id, problems)
+            elif row.get("kind") == "reuse" and isinstance(row.get("ref"), str):
+                reuse = _compare(members, reuse_member(row["ref"]), detail, REUSE_FIELDS, finding_id, problems)
+                if isinstance(reuse, dict):
+                    _check_reuse(reuse, reuse_member(row["ref"]), members, problems)
+        _check_sources(finding_id, aggregate, members, problems)
+        _check_terms(finding_id, aggregate, members, problems)
+
+
+def _compare(members, name: str, detail: dict, fields: tuple[str, ...], finding_id: str, problems: list[str]):
+    if name not in members:
+        problems.append(f"finding {finding_id}: its evidence names {name}, which the bundle lacks")
+        return None
+    data = _json_member(members, name, problems)
+    if not isinstance(data, dict):
+        if data is not None:
+            problems.append(f"member {name}: not a JSON object")
+        return None
+    for key in fields:
+        if key in detail and key in data and detail[key] != data[key] and detail[key] is not None:
+            problems.append(f"member {name}: {key} is {data[key]!r}, the chained evidence of finding {finding_id} "
+                            f"says {detail[key]!r}")
+    return data
+
+
+def _check_reuse(reuse: dict, name: str, members: dict[str, bytes], problems: list[str]) -> None:
+    if not isinstance(reuse.get("record_sha256"), str) or not _HEX64.match(reuse["record_sha256"]):
+        problems.append(f"member {name}: record_sha256 is not a SHA-256")
+    for output_id in reuse.get("output_ids") or []:
+        member = fingerprint_member(output_id)
+        output = _json_member(members, member, problems)
+        if not isinstance(output, dict):
+            continue
+        try:
+            blob = base64.b64decode(str(output.get("fingerprint_base64", "")), validate=True)
+        except (ValueError, binascii.Error):
+            blob = None
+        if blob is None or hashlib.sha256(blob).hexdigest() != output.get("fingerprint_sha256"):
+            problems.append(f"member {member}: the fingerprint does not match its fingerprint_sha256")
+        if output.get("call_id") not in (reuse.get("call_ids") or [output.get("call_id")]):
+            problems.append(f"member {member}: output of call {output.get('call_id')!r}, which {name} does not name")
+
+
+def _check_sources(finding_id: str, aggregate: dict, members: dict[str, bytes], problems: list[str]) -> None:
+    for source in aggregate.get("sources") or []:
+        if not isinstance(source, dict) or not isinstance(source.get("sha256"), str):
+            continue
+        name = source_member(source["sha256"], str(source.get("kind")))
+        if name not in members:
+            problems.append(f"finding {finding_id}: {source.get('kind')} file {source.get('path')} ({name}) is "
+                            f"not in the bundle")
+        elif hashlib.sha256(members[name]).hexdigest() != source["sha256"]:
+            problems.append(f"member {name}: content differs from the {source.get('kind')} file the finding was "
+                            f"judged by")
+
+
+def _check_terms(finding_id: str, aggregate: dict, members: dict[str, bytes], problems: list[str]) -> None:
+    name = terms_member(finding_id)
+    terms = _json_member(members, name, problems)
+    if not isinstance(terms, dict):
+        return
+    cited = terms.get("cited") if isinstance(terms.get("cited"), dict) else {}
+    for key in CITED_FIELDS:
+        if aggregate.get(key) != cited.get(key) and (key in aggregate or key in cited):
+            problems.append(f"member {name}: {key} differs from the chained evidence of finding {finding_id}")
