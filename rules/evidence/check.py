@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import json
 import re
@@ -235,15 +236,33 @@ def _compare(members, name: str, detail: dict, fields: tuple[str, ...], finding_
             problems.append(f"member {name}: not a JSON object")
         return None
     for key in fields:
-        if key in detail and key in data and detail[key] != data[key] and detail[key] is not None:
+        if key in detail and key in data and detail[key] is not None and not _same(detail[key], data[key]):
             problems.append(f"member {name}: {key} is {data[key]!r}, the chained evidence of finding {finding_id} "
                             f"says {detail[key]!r}")
     return data
 
 
+def _same(chained: Any, member: Any) -> bool:
+    """Equal values; times written two ways (evidence detail vs. row) compare as instants."""
+    if chained == member:
+        return True
+    if isinstance(chained, str) and isinstance(member, str):
+        try:
+            return dt.datetime.fromisoformat(chained.replace("Z", "+00:00")) == \
+                dt.datetime.fromisoformat(member.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+    return False
+
+
 def _check_reuse(reuse: dict, name: str, members: dict[str, bytes], problems: list[str]) -> None:
     if not isinstance(reuse.get("record_sha256"), str) or not _HEX64.match(reuse["record_sha256"]):
         problems.append(f"member {name}: record_sha256 is not a SHA-256")
+    for call_id in reuse.get("call_ids") or []:  # calls named only here: bound by the manifest, and this
+        call = _json_member(members, call_member(call_id), problems) if isinstance(call_id, str) else None
+        if isinstance(call, dict) and call.get("vendor") not in (reuse.get("vendors") or []):
+            problems.append(f"member {call_member(call_id)}: vendor {call.get('vendor')!r} is not among the "
+                            f"vendors of {name}")
     for output_id in reuse.get("output_ids") or []:
         member = fingerprint_member(output_id)
         output = _json_member(members, member, problems)
