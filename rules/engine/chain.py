@@ -12,7 +12,9 @@ a second writer waits for the lock). Two evaluators may run at once; the chain s
 
 `chain_checkpoints` keep the chain verifiable when old links are pruned: a `prune` checkpoint
 stores the seq and hash of the last deleted link, and verification starts from it. After each
-append a `head` checkpoint records the newest link, so deleting the newest links is caught too.
+append a `head` checkpoint records the newest link, so deleting the newest links is caught too,
+and a `finding` checkpoint marks where each finding's links end, so an evidence bundle proves a
+finding with its own links only.
 """
 
 from __future__ import annotations
@@ -107,8 +109,13 @@ def append(session, rows: list[tuple[str, Any]], now: dt.datetime | None = None)
     evidence (the foreign key), and moves the head checkpoint. Call inside the write
     transaction. Returns the new head seq."""
     lock(session)
+    now = now or dt.datetime.now(dt.timezone.utc)
     seq, previous = head(session)
+    first_new = seq + 1
+    ends: list[tuple[int, str]] = []  # (seq, hash) of the last link of each new finding but the last
     for table, obj in rows:
+        if table == "findings" and seq >= first_new:  # the previous finding's links end here
+            ends.append((seq, previous))
         seq += 1
         _fill_defaults(obj)
         obj.chain_seq = seq
@@ -118,8 +125,10 @@ def append(session, rows: list[tuple[str, Any]], now: dt.datetime | None = None)
         for table in ("findings", "evidence"):
             session.add_all([obj for name, obj in rows if name == table])
             session.flush()
-        session.merge(ChainCheckpoint(seq=seq, chain_hash=previous, reason="head",
-                                      created_at=now or dt.datetime.now(dt.timezone.utc)))
+        # A checkpoint after each finding keeps an evidence bundle's chain proof to the finding's
+        # own links (evidence/export.py) instead of the whole batch.
+        session.add_all([ChainCheckpoint(seq=s, chain_hash=h, reason="finding", created_at=now) for s, h in ends])
+        session.merge(ChainCheckpoint(seq=seq, chain_hash=previous, reason="head", created_at=now))
     return seq
 
 
@@ -158,10 +167,10 @@ def verify(store) -> VerifyResult:
             if previous is None:  # the first link: from genesis, or from the prune checkpoint before it
                 if seq == 1:
                     previous = GENESIS
-                elif seq - 1 in checkpoints:
+                elif seq - 1 in checkpoints and checkpoints[seq - 1].reason == "prune":
                     previous = checkpoints[seq - 1].chain_hash
-                else:
-                    return VerifyResult(False, checked, f"{where}: links 1..{seq - 1} are missing and no checkpoint covers them (deleted?)")
+                else:  # only a prune checkpoint says the links before were removed on purpose
+                    return VerifyResult(False, checked, f"{where}: links 1..{seq - 1} are missing and no prune checkpoint covers them (deleted?)")
             elif seq != expected:
                 if seq < expected:
                     return VerifyResult(False, checked, f"{where}: seq {seq} used twice")

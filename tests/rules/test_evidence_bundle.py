@@ -102,6 +102,15 @@ def cli(capsys, *args):
     return code, out.out, out.err
 
 
+def test_a_single_finding_is_proved_by_its_own_links(chained, tmp_path):
+    ids = _findings(chained)
+    path = tmp_path / "one.zip"
+    write_bundle(chained, [ids["outputs_in_dataset:distill"]], path)
+    proof = json.loads(members_of(path)[PROOF])
+    assert proof["other_links"] == [] and proof["checkpoint"]["reason"] == "finding"
+    assert verify_bundle(path).ok
+
+
 def test_bundle_holds_everything_and_verifies_without_the_store(bundle, tmp_path, capsys, monkeypatch):
     path, chosen = bundle
     members = members_of(path)
@@ -212,12 +221,14 @@ def test_rows_rehashed_to_hide_an_edit_do_not_reach_the_checkpoint(bundle):
         f"chain link seq {end}: does not reach checkpoint {end} (links rewritten, or the checkpoint edited)"]
 
 
-def test_chain_link_removed_from_the_proof_is_named(bundle):
-    path, _ = bundle
+def test_chain_link_removed_from_the_proof_is_named(chained, tmp_path):
+    ids = _findings(chained)  # two findings with a third one's links between them
+    path = tmp_path / "apart.zip"
+    write_bundle(chained, [ids["bulk_outputs_harvesting:harvest"], ids["outputs_in_dataset:permitted"]], path)
     members = members_of(path)
     proof = json.loads(members[PROOF])
-    if not proof["other_links"]:
-        pytest.skip("the bundled findings are contiguous in the chain")
+    between = {link["row"].get("finding_id") or link["row"]["id"] for link in proof["other_links"]}
+    assert between == {ids["outputs_in_dataset:distill"]}
     gone = proof["other_links"].pop(0)["seq"]
     members[PROOF] = json.dumps(proof).encode()
     rewrite(path, members)
