@@ -12,8 +12,8 @@ A bundle (`aiaudit evidence export`) holds, for the findings asked for:
     sources/<sha256>.yml     the rule files and terms catalogue the finding was judged by, as
                              they were (their digests are in the chained aggregate evidence)
     terms/<id>.json          the vendor terms entries as of the finding
-    chain/proof.json         the chain links from just before the findings to the next
-                             checkpoint, so the rows can be re-hashed up to it
+    chain/proof.json         segments of the chain, each from just before a finding's links to
+                             the checkpoint after them, so the rows can be re-hashed up to it
 
 `aiaudit evidence verify` (check.py) needs nothing but the zip: it checks the manifest, re-hashes
 the chain to the checkpoint, and cross-checks calls, records, sources and terms against the

@@ -2,8 +2,8 @@
 
 Three layers, each naming what does not hold:
 1. the manifest: every member listed with its SHA-256 and size, nothing missing or extra;
-2. the chain: the bundled rows and the proof's other links re-hashed from the proof's start to
-   its checkpoint — a row edited (even with the manifest rewritten to match) no longer hashes to
+2. the chain: the bundled rows and the proof's other links re-hashed, segment by segment, from
+   just before each finding to its checkpoint — a row edited (even with the manifest rewritten to match) no longer hashes to
    its recorded chain_hash, and rows rewritten with fresh hashes no longer reach the checkpoint;
 3. the cross-checks: calls, reuse records, fingerprints, rule and terms files and the terms
    entries must agree with the chained evidence that names them.
@@ -127,16 +127,16 @@ def _load_findings(ids: list[str], members: dict[str, bytes], problems: list[str
     return bundled
 
 
-def _proof_shape(proof: Any) -> str | None:
-    if not isinstance(proof, dict):
-        return "not a chain proof object"
-    start, end, links = proof.get("start"), proof.get("end_seq"), proof.get("other_links")
+def _segment_shape(segment: Any) -> str | None:
+    if not isinstance(segment, dict):
+        return "a segment must be an object"
+    start, end, links = segment.get("start"), segment.get("end_seq"), segment.get("other_links")
     if not isinstance(start, dict) or not _is_seq(start.get("seq")) or not isinstance(start.get("hash"), str) \
             or not _HEX64.match(start["hash"]):
         return "start must be {seq, hash}"
-    if not _is_seq(end) or end < start["seq"] or end - start["seq"] > 10_000_000:
+    if not _is_seq(end) or end <= start["seq"] or end - start["seq"] > 10_000_000:
         return "end_seq must be a link number after start"
-    checkpoint = proof.get("checkpoint")
+    checkpoint = segment.get("checkpoint")
     if checkpoint is not None and (not isinstance(checkpoint, dict) or checkpoint.get("seq") != end
                                    or not isinstance(checkpoint.get("chain_hash"), str)):
         return "checkpoint must be {seq: end_seq, chain_hash}"
@@ -156,10 +156,15 @@ def _check_chain(bundled: dict[str, dict], members: dict[str, bytes], check: Bun
     proof = _json_member(members, PROOF, problems)
     if proof is None:
         return
-    shape = _proof_shape(proof)
-    if shape:
-        problems.append(f"member {PROOF}: {shape}")
+    segments = proof.get("segments") if isinstance(proof, dict) else None
+    if not isinstance(segments, list) or not segments:
+        problems.append(f"member {PROOF}: not a chain proof (a list of segments)")
         return
+    for number, segment in enumerate(segments, start=1):
+        shape = _segment_shape(segment)
+        if shape:
+            problems.append(f"member {PROOF}: segment {number}: {shape}")
+            return
     links: dict[int, tuple[str, dict, str]] = {}
 
     def place(seq: Any, table: str, row: dict, where: str) -> None:
@@ -175,39 +180,49 @@ def _check_chain(bundled: dict[str, dict], members: dict[str, bytes], check: Bun
         for row in item["evidence"]:
             place(row.get("chain_seq"), "evidence", row, f"evidence {row.get('id')} of finding {finding_id} "
                                                          f"({item['member']})")
-    for link in proof["other_links"]:
-        if link["row"].get("chain_seq") != link["seq"]:
-            problems.append(f"chain link seq {link['seq']} ({PROOF}): its row says chain_seq {link['row'].get('chain_seq')!r}")
-        place(link["seq"], link["table"], link["row"], f"{link['table']} {link['row'].get('id')} ({PROOF})")
+    for segment in segments:
+        for link in segment["other_links"]:
+            if link["row"].get("chain_seq") != link["seq"]:
+                problems.append(f"chain link seq {link['seq']} ({PROOF}): its row says chain_seq "
+                                f"{link['row'].get('chain_seq')!r}")
+            place(link["seq"], link["table"], link["row"], f"{link['table']} {link['row'].get('id')} ({PROOF})")
 
-    start, end = proof["start"], proof["end_seq"]
-    outside = sorted(s for s in links if s <= start["seq"] or s > end)
-    for seq in outside:
-        problems.append(f"chain link seq {seq} ({links[seq][2]}): outside the proof's range {start['seq'] + 1}..{end}")
+    covered = [(s["start"]["seq"], s["end_seq"]) for s in segments]
+    for seq in sorted(links):
+        if not any(first < seq <= end for first, end in covered):
+            problems.append(f"chain link seq {seq} ({links[seq][2]}): outside every segment of the chain proof")
+    anchors = [a for a in (_check_segment(s, links, check) for s in segments) if a]
+    check.anchor = ", ".join(anchors)
+
+
+def _check_segment(segment: dict, links: dict, check: BundleCheck) -> str | None:
+    """Re-hash one segment; returns what it reached, or None after naming what broke."""
+    problems = check.problems
+    start, end = segment["start"], segment["end_seq"]
     previous = start["hash"]
     for seq in range(start["seq"] + 1, end + 1):
         if seq not in links:
             problems.append(f"chain link seq {seq}: missing from the bundle (removed?)")
-            return
+            return None
         table, row, where = links[seq]
         recorded = row.get("chain_hash")
         try:
             computed = chain.link_hash(previous, table, row)
         except (TypeError, ValueError) as e:
             problems.append(f"chain link seq {seq} ({where}): cannot be hashed ({e})")
-            return
+            return None
         if computed != recorded:
             problems.append(f"chain link seq {seq} ({where}): does not hash to its chain_hash (row altered)")
         previous = recorded if isinstance(recorded, str) else computed
         check.links += 1
-    checkpoint = proof.get("checkpoint")
+    checkpoint = segment.get("checkpoint")
     if checkpoint is None:
-        check.anchor = f"link {end} (the store's newest link at export; no checkpoint after the findings)"
-    elif checkpoint["chain_hash"] != previous:
+        return f"link {end} (the newest at export; no checkpoint after it)"
+    if checkpoint["chain_hash"] != previous:
         problems.append(f"chain link seq {end}: does not reach checkpoint {end} (links rewritten, or the "
                         f"checkpoint edited)")
-    else:
-        check.anchor = f"checkpoint {end} ({checkpoint.get('reason')}, {checkpoint.get('created_at')})"
+        return None
+    return f"checkpoint {end} ({checkpoint.get('reason')})"
 
 
 def _cross_check(bundled: dict[str, dict], members: dict[str, bytes], problems: list[str]) -> None:

@@ -151,27 +151,38 @@ def _terms_of(finding: Finding, rows: list[Evidence], snapshots: dict) -> dict[s
 
 
 def _proof(session, findings: Iterable[Finding], evidence: list[Evidence]) -> dict[str, Any]:
-    """The links from just before the first bundled row to the first checkpoint at or after the
-    last one; rows of other findings in between are included whole (they are hashed too)."""
-    seqs = [f.chain_seq for f in findings] + [e.chain_seq for e in evidence]
-    first, last = min(seqs), max(seqs)
-    checkpoint = session.execute(select(ChainCheckpoint).where(ChainCheckpoint.seq >= last)
-                                 .order_by(ChainCheckpoint.seq).limit(1)).scalar()
-    end = checkpoint.seq if checkpoint is not None else chain.head(session)[0]
-    bundled = set(seqs)
-    start_hash = _hash_at(session, first - 1)
-    links = []
-    for table, model in chain.TABLES.items():
-        rows = session.execute(select(model).where(model.chain_seq >= first, model.chain_seq <= end)).scalars()
-        links += [{"seq": r.chain_seq, "table": table, "row": _row(r)} for r in rows if r.chain_seq not in bundled]
-    links.sort(key=lambda link: link["seq"])
-    return {
-        "start": {"seq": first - 1, "hash": start_hash},
-        "end_seq": end,
-        "checkpoint": ({"seq": checkpoint.seq, "chain_hash": checkpoint.chain_hash, "reason": checkpoint.reason,
-                        "created_at": chain._plain(checkpoint.created_at)} if checkpoint is not None else None),
-        "other_links": links,
-    }
+    """Chain segments, one per run of bundled links: from just before a finding's first link to
+    the first checkpoint at or after its last one (a finding's own checkpoint, normally).
+    Segments that touch are merged; rows of other findings inside one are included whole, since
+    they are hashed too."""
+    last_of: dict[str, int] = {}
+    for e in evidence:
+        last_of[e.finding_id] = max(last_of.get(e.finding_id, 0), e.chain_seq)
+    ranges = sorted((f.chain_seq, max(f.chain_seq, last_of.get(f.id, 0))) for f in findings)
+    bundled = {f.chain_seq for f in findings} | {e.chain_seq for e in evidence}
+    segments: list[dict[str, Any]] = []
+    for first, last in ranges:
+        if segments and first <= segments[-1]["end_seq"] + 1:
+            if last <= segments[-1]["end_seq"]:
+                continue
+            first = segments.pop()["start"]["seq"] + 1
+        checkpoint = session.execute(select(ChainCheckpoint).where(ChainCheckpoint.seq >= last)
+                                     .order_by(ChainCheckpoint.seq).limit(1)).scalar()
+        end = checkpoint.seq if checkpoint is not None else chain.head(session)[0]
+        segments.append({
+            "start": {"seq": first - 1, "hash": _hash_at(session, first - 1)},
+            "end_seq": end,
+            "checkpoint": ({"seq": checkpoint.seq, "chain_hash": checkpoint.chain_hash, "reason": checkpoint.reason,
+                            "created_at": chain._plain(checkpoint.created_at)} if checkpoint is not None else None),
+        })
+    for segment in segments:
+        links = []
+        for table, model in chain.TABLES.items():
+            rows = session.execute(select(model).where(model.chain_seq > segment["start"]["seq"],
+                                                       model.chain_seq <= segment["end_seq"])).scalars()
+            links += [{"seq": r.chain_seq, "table": table, "row": _row(r)} for r in rows if r.chain_seq not in bundled]
+        segment["other_links"] = sorted(links, key=lambda link: link["seq"])
+    return {"segments": segments}
 
 
 def _hash_at(session, seq: int) -> str:

@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlalchemy import text
 
 from agent.cli import main
 from agent.store.engine import open_store
@@ -106,8 +107,8 @@ def test_a_single_finding_is_proved_by_its_own_links(chained, tmp_path):
     ids = _findings(chained)
     path = tmp_path / "one.zip"
     write_bundle(chained, [ids["outputs_in_dataset:distill"]], path)
-    proof = json.loads(members_of(path)[PROOF])
-    assert proof["other_links"] == [] and proof["checkpoint"]["reason"] == "finding"
+    [segment] = json.loads(members_of(path)[PROOF])["segments"]
+    assert segment["other_links"] == [] and segment["checkpoint"]["reason"] == "finding"
     assert verify_bundle(path).ok
 
 
@@ -194,7 +195,7 @@ def test_rows_rehashed_to_hide_an_edit_do_not_reach_the_checkpoint(bundle):
     with a chain that no longer ends at the store's checkpoint."""
     path, chosen = bundle
     members = members_of(path)
-    proof = json.loads(members[PROOF])
+    [proof] = json.loads(members[PROOF])["segments"]
     rows = {}
     for name in [n for n in members if n.startswith("findings/")]:
         data = json.loads(members[name])
@@ -214,23 +215,35 @@ def test_rows_rehashed_to_hide_an_edit_do_not_reach_the_checkpoint(bundle):
         members[name] = json.dumps(data).encode()
     for link in proof["other_links"]:
         link["row"] = rows[link["seq"]][1]
-    members[PROOF] = json.dumps(proof).encode()
+    members[PROOF] = json.dumps({"segments": [proof]}).encode()
     rewrite(path, members)
     end = proof["end_seq"]
     assert verify_bundle(path).problems == [
         f"chain link seq {end}: does not reach checkpoint {end} (links rewritten, or the checkpoint edited)"]
 
 
-def test_chain_link_removed_from_the_proof_is_named(chained, tmp_path):
-    ids = _findings(chained)  # two findings with a third one's links between them
+def test_a_finding_removed_from_a_segment_is_named(chained, tmp_path):
+    ids = _findings(chained)  # harvest, distill, permitted: in this order in the chain
     path = tmp_path / "apart.zip"
     write_bundle(chained, [ids["bulk_outputs_harvesting:harvest"], ids["outputs_in_dataset:permitted"]], path)
     members = members_of(path)
     proof = json.loads(members[PROOF])
-    between = {link["row"].get("finding_id") or link["row"]["id"] for link in proof["other_links"]}
-    assert between == {ids["outputs_in_dataset:distill"]}
-    gone = proof["other_links"].pop(0)["seq"]
-    members[PROOF] = json.dumps(proof).encode()
+    assert len(proof["segments"]) == 2  # the finding between them stays out of the bundle
+    assert all(segment["other_links"] == [] for segment in proof["segments"])
+    assert verify_bundle(path).ok
+    # three findings in a row make one segment: dropping the middle one, even from the manifest,
+    # leaves a gap in it
+    write_bundle(chained, [ids["bulk_outputs_harvesting:harvest"], ids["outputs_in_dataset:distill"],
+                           ids["outputs_in_dataset:permitted"]], path)
+    members = members_of(path)
+    proof = json.loads(members[PROOF])
+    [segment] = proof["segments"]
+    first_evidence = json.loads(members[f"findings/{ids['outputs_in_dataset:distill']}.json"])["evidence"][0]
+    del members[f"findings/{ids['outputs_in_dataset:distill']}.json"]
+    manifest = json.loads(members[MANIFEST])
+    manifest["findings"].remove(ids["outputs_in_dataset:distill"])
+    members[MANIFEST] = json.dumps(manifest).encode()
+    gone = first_evidence["chain_seq"] - 1  # the distill finding's own row
     rewrite(path, members)
     assert f"chain link seq {gone}: missing from the bundle (removed?)" in verify_bundle(path).problems
 
@@ -364,3 +377,23 @@ def test_hostile_members_give_problem_lines_never_an_exception(tmp_path_factory,
     assert not result.ok
     assert all(isinstance(p, str) and "\n" not in p for p in result.problems)
 
+
+
+def test_without_finding_checkpoints_the_proof_carries_the_links_between(chained, tmp_path):
+    """Stores chained before findings had checkpoints of their own have one per evaluation run:
+    the proof then includes the other findings' links in the range, and each one counts."""
+    with chained.write_session() as session:
+        session.execute(text("DELETE FROM chain_checkpoints WHERE reason = 'finding'"))
+    ids = _findings(chained)
+    path = tmp_path / "legacy.zip"
+    write_bundle(chained, [ids["bulk_outputs_harvesting:harvest"], ids["outputs_in_dataset:permitted"]], path)
+    members = members_of(path)
+    proof = json.loads(members[PROOF])
+    [segment] = proof["segments"]
+    between = {link["row"].get("finding_id") or link["row"]["id"] for link in segment["other_links"]}
+    assert between == {ids["outputs_in_dataset:distill"]} and segment["checkpoint"]["reason"] == "head"
+    assert verify_bundle(path).ok
+    gone = segment["other_links"].pop(3)["seq"]
+    members[PROOF] = json.dumps(proof).encode()
+    rewrite(path, members)
+    assert verify_bundle(path).problems == [f"chain link seq {gone}: missing from the bundle (removed?)"]
