@@ -245,3 +245,20 @@ def test_cli_report_signs_and_verify_against_checks(run_cli, tmp_path, key, sqli
     bad_key.write_text(f"database_url: {sqlite_url}\nreport:\n  signing_key: {tmp_path / 'nope.pem'}\n")
     refused = run_cli("--config", str(bad_key), "report", "--week", WEEK)
     assert refused.returncode == 2 and "report.signing_key" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_key_pasted_into_the_config_is_refused_without_echoing_it(run_cli, tmp_path, key):
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    config = tmp_path / "aiaudit.yaml"
+    config.write_text("report:\n  signing_key: |\n" + "".join(f"    {line}\n" for line in pem.splitlines()))
+    result = run_cli("--config", str(config), "report", "--week", WEEK)
+    assert result.returncode == 2
+    assert "give the path of the key file, not the key itself" in result.stderr
+    body = pem.splitlines()[1]
+    assert body not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_evidence_command_usage_errors_are_one_line(run_cli):
+    for args in (["evidence"], ["evidence", "export", "X"], ["evidence", "verify"]):
+        result = run_cli(*args)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, args
