@@ -13,11 +13,7 @@ with its checkpoints. Compare the checkpoint with a published report head for th
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from dataclasses import field
@@ -28,23 +24,12 @@ from rules.engine import chain
 from rules.evidence import FORMAT
 from rules.evidence import MANIFEST
 from rules.evidence import PROOF
-from rules.evidence import call_member
 from rules.evidence import finding_member
-from rules.evidence import fingerprint_member
-from rules.evidence import reuse_member
-from rules.evidence import source_member
-from rules.evidence import terms_member
+from rules.evidence.crosscheck import cross_check
+from rules.evidence.zipread import json_member
 from rules.evidence.zipread import read_members
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-CALL_FIELDS = ("ts", "team", "vendor", "model", "endpoint", "kind", "status", "outputs", "completion_tokens",
-               "user", "client_ip", "upload_purpose", "request_bytes")
-REUSE_FIELDS = ("path", "record", "output_coverage", "record_coverage", "matched_words", "reuse_class", "source",
-                "upload_call_id")
-CITED_FIELDS = ("stance", "terms_source", "clause", "clause_reviewed", "terms_url", "terms_confidence",
-                "terms_document", "terms_section", "terms_version", "terms_quote", "terms_summary")
-
-
 @dataclass
 class BundleCheck:
     problems: list[str] = field(default_factory=list)
@@ -57,33 +42,24 @@ class BundleCheck:
         return not self.problems
 
 
-def _json_member(members: dict[str, bytes], name: str, problems: list[str]) -> Any:
-    try:
-        return json.loads(members[name].decode("utf-8"))
-    except KeyError:
-        problems.append(f"member {name}: missing")
-    except (UnicodeDecodeError, ValueError) as e:
-        problems.append(f"member {name}: not valid JSON ({type(e).__name__})")
-    return None
-
-
 def verify_bundle(path: Path) -> BundleCheck:
     """Raises zipread.BundleUnreadable when the file is no zip at all; everything else found is
     a problem line in the result."""
     read = read_members(path)
     check = BundleCheck(problems=list(read.problems))
     members = read.members
-    manifest = _json_member(members, MANIFEST, check.problems)
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or \
-            not isinstance(manifest.get("members"), dict) or not isinstance(manifest.get("findings"), list):
-        if manifest is not None:
-            check.problems.append(f"member {MANIFEST}: not an {FORMAT} manifest")
+    manifest = json_member(members, MANIFEST, check.problems)
+    if manifest is None:
+        return check
+    if manifest.get("format") != FORMAT or not isinstance(manifest.get("members"), dict) \
+            or not isinstance(manifest.get("findings"), list):
+        check.problems.append(f"member {MANIFEST}: not an {FORMAT} manifest")
         return check
     _check_manifest(manifest, members, check.problems)
     check.findings = [f for f in manifest["findings"] if isinstance(f, str)]
     bundled = _load_findings(check.findings, members, check.problems)
     _check_chain(bundled, members, check)
-    _cross_check(bundled, members, check.problems)
+    cross_check(bundled, members, check.problems)
     return check
 
 
@@ -106,10 +82,10 @@ def _load_findings(ids: list[str], members: dict[str, bytes], problems: list[str
     bundled = {}
     for finding_id in ids:
         name = finding_member(finding_id)
-        data = _json_member(members, name, problems)
+        data = json_member(members, name, problems)
         if data is None:
             continue
-        finding, evidence = (data.get("finding"), data.get("evidence")) if isinstance(data, dict) else (None, None)
+        finding, evidence = data.get("finding"), data.get("evidence")
         if not isinstance(finding, dict) or not isinstance(evidence, list) or \
                 not all(isinstance(e, dict) for e in evidence):
             problems.append(f"member {name}: not a finding with its evidence rows")
@@ -153,10 +129,10 @@ def _is_seq(value: Any) -> bool:
 
 def _check_chain(bundled: dict[str, dict], members: dict[str, bytes], check: BundleCheck) -> None:
     problems = check.problems
-    proof = _json_member(members, PROOF, problems)
+    proof = json_member(members, PROOF, problems)
     if proof is None:
         return
-    segments = proof.get("segments") if isinstance(proof, dict) else None
+    segments = proof.get("segments")
     if not isinstance(segments, list) or not segments:
         problems.append(f"member {PROOF}: not a chain proof (a list of segments)")
         return
@@ -223,95 +199,3 @@ def _check_segment(segment: dict, links: dict, check: BundleCheck) -> str | None
                         f"checkpoint edited)")
         return None
     return f"checkpoint {end} ({checkpoint.get('reason')})"
-
-
-def _cross_check(bundled: dict[str, dict], members: dict[str, bytes], problems: list[str]) -> None:
-    for finding_id, item in bundled.items():
-        aggregate = next((e.get("detail") for e in item["evidence"] if e.get("kind") == "aggregate"), None)
-        aggregate = aggregate if isinstance(aggregate, dict) else {}
-        for row in item["evidence"]:
-            detail = row.get("detail") if isinstance(row.get("detail"), dict) else {}
-            if row.get("kind") in ("call", "upload") and isinstance(row.get("ref"), str):
-                _compare(members, call_member(row["ref"]), detail, CALL_FIELDS, finding_id, problems)
-            elif row.get("kind") == "reuse" and isinstance(row.get("ref"), str):
-                reuse = _compare(members, reuse_member(row["ref"]), detail, REUSE_FIELDS, finding_id, problems)
-                if isinstance(reuse, dict):
-                    _check_reuse(reuse, reuse_member(row["ref"]), members, problems)
-        _check_sources(finding_id, aggregate, members, problems)
-        _check_terms(finding_id, aggregate, members, problems)
-
-
-def _compare(members, name: str, detail: dict, fields: tuple[str, ...], finding_id: str, problems: list[str]):
-    if name not in members:
-        problems.append(f"finding {finding_id}: its evidence names {name}, which the bundle lacks")
-        return None
-    data = _json_member(members, name, problems)
-    if not isinstance(data, dict):
-        if data is not None:
-            problems.append(f"member {name}: not a JSON object")
-        return None
-    for key in fields:
-        if key in detail and key in data and detail[key] is not None and not _same(detail[key], data[key]):
-            problems.append(f"member {name}: {key} is {data[key]!r}, the chained evidence of finding {finding_id} "
-                            f"says {detail[key]!r}")
-    return data
-
-
-def _same(chained: Any, member: Any) -> bool:
-    """Equal values; times written two ways (evidence detail vs. row) compare as instants."""
-    if chained == member:
-        return True
-    if isinstance(chained, str) and isinstance(member, str):
-        try:
-            return dt.datetime.fromisoformat(chained.replace("Z", "+00:00")) == \
-                dt.datetime.fromisoformat(member.replace("Z", "+00:00"))
-        except ValueError:
-            return False
-    return False
-
-
-def _check_reuse(reuse: dict, name: str, members: dict[str, bytes], problems: list[str]) -> None:
-    if not isinstance(reuse.get("record_sha256"), str) or not _HEX64.match(reuse["record_sha256"]):
-        problems.append(f"member {name}: record_sha256 is not a SHA-256")
-    for call_id in reuse.get("call_ids") or []:  # calls named only here: bound by the manifest, and this
-        call = _json_member(members, call_member(call_id), problems) if isinstance(call_id, str) else None
-        if isinstance(call, dict) and call.get("vendor") not in (reuse.get("vendors") or []):
-            problems.append(f"member {call_member(call_id)}: vendor {call.get('vendor')!r} is not among the "
-                            f"vendors of {name}")
-    for output_id in reuse.get("output_ids") or []:
-        member = fingerprint_member(output_id)
-        output = _json_member(members, member, problems)
-        if not isinstance(output, dict):
-            continue
-        try:
-            blob = base64.b64decode(str(output.get("fingerprint_base64", "")), validate=True)
-        except (ValueError, binascii.Error):
-            blob = None
-        if blob is None or hashlib.sha256(blob).hexdigest() != output.get("fingerprint_sha256"):
-            problems.append(f"member {member}: the fingerprint does not match its fingerprint_sha256")
-        if output.get("call_id") not in (reuse.get("call_ids") or [output.get("call_id")]):
-            problems.append(f"member {member}: output of call {output.get('call_id')!r}, which {name} does not name")
-
-
-def _check_sources(finding_id: str, aggregate: dict, members: dict[str, bytes], problems: list[str]) -> None:
-    for source in aggregate.get("sources") or []:
-        if not isinstance(source, dict) or not isinstance(source.get("sha256"), str):
-            continue
-        name = source_member(source["sha256"], str(source.get("kind")))
-        if name not in members:
-            problems.append(f"finding {finding_id}: {source.get('kind')} file {source.get('path')} ({name}) is "
-                            f"not in the bundle")
-        elif hashlib.sha256(members[name]).hexdigest() != source["sha256"]:
-            problems.append(f"member {name}: content differs from the {source.get('kind')} file the finding was "
-                            f"judged by")
-
-
-def _check_terms(finding_id: str, aggregate: dict, members: dict[str, bytes], problems: list[str]) -> None:
-    name = terms_member(finding_id)
-    terms = _json_member(members, name, problems)
-    if not isinstance(terms, dict):
-        return
-    cited = terms.get("cited") if isinstance(terms.get("cited"), dict) else {}
-    for key in CITED_FIELDS:
-        if aggregate.get(key) != cited.get(key) and (key in aggregate or key in cited):
-            problems.append(f"member {name}: {key} differs from the chained evidence of finding {finding_id}")

@@ -33,7 +33,9 @@ from rules.evidence import reuse_member
 from rules.evidence import source_member
 from rules.evidence import terms_member
 
-CALL_EXCLUDED = ("output_text",)  # raw text stays in the store; fingerprints prove the match
+# Raw text stays in the store (fingerprints prove a match), and so does the API key's hash: the
+# bundle says which team a call was attributed to, not which key made it.
+CALL_EXCLUDED = ("output_text", "api_key_sha256")
 
 
 class ExportError(ValueError):

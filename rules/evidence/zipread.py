@@ -3,11 +3,13 @@ use, and sizes are bounded whatever the zip's headers claim."""
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import Any
 
 MAX_MEMBERS = 200_000
 MAX_MEMBER_BYTES = 256 << 20  # a chain proof of ~500k links; far beyond any real bundle member
@@ -87,3 +89,19 @@ def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, problems: lis
         problems.append(f"member {info.filename}: cannot be read ({type(e).__name__}: {e})")
         return None
     return b"".join(chunks)
+
+
+def json_member(members: dict[str, bytes], name: str, problems: list[str]) -> dict[str, Any] | None:
+    """The member as a JSON object; None after recording why it is not one."""
+    try:
+        value = json.loads(members[name].decode("utf-8"))
+    except KeyError:
+        problems.append(f"member {name}: missing")
+        return None
+    except (UnicodeDecodeError, ValueError) as e:
+        problems.append(f"member {name}: not valid JSON ({type(e).__name__})")
+        return None
+    if not isinstance(value, dict):
+        problems.append(f"member {name}: not a JSON object")
+        return None
+    return value
