@@ -190,3 +190,19 @@ def test_any_catalogue_text_gives_problems_never_an_exception(tmp_path_factory, 
     path.write_bytes(text.encode("utf-8", "replace"))
     problems = check_terms(path)
     assert all(p.line >= 0 for p in problems)
+
+
+@pytest.mark.parametrize("host, path, vendor, family", [
+    ("dashscope-intl.aliyuncs.com", "/compatible-mode/v1/chat/completions", "qwen", "openai"),
+    ("dashscope.aliyuncs.com", "/compatible-mode/v1/chat/completions", "qwen", "openai"),
+    ("api.moonshot.ai", "/v1/chat/completions", "moonshot", "openai"),
+    ("api.moonshot.cn", "/v1/chat/completions", "moonshot", "openai"),
+    ("api.llama.com", "/compat/v1/chat/completions", "meta", "openai"),
+    ("api.llama.com", "/v1/chat/completions", "meta", "metadata"),  # native shape: recorded, not parsed
+])
+def test_vendors_added_for_their_terms_are_captured(host, path, vendor, family):
+    from agent.capture.catalogue import Catalogue
+
+    route = Catalogue.load().match(host, path, "POST")
+    assert (route.vendor, route.family) == (vendor, family)
+    assert route.vendor in load_terms()
