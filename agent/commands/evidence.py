@@ -38,9 +38,13 @@ def _export(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser()
     if out.is_dir():
         raise UserError(f"--out {out}: is a folder; name the .zip file to write")
-    store = store_from(config_from(args))
+    config = config_from(args)
+    from agent.commands.report import signing_key_from
+
+    signing_key = signing_key_from(config)
+    store = store_from(config)
     try:
-        manifest = write_bundle(store, args.finding_ids, out)
+        manifest = write_bundle(store, args.finding_ids, out, signing_key=signing_key)
     except ExportError as e:
         raise UserError(str(e)) from None
     except OSError as e:
@@ -64,6 +68,8 @@ def _verify(path: Path) -> int:
             print(f"{path}: ALTERED: {problem}", file=sys.stderr)
         print(f"{path}: evidence bundle ALTERED ({len(result.problems)} problem(s))", file=sys.stderr)
         return 1
+    signed = (f"; manifest signed by Ed25519 key {result.signed_by} (compare it with the site's key)"
+              if result.signed_by else "; manifest not signed")
     print(f"{path}: evidence bundle intact: {len(result.findings)} finding(s), {result.links} chain links "
-          f"re-hashed up to {result.anchor}")
+          f"re-hashed up to {result.anchor}{signed}")
     return 0

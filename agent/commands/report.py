@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser() if args.out else config.report_dir
     option = "--out" if args.out else "report.out_dir"
     _check_writable(out, option)
-    signing_key = _signing_key(config)
+    signing_key = signing_key_from(config)
     store = store_from(config)
     try:
         path = _write(store, week, out, config, now, option, signing_key)
@@ -56,7 +56,7 @@ def _check_writable(out: Path, option: str) -> None:
         raise UserError(f"{option} {out}: cannot write there ({e.strerror or e})") from None
 
 
-def _signing_key(config):
+def signing_key_from(config):
     """The site's Ed25519 key (config report.signing_key), read before any work is done."""
     if config.report_signing_key is None:
         return None

@@ -194,7 +194,7 @@ SCHEMA = Mapping(
             {
                 "out_dir": Scalar(str, "./aiaudit-reports", "Where `aiaudit report` writes weeks."),
                 "signing_key": Scalar(str, "", "Path of the site's Ed25519 private key (PEM) that signs the "
-                                      "chain head each report publishes; empty: reports are not signed. "
+                                      "chain head each report publishes (and evidence bundles' manifests); empty: reports are not signed. "
                                       "The key itself never goes in this file.", check=_key_path),
                 "public_key": Scalar(str, "", "Path of the site's Ed25519 public key (PEM) that `aiaudit verify "
                                      "--against` checks report signatures with; defaults to the public half "

@@ -105,12 +105,14 @@ def published_head(store, week: str, published_at: str, private_key=None) -> dic
     record: dict[str, Any] = {"format": FORMAT, "week": week, "first_seq": first, "head_seq": head_seq,
                               "head_hash": head_hash, "published_at": published_at, "signature": None}
     if private_key is not None:
-        record["signature"] = {
-            "algorithm": "ed25519",
-            "public_key": public_hex(private_key.public_key()),
-            "value": base64.b64encode(private_key.sign(statement_bytes(record))).decode(),
-        }
+        record["signature"] = sign(private_key, statement_bytes(record))
     return record
+
+
+def sign(private_key, payload: bytes) -> dict[str, str]:
+    """An Ed25519 signature object as reports and bundles carry it."""
+    return {"algorithm": "ed25519", "public_key": public_hex(private_key.public_key()),
+            "value": base64.b64encode(private_key.sign(payload)).decode()}
 
 
 @dataclass
@@ -124,14 +126,19 @@ class AnchorResult:
 
 
 def _signature_problem(record: dict, public_key) -> str | None:
-    """None when the signature verifies (with `public_key` when given, else the key printed in
-    the report); otherwise what is wrong."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
     signature = record.get("signature")
     if not signature:
         return "the head is not signed, but a public key is configured" if public_key is not None else None
+    problem = signature_problem(signature, statement_bytes(record), public_key)
+    return problem and problem.replace("the signed content was edited", "the published head was edited")
+
+
+def signature_problem(signature: Any, payload: bytes, public_key=None) -> str | None:
+    """None when `signature` verifies over `payload` (with `public_key` when given, else the key
+    printed in the signature); otherwise what is wrong."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     if not isinstance(signature, dict) or signature.get("algorithm") != "ed25519":
         return "the signature is not an ed25519 signature object"
     try:
@@ -142,9 +149,9 @@ def _signature_problem(record: dict, public_key) -> str | None:
     if public_key is not None and public_hex(printed) != public_hex(public_key):
         return "signed with another key than the site's public key"
     try:
-        (public_key or printed).verify(value, statement_bytes(record))
+        (public_key or printed).verify(value, payload)
     except InvalidSignature:
-        return "the signature does not verify (the published head was edited)"
+        return "the signature does not verify (the signed content was edited)"
     return None
 
 

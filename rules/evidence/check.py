@@ -36,6 +36,7 @@ class BundleCheck:
     findings: list[str] = field(default_factory=list)
     links: int = 0  # chain links re-hashed
     anchor: str = ""  # what the chain was checked up to
+    signed_by: str = ""  # the Ed25519 public key (hex) whose signature over the manifest verified
 
     @property
     def ok(self) -> bool:
@@ -55,6 +56,15 @@ def verify_bundle(path: Path) -> BundleCheck:
             or not isinstance(manifest.get("findings"), list):
         check.problems.append(f"member {MANIFEST}: not an {FORMAT} manifest")
         return check
+    if "signature" in manifest:
+        from rules.engine.anchor import signature_problem
+        from rules.evidence.export import manifest_bytes
+
+        problem = signature_problem(manifest["signature"], manifest_bytes(manifest))
+        if problem:
+            check.problems.append(f"member {MANIFEST}: {problem}")
+        else:
+            check.signed_by = str(manifest["signature"]["public_key"])
     _check_manifest(manifest, members, check.problems)
     check.findings = [f for f in manifest["findings"] if isinstance(f, str)]
     bundled = _load_findings(check.findings, members, check.problems)

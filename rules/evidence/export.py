@@ -211,12 +211,24 @@ def manifest(members: dict[str, bytes], finding_ids: list[str], now: dt.datetime
     }
 
 
-def write_bundle(store, finding_ids: list[str], out: Path, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Write the bundle to `out` (whole or not at all); returns its manifest."""
+def manifest_bytes(head: dict[str, Any]) -> bytes:
+    """What a manifest's signature covers: the manifest without its signature, canonical JSON."""
+    unsigned = {k: v for k, v in head.items() if k != "signature"}
+    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def write_bundle(store, finding_ids: list[str], out: Path, now: dt.datetime | None = None,
+                 signing_key=None) -> dict[str, Any]:
+    """Write the bundle to `out` (whole or not at all), its manifest signed with `signing_key`
+    (the site's Ed25519 key, report.signing_key) when given; returns the manifest."""
+    from rules.engine.anchor import sign
+
     now = now or dt.datetime.now(dt.timezone.utc)
     finding_ids = list(dict.fromkeys(finding_ids))
     members = build_bundle(store, finding_ids, now)
     head = manifest(members, finding_ids, now)
+    if signing_key is not None:
+        head["signature"] = sign(signing_key, manifest_bytes(head))
     stamp = now.astimezone(dt.timezone.utc).timetuple()[:6]
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)

@@ -397,3 +397,18 @@ def test_without_finding_checkpoints_the_proof_carries_the_links_between(chained
     members[PROOF] = json.dumps(proof).encode()
     rewrite(path, members)
     assert verify_bundle(path).problems == [f"chain link seq {gone}: missing from the bundle (removed?)"]
+
+
+def test_signed_manifest_verifies_and_an_edit_breaks_it(chained, tmp_path, capsys):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    path = tmp_path / "signed.zip"
+    write_bundle(chained, [_findings(chained)["outputs_in_dataset:distill"]], path, signing_key=key)
+    code, out, _ = cli(capsys, "evidence", "verify", str(path))
+    assert code == 0 and f"manifest signed by Ed25519 key {key.public_key().public_bytes_raw().hex()}" in out
+    members = members_of(path)
+    edit_json(members, MANIFEST, lambda m: m.update(created_at="2020-01-01T00:00:00Z"))
+    rewrite(path, members, refresh_manifest=False)
+    assert verify_bundle(path).problems == [
+        f"member {MANIFEST}: the signature does not verify (the signed content was edited)"]
