@@ -122,7 +122,6 @@ class AnchorResult:
     unsigned: int = 0
     without_head: list[str] = field(default_factory=list)  # reports written before heads were published
     breaks: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def _signature_problem(record: dict, public_key) -> str | None:
