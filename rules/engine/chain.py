@@ -229,6 +229,9 @@ def prune_chain_before(store, seq: int, now: dt.datetime | None = None) -> Prune
             last_hash = existing.chain_hash
         evidence = session.execute(delete(Evidence).where(Evidence.chain_seq <= last)).rowcount
         findings = session.execute(delete(Finding).where(Finding.chain_seq <= last)).rowcount
+        # a pruned finding's own checkpoint proves nothing any more; `head` ones stay, since
+        # published reports name them (anchor.py)
+        session.execute(delete(ChainCheckpoint).where(ChainCheckpoint.seq < last, ChainCheckpoint.reason == "finding"))
         checkpoint = session.get(ChainCheckpoint, last)
         if checkpoint is None:
             session.add(ChainCheckpoint(seq=last, chain_hash=last_hash, created_at=now, reason="prune"))

@@ -159,6 +159,9 @@ def test_later_reports_and_pruning_still_verify(chained, tmp_path):
     evaluate(chained, SINCE + dt.timedelta(days=7), UNTIL + dt.timedelta(days=7))
     publish(chained, tmp_path, week="2026-W48")
     chain.prune_chain_older_than(chained, dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
+    with chained.session() as session:
+        reasons = {c.reason for c in session.execute(select(ChainCheckpoint)).scalars()}
+    assert reasons <= {"head", "prune"}  # the findings' own checkpoints went with them
     result = check_published(chained, tmp_path)
     assert result.ok and result.checked == 2
 
