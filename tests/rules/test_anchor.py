@@ -265,3 +265,16 @@ def test_evidence_command_usage_errors_are_one_line(run_cli):
     for args in (["evidence"], ["evidence", "export", "X"], ["evidence", "verify"]):
         result = run_cli(*args)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, args
+
+
+def test_a_changed_row_is_named_before_the_published_heads(chained, tmp_path, capsys):
+    from agent.cli import main
+
+    publish(chained, tmp_path)
+    with chained.write_session() as session:
+        seq, finding_id = session.execute(text("SELECT chain_seq, id FROM findings ORDER BY chain_seq DESC LIMIT 1")).one()
+        session.execute(text("UPDATE findings SET count = count + 1 WHERE id = :id"), {"id": finding_id})
+    url = chained.engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "verify", "--against", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"evidence chain BROKEN at seq {seq} findings {finding_id}: hash mismatch" in err
