@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from agent.standin import clients
+from tests.support.raw_http import httpx_client
 from tests.e2e.conftest import all_files
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +58,7 @@ def test_bad_bodies_are_recorded_and_passed_through_unchanged(audit, prompt, mod
     headers = {"x-standin-mode": mode, "authorization": "Bearer sk-hostile", "content-type": "application/json"}
     payload = json.dumps(body(prompt, stream)).encode()
     mark = audit.marker()
-    with clients.httpx_client(audit.proxy_url(), audit.proxy.ca_path, timeout=120) as via_proxy:
+    with httpx_client(audit.proxy_url(), audit.proxy.ca_path, timeout=120) as via_proxy:
         got = raw_digest(via_proxy, CHAT, payload, headers)
     deadline = time.monotonic() + 10
     while audit.standin.sent_for(payload) is None and time.monotonic() < deadline:
@@ -78,7 +78,7 @@ def test_bad_bodies_are_recorded_and_passed_through_unchanged(audit, prompt, mod
 def test_streams_are_not_held_back(audit, prompt):
     """With 150 ms between events, the first event must reach the client long before the last."""
     mark = audit.marker()
-    with clients.httpx_client(audit.proxy_url(), audit.proxy.ca_path) as client:
+    with httpx_client(audit.proxy_url(), audit.proxy.ca_path) as client:
         t0 = time.perf_counter()
         arrivals = []
         with client.stream("POST", CHAT, json=body(prompt, True),
@@ -111,7 +111,7 @@ CANARIES = {
 def test_no_secret_reaches_any_file(audit, prompt):
     mark = audit.marker()
     url = audit.proxy_url("canary-user", CANARIES["proxy-password"])
-    with clients.httpx_client(url, audit.proxy.ca_path) as http:
+    with httpx_client(url, audit.proxy.ca_path) as http:
         http.post(CHAT, json=body(prompt), headers={"authorization": f"Bearer {CANARIES['bearer']}",
                                                     "cookie": f"session={CANARIES['cookie']}"})
         http.post("https://api.anthropic.com/v1/messages",

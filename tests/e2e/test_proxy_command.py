@@ -14,14 +14,21 @@ from pathlib import Path
 import pytest
 
 from agent.standin import StandinServer
-from agent.standin import clients
 from agent.standin import expected_text
 from agent.standin.harness import ROUTE_SCRIPT
 from agent.standin.harness import free_port
 from tests.conftest import aiaudit_command
+from tests.support.client_side import client_side
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
+
+
+@client_side
+def hello_answer(proxy, ca):
+    client = clients.openai_client(proxy, ca)
+    return client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hello"}]) \
+        .choices[0].message.content
 
 
 def test_aiaudit_proxy_captures_and_stops_cleanly(tmp_path, run_cli):
@@ -46,9 +53,7 @@ def test_aiaudit_proxy_captures_and_stops_cleanly(tmp_path, run_cli):
             ps = [line for line in subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
                   if "mitmdump" in line and str(port) in line]
             assert ps and "sqlite:///" not in ps[0]  # the URL travels in the environment, not argv
-            client = clients.openai_client(f"http://127.0.0.1:{port}", ca)
-            text = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hello"}]) \
-                .choices[0].message.content
+            text = hello_answer(f"http://127.0.0.1:{port}", ca)
             assert text == expected_text("hello", vendor="openai")
         finally:
             os.killpg(proc.pid, signal.SIGTERM)  # what systemd does on stop
