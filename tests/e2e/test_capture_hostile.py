@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 
+from tests.support.client_side import client_side
 from tests.support.raw_http import httpx_client
 from tests.e2e.conftest import all_files
 
@@ -108,6 +109,20 @@ CANARIES = {
 }
 
 
+@client_side
+def bedrock_converse_with_canaries(proxy, ca, prompt, canaries):
+    """boto3 signs with canary credentials (and a session token) through the proxy."""
+    import boto3
+    from botocore.config import Config
+
+    bedrock = boto3.client("bedrock-runtime", region_name="us-east-1", verify=ca,
+                           aws_access_key_id=canaries["aws-akid"], aws_secret_access_key=canaries["aws-secret"],
+                           aws_session_token=canaries["aws-token"],
+                           config=Config(proxies={"https": proxy}, retries={"total_max_attempts": 1}))
+    return bedrock.converse(modelId="amazon.nova-lite-v1:0",
+                            messages=[{"role": "user", "content": [{"text": prompt}]}])["output"]
+
+
 def test_no_secret_reaches_any_file(audit, prompt):
     mark = audit.marker()
     url = audit.proxy_url("canary-user", CANARIES["proxy-password"])
@@ -125,14 +140,7 @@ def test_no_secret_reaches_any_file(audit, prompt):
                   headers={"x-goog-api-key": CANARIES["x-goog-api-key"]})
         http.post("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"
                   f"?key={CANARIES['query-key']}", json={"contents": [{"parts": [{"text": prompt}]}]})
-    import boto3
-    from botocore.config import Config
-
-    bedrock = boto3.client("bedrock-runtime", region_name="us-east-1", verify=str(audit.proxy.ca_path),
-                           aws_access_key_id=CANARIES["aws-akid"], aws_secret_access_key=CANARIES["aws-secret"],
-                           aws_session_token=CANARIES["aws-token"],
-                           config=Config(proxies={"https": url}, retries={"total_max_attempts": 1}))
-    bedrock.converse(modelId="amazon.nova-lite-v1:0", messages=[{"role": "user", "content": [{"text": prompt}]}])
+    bedrock_converse_with_canaries(url, audit.proxy.ca_path, prompt, CANARIES)
     calls = audit.wait_calls(mark, 6)
     assert {c.vendor for c in calls} == {"openai", "anthropic", "azure-openai", "google", "aws-bedrock"}
     # keys became hashes, which is what attribution needs
