@@ -51,6 +51,8 @@ class ClientError(Exception):
     def __init__(self, type: str, bases: list[str], message: str, traceback: str = "") -> None:
         super().__init__(f"{type}: {message}")
         self.type, self.bases, self.message, self.traceback = type, bases, message, traceback
+        if traceback:
+            self.add_note(f"on the client side:\n{traceback.rstrip()}")
 
     def is_a(self, name: str) -> bool:
         """Whether the client's exception is (a subclass of) `name`, qualified or not."""

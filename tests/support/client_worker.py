@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import linecache
 import sys
 import traceback
 from pathlib import Path
@@ -65,7 +66,9 @@ def _run(request: dict[str, Any], cache: dict[str, Any]) -> Any:
     if function is None:
         scope: dict[str, Any] = {"__name__": "client_side", "clients": sdk_clients, "json": json,
                                  "plain": plain}
-        exec(compile(source, request.get("filename", "<client_side>"), "exec"), scope)
+        filename = request.get("filename", "<client_side>")
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # for tracebacks
+        exec(compile(source, filename, "exec"), scope)
         function = cache[source] = scope[request["name"]]
     return plain(function(*unwire(request.get("args", [])), **unwire(request.get("kwargs", {}))))
 
