@@ -115,7 +115,7 @@ def capture(answers: list[Answer], work: Path) -> tuple[str, Path]:
     """Send every answer through mitmdump + the capture addon; returns (database URL, config)."""
     from agent.commands.status import journal_pending
     from agent.standin import StandinServer
-    from agent.standin import clients
+    from tests.support.remote_clients import clients
     from agent.standin.harness import standin_proxy
 
     url = f"sqlite:///{work / 'audit.db'}"

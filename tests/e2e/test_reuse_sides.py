@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent.standin import StandinServer
-from agent.standin import clients
+from tests.support.remote_clients import clients
 from agent.standin.harness import standin_proxy
 from tests.e2e.test_capture_to_scan import edit
 from tests.e2e.test_durability import wait_drained
