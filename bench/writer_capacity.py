@@ -51,9 +51,13 @@ _ROUTE = Catalogue.load().match("api.openai.com", "/v1/chat/completions", "POST"
 
 
 def _words(rng: random.Random, nbytes: int) -> str:
+    """Prose of about `nbytes`: words, with a number or an apostrophe now and then, as real
+    prompts have (they make the signature's masks run)."""
     out, size = [], 0
     while size < nbytes:
         w = rng.choice(_WORDS)
+        if rng.random() < 0.03:
+            w = rng.choice([str(rng.randint(0, 2025)), "it's", "don't", f"{w},", f"{w}."])
         out.append(w)
         size += len(w) + 1
     return " ".join(out)
