@@ -69,7 +69,7 @@ def _may_match(index: int, text: str) -> bool:
     if index == 3:
         return '"' in text or "\u201c" in text or "`" in text or "'" in text
     if index == 4:  # \S and str.split() agree on what whitespace is
-        return any(len(word) >= 24 for word in text.split())
+        return max(map(len, text.split()), default=0) >= 24
     if text.isascii():  # \d is any Unicode decimal digit; in ASCII text, 0 to 9 only
         return any(d in text for d in _DIGITS)
     return True
