@@ -105,7 +105,7 @@ def _skeleton(text: str) -> tuple[str, bool]:
             if not out or out[-1] != SLOT:
                 out.append(SLOT)
             continue
-        label = _LABEL_LINE.match(stripped)
+        label = _LABEL_LINE.match(stripped) if ":" in stripped else None  # a label needs its colon
         if label and len(label.group(1).split()) <= 4:
             out.append(f"{label.group(1).strip()}: {SLOT}")
             structured = True
@@ -114,8 +114,12 @@ def _skeleton(text: str) -> tuple[str, bool]:
         if stripped.endswith(":"):
             in_introduced_paragraph = True
             structured = True
-    skeleton = re.sub(r"\n{2,}", "\n\n", "\n".join(out).strip())
-    return _SLOT_RUN.sub(SLOT + " ", skeleton).strip(), structured
+    skeleton = "\n".join(out).strip()
+    if "\n\n\n" in skeleton:  # only a run of three or more changes
+        skeleton = re.sub(r"\n{2,}", "\n\n", skeleton)
+    if skeleton.count(SLOT) >= 2:  # a run needs two slots
+        skeleton = _SLOT_RUN.sub(SLOT + " ", skeleton)
+    return skeleton.strip(), structured
 
 
 def template_signature(segments: Sequence[tuple[str, str]]) -> str | None:
