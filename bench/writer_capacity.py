@@ -217,11 +217,13 @@ def backlog(args) -> dict:
     feeder.join()
     fed_at_stop = fed
     t_stop = time.perf_counter()
-    while stored() < fed_at_stop:
+    give_up = t_stop + args.drain_timeout
+    while stored() < fed_at_stop and time.perf_counter() < give_up:
         time.sleep(0.1)
+    left = fed_at_stop - stored()
     drain_s = time.perf_counter() - t_stop
     writer.stop(30)
-    return {"rate": args.rate, "seconds": args.seconds, "fed": fed_at_stop, "drain_after_stop_s": drain_s,
+    return {"rate": args.rate, "seconds": args.seconds, "fed": fed_at_stop, "drain_after_stop_s": drain_s, "left_undrained": left,
             "peak_pending": max(s[2] for s in samples), "peak_pending_bytes": max(s[3] for s in samples),
             "samples": samples, "loadavg": os.getloadavg()[0]}
 
@@ -252,6 +254,7 @@ def main() -> int:
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--rate", type=float, default=4000, help="backlog: calls appended per second")
     parser.add_argument("--seconds", type=float, default=60, help="backlog: how long the feed runs")
+    parser.add_argument("--drain-timeout", type=float, default=300, help="backlog: longest wait for the drain")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.mode == "profile":
@@ -267,7 +270,7 @@ def main() -> int:
     else:
         print(f"fed {out['fed']} calls at {out['rate']:.0f}/s for {out['seconds']:.0f} s (load {out['loadavg']:.1f}); "
               f"peak backlog {out['peak_pending']} calls ({out['peak_pending_bytes'] / 1e6:.1f} MB); "
-              f"drained {out['drain_after_stop_s']:.1f} s after the feed stopped")
+              f"{out['left_undrained']} left {out['drain_after_stop_s']:.1f} s after the feed stopped", flush=True)
         for t, fed, pending, nbytes in out["samples"][:: max(1, len(out["samples"]) // 12)]:
             print(f"  t={t:5.1f}s fed={fed:7d} backlog={pending:7d} ({nbytes / 1e6:.1f} MB)")
     return 0
