@@ -3,8 +3,10 @@
 Both sides must reduce to the same token sequence whenever a human would call two texts "the same
 words": case, Unicode compatibility forms, HTML entities, typographic quotes and dashes, invisible
 characters and Markdown/HTML markup must not matter. Tokens are runs of letters and digits; every
-other character separates tokens. Scripts written without spaces (CJK, Thai, Lao, Khmer, Myanmar,
-Tibetan) give one token per character.
+other character separates tokens. Chinese and Japanese runs are cut into word-sized tokens by
+scripts.segment; the other scripts written without spaces (Thai, Lao, Khmer, Myanmar, Tibetan,
+Bopomofo) give one token per character. Width variants (full-width Latin and digits, half-width
+katakana, the ideographic space) fold to one form through NFKC.
 
 The scanner's hot path works on bytes: `prepare()` returns bytes that become the token sequence
 once translated with `ASCII_FOLD` (ASCII lower-cased, ASCII non-alphanumerics turned into spaces,
@@ -20,6 +22,9 @@ import re
 import unicodedata
 
 from xxhash import xxh3_64_intdigest
+
+from agent.fingerprint.scripts import CJK_CHARS
+from agent.fingerprint.scripts import segment
 
 
 def _ascii_fold_table() -> bytes:
@@ -42,19 +47,17 @@ _PUNCTUATION = {
     **{ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"},
 }
 
-# Scripts without spaces between words: each character is a token of its own.
-_NO_SPACE_SCRIPTS = (
+# Scripts without spaces between words and without a segmenter: each character is a token.
+_CHARACTER_SCRIPTS = (
     "\u0e00-\u0eff"  # Thai, Lao
     "\u0f00-\u0fff"  # Tibetan
     "\u1000-\u109f"  # Myanmar
     "\u1780-\u17ff"  # Khmer
-    "\u2e80-\u2fdf"  # CJK radicals
-    "\u3040-\u30ff"  # Hiragana, Katakana
-    "\u3100-\u312f\u3190-\u31ff"  # Bopomofo, Kanbun, Katakana extensions
-    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs
-    "\U00020000-\U0003ffff"
+    "\u3100-\u312f\u3190-\u31ef"  # Bopomofo, Kanbun, CJK strokes
 )
-_TOKEN = re.compile(f"[{_NO_SPACE_SCRIPTS}]|[^\\W_{_NO_SPACE_SCRIPTS}]+")
+# A run of Chinese/Japanese characters is one match, cut into tokens afterwards (scripts.segment).
+_TOKEN = re.compile(f"[{CJK_CHARS}]+|[{_CHARACTER_SCRIPTS}]|[^\\W_{_CHARACTER_SCRIPTS}{CJK_CHARS}]+")
+_CJK = re.compile(f"[{CJK_CHARS}]")
 
 # Markup whose text is not content: HTML tags, Markdown link/image targets, code-fence info strings.
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
@@ -83,7 +86,10 @@ def prepare(text: str) -> bytes:
     text = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION).casefold()
     if text.isascii():
         return text.encode("ascii")
-    return " ".join(_TOKEN.findall(text)).encode("utf-8", "surrogatepass")
+    joined = " ".join(_TOKEN.findall(text))
+    if _CJK.search(joined):
+        joined = segment(joined)
+    return joined.encode("utf-8", "surrogatepass")
 
 
 def prepare_with_hash(text: str) -> tuple[bytes, int]:
@@ -108,3 +114,8 @@ def tokens(text: str) -> list[str]:
 def normalise(text: str) -> str:
     """The normalised text: its tokens joined by single spaces."""
     return " ".join(tokens(text))
+
+
+def has_cut_script(text: str) -> bool:
+    """Whether the text holds Chinese or Japanese characters (cut by scripts.segment)."""
+    return _CJK.search(unicodedata.normalize("NFKC", text)) is not None
