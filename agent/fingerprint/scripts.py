@@ -19,6 +19,8 @@ All arithmetic is on numpy arrays of code points; no Python object is made per c
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 TOKENISER = 2  # recorded in every fingerprint; 1 was one token per CJK character
@@ -55,14 +57,46 @@ CJK_CHARS = "".join(f"{chr(start)}-{chr(end - 1)}" for start, end, _ in _RANGES)
 # and script changes keep Japanese 5-grams longer than five characters.
 CUT_SHARE = 7
 _CUT_BELOW = np.uint32(CUT_SHARE << 29)  # of 2^32 hash values
-_SPACE = np.uint32(0x20)
+_SPACE_BYTE = 0x20
 _MULT = (np.uint32(0x9E3779B1), np.uint32(0x85EBCA77), np.uint32(0x2C1B3C6D))
 _SHIFT = (np.uint32(15), np.uint32(12))
 
 
+# One class per code point: the scripts above, PER_CHARACTER (Thai, Lao, Tibetan, Myanmar, Khmer,
+# Bopomofo, Kanbun, CJK strokes: one token per character, marks included, as before) and
+# SEPARATOR (what the regex [\W_] matches: punctuation, symbols, spaces, lone surrogates).
+PER_CHARACTER, SEPARATOR = 5, 6
+_PER_CHARACTER_RANGES = ((0x0E00, 0x0F00), (0x0F00, 0x1000), (0x1000, 0x10A0), (0x1780, 0x1800),
+                         (0x3100, 0x3130), (0x3190, 0x31F0))
+
+
+_LETTERS_END = 0x32000
+
+
+def _class_table() -> np.ndarray:
+    # Above plane 3 nothing is a letter or digit (tags, variation selectors, private use).
+    everything = "".join(map(chr, range(_LETTERS_END)))
+    letters = re.sub(r"[^\W_]", "\x01", everything)  # one C-level pass, once per process
+    table = np.full(0x110000, SEPARATOR, dtype=np.uint8)
+    table[:_LETTERS_END] = np.where(
+        np.frombuffer(letters.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) == 1, OTHER, SEPARATOR)
+    for start, end in _PER_CHARACTER_RANGES:
+        table[start:end] = PER_CHARACTER
+    for start, end, cls in _RANGES:
+        table[start:end] = cls
+    return table
+
+
+_CLASS = _class_table()
+_CUT_INSIDE = np.zeros(7, dtype=bool)
+_CUT_INSIDE[[HAN, HIRAGANA, HANGUL]] = True
+_ALONE = np.zeros(7, dtype=bool)  # classes that never share a token with a neighbour of another class
+_ALONE[[HAN, HIRAGANA, KATAKANA, HANGUL, PER_CHARACTER]] = True
+
+
 def script_class(points: np.ndarray) -> np.ndarray:
-    """OTHER, HAN, HIRAGANA or KATAKANA for each code point."""
-    return _CLASS_OF_SLOT[np.searchsorted(_EDGES, points, side="right")]
+    """The class of each code point (OTHER: a letter or digit of a space-separated script)."""
+    return _CLASS[np.minimum(points, 0x10FFFF)]
 
 
 def _pair_hash(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -74,27 +108,64 @@ def _pair_hash(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return mixed
 
 
+def _cut_between(left_cls: np.ndarray, right_cls: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Whether a token boundary falls between two adjacent non-separator characters."""
+    differ = (left_cls != right_cls) & (_ALONE[left_cls] | _ALONE[right_cls])
+    cut = differ | (left_cls == PER_CHARACTER)
+    inside = np.flatnonzero(~cut & (left_cls == right_cls) & _CUT_INSIDE[left_cls])
+    cut[inside] = _pair_hash(left[inside], right[inside]) < _CUT_BELOW
+    return cut
+
+
+def word_bounds(folded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) byte offsets of the tokens of a UTF-8 buffer translated with ASCII_FOLD that
+    begins and ends with a space. Pure ASCII is cut at spaces only; other characters are decoded
+    with numpy for the whole buffer at once: separators act as spaces, and Chinese, Japanese and
+    Korean runs are cut as the module docstring says."""
+    is_space = folded == _SPACE_BYTE
+    lead = np.flatnonzero(folded >= 0xC0)
+    cuts = np.empty(0, dtype=np.int64)
+    if len(lead):
+        size = len(folded)
+        first = folded[lead].astype(np.uint32)
+        length = np.where(first >= 0xF0, 4, np.where(first >= 0xE0, 3, 2))
+        whole = lead + length < size  # a character cut off at the end of a piece stays a letter
+
+        def tail(k: int) -> np.ndarray:
+            return folded[np.minimum(lead + k, size - 1)].astype(np.uint32) & 0x3F
+
+        points = np.where(length == 2, ((first & 0x1F) << 6) | tail(1),
+                          np.where(length == 3, ((first & 0x0F) << 12) | (tail(1) << 6) | tail(2),
+                                   ((first & 0x07) << 18) | (tail(1) << 12) | (tail(2) << 6) | tail(3)))
+        classes = np.where(whole, _CLASS[np.minimum(points, 0x10FFFF)], OTHER).astype(np.uint8)
+        separator = classes == SEPARATOR
+        for k in range(4):
+            at = lead[separator & (length > k)] + k
+            is_space[at] = True
+        # neighbours that are both multi-byte characters
+        adjacent = np.flatnonzero((lead[:-1] + length[:-1] == lead[1:]) & ~separator[:-1] & ~separator[1:])
+        pair_cut = _cut_between(classes[adjacent], classes[adjacent + 1], points[adjacent], points[adjacent + 1])
+        # an ASCII letter or digit right before or after a character of a cut script
+        alone = np.flatnonzero(_ALONE[classes])
+        before, after = lead[alone], lead[alone] + length[alone]
+        ascii_before = (folded[before - 1] < 0x80) & ~is_space[before - 1]
+        ascii_after = (folded[np.minimum(after, size - 1)] < 0x80) & ~is_space[np.minimum(after, size - 1)]
+        cuts = np.unique(np.concatenate((lead[adjacent + 1][pair_cut], before[ascii_before],
+                                         after[ascii_after]))).astype(np.int64)
+    edges = np.flatnonzero(is_space[:-1] != is_space[1:]) + 1
+    if not len(cuts):
+        return edges[0::2], edges[1::2]
+    return np.sort(np.concatenate((edges[0::2], cuts))), np.sort(np.concatenate((edges[1::2], cuts)))
+
+
 def cut_positions(points: np.ndarray) -> np.ndarray:
-    """Indices i where a space goes before points[i] (never next to an existing space)."""
+    """Indices i of a code-point array (no separators) where a token starts although points[i - 1]
+    is not a space: the same rule word_bounds applies, on decoded text (for tests and tools)."""
     if len(points) < 2:
         return np.empty(0, dtype=np.int64)
     classes = script_class(points)
-    left, right = classes[:-1], classes[1:]
-    both = (left != OTHER) & (right != OTHER)
-    change = both & (left != right)
-    # pairs of one run of Han or hiragana characters
-    same = both & (left == right) & (left != KATAKANA)
-    hashed = np.flatnonzero(same)
-    chunk = np.zeros(len(left), dtype=bool)
-    chunk[hashed] = _pair_hash(points[hashed], points[hashed + 1]) < _CUT_BELOW
-    return np.flatnonzero(change | chunk) + 1
-
-
-def segment(text: str) -> str:
-    """The text with a space at every token boundary inside its Chinese and Japanese runs; the
-    text is expected normalised (NFKC, case-folded) and its tokens separated by single spaces."""
-    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    cuts = cut_positions(points)
-    if not len(cuts):
-        return text
-    return np.insert(points, cuts, _SPACE).tobytes().decode("utf-32-le", "surrogatepass")
+    words = (classes[:-1] != SEPARATOR) & (classes[1:] != SEPARATOR)
+    pairs = np.flatnonzero(words)
+    cut = _cut_between(classes[pairs], classes[pairs + 1], points[pairs].astype(np.uint32),
+                       points[pairs + 1].astype(np.uint32))
+    return pairs[cut] + 1

@@ -15,9 +15,10 @@ from agent.fingerprint.scripts import HANGUL
 from agent.fingerprint.scripts import HIRAGANA
 from agent.fingerprint.scripts import KATAKANA
 from agent.fingerprint.scripts import OTHER
+from agent.fingerprint.scripts import SEPARATOR
 from agent.fingerprint.scripts import cut_positions
 from agent.fingerprint.scripts import script_class
-from agent.fingerprint.scripts import segment
+from agent.fingerprint.scripts import word_bounds
 
 HAN_CHARS = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
 HIRAGANA_CHARS = [chr(c) for c in range(0x3041, 0x3097)]
@@ -31,8 +32,8 @@ def points(text: str) -> np.ndarray:
 
 
 def test_script_classes():
-    assert script_class(points("漢ひカーa 한々・")).tolist() == [HAN, HIRAGANA, KATAKANA, KATAKANA, OTHER, OTHER,
-                                                              HANGUL, HAN, OTHER]
+    assert script_class(points("漢ひカーa 한々・")).tolist() == [HAN, HIRAGANA, KATAKANA, KATAKANA, OTHER, SEPARATOR,
+                                                              HANGUL, HAN, SEPARATOR]
 
 
 def test_a_katakana_loanword_is_one_token_and_scripts_are_cut_apart():
@@ -91,8 +92,8 @@ def test_punctuation_separates_like_a_space(left, right):
 
 
 def test_tiny_and_empty_inputs():
-    assert segment("") == ""
-    assert segment("漢") == "漢"
+    assert tokens("漢") == ["漢"]
+    assert [b.tolist() for b in word_bounds(np.frombuffer(b"  ", dtype=np.uint8))] == [[], []]
     assert cut_positions(points("")).tolist() == []
     assert tokens("") == [] and tokens("。、") == []
 
@@ -101,6 +102,20 @@ def test_a_huge_record_is_segmented_in_one_pass():
     text = "これはファイルシステムの設定です。" * 60_000  # ~3 MB of UTF-8
     found = fingerprint(text)
     assert found.word_count == len(tokens("これはファイルシステムの設定です。")) * 60_000
+
+
+@given(cjk_text)
+@settings(max_examples=200, deadline=None)
+def test_bytes_and_code_points_are_cut_alike(text):
+    """word_bounds (UTF-8, the scanner's path) and cut_positions (code points) agree."""
+    expected = np.split(np.array(list(text), dtype=object), cut_positions(points(text)))
+    assert tokens(text) == ["".join(part) for part in expected if len(part)]
+
+
+def test_a_character_cut_off_at_the_end_of_a_buffer_does_not_raise():
+    folded = b" " + "漢字".encode()[:-1] + b" "
+    starts, ends = word_bounds(np.frombuffer(folded, dtype=np.uint8))
+    assert len(starts) == len(ends) >= 1
 
 
 def test_the_same_phrase_is_cut_the_same_way_in_any_context():
