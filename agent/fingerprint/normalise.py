@@ -72,7 +72,10 @@ def _strip_markup(text: str) -> str:
 
 
 def prepare(text: str) -> bytes:
-    """Bytes that give the normalised tokens after `.translate(ASCII_FOLD).split()`."""
+    """UTF-8 bytes whose tokens scripts.word_bounds finds after `.translate(ASCII_FOLD)`."""
+    if not text.isascii():
+        # first, so that markup typed in full-width forms (＜tag＞) is stripped like markup
+        text = unicodedata.normalize("NFKC", text)
     if "&" in text or "<" in text or "](" in text or "```" in text or "~~~" in text:
         text = _strip_markup(text)
     if text.isascii():

@@ -25,7 +25,7 @@ from agent.fingerprint import tokens
     ("東京タワーへ行く", "東 京 タワー へ 行 く"),  # a katakana word is one token (scripts.py)
     ("ภาษาไทย", "ภ า ษ า ไ ท ย"),
     ("Mixed 中文 text", "mixed 中 文 text"),
-    ("한국어 문장", "한국 어 문 장"),  # Hangul words are cut inside too (scripts.py)
+    ("한국어 문장", "한국 어 문장"),  # Hangul words are cut inside too (scripts.py)
     ("", ""),
     ("  \n\t ", ""),
 ])

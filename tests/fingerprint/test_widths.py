@@ -87,3 +87,8 @@ def test_a_real_sentence_in_half_and_full_width():
     assert tokens(typed) == tokens(text)
     assert fingerprint(typed).exact == fingerprint(text).exact
     assert fingerprint(typed).text_hash != fingerprint(text).text_hash
+
+
+def test_markup_typed_in_full_width_is_markup_too():
+    text = "约定 <foo> 版本号的格式，参见 <osamu@debian.org> 的说明。"
+    assert tokens(full_width_ascii(text)) == tokens(text)
