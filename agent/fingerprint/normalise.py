@@ -50,6 +50,8 @@ _PUNCTUATION = {
     **{ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"},
 }
 
+_TYPOGRAPHIC = re.compile("[" + "".join(map(chr, _PUNCTUATION)) + "]")
+
 # Chinese and Japanese characters (for has_cut_script; the cutting itself is scripts.word_bounds).
 _CJK = re.compile(f"[{CJK_CHARS}]")
 
@@ -77,10 +79,16 @@ def prepare(text: str) -> bytes:
         # first, so that markup typed in full-width forms (＜tag＞) is stripped like markup
         text = unicodedata.normalize("NFKC", text)
     if "&" in text or "<" in text or "](" in text or "```" in text or "~~~" in text:
-        text = _strip_markup(text)
+        stripped = _strip_markup(text)
+        if stripped is not text and not stripped.isascii():
+            stripped = unicodedata.normalize("NFKC", stripped)  # what entities decoded to
+        text = stripped
     if text.isascii():
         return text.encode("ascii")
-    text = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION).casefold()
+    # translate with a dict costs ~50 ns a character: only for the texts that need it
+    if _TYPOGRAPHIC.search(text):
+        text = text.translate(_PUNCTUATION)
+    text = text.casefold()
     if text.isascii():
         return text.encode("ascii")
     return text.encode("utf-8", "surrogatepass")
