@@ -1,4 +1,4 @@
-"""Word-sized tokens for Chinese and Japanese without a dictionary.
+"""Tokens for Chinese, Japanese and Korean without a dictionary.
 
 One character per token made a 5-gram five characters long: 「ファイルシステム」 alone gave four
 5-grams, so any two texts of one technical domain shared aligned 5-grams (issue #18: 21 of 800
