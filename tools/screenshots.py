@@ -1,6 +1,6 @@
-"""Screenshots of the report for the README: `python -m dashboard.screenshots OUTDIR`.
+"""Screenshots of the report for the README: `python -m tools.screenshots OUTDIR`.
 
-Seeds a temporary store with the sample week (dashboard.sample), writes the report, and saves
+Seeds a temporary store with the sample week (tests.support.sample), writes the report, and saves
 OUTDIR/overview.png (the week's overview) and OUTDIR/team.png (the page of the riskiest team),
 each the top of the page at desktop width, from a real headless Chromium.
 """
@@ -14,11 +14,11 @@ import tempfile
 from pathlib import Path
 
 from agent.store.engine import open_store
-from dashboard.browser import Chromium
 from dashboard.build import build_week
 from dashboard.render import write_report
-from dashboard.sample import seed_sample_store
 from dashboard.weeks import IsoWeek
+from tests.support.browser import Chromium
+from tests.support.sample import seed_sample_store
 
 WEEK = IsoWeek(2026, 47)
 GENERATED = dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.timezone.utc)
@@ -42,7 +42,7 @@ def take(out_dir: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboard.screenshots", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.screenshots", description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path, help="where to write overview.png and team.png")
     args = parser.parse_args(argv)
     for path in take(args.out_dir):

@@ -2,10 +2,10 @@
 
 Hooks do O(1) work on the proxy's event loop: a catalogue lookup, a stream tee, a redacted
 snapshot appended to the local journal. Parsing, fingerprinting and the database belong to the
-writer process (agent.capture.writer), which this addon starts and supervises. Nothing here may change or delay a flow: every hook catches its own errors, counts
+writer process (agent.writer.drain), which this addon starts and supervises. Nothing here may change or delay a flow: every hook catches its own errors, counts
 them, and lets the traffic through untouched.
 
-    mitmdump -s agent/capture/script.py --set aiaudit_config=/etc/aiaudit/aiaudit.yaml
+    mitmdump -s agent/proxy/script.py --set aiaudit_config=/etc/aiaudit/aiaudit.yaml
 """
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ from mitmproxy import ctx
 from mitmproxy import exceptions
 from mitmproxy import http
 
-from agent.capture.catalogue import Catalogue
-from agent.capture.catalogue import CatalogueError
-from agent.capture.counters import CaptureCounters
-from agent.capture.journal import Journal
-from agent.capture.record import encode_parts
-from agent.capture.snapshot import STREAM_TYPES
-from agent.capture.snapshot import StreamTee
-from agent.capture.snapshot import snapshot
-from agent.capture.droplog import record_drop
-from agent.capture.supervisor import WriterSupervisor
 from agent.errors import UserError
 from agent.ids import new_id
+from agent.proxy.counters import CaptureCounters
+from agent.proxy.droplog import record_drop
+from agent.proxy.hosts import Catalogue
+from agent.proxy.hosts import CatalogueError
+from agent.proxy.journal import Journal
+from agent.proxy.record import encode_parts
+from agent.proxy.snapshot import STREAM_TYPES
+from agent.proxy.snapshot import StreamTee
+from agent.proxy.snapshot import snapshot
+from agent.proxy.supervisor import WriterSupervisor
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Plain data passed from the proxy hook to the parsers.
 
 The hook snapshots a flow into a `RequestSnapshot` / `ResponseSnapshot` pair (headers and URL
-already redacted by `agent.capture.redact`) and queues them; the writer thread turns the pair into
-a `ParsedCall` with `agent.capture.parsers.parse_call`. Nothing here may hold a secret: these
+already redacted by `agent.proxy.redact`) and queues them; the writer thread turns the pair into
+a `ParsedCall` with `agent.writer.parsers.parse_call`. Nothing here may hold a secret: these
 objects travel through queues and journals.
 """
 

@@ -1,6 +1,6 @@
 """Which hosts and paths are AI vendor APIs, and how to parse them.
 
-The shipped catalogue is `vendors.yaml`; a site can add entries from its configuration
+The shipped catalogue is `hosts.yaml`; a site can add entries from its configuration
 (`Catalogue.load(extra=[...])`) with the same shape. Extra entries are matched first: they may
 reuse a shipped vendor id to add hosts or routes (an internal gateway for OpenAI, say) or define
 a new vendor.
@@ -304,20 +304,20 @@ class Catalogue:
     def load(cls, extra: list[dict] | None = None, *, text: str | None = None) -> Catalogue:
         """Shipped catalogue (or `text`, for tests) with `extra` entries taking precedence."""
         if text is None:
-            text = resources.files("agent.capture").joinpath("vendors.yaml").read_text("utf-8")
+            text = resources.files("agent.proxy").joinpath("hosts.yaml").read_text("utf-8")
         document = _parse_yaml(text)
         if not isinstance(document, dict) or not isinstance(document.get("vendors"), list):
-            raise CatalogueError("vendors.yaml: top level must be a mapping with a 'vendors' list")
+            raise CatalogueError("hosts.yaml: top level must be a mapping with a 'vendors' list")
         route_sets = document.get("route_sets") or {}
         if not isinstance(route_sets, dict) or not all(isinstance(v, list) for v in route_sets.values()):
-            raise CatalogueError("vendors.yaml: route_sets must map names to lists of routes")
+            raise CatalogueError("hosts.yaml: route_sets must map names to lists of routes")
         if extra is not None and not isinstance(extra, list):
             raise CatalogueError("extra vendors: must be a list of entries")
         entries = [
             _compile_entry(raw, f"extra vendors[{i}]", route_sets) for i, raw in enumerate(extra or [])
         ]
         entries += [
-            _compile_entry(raw, f"vendors.yaml vendors[{i}]", route_sets)
+            _compile_entry(raw, f"hosts.yaml vendors[{i}]", route_sets)
             for i, raw in enumerate(document["vendors"])
         ]
         return cls(entries)

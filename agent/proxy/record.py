@@ -12,9 +12,9 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.capture.catalogue import Route
-from agent.capture.exchange import RequestSnapshot
-from agent.capture.exchange import ResponseSnapshot
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.hosts import Route
 
 _HEADER_LEN = struct.Struct(">I")
 

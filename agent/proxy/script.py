@@ -1,5 +1,5 @@
 """Entry file for `mitmdump -s`: the addon itself lives in the installed package."""
 
-from agent.capture.addon import AICapture
+from agent.proxy.addon import AICapture
 
 addons = [AICapture()]

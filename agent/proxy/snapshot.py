@@ -15,13 +15,13 @@ from dataclasses import field
 
 from mitmproxy import http
 
-from agent.capture.catalogue import Route
-from agent.capture.exchange import RequestSnapshot
-from agent.capture.exchange import ResponseSnapshot
-from agent.capture.record import CapturedExchange
-from agent.capture.redact import redact_headers
-from agent.capture.redact import redact_url
-from agent.capture.redact import scrub_text
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.hosts import Route
+from agent.proxy.record import CapturedExchange
+from agent.proxy.redact import redact_headers
+from agent.proxy.redact import redact_url
+from agent.proxy.redact import scrub_text
 
 
 @dataclass(slots=True)

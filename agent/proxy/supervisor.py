@@ -37,7 +37,7 @@ class WriterSupervisor:
         return self
 
     def _spawn(self) -> None:
-        argv = [sys.executable, "-m", "agent.capture.writer", "--journal", str(self.journal_dir),
+        argv = [sys.executable, "-m", "agent.writer.drain", "--journal", str(self.journal_dir),
                 "--parent", str(os.getpid()), "--restarts", str(self.restarts)]
         # The child starts with SIGTERM and SIGINT blocked, and unblocks them once its handlers are
         # in place: a stop that arrives while it is still importing (a service manager signals the

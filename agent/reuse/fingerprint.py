@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-from agent.fingerprint.normalise import prepare_with_hash
-from agent.fingerprint.shingles import K
-from agent.fingerprint.shingles import mark_echo
-from agent.fingerprint.shingles import ngram_hashes
-from agent.fingerprint.shingles import token_hashes
+from agent.reuse.normalise import prepare_with_hash
+from agent.reuse.shingles import K
+from agent.reuse.shingles import mark_echo
+from agent.reuse.shingles import ngram_hashes
+from agent.reuse.shingles import token_hashes
 
 BLOB_VERSION = 1
 _HEADER = struct.Struct("<BBIQ16sI")  # version, k, word_count, text_hash, exact, shingle count

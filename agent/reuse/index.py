@@ -45,8 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.fingerprint import segment as seg
-from agent.fingerprint.fingerprint import Fingerprint
+from agent.reuse import segment as seg
+from agent.reuse.fingerprint import Fingerprint
 
 MANIFEST = "manifest.json"
 MIN_EXACT_WORDS = 3  # one- and two-word outputs ("Yes", "Positive") equal too many fields by chance

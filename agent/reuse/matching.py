@@ -31,32 +31,32 @@ from dataclasses import replace
 
 import numpy as np
 
-from agent.fingerprint.fingerprint import Fingerprint
-from agent.fingerprint.fingerprint import exact_hash
-from agent.fingerprint.index import MIN_EXACT_WORDS
-from agent.fingerprint.index import OutputIndex
-from agent.fingerprint.memory import fewer_full_collections
-from agent.fingerprint.memory import keep_freed_memory
-from agent.fingerprint.normalise import ASCII_FOLD
-from agent.fingerprint.normalise import prepare_with_hash
-from agent.fingerprint.scoring import MIN_CHAIN
-from agent.fingerprint.scoring import SHORT_WORDS
-from agent.fingerprint.scoring import Score
-from agent.fingerprint.scoring import classify
-from agent.fingerprint.scoring import is_reuse
-from agent.fingerprint.scoring import score_many
-from agent.fingerprint.scoring import tier
-from agent.fingerprint.scoring import VERBATIM
-from agent.fingerprint.roles import PROMPT
-from agent.fingerprint.roles import UNKNOWN
-from agent.fingerprint.roles import role_of_fields
-from agent.fingerprint.shingles import K
-from agent.fingerprint.sides import cached_role
-from agent.fingerprint.sides import split_by_side
-from agent.fingerprint.shingles import is_echo
-from agent.fingerprint.shingles import is_restated
-from agent.fingerprint.shingles import ngram_hashes
-from agent.fingerprint.shingles import folded_token_hashes
+from agent.reuse.fingerprint import Fingerprint
+from agent.reuse.fingerprint import exact_hash
+from agent.reuse.index import MIN_EXACT_WORDS
+from agent.reuse.index import OutputIndex
+from agent.reuse.memory import fewer_full_collections
+from agent.reuse.memory import keep_freed_memory
+from agent.reuse.normalise import ASCII_FOLD
+from agent.reuse.normalise import prepare_with_hash
+from agent.reuse.roles import PROMPT
+from agent.reuse.roles import UNKNOWN
+from agent.reuse.roles import role_of_fields
+from agent.reuse.scoring import MIN_CHAIN
+from agent.reuse.scoring import SHORT_WORDS
+from agent.reuse.scoring import VERBATIM
+from agent.reuse.scoring import Score
+from agent.reuse.scoring import classify
+from agent.reuse.scoring import is_reuse
+from agent.reuse.scoring import score_many
+from agent.reuse.scoring import tier
+from agent.reuse.shingles import K
+from agent.reuse.shingles import folded_token_hashes
+from agent.reuse.shingles import is_echo
+from agent.reuse.shingles import is_restated
+from agent.reuse.shingles import ngram_hashes
+from agent.reuse.sides import cached_role
+from agent.reuse.sides import split_by_side
 
 # Hits an output needs before it is verified. With every 5-gram posted, the decision rule needs
 # MIN_CHAIN aligned hits anyway; with winnowed postings (~22 %) two hits, since a single shared
@@ -104,7 +104,7 @@ class _Batch:
     _prompt_fields: np.ndarray | None = None
 
     def prompt_fields(self) -> np.ndarray:
-        """True for each field on the prompt side of its record (agent.fingerprint.roles)."""
+        """True for each field on the prompt side of its record (agent.reuse.roles)."""
         if self._prompt_fields is None:
             self._prompt_fields = np.fromiter(
                 (cached_role(str(p), getattr(p, "speaker", None)) == PROMPT for p in self.paths),

@@ -22,12 +22,12 @@ import numpy as np
 from sqlalchemy import func
 from sqlalchemy import select
 
-from agent.fingerprint import Fingerprint
-from agent.fingerprint import fingerprint
 from agent.config import data_home
-from agent.fingerprint.index import BindingChanged
-from agent.fingerprint.index import OutputIndex
-from agent.fingerprint.matching import ReuseDetector
+from agent.reuse import Fingerprint
+from agent.reuse import fingerprint
+from agent.reuse.index import BindingChanged
+from agent.reuse.index import OutputIndex
+from agent.reuse.matching import ReuseDetector
 from agent.store.engine import Store
 from agent.store.identity import read_identity
 from agent.store.models import Call

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.fingerprint.shingles import K
+from agent.reuse.shingles import K
 
 SHORT_WORDS = 25  # below: whole-field exact matches only
 MEDIUM_WORDS = 40  # below: near-complete copies only (decon's length decay)

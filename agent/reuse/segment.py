@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.fingerprint.fingerprint import Fingerprint
-from agent.fingerprint.scoring import SHORT_WORDS
-from agent.fingerprint.shingles import winnow
+from agent.reuse.fingerprint import Fingerprint
+from agent.reuse.scoring import SHORT_WORDS
+from agent.reuse.shingles import winnow
 
 SHORT = 1  # fewer words than SHORT_WORDS: matched as whole fields only
 ALIAS = 2  # normalised text equal to an earlier output: found through that output's postings

@@ -19,7 +19,7 @@ import threading
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from agent.fingerprint.normalise import ASCII_FOLD
+from agent.reuse.normalise import ASCII_FOLD
 
 K = 5  # words per shingle: the field norm (datatrove, BigCode, decon); k=4 added false positives
 WINNOW_WINDOW = 8  # keeps ~22 % of shingles; any shared run of >= K + W - 1 = 12 words keeps one

@@ -1,4 +1,4 @@
-"""Splitting a candidate's hit pairs by the side of the record they sit on (agent.fingerprint.roles),
+"""Splitting a candidate's hit pairs by the side of the record they sit on (agent.reuse.roles),
 so that a match on the response side is told from one only in the prompt, and a record's prompt
 side weakens what its response repeats from it.
 """
@@ -9,9 +9,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from agent.fingerprint.roles import FieldPath
-from agent.fingerprint.roles import role_of
-from agent.fingerprint.scoring import bridge_boilerplate
+from agent.reuse.roles import FieldPath
+from agent.reuse.roles import role_of
+from agent.reuse.scoring import bridge_boilerplate
 
 
 @lru_cache(maxsize=4096)

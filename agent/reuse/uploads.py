@@ -18,17 +18,17 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
-from agent.fingerprint import Fingerprint
-from agent.fingerprint import fingerprint
-from agent.fingerprint.shingles import K
 from agent.ids import new_id
+from agent.reuse import Fingerprint
+from agent.reuse import fingerprint
+from agent.reuse.outputs import OutputCatalog
+from agent.reuse.shingles import K
+from agent.scan.readers import Record
+from agent.scan.scan import finding_row
 from agent.store.engine import Store
 from agent.store.models import Call
 from agent.store.models import Output
 from agent.store.models import ReuseFinding
-from agent.watch.outputs import OutputCatalog
-from agent.watch.readers import Record
-from agent.watch.scan import finding_row
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from agent.errors import internal_reason
+from agent.reuse.outputs import OutputCatalog
+from agent.scan.scan import Scanner
+from agent.scan.walk import iter_files
+from agent.scan.walk import supported
 from agent.store.engine import Store
-from agent.watch.outputs import OutputCatalog
-from agent.watch.scan import Scanner
-from agent.watch.walk import iter_files
-from agent.watch.walk import supported
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ class Watcher:
                 self.stats["errors"] += 1
                 self.say(line)
         try:
-            from agent.watch.uploads import match_uploads
+            from agent.reuse.uploads import match_uploads
 
             match_uploads(self.store, self.catalog)
         except Exception as e:

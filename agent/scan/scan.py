@@ -25,19 +25,19 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
 from agent.errors import internal_reason
-from agent.fingerprint.matching import OutputMatch
-from agent.fingerprint.roles import role_of_fields
 from agent.ids import new_id
+from agent.reuse.matching import OutputMatch
+from agent.reuse.outputs import OutputCatalog
+from agent.reuse.roles import role_of_fields
+from agent.scan.readers import FileReadError
+from agent.scan.readers import Record
+from agent.scan.readers import RecordError
+from agent.scan.readers import file_format
+from agent.scan.walk import iter_files
+from agent.scan.walk import regular_file
 from agent.store.engine import Store
 from agent.store.models import DatasetFile
 from agent.store.models import ReuseFinding
-from agent.watch.outputs import OutputCatalog
-from agent.watch.readers import FileReadError
-from agent.watch.readers import Record
-from agent.watch.readers import RecordError
-from agent.watch.readers import file_format
-from agent.watch.walk import iter_files
-from agent.watch.walk import regular_file
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class Scanner:
 
     def _read(self, path: Path, root: Path, st: os.stat_result, head: str, version: int, result: FileResult,
               start_offset: int, start_record: int) -> FileResult:
-        from agent.watch.readers import read_records
+        from agent.scan.readers import read_records
 
         detector = self.catalog.detector()
         offset, records_done = start_offset, start_record

@@ -12,7 +12,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from agent.watch.readers import SUPPORTED_SUFFIXES
+from agent.scan.readers import SUPPORTED_SUFFIXES
 
 _SKIP_NAMES = (".swp", ".swx", ".swo", "~", ".tmp", ".part", ".crdownload")
 

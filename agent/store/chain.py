@@ -31,7 +31,8 @@ import heapq
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 from sqlalchemy import delete
 from sqlalchemy import func

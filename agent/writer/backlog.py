@@ -9,9 +9,9 @@ the page cache; the bytes come from the segment sizes alone.
 
 from __future__ import annotations
 
-from agent.capture.journal import Journal
-from agent.capture.journal import Position
-from agent.capture.record import decode
+from agent.proxy.journal import Journal
+from agent.proxy.journal import Position
+from agent.proxy.record import decode
 
 COUNT_BATCH_RECORDS = 5_000
 COUNT_BATCH_BYTES = 8 << 20

@@ -1,6 +1,6 @@
 """The writer: moves captured calls from the journal into the store.
 
-It runs in its own process beside mitmdump (`python -m agent.capture.writer`), started and
+It runs in its own process beside mitmdump (`python -m agent.writer.drain`), started and
 supervised by the addon, so that parsing, fingerprinting and the database never compete with
 the proxy's event loop for the interpreter lock; tests may run it as a thread. It owns the
 database; the proxy never waits for it. Batches are inserted with
@@ -10,8 +10,8 @@ holds the calls. A record that the store refuses on its own (a poison record) is
 file beside the journal and counted, and never holds back the others.
 
 The writer speaks for its proxy: counters and heartbeats carry the proxy's identity (kept in the
-journal directory, agent.capture.identity), and every few seconds it reports its backlog, its lag
-and the store error it is living with, if any (agent.capture.heartbeat).
+journal directory, agent.writer.proxy_identity), and every few seconds it reports its backlog, its lag
+and the store error it is living with, if any (agent.writer.heartbeat).
 """
 
 from __future__ import annotations
@@ -30,29 +30,29 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError
 
-from agent.capture import droplog
-from agent.capture.attribution import Attributor
-from agent.capture.backlog import Backlog
-from agent.capture.heartbeat import INTERVAL_S as HEARTBEAT_S
-from agent.capture.heartbeat import ErrorHistory
-from agent.capture.heartbeat import Report
-from agent.capture.heartbeat import StoreError
-from agent.capture.heartbeat import describe
-from agent.capture.heartbeat import read_local
-from agent.capture.heartbeat import write_local
-from agent.capture.heartbeat import write_store
-from agent.capture.identity import proxy_identity
-from agent.capture.counters import CaptureCounters
-from agent.capture.echo import prompt_texts
-from agent.capture.journal import Journal
-from agent.capture.journal import bind_journal
-from agent.capture.record import decode
-from agent.capture.rows import build_rows
-from agent.capture.rows import parse_exchange
+from agent.proxy import droplog
+from agent.proxy.counters import CaptureCounters
+from agent.proxy.journal import Journal
+from agent.proxy.journal import bind_journal
+from agent.proxy.record import decode
 from agent.store.engine import _safe
-from agent.store.models import CaptureCounter
 from agent.store.models import Call
+from agent.store.models import CaptureCounter
 from agent.store.models import Output
+from agent.writer.attribution import Attributor
+from agent.writer.backlog import Backlog
+from agent.writer.echo import prompt_texts
+from agent.writer.heartbeat import INTERVAL_S as HEARTBEAT_S
+from agent.writer.heartbeat import ErrorHistory
+from agent.writer.heartbeat import Report
+from agent.writer.heartbeat import StoreError
+from agent.writer.heartbeat import describe
+from agent.writer.heartbeat import read_local
+from agent.writer.heartbeat import write_local
+from agent.writer.heartbeat import write_store
+from agent.writer.proxy_identity import proxy_identity
+from agent.writer.rows import build_rows
+from agent.writer.rows import parse_exchange
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +365,7 @@ def _insert_ignore(dialect: str, model, conflict_columns: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m agent.capture.writer --journal DIR`: the writer process the addon supervises.
+    """`python -m agent.writer.drain --journal DIR`: the writer process the addon supervises.
 
     Configuration comes from AIAUDIT_CONFIG / AIAUDIT_DB as for every command. One writer per
     journal (a lock file); it drains and exits on SIGTERM, or when the proxy that started it is
@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from agent.config import load_config
 
-    parser = argparse.ArgumentParser(prog="python -m agent.capture.writer")
+    parser = argparse.ArgumentParser(prog="python -m agent.writer.drain")
     parser.add_argument("--journal", required=True, type=Path)
     parser.add_argument("--parent", type=int, default=os.getppid())
     parser.add_argument("--restarts", type=int, default=0, help="how often the supervisor restarted the writer")

@@ -1,5 +1,5 @@
 """The prompt texts of a captured generation call, for the echo marks of its outputs'
-fingerprints (agent.fingerprint.fingerprint).
+fingerprints (agent.reuse.fingerprint).
 
 The parsers read the prompt for the call's signatures but keep only hashes of it, so the request
 is read again here, by the same family parser. Only the fingerprint uses the texts; they are never
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from agent.capture.decoding import decode_body
-from agent.capture.exchange import ParsedCall
-from agent.capture.parsers import FAMILY_MODULES
-from agent.capture.parsers.common import Exchange
-from agent.capture.parsers.common import lower_headers
-from agent.capture.parsers.common import parse_query
-from agent.capture.record import CapturedExchange
+from agent.proxy.exchange import ParsedCall
+from agent.proxy.record import CapturedExchange
+from agent.writer.decoding import decode_body
+from agent.writer.parsers import FAMILY_MODULES
+from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import lower_headers
+from agent.writer.parsers.common import parse_query
 
 log = logging.getLogger(__name__)
 

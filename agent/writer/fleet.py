@@ -17,7 +17,7 @@ DEFAULT_STALE_AFTER_S = 60.0
 
 def journal_pending(journal_dir) -> tuple[int, int]:
     """(records, bytes) in the journal that the writer has not acknowledged."""
-    from agent.capture.journal import Journal
+    from agent.proxy.journal import Journal
 
     if not journal_dir.is_dir():
         return 0, 0
@@ -57,8 +57,8 @@ def _error(message, since, seen_at, count, cleared_at=None) -> dict | None:
 def _local_state(config) -> tuple[dict | None, str | None]:
     """The local writer's state file if it reports on the store this command looks at, else
     (None, the store it names): that journal's calls are not this store's to count."""
-    from agent.capture.heartbeat import read_local
     from agent.store.engine import _safe
+    from agent.writer.heartbeat import read_local
 
     state = read_local(config.journal_dir)
     if state is None:
@@ -123,11 +123,11 @@ def _health(beat: dict | None, now: dt.datetime, stale_after: float) -> tuple[st
 def collect(config, store, *, stale_after: float = DEFAULT_STALE_AFTER_S) -> dict:
     from sqlalchemy import select
 
-    from agent.capture.identity import is_identity
-    from agent.capture.identity import read_identity
     from agent.store.models import CaptureCounter
     from agent.store.models import Heartbeat
     from agent.store.models import ProxyHeartbeat
+    from agent.writer.proxy_identity import is_identity
+    from agent.writer.proxy_identity import read_identity
 
     counts: dict[str, dict[str, int]] = {}
     hosts: dict[str, str] = {}
@@ -151,8 +151,8 @@ def collect(config, store, *, stale_after: float = DEFAULT_STALE_AFTER_S) -> dic
     local_state, other_store = _local_state(config) if journal_error is None else (None, None)
     store_id, refused = None, 0
     if store is not None:
-        from agent.capture.journal import journal_refusals
-        from agent.capture.journal import journal_store
+        from agent.proxy.journal import journal_refusals
+        from agent.proxy.journal import journal_store
         from agent.store.identity import read_identity as read_store_identity
 
         store_id, bound_to = read_store_identity(store).store_id, journal_store(config.journal_dir)

@@ -20,8 +20,8 @@ from pathlib import Path
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
-from agent.capture.identity import ProxyIdentity
 from agent.store.models import ProxyHeartbeat
+from agent.writer.proxy_identity import ProxyIdentity
 
 STATE_FILE = "writer-state.json"
 INTERVAL_S = 5.0

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from agent.capture.attribution import Attributor
-from agent.capture.exchange import ParsedCall
-from agent.capture.exchange import ResponseSnapshot
-from agent.capture.parsers import parse_call
-from agent.capture.record import CapturedExchange
-from agent.fingerprint import fingerprint
+from agent.proxy.exchange import ParsedCall
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.record import CapturedExchange
+from agent.reuse import fingerprint
+from agent.writer.attribution import Attributor
+from agent.writer.parsers import parse_call
 
 _NUL = "\x00"
 

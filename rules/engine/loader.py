@@ -14,10 +14,10 @@ from typing import Any
 import yaml
 
 from agent.config.yamlfile import MAX_CONFIG_BYTES
+from agent.config.yamlfile import MAX_NODES
 from agent.config.yamlfile import LineDict
 from agent.config.yamlfile import LineList
 from agent.config.yamlfile import construct_sequence
-from agent.config.yamlfile import MAX_NODES
 from agent.config.yamlfile import expanded_size
 from rules.engine.model import Problem
 

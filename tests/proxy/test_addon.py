@@ -11,11 +11,11 @@ from mitmproxy.test import taddons
 from mitmproxy.test import tflow
 from mitmproxy.test import tutils
 
-from agent.capture import addon as addon_module
-from agent.capture.addon import AICapture
-from agent.capture.journal import Journal
-from agent.capture.record import decode
-from agent.capture.snapshot import StreamTee
+from agent.proxy import addon as addon_module
+from agent.proxy.addon import AICapture
+from agent.proxy.journal import Journal
+from agent.proxy.record import decode
+from agent.proxy.snapshot import StreamTee
 
 CANARY = "sk-proj-CANARYcanary0123456789abcdef"
 

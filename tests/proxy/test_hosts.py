@@ -7,14 +7,13 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.capture.catalogue import FAMILIES
-from agent.capture.catalogue import Catalogue
-from agent.capture.catalogue import CatalogueError
-from agent.capture.catalogue import normalise_host
-from agent.capture.catalogue import normalise_path
-from agent.capture.parsers import FAMILY_MODULES
-
-from .wire import catalogue
+from agent.proxy.hosts import FAMILIES
+from agent.proxy.hosts import Catalogue
+from agent.proxy.hosts import CatalogueError
+from agent.proxy.hosts import normalise_host
+from agent.proxy.hosts import normalise_path
+from agent.writer.parsers import FAMILY_MODULES
+from tests.writer.wire import catalogue
 
 DESIGN_VENDOR_IDS = {
     "openai", "azure-openai", "anthropic", "google", "aws-bedrock", "mistral", "cohere", "deepseek",

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import threading
 
-from agent.capture.journal import Journal
-from agent.capture.journal import Position
+from agent.proxy.journal import Journal
+from agent.proxy.journal import Position
 
 
 def records(n: int, size: int = 100) -> list[bytes]:

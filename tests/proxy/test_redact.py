@@ -4,10 +4,10 @@ import hashlib
 
 import pytest
 
-from agent.capture.redact import Credential
-from agent.capture.redact import redact_headers
-from agent.capture.redact import redact_url
-from agent.capture.redact import scrub_text
+from agent.proxy.redact import Credential
+from agent.proxy.redact import redact_headers
+from agent.proxy.redact import redact_url
+from agent.proxy.redact import scrub_text
 
 CANARY = "sk-proj-CANARYcanary0123456789abcdefXYZ"
 AKID = "AKIAIOSFODNN7EXAMPLE"

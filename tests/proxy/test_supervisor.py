@@ -8,11 +8,11 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlalchemy import select
 
-from agent.capture.journal import Journal
-from agent.capture.supervisor import WriterSupervisor
+from agent.proxy.journal import Journal
+from agent.proxy.supervisor import WriterSupervisor
 from agent.store.engine import open_store
 from agent.store.models import Call
-from tests.capture.test_writer import fill
+from tests.writer.test_drain import fill
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,15 +11,15 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.fingerprint import fingerprint
-from agent.fingerprint.index import OutputIndex
-from agent.fingerprint.matching import ReuseDetector
-from agent.fingerprint.shingles import K
-from tests.fingerprint.texts import BOILERPLATE
-from tests.fingerprint.texts import RARE
-from tests.fingerprint.texts import WORDS
-from tests.fingerprint.texts import answer
-from tests.fingerprint.texts import answers
+from agent.reuse import fingerprint
+from agent.reuse.index import OutputIndex
+from agent.reuse.matching import ReuseDetector
+from agent.reuse.shingles import K
+from tests.reuse.texts import BOILERPLATE
+from tests.reuse.texts import RARE
+from tests.reuse.texts import WORDS
+from tests.reuse.texts import answer
+from tests.reuse.texts import answers
 
 OUTPUTS = answers(7, 4, words=90)
 # sparse ids: far apart, one near 2^40 (the packed (record, output) key then overflows a
@@ -177,9 +177,9 @@ def test_count_pairs_counts_exactly_every_pair_that_can_be_a_candidate(hits, win
 
     import numpy as np
 
-    from agent.fingerprint.matching import MIN_HITS_DENSE
-    from agent.fingerprint.matching import MIN_HITS_WINNOWED
-    from agent.fingerprint.matching import _count_pairs
+    from agent.reuse.matching import MIN_HITS_DENSE
+    from agent.reuse.matching import MIN_HITS_WINNOWED
+    from agent.reuse.matching import _count_pairs
 
     # an output lives in one segment: its winnowed flag is the same on all its hits
     flag = {o: (winnowed_run and o % 2 == 1) for _, o, _ in hits}

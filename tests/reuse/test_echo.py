@@ -7,13 +7,13 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.fingerprint import Fingerprint
-from agent.fingerprint import fingerprint
-from agent.fingerprint.shingles import is_echo
-from agent.fingerprint.shingles import is_restated
-from agent.fingerprint.shingles import mark_echo
-from agent.fingerprint.shingles import mix64
-from agent.fingerprint.shingles import ngram_hashes
+from agent.reuse import Fingerprint
+from agent.reuse import fingerprint
+from agent.reuse.shingles import is_echo
+from agent.reuse.shingles import is_restated
+from agent.reuse.shingles import mark_echo
+from agent.reuse.shingles import mix64
+from agent.reuse.shingles import ngram_hashes
 
 WORDS = st.lists(st.sampled_from("alpha beta gamma delta the of list median sort value code x y".split()),
                  max_size=60).map(" ".join)

@@ -6,15 +6,15 @@ import time
 import numpy as np
 import pytest
 
-from agent.fingerprint import Fingerprint
-from agent.fingerprint import fingerprint
-from agent.fingerprint import shingles
-from agent.fingerprint.fingerprint import BLOB_VERSION
-from agent.fingerprint.shingles import K
-from agent.fingerprint.shingles import ngram_hashes
-from agent.fingerprint.shingles import token_hashes
-from agent.fingerprint.shingles import winnow
-from tests.fingerprint.texts import answer
+from agent.reuse import Fingerprint
+from agent.reuse import fingerprint
+from agent.reuse import shingles
+from agent.reuse.fingerprint import BLOB_VERSION
+from agent.reuse.shingles import K
+from agent.reuse.shingles import ngram_hashes
+from agent.reuse.shingles import token_hashes
+from agent.reuse.shingles import winnow
+from tests.reuse.texts import answer
 
 
 @pytest.mark.parametrize("words", [0, 1, 4, 5, 6, 300])

@@ -9,14 +9,14 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
-from agent.fingerprint.fingerprint import _all_in_window
-from agent.fingerprint.fingerprint import _member
-from agent.fingerprint.fingerprint import fingerprint
-from agent.fingerprint.normalise import prepare_with_hash
-from agent.fingerprint.shingles import K
-from agent.fingerprint.shingles import mark_echo
-from agent.fingerprint.shingles import ngram_hashes
-from agent.fingerprint.shingles import token_hashes
+from agent.reuse.fingerprint import _all_in_window
+from agent.reuse.fingerprint import _member
+from agent.reuse.fingerprint import fingerprint
+from agent.reuse.normalise import prepare_with_hash
+from agent.reuse.shingles import K
+from agent.reuse.shingles import mark_echo
+from agent.reuse.shingles import ngram_hashes
+from agent.reuse.shingles import token_hashes
 
 U64 = st.integers(min_value=0, max_value=2**64 - 1)
 # small value ranges give duplicates and collisions; the extremes test the ends of the sort

@@ -6,12 +6,12 @@ import random
 import numpy as np
 import pytest
 
-from agent.fingerprint import fingerprint
-from agent.fingerprint.index import OutputIndex
-from agent.fingerprint.matching import ReuseDetector
-from tests.fingerprint.texts import BOILERPLATE
-from tests.fingerprint.texts import answer
-from tests.fingerprint.texts import answers
+from agent.reuse import fingerprint
+from agent.reuse.index import OutputIndex
+from agent.reuse.matching import ReuseDetector
+from tests.reuse.texts import BOILERPLATE
+from tests.reuse.texts import answer
+from tests.reuse.texts import answers
 
 
 def _entries(texts, first_id=1):

@@ -8,17 +8,17 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.fingerprint import Fingerprint
-from agent.fingerprint import fingerprint
-from agent.fingerprint.index import OutputIndex
-from agent.fingerprint.matching import ReuseDetector
-from agent.fingerprint.roles import role_of
-from agent.fingerprint.roles import role_of_fields
-from agent.fingerprint.scoring import TIERS
-from tests.fingerprint.texts import BOILERPLATE
-from tests.fingerprint.texts import answer
-from tests.fingerprint.texts import answers
-from tests.fingerprint.texts import edit
+from agent.reuse import Fingerprint
+from agent.reuse import fingerprint
+from agent.reuse.index import OutputIndex
+from agent.reuse.matching import ReuseDetector
+from agent.reuse.roles import role_of
+from agent.reuse.roles import role_of_fields
+from agent.reuse.scoring import TIERS
+from tests.reuse.texts import BOILERPLATE
+from tests.reuse.texts import answer
+from tests.reuse.texts import answers
+from tests.reuse.texts import edit
 
 OUTPUTS = answers(100, 60)  # ids 1..60
 SHORT = "Positive sentiment, confidence high, no further review needed."  # id 61 (9 words)
@@ -220,7 +220,7 @@ def same_prompt(tmp_path_factory):
 
 
 def chat(prompt: str, response: str) -> list[tuple[str, str]]:
-    from agent.watch.readers import string_fields
+    from agent.scan.readers import string_fields
 
     return string_fields({"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]})
 

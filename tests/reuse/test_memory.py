@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from agent.fingerprint.index import OutputIndex
-from agent.fingerprint.matching import ReuseDetector
-from agent.fingerprint.memory import FULL_COLLECTION_THRESHOLD
-from agent.fingerprint.memory import fewer_full_collections
-from agent.fingerprint.memory import keep_freed_memory
+from agent.reuse.index import OutputIndex
+from agent.reuse.matching import ReuseDetector
+from agent.reuse.memory import FULL_COLLECTION_THRESHOLD
+from agent.reuse.memory import fewer_full_collections
+from agent.reuse.memory import keep_freed_memory
 
 
 def test_full_collections_are_rarer_only_while_a_scan_runs():

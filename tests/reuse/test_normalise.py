@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.fingerprint import fingerprint
-from agent.fingerprint import normalise
-from agent.fingerprint import tokens
+from agent.reuse import fingerprint
+from agent.reuse import normalise
+from agent.reuse import tokens
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from agent.fingerprint import fingerprint
 from agent.ids import new_id
+from agent.reuse import fingerprint
+from agent.scan.scan import Scanner
 from agent.store.models import Call
 from agent.store.models import Output
-from agent.watch.scan import Scanner
-from tests.watch.conftest import answer
+from tests.scan.conftest import answer
 
 
 def add_output_with_id(store, output_id: int, text: str) -> str:

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.fingerprint.roles import PROMPT
-from agent.fingerprint.roles import RESPONSE
-from agent.fingerprint.roles import ROLES
-from agent.fingerprint.roles import UNKNOWN
-from agent.fingerprint.roles import FieldPath
-from agent.fingerprint.roles import role_of
-from agent.fingerprint.roles import role_of_fields
-from agent.watch.readers import string_fields
+from agent.reuse.roles import PROMPT
+from agent.reuse.roles import RESPONSE
+from agent.reuse.roles import ROLES
+from agent.reuse.roles import UNKNOWN
+from agent.reuse.roles import FieldPath
+from agent.reuse.roles import role_of
+from agent.reuse.roles import role_of_fields
+from agent.scan.readers import string_fields
 
 
 @pytest.mark.parametrize(("record", "expected"), [

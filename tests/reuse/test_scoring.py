@@ -8,19 +8,19 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.fingerprint.scoring import Alignment
-from agent.fingerprint.scoring import Score
-from agent.fingerprint.scoring import bridge_boilerplate
-from agent.fingerprint.scoring import classify
-from agent.fingerprint.scoring import is_reuse
-from agent.fingerprint.scoring import longest_chain
-from agent.fingerprint.scoring import score
-from agent.fingerprint.scoring import score_many
-from agent.fingerprint.scoring import tier
-from agent.fingerprint.scoring import NEAR_VERBATIM
-from agent.fingerprint.scoring import SIMILAR
-from agent.fingerprint.scoring import TIERS
-from agent.fingerprint.scoring import VERBATIM
+from agent.reuse.scoring import NEAR_VERBATIM
+from agent.reuse.scoring import SIMILAR
+from agent.reuse.scoring import TIERS
+from agent.reuse.scoring import VERBATIM
+from agent.reuse.scoring import Alignment
+from agent.reuse.scoring import Score
+from agent.reuse.scoring import bridge_boilerplate
+from agent.reuse.scoring import classify
+from agent.reuse.scoring import is_reuse
+from agent.reuse.scoring import longest_chain
+from agent.reuse.scoring import score
+from agent.reuse.scoring import score_many
+from agent.reuse.scoring import tier
 
 
 def brute_force_chain(pairs):

@@ -6,13 +6,13 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from agent.fingerprint import fingerprint
 from agent.ids import new_id
+from agent.reuse import fingerprint
+from agent.reuse.uploads import match_uploads
 from agent.store.models import Call
 from agent.store.models import Output
 from agent.store.models import ReuseFinding
-from agent.watch.uploads import match_uploads
-from tests.watch.conftest import answer
+from tests.scan.conftest import answer
 
 
 def add_upload(store, records: list[str], vendor: str = "anthropic") -> str:

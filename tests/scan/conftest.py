@@ -7,12 +7,12 @@ import random
 
 import pytest
 
-from agent.fingerprint import fingerprint
 from agent.ids import new_id
+from agent.reuse import fingerprint
+from agent.reuse.outputs import OutputCatalog
 from agent.store.engine import open_store
 from agent.store.models import Call
 from agent.store.models import Output
-from agent.watch.outputs import OutputCatalog
 
 WORDS = ("river mountain cedar engine ledger harbor copper signal lattice meadow quartz beacon thunder "
          "saddle violet granite compass lantern pepper falcon tunnel orbit canvas marble ember summit "

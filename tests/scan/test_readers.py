@@ -13,12 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from agent.watch import readers
-from agent.watch.readers import SUPPORTED_SUFFIXES
-from agent.watch.readers import FileReadError
-from agent.watch.readers import Record
-from agent.watch.readers import RecordError
-from agent.watch.readers import read_records
+from agent.scan import readers
+from agent.scan.readers import SUPPORTED_SUFFIXES
+from agent.scan.readers import FileReadError
+from agent.scan.readers import Record
+from agent.scan.readers import RecordError
+from agent.scan.readers import read_records
 
 CHAT = {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"},
                      {"role": "assistant", "content": "Hello there."}]}

@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.watch.readers import FileReadError
-from agent.watch.readers import Record
-from agent.watch.readers import RecordError
-from agent.watch.readers import read_records
+from agent.scan.readers import FileReadError
+from agent.scan.readers import Record
+from agent.scan.readers import RecordError
+from agent.scan.readers import read_records
 
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40)),

@@ -7,12 +7,12 @@ import os
 from sqlalchemy import func
 from sqlalchemy import select
 
+from agent.scan.scan import Scanner
+from agent.scan.walk import iter_files
 from agent.store.models import DatasetFile
 from agent.store.models import ReuseFinding
-from agent.watch.scan import Scanner
-from agent.watch.walk import iter_files
-from tests.watch.conftest import add_outputs
-from tests.watch.conftest import answer
+from tests.scan.conftest import add_outputs
+from tests.scan.conftest import answer
 
 
 def scan(store, catalog, *paths):
@@ -143,7 +143,7 @@ def test_dataset_state_survives_a_new_scanner(tmp_path, captured):
     with store.session() as s:
         state = s.scalars(select(DatasetFile)).one()
         assert state.records == 1 and state.state == "ok" and state.offset == path.stat().st_size
-    from agent.watch.outputs import OutputCatalog
+    from agent.reuse.outputs import OutputCatalog
 
     fresh = OutputCatalog(store, tmp_path / "index")  # a restart reuses the on-disk index
     [result], _ = scan(store, fresh, path)

@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from agent.fingerprint.shingles import K
+from agent.reuse.shingles import K
 from agent.store.engine import open_store
 from agent.store.models import DatasetFile
 from agent.store.models import Heartbeat
 from agent.store.models import ReuseFinding
 from tests.conftest import REPO
 from tests.conftest import aiaudit_command
-from tests.watch.conftest import add_outputs
-from tests.watch.conftest import answer
+from tests.scan.conftest import add_outputs
+from tests.scan.conftest import answer
 
 DROP = "-dac_override,-dac_read_search"
 UNPRIVILEGED = ["setpriv", f"--inh-caps={DROP}", f"--bounding-set={DROP}"]
@@ -32,7 +32,7 @@ UNPRIVILEGED = ["setpriv", f"--inh-caps={DROP}", f"--bounding-set={DROP}"]
 # No real input is known to make the detector raise, so this is the only way to test that path.
 FAULTS = '''
 import importlib, os
-from agent.fingerprint import matching
+from agent.reuse import matching
 
 _layer = matching.ReuseDetector._shingle_layer
 

@@ -13,19 +13,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy import update
 
-from agent.fingerprint import fingerprint
-from agent.fingerprint.index import OutputIndex
+from agent.reuse import fingerprint
+from agent.reuse.index import OutputIndex
+from agent.reuse.outputs import OutputCatalog
+from agent.reuse.outputs import default_index_dir
+from agent.scan.scan import Scanner
 from agent.store.engine import open_store
 from agent.store.identity import read_identity
 from agent.store.models import Call
 from agent.store.models import Output
 from agent.store.models import StoreIdentity
 from agent.store.prune import prune
-from agent.watch.outputs import OutputCatalog
-from agent.watch.outputs import default_index_dir
-from agent.watch.scan import Scanner
-from tests.watch.conftest import add_outputs
-from tests.watch.conftest import answer
+from tests.scan.conftest import add_outputs
+from tests.scan.conftest import answer
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +91,7 @@ def test_an_index_from_another_store_is_rebuilt_even_in_a_shared_directory(tmp_p
     write(data, "a.jsonl", texts_a)
     catalog_a = OutputCatalog(a, shared)
     assert set(found(a, catalog_a, data)) == {"a.jsonl"}
-    with caplog.at_level(logging.WARNING, logger="agent.watch.outputs"):
+    with caplog.at_level(logging.WARNING, logger="agent.reuse.outputs"):
         catalog_b = OutputCatalog(b, shared)
         assert found(b, catalog_b, data) == {"b.jsonl": set(calls_b)}
     assert [r.message for r in caplog.records if "rebuilding" in r.message] == [
@@ -120,7 +120,7 @@ def test_a_restored_backup_never_uses_the_index_of_its_lost_future(tmp_path, cap
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     store = open_store(f"sqlite:///{path}")
-    with caplog.at_level(logging.WARNING, logger="agent.watch.outputs"):
+    with caplog.at_level(logging.WARNING, logger="agent.reuse.outputs"):
         # right after the restore: the index holds ids the store no longer has
         assert "lost.jsonl" not in found(store, OutputCatalog(store), data)
         after = [answer(200 + i) for i in range(2)]  # ids 4 and 5 again, for other outputs
@@ -146,7 +146,7 @@ def test_an_index_built_before_a_prune_is_rebuilt(tmp_path, caplog, store):
     epoch = read_identity(store).removal_epoch
     assert prune(store, raw_text_days=0, metadata_days=30).deleted["outputs"] == 1
     assert read_identity(store).removal_epoch == epoch + 1
-    with caplog.at_level(logging.WARNING, logger="agent.watch.outputs"):
+    with caplog.at_level(logging.WARNING, logger="agent.reuse.outputs"):
         catalog.sync()  # the same catalog, as a running watcher holds it
     assert len(catalog.index) == 1 and catalog.rebuilds == 1
     assert any("prune" in r.message for r in caplog.records)
@@ -161,7 +161,7 @@ def test_an_index_without_a_store_binding_is_rebuilt(tmp_path, caplog):
     calls = add_outputs(store, [answer(7)])
     legacy = OutputIndex.open(tmp_path / "index")
     legacy.add([(1, fingerprint(answer(8)))])  # id 1 here is some other text
-    with caplog.at_level(logging.WARNING, logger="agent.watch.outputs"):
+    with caplog.at_level(logging.WARNING, logger="agent.reuse.outputs"):
         catalog = OutputCatalog(store, tmp_path / "index")
         data = tmp_path / "data"
         write(data, "d.jsonl", [answer(8), answer(7)])
@@ -215,7 +215,7 @@ def test_a_postgres_database_recreated_under_the_same_url_gets_a_new_index(tmp_p
     assert read_identity(store).store_id != first_id
     calls = add_outputs(store, [answer(300), answer(301)])  # ids 1 and 2 again
     write(data, "second.jsonl", [answer(300), answer(301)])
-    with caplog.at_level(logging.WARNING, logger="agent.watch.outputs"):
+    with caplog.at_level(logging.WARNING, logger="agent.reuse.outputs"):
         result = found(store, OutputCatalog(store, shared), data)
     assert result == {"second.jsonl": set(calls)}
     assert any(f"built from store {first_id}" in r.message for r in caplog.records)

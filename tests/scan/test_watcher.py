@@ -10,10 +10,10 @@ import time
 import pytest
 from sqlalchemy import select
 
+from agent.scan.observer import ChangeHandler
+from agent.scan.observer import Root
+from agent.scan.observer import Watcher
 from agent.store.models import ReuseFinding
-from agent.watch.observer import ChangeHandler
-from agent.watch.observer import Root
-from agent.watch.observer import Watcher
 
 
 def records_found(store) -> set[tuple[str, int]]:

@@ -11,19 +11,18 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from agent.ids import new_id
+from agent.store.chain import prune_chain_before
+from agent.store.chain import prune_chain_older_than
+from agent.store.chain import verify
 from agent.store.models import ChainCheckpoint
 from agent.store.models import Evidence
 from agent.store.models import Finding
-from rules.engine.chain import prune_chain_before
-from rules.engine.chain import prune_chain_older_than
-from rules.engine.chain import verify
 from rules.engine.evaluate import evaluate
-
-from .conftest import seed
-from .scenario import CALLS
-from .scenario import SINCE
-from .scenario import UNTIL
-from .scenario import reuse_entries
+from tests.rules.conftest import seed
+from tests.rules.scenario import CALLS
+from tests.rules.scenario import SINCE
+from tests.rules.scenario import UNTIL
+from tests.rules.scenario import reuse_entries
 
 
 @pytest.fixture
@@ -164,9 +163,9 @@ def test_rows_relying_on_column_defaults_still_verify(store):
     import datetime as dt
 
     from agent.ids import new_id
+    from agent.store.chain import append
+    from agent.store.chain import verify
     from agent.store.models import Finding
-    from rules.engine.chain import append
-    from rules.engine.chain import verify
 
     now = dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc)
     with store.write_session() as s:  # score, rule_name, count left to their defaults

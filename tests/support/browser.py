@@ -3,7 +3,7 @@ reader's browser saw — console messages, every network request, the DOM — or
 full-page screenshot.
 
 Used by the report's tests (principle 7: a real browser renders the report) and by
-`python -m dashboard.screenshots`. The pipe (`--remote-debugging-pipe`: commands on fd 3,
+`python -m tools.screenshots`. The pipe (`--remote-debugging-pipe`: commands on fd 3,
 replies on fd 4, NUL-terminated JSON) needs no port and no extra package. The flags keep
 Chromium off the network: no background services, no component updates, no sync.
 """

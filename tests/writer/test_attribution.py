@@ -4,8 +4,8 @@ import ipaddress
 
 import pytest
 
-from agent.capture.attribution import Attributor
 from agent.config import Team
+from agent.writer.attribution import Attributor
 
 TEAMS = (
     Team("research", cidrs=(ipaddress.ip_network("10.20.0.0/16"),), proxy_users=("alice",),

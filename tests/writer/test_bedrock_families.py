@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.capture.exchange import RequestSnapshot
-from agent.capture.exchange import ResponseSnapshot
-from agent.capture.parsers import parse_call
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.writer.parsers import parse_call
+from tests.writer.parsers.test_bedrock import botocore_events
 
-from .test_parser_bedrock import botocore_events
 from .wire import bedrock_chunk
 from .wire import catalogue
 from .wire import frame
@@ -264,7 +264,7 @@ def test_invoke_stream_cut_before_the_final_chunk_says_so(family):
 def test_any_split_of_a_family_stream_parses_the_same(family, data):
     """The tee hands the body over as the chunks it saw; joined, any split is the same body, and
     the decoder itself must not care where a frame (or its 12-byte prelude) was cut."""
-    from agent.capture.streams import EventStreamDecoder
+    from agent.writer.streams import EventStreamDecoder
 
     model, request, chunks, outputs = STREAMS[family]
     body = stream_body(chunks)

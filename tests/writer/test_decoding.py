@@ -10,8 +10,8 @@ import brotli
 import pytest
 import zstandard
 
-from agent.capture.decoding import DecodeError
-from agent.capture.decoding import decode_body
+from agent.writer.decoding import DecodeError
+from agent.writer.decoding import decode_body
 
 from .wire import compress
 

@@ -9,21 +9,21 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from agent.capture.attribution import Attributor
-from agent.capture.catalogue import Catalogue
-from agent.capture.counters import CaptureCounters
-from agent.capture.exchange import RequestSnapshot
-from agent.capture.exchange import ResponseSnapshot
-from agent.capture.journal import Journal
-from agent.capture.record import CapturedExchange
-from agent.capture.record import encode_parts
-from agent.capture.writer import CaptureWriter
 from agent.config import Team
 from agent.ids import new_id
+from agent.proxy.counters import CaptureCounters
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.hosts import Catalogue
+from agent.proxy.journal import Journal
+from agent.proxy.record import CapturedExchange
+from agent.proxy.record import encode_parts
 from agent.store.engine import open_store
-from agent.store.models import CaptureCounter
 from agent.store.models import Call
+from agent.store.models import CaptureCounter
 from agent.store.models import Output
+from agent.writer.attribution import Attributor
+from agent.writer.drain import CaptureWriter
 
 CATALOGUE = Catalogue.load()
 

@@ -1,5 +1,5 @@
 """The writer marks the 5-grams of an output that restate its call's prompt, from the request
-it reads again (agent/capture/echo.py); the prompt itself is never stored."""
+it reads again (agent/writer/echo.py); the prompt itself is never stored."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ import json
 import numpy as np
 from sqlalchemy import select
 
-from agent.capture.echo import prompt_texts
-from agent.capture.journal import Journal
-from agent.capture.record import CapturedExchange
-from agent.capture.record import encode_parts
-from agent.fingerprint import Fingerprint
-from agent.fingerprint.shingles import is_echo
-from agent.fingerprint.shingles import is_restated
+from agent.proxy.journal import Journal
+from agent.proxy.record import CapturedExchange
+from agent.proxy.record import encode_parts
+from agent.reuse import Fingerprint
+from agent.reuse.shingles import is_echo
+from agent.reuse.shingles import is_restated
 from agent.store.engine import open_store
 from agent.store.models import Call
 from agent.store.models import Output
-from tests.capture import wire
-from tests.capture.test_writer import exchange
-from tests.capture.test_writer import run_writer
+from agent.writer.echo import prompt_texts
+from tests.writer import wire
+from tests.writer.test_drain import exchange
+from tests.writer.test_drain import run_writer
 
 
 def captured(host: str, path: str, request, headers=None) -> CapturedExchange:

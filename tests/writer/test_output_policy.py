@@ -14,20 +14,20 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.capture.attribution import Attributor
-from agent.capture.counters import CaptureCounters
-from agent.capture.exchange import OUTPUT_PARTS
-from agent.capture.exchange import ParsedCall
-from agent.capture.exchange import RequestSnapshot
-from agent.capture.exchange import ResponseSnapshot
-from agent.capture.journal import Journal
-from agent.capture.record import CapturedExchange
-from agent.capture.record import encode_parts
-from agent.capture.parsers.common import shape_of
-from agent.capture.writer import CaptureWriter
 from agent.ids import new_id
+from agent.proxy.counters import CaptureCounters
+from agent.proxy.exchange import OUTPUT_PARTS
+from agent.proxy.exchange import ParsedCall
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.journal import Journal
+from agent.proxy.record import CapturedExchange
+from agent.proxy.record import encode_parts
 from agent.store import export
 from agent.store.engine import open_store
+from agent.writer.attribution import Attributor
+from agent.writer.drain import CaptureWriter
+from agent.writer.parsers.common import shape_of
 
 from .wire import catalogue
 from .wire import run

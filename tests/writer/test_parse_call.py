@@ -10,11 +10,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.capture.catalogue import Route
-from agent.capture.exchange import RequestSnapshot
-from agent.capture.exchange import ResponseSnapshot
-from agent.capture.parsers import FAMILY_MODULES
-from agent.capture.parsers import parse_call
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.hosts import Route
+from agent.writer.parsers import FAMILY_MODULES
+from agent.writer.parsers import parse_call
 
 from .wire import compress
 from .wire import exchange

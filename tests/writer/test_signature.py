@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.capture.signature import prompt_sha256
-from agent.capture.signature import template_signature
+from agent.writer.signature import prompt_sha256
+from agent.writer.signature import template_signature
 
 
 def chat(*messages):

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.capture import signature
+from agent.writer import signature
 
 # characters every mask and precheck turns on, and their Unicode look-alikes
 _PIECES = st.sampled_from(["```", "://", "http://x.io/a", "@", "a@b.co", '"', "\u201c", "\u201d", "`", "'", "x" * 24,

@@ -7,14 +7,14 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.capture.streams import EventStreamDecoder
-from agent.capture.streams import EventStreamError
-from agent.capture.streams import JSONStreamError
-from agent.capture.streams import SSEParser
-from agent.capture.streams import encode_event_message
-from agent.capture.streams import iter_json_array
-from agent.capture.streams import iter_ndjson
-from agent.capture.streams import parse_sse
+from agent.writer.streams import EventStreamDecoder
+from agent.writer.streams import EventStreamError
+from agent.writer.streams import JSONStreamError
+from agent.writer.streams import SSEParser
+from agent.writer.streams import encode_event_message
+from agent.writer.streams import iter_json_array
+from agent.writer.streams import iter_ndjson
+from agent.writer.streams import parse_sse
 from tests.support.client_side import client_side
 
 
@@ -124,8 +124,8 @@ def test_event_stream_encoder_and_decoder_agree_with_botocore(messages, piece):
 
 def test_event_stream_decodes_botocore_typed_headers():
     # Header types the encoder does not produce: int8, int16, int64, timestamp, uuid.
-    import struct
     import binascii
+    import struct
 
     raw_headers = (
         b"\x02i8\x02\x7f" + b"\x03i16\x03" + struct.pack(">h", -2) + b"\x03i64\x05" + struct.pack(">q", 2**40)

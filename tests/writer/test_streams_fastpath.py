@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.capture.streams import _LINE_END
-from agent.capture.streams import SSEParser
+from agent.writer.streams import _LINE_END
+from agent.writer.streams import SSEParser
 
 
 class _GeneralPath(SSEParser):

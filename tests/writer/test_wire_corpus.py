@@ -11,16 +11,16 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.capture.exchange import RequestSnapshot
-from agent.capture.exchange import ResponseSnapshot
-from agent.capture.parsers import parse_call
-from agent.capture.record import CapturedExchange
-from agent.capture.record import decode
-from agent.capture.record import encode_parts
-from agent.capture.rows import parse_exchange
-from agent.capture.streams import EventStreamDecoder
-from agent.capture.streams import SSEParser
-from agent.capture.streams import parse_sse
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.record import CapturedExchange
+from agent.proxy.record import decode
+from agent.proxy.record import encode_parts
+from agent.writer.parsers import parse_call
+from agent.writer.rows import parse_exchange
+from agent.writer.streams import EventStreamDecoder
+from agent.writer.streams import SSEParser
+from agent.writer.streams import parse_sse
 
 from .corpus import CASES
 from .corpus import EVENTSTREAM

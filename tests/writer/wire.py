@@ -12,13 +12,13 @@ from typing import Any
 import brotli
 import zstandard
 
-from agent.capture.catalogue import Catalogue
-from agent.capture.catalogue import Route
-from agent.capture.exchange import ParsedCall
-from agent.capture.exchange import RequestSnapshot
-from agent.capture.exchange import ResponseSnapshot
-from agent.capture.parsers import parse_call
-from agent.capture.streams import encode_event_message
+from agent.proxy.exchange import ParsedCall
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.hosts import Catalogue
+from agent.proxy.hosts import Route
+from agent.writer.parsers import parse_call
+from agent.writer.streams import encode_event_message
 
 
 @functools.cache

@@ -45,7 +45,7 @@ from typing import BinaryIO
 
 import zstandard
 
-from agent.fingerprint.roles import FieldPath
+from agent.reuse.roles import FieldPath
 
 MAX_RECORD_BYTES = 16 << 20
 TEXT_RECORD_BYTES = 4 << 20
@@ -326,7 +326,7 @@ def _walk(value: Any, path: str, out: list[tuple[str, str]], speaker: str | None
             out.append((FieldPath(path or "$", speaker) if speaker else path or "$", value))
     elif isinstance(value, dict):
         # a message's speaker label ("role": "assistant", "from": "gpt") says which side of the
-        # record its text is on (agent.fingerprint.roles); it holds no text itself
+        # record its text is on (agent.reuse.roles); it holds no text itself
         label = next((item for key, item in value.items()
                       if key in _ROLE_KEYS and isinstance(item, str) and len(item) < 32), None)
         if label is not None:

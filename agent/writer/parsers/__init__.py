@@ -16,31 +16,31 @@ import logging
 import traceback
 from types import ModuleType
 
-from agent.capture.catalogue import Route
-from agent.capture.decoding import DEFAULT_MAX_BYTES
-from agent.capture.decoding import DecodeError
-from agent.capture.decoding import decode_body
-from agent.capture.decoding import describe_size
-from agent.capture.exchange import ParsedCall
-from agent.capture.exchange import RequestSnapshot
-from agent.capture.exchange import ResponseSnapshot
-from agent.capture.parsers import anthropic
-from agent.capture.parsers import batches
-from agent.capture.parsers import bedrock
-from agent.capture.parsers import cohere
-from agent.capture.parsers import google
-from agent.capture.parsers import huggingface
-from agent.capture.parsers import metadata
-from agent.capture.parsers import openai
-from agent.capture.parsers import uploads
-from agent.capture.parsers.common import Exchange
-from agent.capture.parsers.common import ParseProblem
-from agent.capture.parsers.common import lower_headers
-from agent.capture.parsers.common import parse_query
-from agent.capture.parsers.common import shape_of
-from agent.capture.redact import scrub_text
-from agent.capture.signature import prompt_sha256
-from agent.capture.signature import template_signature
+from agent.proxy.exchange import ParsedCall
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.hosts import Route
+from agent.proxy.redact import scrub_text
+from agent.writer.decoding import DEFAULT_MAX_BYTES
+from agent.writer.decoding import DecodeError
+from agent.writer.decoding import decode_body
+from agent.writer.decoding import describe_size
+from agent.writer.parsers import anthropic
+from agent.writer.parsers import batches
+from agent.writer.parsers import bedrock
+from agent.writer.parsers import cohere
+from agent.writer.parsers import google
+from agent.writer.parsers import huggingface
+from agent.writer.parsers import metadata
+from agent.writer.parsers import openai
+from agent.writer.parsers import uploads
+from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import ParseProblem
+from agent.writer.parsers.common import lower_headers
+from agent.writer.parsers.common import parse_query
+from agent.writer.parsers.common import shape_of
+from agent.writer.signature import prompt_sha256
+from agent.writer.signature import template_signature
 
 logger = logging.getLogger(__name__)
 

@@ -19,15 +19,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.capture.exchange import ParsedCall
-from agent.capture.parsers import anthropic
-from agent.capture.parsers import google
-from agent.capture.parsers import openai
-from agent.capture.parsers import responses
-from agent.capture.parsers.common import Exchange
-from agent.capture.parsers.common import ParseProblem
-from agent.capture.parsers.common import add_usage
-from agent.capture.parsers.common import as_int
+from agent.proxy.exchange import ParsedCall
+from agent.writer.parsers import anthropic
+from agent.writer.parsers import google
+from agent.writer.parsers import openai
+from agent.writer.parsers import responses
+from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import ParseProblem
+from agent.writer.parsers.common import add_usage
+from agent.writer.parsers.common import as_int
 
 
 def parse_request(call: ParsedCall, x: Exchange) -> None:

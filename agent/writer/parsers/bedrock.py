@@ -18,22 +18,22 @@ import binascii
 import json
 from typing import Any
 
-from agent.capture.exchange import ParsedCall
-from agent.capture.parsers import anthropic
-from agent.capture.parsers import bedrock_native
-from agent.capture.parsers.common import Exchange
-from agent.capture.parsers.common import ParseProblem
-from agent.capture.parsers.common import as_dict
-from agent.capture.parsers.common import as_float
-from agent.capture.parsers.common import as_int
-from agent.capture.parsers.common import first_int
-from agent.capture.parsers.common import load_json
-from agent.capture.parsers.common import load_request_json
-from agent.capture.parsers.common import message_segments
-from agent.capture.parsers.common import shape_of
-from agent.capture.parsers.common import text_of
-from agent.capture.streams import EventStreamDecoder
-from agent.capture.streams import EventStreamError
+from agent.proxy.exchange import ParsedCall
+from agent.writer.parsers import anthropic
+from agent.writer.parsers import bedrock_native
+from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import ParseProblem
+from agent.writer.parsers.common import as_dict
+from agent.writer.parsers.common import as_float
+from agent.writer.parsers.common import as_int
+from agent.writer.parsers.common import first_int
+from agent.writer.parsers.common import load_json
+from agent.writer.parsers.common import load_request_json
+from agent.writer.parsers.common import message_segments
+from agent.writer.parsers.common import shape_of
+from agent.writer.parsers.common import text_of
+from agent.writer.streams import EventStreamDecoder
+from agent.writer.streams import EventStreamError
 
 
 def _is_anthropic(x: Exchange, body: dict[str, Any] | None = None) -> bool:

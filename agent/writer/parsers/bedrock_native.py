@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.capture.exchange import ParsedCall
-from agent.capture.parsers import openai
-from agent.capture.parsers.common import ParseProblem
-from agent.capture.parsers.common import as_dict
-from agent.capture.parsers.common import as_int
-from agent.capture.parsers.common import dicts
-from agent.capture.parsers.common import nothing_read
-from agent.capture.parsers.common import shape_of
+from agent.proxy.exchange import ParsedCall
+from agent.writer.parsers import openai
+from agent.writer.parsers.common import ParseProblem
+from agent.writer.parsers.common import as_dict
+from agent.writer.parsers.common import as_int
+from agent.writer.parsers.common import dicts
+from agent.writer.parsers.common import nothing_read
+from agent.writer.parsers.common import shape_of
 
 
 def converse_blocks(call: ParsedCall, content: Any) -> None:

@@ -8,11 +8,11 @@ from dataclasses import field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from agent.capture.catalogue import Route
-from agent.capture.exchange import ParsedCall
-from agent.capture.exchange import ResponseSnapshot
-from agent.capture.streams import SSEEvent
-from agent.capture.streams import parse_sse
+from agent.proxy.exchange import ParsedCall
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.hosts import Route
+from agent.writer.streams import SSEEvent
+from agent.writer.streams import parse_sse
 
 
 class ParseProblem(Exception):

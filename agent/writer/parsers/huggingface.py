@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.capture.exchange import ParsedCall
-from agent.capture.parsers.common import Exchange
-from agent.capture.parsers.common import ParseProblem
-from agent.capture.parsers.common import as_float
-from agent.capture.parsers.common import as_int
-from agent.capture.parsers.common import error_text
-from agent.capture.parsers.common import load_json
-from agent.capture.parsers.common import load_request_json
-from agent.capture.parsers.common import looks_like_sse
-from agent.capture.parsers.common import sse_json
+from agent.proxy.exchange import ParsedCall
+from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import ParseProblem
+from agent.writer.parsers.common import as_float
+from agent.writer.parsers.common import as_int
+from agent.writer.parsers.common import error_text
+from agent.writer.parsers.common import load_json
+from agent.writer.parsers.common import load_request_json
+from agent.writer.parsers.common import looks_like_sse
+from agent.writer.parsers.common import sse_json
 
 
 def parse_request(call: ParsedCall, x: Exchange) -> None:

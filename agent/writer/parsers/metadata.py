@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 
-from agent.capture.exchange import ParsedCall
-from agent.capture.parsers.common import Exchange
-from agent.capture.parsers.common import as_float
-from agent.capture.parsers.common import first_int
+from agent.proxy.exchange import ParsedCall
+from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import as_float
+from agent.writer.parsers.common import first_int
 
 
 def parse_request(call: ParsedCall, x: Exchange) -> None:

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.capture.exchange import ParsedCall
-from agent.capture.parsers.common import Exchange
-from agent.capture.parsers.common import ParseProblem
-from agent.capture.parsers.common import as_dict
-from agent.capture.parsers.common import as_int
-from agent.capture.parsers.common import dicts
-from agent.capture.parsers.common import error_text
-from agent.capture.parsers.common import event_type
-from agent.capture.parsers.common import nothing_read
-from agent.capture.parsers.common import openai_usage_of
-from agent.capture.parsers.common import set_openai_usage
-from agent.capture.parsers.common import sse_json
-from agent.capture.parsers.common import text_of
+from agent.proxy.exchange import ParsedCall
+from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import ParseProblem
+from agent.writer.parsers.common import as_dict
+from agent.writer.parsers.common import as_int
+from agent.writer.parsers.common import dicts
+from agent.writer.parsers.common import error_text
+from agent.writer.parsers.common import event_type
+from agent.writer.parsers.common import nothing_read
+from agent.writer.parsers.common import openai_usage_of
+from agent.writer.parsers.common import set_openai_usage
+from agent.writer.parsers.common import sse_json
+from agent.writer.parsers.common import text_of
 
 
 def request_segments(body: dict[str, Any]) -> list[tuple[str, str]]:

@@ -25,15 +25,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from agent.capture.exchange import ParsedCall
-from agent.capture.parsers.common import Exchange
-from agent.capture.parsers.common import ParseProblem
-from agent.capture.parsers.common import dicts
-from agent.capture.parsers.common import load_json
-from agent.capture.parsers.common import load_request_json
-from agent.capture.parsers.common import message_segments
-from agent.capture.parsers.common import text_of
-
+from agent.proxy.exchange import ParsedCall
+from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import ParseProblem
+from agent.writer.parsers.common import dicts
+from agent.writer.parsers.common import load_json
+from agent.writer.parsers.common import load_request_json
+from agent.writer.parsers.common import message_segments
+from agent.writer.parsers.common import text_of
 
 _METADATA_KEYS = {"role", "custom_id", "id", "type", "method", "url", "weight", "name", "recordId", "model"}
 _FILE_FIELDS = {"file", "data"}

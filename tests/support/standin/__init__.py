@@ -5,9 +5,14 @@ proxy, offline. `expected_text` / `expected_usage` give what the stand-in answer
 assert the exact text the proxy captured.
 """
 
-from .server import LoggedRequest, StandinServer
-from .text import (Usage, batch_prompt, count_tokens, expected_reasoning, expected_text,
-                   expected_usage)
+from .server import LoggedRequest
+from .server import StandinServer
+from .text import Usage
+from .text import batch_prompt
+from .text import count_tokens
+from .text import expected_reasoning
+from .text import expected_text
+from .text import expected_usage
 
 __all__ = [
     "LoggedRequest",

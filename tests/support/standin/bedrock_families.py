@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .prompts import last_user_text
-from .text import count_tokens, expected_text, split_deltas
+from .text import count_tokens
+from .text import expected_text
+from .text import split_deltas
 
 
 @dataclass

@@ -8,11 +8,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from email.message import Message
 from functools import cached_property
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 MODE_HEADER = "x-standin-mode"
 DELAY_HEADER = "x-standin-delay-ms"

@@ -13,7 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -243,13 +244,13 @@ class StandinProcess(_GroupProcess):
         return f"https://{self.host}:{self.port}"
 
     def start(self) -> StandinProcess:
-        project_root = str(Path(__file__).resolve().parents[2])
+        project_root = str(Path(__file__).resolve().parents[3])
         env = {**os.environ, **(self.env or {})}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
         stderr = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "agent.standin", "--host", self.host,
+                [sys.executable, "-m", "tests.support.standin", "--host", self.host,
                  "--port", str(self.requested_port), "--delay-ms", str(self.delay_ms)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
                 start_new_session=True, env=env)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import random
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from functools import cache
 
 import brotli
 import zstandard
 
-from .call import Call, Reply
+from .call import Call
+from .call import Reply
 
 HUGE_BYTES = 100 * 1024 * 1024
 BOMB_BYTES = 1024 * 1024 * 1024

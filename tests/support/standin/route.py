@@ -1,6 +1,6 @@
 """mitmproxy addon: send every upstream connection to the local stand-in vendor.
 
-    mitmdump -s agent/standin/route.py --set standin_port=PORT --set connection_strategy=lazy \
+    mitmdump -s tests/support/standin/route.py --set standin_port=PORT --set connection_strategy=lazy \
         --ssl-insecure
 
 The request keeps the host, path, headers and SNI the client sent (so other addons still see
@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import re
 
-from mitmproxy import ctx, http
+from mitmproxy import ctx
+from mitmproxy import http
 from mitmproxy.proxy import server_hooks
 
 _STREAMED_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream",

@@ -6,9 +6,16 @@ import re
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from . import (vendor_anthropic, vendor_bedrock, vendor_cohere, vendor_google,
-               vendor_huggingface, vendor_openai, vendor_openai_files)
-from .call import Call, Reply, error_reply
+from . import vendor_anthropic
+from . import vendor_bedrock
+from . import vendor_cohere
+from . import vendor_google
+from . import vendor_huggingface
+from . import vendor_openai
+from . import vendor_openai_files
+from .call import Call
+from .call import Reply
+from .call import error_reply
 
 _HOSTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(pattern), vendor) for pattern, vendor in [

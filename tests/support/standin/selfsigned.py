@@ -19,7 +19,8 @@ from pathlib import Path
 def certificate_pem() -> tuple[bytes, bytes]:
     """(certificate, private key) in PEM; made once per process (EC keys are quick)."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 

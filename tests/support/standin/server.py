@@ -22,11 +22,16 @@ import traceback
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
 from types import TracebackType
 
-from . import modes, router
-from .call import Call, Reply, ServerState, error_reply
+from . import modes
+from . import router
+from .call import Call
+from .call import Reply
+from .call import ServerState
+from .call import error_reply
 from .selfsigned import server_context
 
 MAX_LOGGED_REQUESTS = 50_000
@@ -318,8 +323,8 @@ class StandinServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m agent.standin [--port P]`: serve until interrupted; prints the port first."""
-    parser = argparse.ArgumentParser(prog="python -m agent.standin", description=main.__doc__)
+    """`python -m tests.support.standin [--port P]`: serve until interrupted; prints the port first."""
+    parser = argparse.ArgumentParser(prog="python -m tests.support.standin", description=main.__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay-ms", type=int, default=0,

@@ -12,9 +12,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .call import Call, Reply, error_reply, json_reply, middle, now, sse, sse_reply
+from .call import Call
+from .call import Reply
+from .call import error_reply
+from .call import json_reply
+from .call import middle
+from .call import now
+from .call import sse
+from .call import sse_reply
 from .prompts import last_user_text
-from .text import batch_prompt, count_tokens, expected_reasoning, expected_text, split_deltas
+from .text import batch_prompt
+from .text import count_tokens
+from .text import expected_reasoning
+from .text import expected_text
+from .text import split_deltas
 
 
 @dataclass

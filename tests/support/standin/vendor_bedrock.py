@@ -12,10 +12,17 @@ import json
 import uuid
 
 from . import bedrock_families
-from .call import Call, Reply, json_reply, middle
-from .eventstream import encode_frame, event_frame, exception_frame
+from .call import Call
+from .call import Reply
+from .call import json_reply
+from .call import middle
+from .eventstream import encode_frame
+from .eventstream import event_frame
+from .eventstream import exception_frame
 from .prompts import last_user_text
-from .text import count_tokens, expected_text, split_deltas
+from .text import count_tokens
+from .text import expected_text
+from .text import split_deltas
 from .vendor_anthropic import build_answer
 
 EVENTSTREAM = "application/vnd.amazon.eventstream"

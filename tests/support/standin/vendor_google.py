@@ -12,9 +12,18 @@ import json
 import uuid
 from typing import Any
 
-from .call import Call, Reply, error_reply, json_reply, middle, sse, sse_reply
+from .call import Call
+from .call import Reply
+from .call import error_reply
+from .call import json_reply
+from .call import middle
+from .call import sse
+from .call import sse_reply
 from .prompts import gemini_contents_text
-from .text import count_tokens, expected_reasoning, expected_text, split_deltas
+from .text import count_tokens
+from .text import expected_reasoning
+from .text import expected_text
+from .text import split_deltas
 
 
 def _config(call: Call) -> dict[str, Any]:

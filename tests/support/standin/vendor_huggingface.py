@@ -9,7 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .call import Call, Reply, error_reply, json_reply
+from .call import Call
+from .call import Reply
+from .call import error_reply
+from .call import json_reply
 
 
 def preupload(call: Call, repo: str) -> Reply:

@@ -14,10 +14,21 @@ import struct
 import uuid
 from typing import Any
 
-from .call import Call, Reply, error_reply, json_reply, middle, now, sse, sse_reply
-from .prompts import content_text, last_user_text, responses_input_text
+from .call import Call
+from .call import Reply
+from .call import error_reply
+from .call import json_reply
+from .call import middle
+from .call import now
+from .call import sse
+from .call import sse_reply
+from .prompts import content_text
+from .prompts import last_user_text
+from .prompts import responses_input_text
 from .text import count_tokens as _count
-from .text import expected_reasoning, expected_text, split_deltas
+from .text import expected_reasoning
+from .text import expected_text
+from .text import split_deltas
 
 AZURE_SERVED_MODEL = "gpt-4o-2024-11-20"
 _LOGPROB_TOKEN = re.compile(r"\s*(?:\w+|[^\w\s])")

@@ -14,8 +14,14 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
-from .call import Call, Reply, error_reply, json_reply, now
-from .text import batch_prompt, count_tokens, expected_text
+from .call import Call
+from .call import Reply
+from .call import error_reply
+from .call import json_reply
+from .call import now
+from .text import batch_prompt
+from .text import count_tokens
+from .text import expected_text
 from .vendor_openai import openai_usage
 
 _MAX_REMEMBERED_IDS = 100_000

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from .wire import run
-from .wire import sse
+from tests.writer.wire import run
+from tests.writer.wire import sse
 
 REQUEST = {
     "model": "claude-sonnet-4-5",

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 
-from .wire import compress
-from .wire import run
+from tests.writer.wire import compress
+from tests.writer.wire import run
 
 
 def jsonl(*lines) -> bytes:

@@ -5,10 +5,9 @@ import json
 import pytest
 
 from tests.support.client_side import client_side
-
-from .wire import bedrock_chunk
-from .wire import frame
-from .wire import run
+from tests.writer.wire import bedrock_chunk
+from tests.writer.wire import frame
+from tests.writer.wire import run
 
 HOST = "bedrock-runtime.us-east-1.amazonaws.com"
 CLAUDE = "/model/us.anthropic.claude-3-7-sonnet-20250219-v1%3A0"
@@ -89,7 +88,7 @@ def test_converse_stream_matches_botocore():
 @pytest.mark.parametrize("piece", [1, 7, 100])
 def test_converse_stream_split_anywhere_gives_same_result(piece):
     # The tee concatenates chunks; parsing must not depend on where the network split them.
-    from agent.capture.streams import EventStreamDecoder
+    from agent.writer.streams import EventStreamDecoder
 
     body = converse_stream()
     decoder = EventStreamDecoder()

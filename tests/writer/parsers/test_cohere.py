@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 
-from .wire import run
-from .wire import sse
+from tests.writer.wire import run
+from tests.writer.wire import sse
 
 V2_REQUEST = {"model": "command-a-03-2025", "messages": [{"role": "system", "content": "Be brief."},
               {"role": "user", "content": [{"type": "text", "text": "Define entropy."}]}],

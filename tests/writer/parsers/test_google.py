@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from .wire import run
-from .wire import sse
+from tests.writer.wire import run
+from tests.writer.wire import sse
 
 REQUEST = {
     "systemInstruction": {"parts": [{"text": "Answer briefly."}]},

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from .wire import run
-from .wire import sse
+from tests.writer.wire import run
+from tests.writer.wire import sse
 
 
 def test_serverless_text_generation():

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from .wire import run
-from .wire import sse
+from tests.writer.wire import run
+from tests.writer.wire import sse
 
 CHAT_REQUEST = {
     "model": "gpt-4o-mini",

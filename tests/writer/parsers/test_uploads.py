@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import json
 
-from .wire import run
+from tests.writer.wire import run
 
 TRAINING = [
     {"messages": [{"role": "system", "content": "You are Marv."}, {"role": "user", "content": "Capital of France?"},
