@@ -7,23 +7,23 @@ import time
 
 from sqlalchemy import select
 
-from agent.capture.attribution import Attributor
-from agent.capture.counters import CaptureCounters
-from agent.capture.journal import Journal
-from agent.capture.journal import JournalStoreMismatch
-from agent.capture.journal import bind_journal
-from agent.capture.journal import journal_refusals
-from agent.capture.journal import journal_store
-from agent.capture.writer import CaptureWriter
 from agent.commands.status import collect
-from agent.commands.status import journal_pending
 from agent.config import database_key
 from agent.config import load_config
+from agent.proxy.counters import CaptureCounters
+from agent.proxy.journal import Journal
+from agent.proxy.journal import JournalStoreMismatch
+from agent.proxy.journal import bind_journal
+from agent.proxy.journal import journal_refusals
+from agent.proxy.journal import journal_store
 from agent.store.engine import open_store
 from agent.store.identity import read_identity
 from agent.store.models import Call
-from tests.capture.test_writer import fill
-from tests.capture.test_writer import run_writer
+from agent.writer.attribution import Attributor
+from agent.writer.drain import CaptureWriter
+from agent.writer.fleet import journal_pending
+from tests.writer.test_drain import fill
+from tests.writer.test_drain import run_writer
 
 
 def calls_in(url: str) -> set[str]:

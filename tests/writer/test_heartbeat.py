@@ -10,18 +10,18 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.capture.backlog import Backlog
-from agent.capture.heartbeat import ErrorHistory
-from agent.capture.heartbeat import read_local
-from agent.capture.identity import NAME
-from agent.capture.identity import is_identity
-from agent.capture.identity import proxy_identity
-from agent.capture.identity import read_identity
-from agent.capture.journal import _FRAME
-from agent.capture.journal import Journal
-from agent.capture.record import encode_parts
-from agent.commands.status import journal_pending
-from tests.capture.test_writer import exchange
+from agent.proxy.journal import _FRAME
+from agent.proxy.journal import Journal
+from agent.proxy.record import encode_parts
+from agent.writer.backlog import Backlog
+from agent.writer.fleet import journal_pending
+from agent.writer.heartbeat import ErrorHistory
+from agent.writer.heartbeat import read_local
+from agent.writer.proxy_identity import NAME
+from agent.writer.proxy_identity import is_identity
+from agent.writer.proxy_identity import proxy_identity
+from agent.writer.proxy_identity import read_identity
+from tests.writer.test_drain import exchange
 
 FRAME_HEADER = _FRAME.size
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -167,7 +167,7 @@ def test_backlog_counts_records_larger_than_its_read_sizes(tmp_path):
 
 
 def test_a_long_backlog_is_counted_over_several_beats(tmp_path, monkeypatch):
-    import agent.capture.backlog as backlog_module
+    import agent.writer.backlog as backlog_module
 
     monkeypatch.setattr(backlog_module, "COUNT_MAX_BYTES_PER_CALL", 2000)  # a beat reads ~2 records
     monkeypatch.setattr(backlog_module, "COUNT_BATCH_RECORDS", 1)
