@@ -35,10 +35,14 @@ def match_uploads(config: Config, store) -> int:
 
 def evaluate(config: Config, store, since: dt.datetime | None, until: dt.datetime | None):
     """Uploads matched first, then the rules over [since, until); rules.engine.evaluate's result."""
+    match_uploads(config, store)
+    return _run_rules(config, store, since, until)
+
+
+def _run_rules(config: Config, store, since: dt.datetime | None, until: dt.datetime | None):
     from rules.engine.evaluate import evaluate as run_rules
     from rules.engine.model import RuleError
 
-    match_uploads(config, store)
     try:
         return run_rules(store, since, until, list(config.rule_paths))
     except RuleError as e:
@@ -49,13 +53,16 @@ def weekly_report(config: Config, store, week, out: Path, *, evaluate_first: boo
                   now: dt.datetime | None = None, signing_key=None, out_option: str = "--out") -> Path:
     """The week's report in `out` (its index.html returned), after evaluating the week when asked.
 
-    The period evaluated is the week up to `now`, so a report of the current week covers what has
-    happened so far. `out_option` names the setting `out` came from, for the error message."""
+    The period evaluated is the week up to now (after uploads are matched), so a report of the
+    current week covers what has happened so far. `out_option` names the setting `out` came from,
+    for the error message."""
     from dashboard.report import write_weekly_report
 
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     if evaluate_first:
-        evaluate(config, store, week.start, min(week.end, now))
+        match_uploads(config, store)
+        # up to the end of matching, not just `now`: findings it just stored are part of the week
+        _run_rules(config, store, week.start, min(week.end, max(now, dt.datetime.now(dt.timezone.utc))))
     try:
         return write_weekly_report(store, week, out, teams=[t.name for t in config.teams], now=now,
                                    signing_key=signing_key)

@@ -108,7 +108,7 @@ def batch_results(size: int) -> bytes:
         lines.append(json.dumps({"id": f"batch_req_{i}", "custom_id": f"item-{i}",
                                  "response": {"status_code": 200, "request_id": f"req_{i}", "body": body},
                                  "error": None}))
-    return ("\n".join(lines) + "\n").encode()
+    return "".join(line + "\n" for line in lines).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
