@@ -2,7 +2,7 @@
 
 - `SSEParser`: Server-Sent Events (WHATWG rules: `\\n`, `\\r\\n` or `\\r` line ends, several
   `data:` lines joined with `\\n`, `event:`/`id:`/`retry:` fields, `:` comment lines skipped).
-- `EventStreamDecoder` / `encode_event_message`: AWS `application/vnd.amazon.eventstream`
+- `EventStreamDecoder`: AWS `application/vnd.amazon.eventstream`
   binary frames (prelude, headers, payload, two CRC32s), as Bedrock streams them.
 - `iter_ndjson`: newline-delimited JSON (Cohere v1 streams, batch result files).
 - `iter_json_array`: a JSON array written element by element (Gemini without `alt=sse`).
@@ -215,29 +215,6 @@ class EventStreamDecoder:
     @property
     def offset(self) -> int:
         return self._offset
-
-
-def _encode_header(name: str, value: object) -> bytes:
-    raw_name = name.encode("utf-8")
-    head = bytes([len(raw_name)]) + raw_name
-    if isinstance(value, bool):
-        return head + bytes([0 if value else 1])
-    if isinstance(value, int):
-        return head + b"\x04" + struct.pack(">i", value)
-    if isinstance(value, bytes):
-        return head + b"\x06" + struct.pack(">H", len(value)) + value
-    text = str(value).encode("utf-8")
-    return head + b"\x07" + struct.pack(">H", len(text)) + text
-
-
-def encode_event_message(headers: dict[str, object], payload: bytes) -> bytes:
-    """One event-stream frame (used by tests and stand-in vendors)."""
-    raw_headers = b"".join(_encode_header(k, v) for k, v in headers.items())
-    total = len(raw_headers) + len(payload) + _MIN_FRAME
-    prelude = struct.pack(">II", total, len(raw_headers))
-    prelude += struct.pack(">I", binascii.crc32(prelude))
-    body = prelude + raw_headers + payload
-    return body + struct.pack(">I", binascii.crc32(body))
 
 
 # --- JSON lines and incremental arrays -------------------------------------------------------

@@ -11,11 +11,11 @@ from agent.writer.streams import EventStreamDecoder
 from agent.writer.streams import EventStreamError
 from agent.writer.streams import JSONStreamError
 from agent.writer.streams import SSEParser
-from agent.writer.streams import encode_event_message
 from agent.writer.streams import iter_json_array
 from agent.writer.streams import iter_ndjson
 from agent.writer.streams import parse_sse
 from tests.support.client_side import client_side
+from tests.support.standin.eventstream import encode_frame as encode_event_message
 
 
 def feed_in_pieces(body: bytes, size: int):

@@ -18,7 +18,7 @@ from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.hosts import Catalogue
 from agent.proxy.hosts import Route
 from agent.writer.parsers import parse_call
-from agent.writer.streams import encode_event_message
+from tests.support.standin.eventstream import encode_frame as encode_event_message
 
 
 @functools.cache
