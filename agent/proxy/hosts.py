@@ -45,7 +45,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import unquote
 
-import yaml
+from agent.config.yamlfile import load_text
+from agent.errors import UserError
 
 FAMILIES = frozenset(
     {"openai", "anthropic", "google", "bedrock", "cohere", "huggingface", "batches", "uploads", "metadata"}
@@ -279,10 +280,13 @@ def _compile_entry(
 
 
 @functools.lru_cache(maxsize=4)
-def _parse_yaml(text: str) -> Any:
+def _parse_yaml(text: str, source: str = "hosts.yaml") -> Any:
     # Compiling never mutates the document, so a reload (config change) can reuse the parse.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader) or {}
+    # The shared loader: a duplicate key is an error naming both lines, not silently dropped.
+    try:
+        return load_text(text, source) or {}
+    except UserError as e:
+        raise CatalogueError(str(e)) from None
 
 
 class Catalogue:
