@@ -1,6 +1,6 @@
 """`aiaudit scan PATH...`: find records that reuse captured outputs, once.
 
-Findings go to stdout (a line each, or DESIGN.md's JSON lines); progress, problems with files and
+Findings go to stdout (a line each, or JSON lines with the scan fields of docs/architecture.md); progress, problems with files and
 records, and the summary go to stderr.
 """
 

@@ -1,6 +1,6 @@
 """The store's tables: the system of record every other part reads and writes.
 
-Column names of `Call` match the fields of `aiaudit export calls` (DESIGN.md); a field added there
+Column names of `Call` match the fields of `aiaudit export calls` (docs/architecture.md); a field added there
 is added here first. Times are stored as timezone-aware UTC.
 """
 
@@ -155,7 +155,7 @@ class DatasetFile(Base):
 
 
 class ReuseFinding(Base):
-    """A dataset record that reuses captured outputs (one row per record, DESIGN.md scan fields)."""
+    """A dataset record that reuses captured outputs (one row per record, the scan fields of docs/architecture.md)."""
 
     __tablename__ = "reuse_findings"
 

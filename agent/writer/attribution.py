@@ -1,6 +1,6 @@
 """Which team made a call: API key, then proxy user, then client network, then header.
 
-The order is DESIGN.md's: a key is the strongest evidence of who spends, a proxy login is a
+The order (docs/architecture.md, contracts): a key is the strongest evidence of who spends, a proxy login is a
 person, a network is a place, and a header is only what the client chose to say.
 """
 

@@ -39,7 +39,7 @@ def test_catalogue_is_valid_and_every_document_has_its_source():
 
 
 def test_vendor_entries_are_the_capture_catalogue():
-    """The terms catalogue and the capture catalogue name the same vendors (DESIGN.md)."""
+    """The terms catalogue and the capture catalogue name the same vendors (docs/architecture.md)."""
     from agent.proxy.hosts import Catalogue
 
     terms = load_terms()
