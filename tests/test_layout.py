@@ -18,6 +18,7 @@ TESTED_BY = {
     "agent/alerts/sinks/": "tests/alerts/test_sinks.py",
     "rules/evidence/": "tests/rules/test_evidence_bundle.py",
     "agent/scan/observer.py": "tests/scan/test_watcher.py",
+    "agent/scan/readers/": "tests/scan/test_readers.py",  # every format through read_records
     "agent/proxy/script.py": "tests/e2e/test_proxy_command.py",
     "agent/demo/route.py": "tests/demo/test_proxy.py",
     "agent/demo/tls.py": "tests/demo/test_vendor.py",

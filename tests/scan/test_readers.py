@@ -34,6 +34,19 @@ EXPECTED_FIELDS = [
 ]
 
 
+def patch_readers(monkeypatch, name, value):
+    """Set a reader constant in every format module that bound it (each imports it by name)."""
+    from agent.scan.readers import common
+    from agent.scan.readers import json_array
+    from agent.scan.readers import jsonl
+    from agent.scan.readers import parquet
+    from agent.scan.readers import table
+    from agent.scan.readers import text
+
+    for module in (readers, common, json_array, jsonl, parquet, table, text):
+        if hasattr(module, name):
+            monkeypatch.setattr(module, name, value)
+
 def compress(data: bytes, suffix: str) -> bytes:
     if suffix == ".gz":
         return gzip.compress(data)
@@ -79,7 +92,7 @@ def test_json_array_elements_are_records(tmp_path, suffix):
 
 
 def test_big_json_array_streams_across_chunks(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "_CHUNK", 64)
+    patch_readers(monkeypatch, "_CHUNK", 64)
     items = [{"text": f"item number {i} " + "x" * (i % 50), "n": 1.5 * i} for i in range(300)]
     path = tmp_path / "big.json"
     path.write_text(json.dumps(items))
@@ -151,7 +164,7 @@ def test_text_file_is_record_one_split_into_paragraphs(tmp_path, name):
 
 
 def test_huge_text_file_is_several_records_numbered_one(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "TEXT_RECORD_BYTES", 1000)
+    patch_readers(monkeypatch, "TEXT_RECORD_BYTES", 1000)
     path = tmp_path / "big.txt"
     path.write_text("".join(f"paragraph {i} " + "word " * 30 + "\n\n" for i in range(100)))
     found = records_of(path)
@@ -232,8 +245,8 @@ def test_malformed_json_array_stops_with_a_message(tmp_path):
 
 
 def test_overlong_line_is_skipped_with_bounded_memory(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "MAX_RECORD_BYTES", 1000)
-    monkeypatch.setattr(readers, "_CHUNK", 256)
+    patch_readers(monkeypatch, "MAX_RECORD_BYTES", 1000)
+    patch_readers(monkeypatch, "_CHUNK", 256)
     path = tmp_path / "long.jsonl"
     path.write_text(json.dumps(PROMPT) + "\n" + json.dumps({"t": "x" * 50_000}) + "\n" + json.dumps(SHAREGPT) + "\n")
     result = list(read_records(path))
