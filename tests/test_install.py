@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-# install.sh generates the CA with mitmproxy and pins what it declares: part of each mitmproxy line
-pytestmark = pytest.mark.mitmproxy
-
 from agent.config import load_config
 from tests.support.client_side import clients_python
+
+# install.sh generates the CA with mitmproxy and pins what it declares: part of each mitmproxy line
+pytestmark = pytest.mark.mitmproxy
 
 REPO = Path(__file__).resolve().parents[1]
 INSTALL = REPO / "install.sh"
