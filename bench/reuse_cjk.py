@@ -50,10 +50,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.fingerprint import fingerprint  # noqa: E402
-from agent.fingerprint.scoring import SHORT_WORDS  # noqa: E402
-from agent.watch.readers import Record  # noqa: E402
-from agent.watch.readers import read_records  # noqa: E402
+from agent.reuse import fingerprint  # noqa: E402
+from agent.reuse.scoring import SHORT_WORDS  # noqa: E402
+from agent.scan.readers import Record  # noqa: E402
+from agent.scan.readers import read_records  # noqa: E402
 from bench.same_prompt import Answer  # noqa: E402
 from bench.same_prompt import capture  # noqa: E402
 from bench.same_prompt import stored_output_ids  # noqa: E402
@@ -318,9 +318,9 @@ def time_segmenters(python: str, corpus: dict[str, list[str]]) -> None:
     texts = [(lang, t) for lang in ("ja", "zh", "ko") for t in corpus[lang][:1500]]
     done = subprocess.run([python, "-c", _SEGMENTER_TIMING], input=json.dumps(texts), text=True,
                           capture_output=True, timeout=1800)
-    from agent.fingerprint.normalise import ASCII_FOLD
-    from agent.fingerprint.normalise import prepare
-    from agent.fingerprint.shingles import folded_token_hashes
+    from agent.reuse.normalise import ASCII_FOLD
+    from agent.reuse.normalise import prepare
+    from agent.reuse.shingles import folded_token_hashes
 
     print("\n== segmenters, same paragraphs (tokenising only, CPU time) ==")
     for lang in ("ja", "zh", "ko"):
@@ -386,7 +386,7 @@ def main() -> int:
           f"{time.perf_counter() - started:.0f} s; {len(ids)} outputs stored")
 
     from agent.store.engine import open_store
-    from agent.watch.outputs import OutputCatalog
+    from agent.reuse.outputs import OutputCatalog
 
     catalog = OutputCatalog(open_store(url), work / "index")
     catalog.sync()
