@@ -51,7 +51,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.reuse import fingerprint  # noqa: E402
-from agent.reuse.scoring import SHORT_WORDS  # noqa: E402
 from agent.scan.readers import Record  # noqa: E402
 from agent.scan.readers import read_records  # noqa: E402
 from bench.same_prompt import Answer  # noqa: E402
@@ -289,7 +288,7 @@ def timed(name, make, cut, lang):
         started = time.perf_counter(); tool = make(); load = time.perf_counter() - started
     except Exception as e:
         print(json.dumps({"name": name, "error": repr(e)})); return
-    body = [t for l, t in texts if l == lang]
+    body = [t for language, t in texts if language == lang]
     size = sum(len(t.encode()) for t in body)
     started = time.process_time()
     words = sum(len(cut(tool, t)) for t in body)
@@ -324,7 +323,7 @@ def time_segmenters(python: str, corpus: dict[str, list[str]]) -> None:
 
     print("\n== segmenters, same paragraphs (tokenising only, CPU time) ==")
     for lang in ("ja", "zh", "ko"):
-        body = [t for l, t in texts if l == lang]
+        body = [t for language, t in texts if language == lang]
         size = sum(len(t.encode()) for t in body)
         started = time.process_time()
         # the scanner's path: normalise each field, cut and hash the batch's tokens at once
@@ -385,8 +384,8 @@ def main() -> int:
     print(f"captured {len(answers)} paragraphs through mitmdump + the capture addon (store_text none) in "
           f"{time.perf_counter() - started:.0f} s; {len(ids)} outputs stored")
 
-    from agent.store.engine import open_store
     from agent.reuse.outputs import OutputCatalog
+    from agent.store.engine import open_store
 
     catalog = OutputCatalog(open_store(url), work / "index")
     catalog.sync()

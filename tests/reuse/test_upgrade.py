@@ -10,19 +10,19 @@ import struct
 
 import numpy as np
 
+from agent.ids import new_id
 from agent.reuse import Fingerprint
 from agent.reuse import fingerprint
 from agent.reuse.fingerprint import LEGACY_TOKENISER
 from agent.reuse.fingerprint import text_hash
 from agent.reuse.matching import ReuseDetector
+from agent.reuse.outputs import OutputCatalog
 from agent.reuse.scripts import TOKENISER
 from agent.reuse.upgrade import may_hold_cut_script
 from agent.reuse.upgrade import remade
-from agent.ids import new_id
 from agent.store.engine import open_store
 from agent.store.models import Call
 from agent.store.models import Output
-from agent.reuse.outputs import OutputCatalog
 from tests.scan.conftest import answer
 
 JAPANESE = ("ファイルシステムを作成するには mkfs コマンドを使います。作成したファイルシステムは /etc/fstab に"

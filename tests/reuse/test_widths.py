@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from hypothesis import assume
 from hypothesis import HealthCheck
+from hypothesis import assume
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
