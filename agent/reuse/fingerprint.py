@@ -25,13 +25,17 @@ import numpy as np
 import xxhash
 
 from agent.reuse.normalise import prepare_with_hash
+from agent.reuse.scripts import TOKENISER
 from agent.reuse.shingles import K
 from agent.reuse.shingles import mark_echo
 from agent.reuse.shingles import ngram_hashes
 from agent.reuse.shingles import token_hashes
 
-BLOB_VERSION = 1
-_HEADER = struct.Struct("<BBIQ16sI")  # version, k, word_count, text_hash, exact, shingle count
+BLOB_VERSION = 2
+# version, k, word_count, text_hash, exact, shingle count; from version 2 the tokeniser follows
+_HEADER_V1 = struct.Struct("<BBIQ16sI")
+_HEADER = struct.Struct("<BBIQ16sIB")
+LEGACY_TOKENISER = 1  # what a version-1 blob was made with: one token per CJK character
 
 
 def exact_hash(token_hash: np.ndarray) -> bytes:
@@ -48,29 +52,37 @@ class Fingerprint:
     exact: bytes
     text_hash: int
     shingles: np.ndarray  # uint64, one per word 5-gram, position order
+    tokeniser: int = TOKENISER  # how the words were cut (scripts.TOKENISER when it was made)
 
     def to_blob(self) -> bytes:
         header = _HEADER.pack(BLOB_VERSION, K, self.word_count, self.text_hash, self.exact,
-                              len(self.shingles))
+                              len(self.shingles), self.tokeniser)
         return header + np.ascontiguousarray(self.shingles, dtype="<u8").tobytes()
 
     @classmethod
     def from_blob(cls, blob: bytes) -> Fingerprint:
-        if len(blob) < _HEADER.size:
+        version = blob[0] if blob else None
+        header = _HEADER_V1 if version == 1 else _HEADER
+        if len(blob) < header.size:
             raise ValueError(f"fingerprint blob too short ({len(blob)} bytes)")
-        version, k, word_count, raw_hash, exact, count = _HEADER.unpack_from(blob)
-        if version != BLOB_VERSION or k != K:
+        if version == 1:
+            _, k, word_count, raw_hash, exact, count = header.unpack_from(blob)
+            tokeniser = LEGACY_TOKENISER
+        else:
+            version, k, word_count, raw_hash, exact, count, tokeniser = header.unpack_from(blob)
+        if version not in (1, BLOB_VERSION) or k != K:
             raise ValueError(f"fingerprint blob version {version} (k={k}) is not {BLOB_VERSION} (k={K})")
-        if len(blob) != _HEADER.size + 8 * count:
-            raise ValueError(f"fingerprint blob holds {len(blob)} bytes, expected {_HEADER.size + 8 * count}")
-        shingles = np.frombuffer(blob, dtype="<u8", count=count, offset=_HEADER.size).astype(np.uint64)
-        return cls(word_count, exact, raw_hash, shingles)
+        if len(blob) != header.size + 8 * count:
+            raise ValueError(f"fingerprint blob holds {len(blob)} bytes, expected {header.size + 8 * count}")
+        shingles = np.frombuffer(blob, dtype="<u8", count=count, offset=header.size).astype(np.uint64)
+        return cls(word_count, exact, raw_hash, shingles, tokeniser)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Fingerprint):
             return NotImplemented
         return (self.word_count == other.word_count and self.exact == other.exact
-                and self.text_hash == other.text_hash and np.array_equal(self.shingles, other.shingles))
+                and self.text_hash == other.text_hash and self.tokeniser == other.tokeniser
+                and np.array_equal(self.shingles, other.shingles))
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -3,14 +3,18 @@
 Both sides must reduce to the same token sequence whenever a human would call two texts "the same
 words": case, Unicode compatibility forms, HTML entities, typographic quotes and dashes, invisible
 characters and Markdown/HTML markup must not matter. Tokens are runs of letters and digits; every
-other character separates tokens. Scripts written without spaces (CJK, Thai, Lao, Khmer, Myanmar,
-Tibetan) give one token per character.
+other character separates tokens. Chinese, Japanese and Korean runs are cut into word-sized tokens
+(scripts.py); the other scripts written without spaces (Thai, Lao, Khmer, Myanmar, Tibetan,
+Bopomofo) give one token per character. Width variants (full-width Latin and digits, half-width
+katakana, the ideographic space) fold to one form through NFKC.
 
-The scanner's hot path works on bytes: `prepare()` returns bytes that become the token sequence
-once translated with `ASCII_FOLD` (ASCII lower-cased, ASCII non-alphanumerics turned into spaces,
-bytes >= 0x80 kept) and split on spaces. Pure-ASCII text without markup is returned as is, so the
-common case costs one encode; anything else is fully normalised here and returned already in token
-form (tokens joined by single spaces), on which the translation is a no-op.
+The scanner's hot path works on bytes: `prepare()` returns UTF-8 bytes whose tokens
+scripts.word_bounds finds once translated with `ASCII_FOLD` (ASCII lower-cased, ASCII
+non-alphanumerics turned into spaces, bytes >= 0x80 kept). Pure-ASCII text without markup is
+returned as is, so the common case costs one encode; other text is NFKC-normalised and
+case-folded here, and its non-ASCII separators and script cuts are found by word_bounds with
+numpy for a whole batch of fields at once (a regex and a join per field cost ~35 us per
+paragraph, more than the rest of the scan).
 """
 
 from __future__ import annotations
@@ -19,7 +23,11 @@ import html
 import re
 import unicodedata
 
+import numpy as np
 from xxhash import xxh3_64_intdigest
+
+from agent.reuse.scripts import CJK_CHARS
+from agent.reuse.scripts import word_bounds
 
 
 def _ascii_fold_table() -> bytes:
@@ -42,19 +50,10 @@ _PUNCTUATION = {
     **{ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"},
 }
 
-# Scripts without spaces between words: each character is a token of its own.
-_NO_SPACE_SCRIPTS = (
-    "\u0e00-\u0eff"  # Thai, Lao
-    "\u0f00-\u0fff"  # Tibetan
-    "\u1000-\u109f"  # Myanmar
-    "\u1780-\u17ff"  # Khmer
-    "\u2e80-\u2fdf"  # CJK radicals
-    "\u3040-\u30ff"  # Hiragana, Katakana
-    "\u3100-\u312f\u3190-\u31ff"  # Bopomofo, Kanbun, Katakana extensions
-    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs
-    "\U00020000-\U0003ffff"
-)
-_TOKEN = re.compile(f"[{_NO_SPACE_SCRIPTS}]|[^\\W_{_NO_SPACE_SCRIPTS}]+")
+_TYPOGRAPHIC = re.compile("[" + "".join(map(chr, _PUNCTUATION)) + "]")
+
+# Chinese and Japanese characters (for has_cut_script; the cutting itself is scripts.word_bounds).
+_CJK = re.compile(f"[{CJK_CHARS}]")
 
 # Markup whose text is not content: HTML tags, Markdown link/image targets, code-fence info strings.
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
@@ -75,15 +74,24 @@ def _strip_markup(text: str) -> str:
 
 
 def prepare(text: str) -> bytes:
-    """Bytes that give the normalised tokens after `.translate(ASCII_FOLD).split()`."""
+    """UTF-8 bytes whose tokens scripts.word_bounds finds after `.translate(ASCII_FOLD)`."""
+    if not text.isascii():
+        # first, so that markup typed in full-width forms (＜tag＞) is stripped like markup
+        text = unicodedata.normalize("NFKC", text)
     if "&" in text or "<" in text or "](" in text or "```" in text or "~~~" in text:
-        text = _strip_markup(text)
+        stripped = _strip_markup(text)
+        if stripped is not text and not stripped.isascii():
+            stripped = unicodedata.normalize("NFKC", stripped)  # what entities decoded to
+        text = stripped
     if text.isascii():
         return text.encode("ascii")
-    text = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION).casefold()
+    # translate with a dict costs ~50 ns a character: only for the texts that need it
+    if _TYPOGRAPHIC.search(text):
+        text = text.translate(_PUNCTUATION)
+    text = text.casefold()
     if text.isascii():
         return text.encode("ascii")
-    return " ".join(_TOKEN.findall(text)).encode("utf-8", "surrogatepass")
+    return text.encode("utf-8", "surrogatepass")
 
 
 def prepare_with_hash(text: str) -> tuple[bytes, int]:
@@ -101,10 +109,17 @@ def prepare_with_hash(text: str) -> tuple[bytes, int]:
 
 
 def tokens(text: str) -> list[str]:
-    """The normalised tokens of a text, in order."""
-    return prepare(text).translate(ASCII_FOLD).decode("utf-8", "surrogatepass").split()
+    """The normalised tokens of a text, in order (as shingles.token_hashes cuts them)."""
+    folded = b" " + prepare(text).translate(ASCII_FOLD) + b" "
+    starts, ends = word_bounds(np.frombuffer(folded, dtype=np.uint8))
+    return [folded[start:end].decode("utf-8", "surrogatepass") for start, end in zip(starts.tolist(), ends.tolist())]
 
 
 def normalise(text: str) -> str:
     """The normalised text: its tokens joined by single spaces."""
     return " ".join(tokens(text))
+
+
+def has_cut_script(text: str) -> bool:
+    """Whether the text holds Chinese or Japanese characters (cut by scripts.segment)."""
+    return _CJK.search(unicodedata.normalize("NFKC", text)) is not None

@@ -28,6 +28,10 @@ from agent.reuse import fingerprint
 from agent.reuse.index import BindingChanged
 from agent.reuse.index import OutputIndex
 from agent.reuse.matching import ReuseDetector
+from agent.reuse.scripts import TOKENISER
+from agent.reuse.upgrade import is_current
+from agent.reuse.upgrade import may_hold_cut_script
+from agent.reuse.upgrade import remade
 from agent.store.engine import Store
 from agent.store.identity import read_identity
 from agent.store.models import Call
@@ -62,11 +66,13 @@ class OutputCatalog:
         self.index = OutputIndex.open(self.index_dir)
         self._info: dict[int, OutputInfo] = {}
         self.rebuilds = 0
+        self.kept_old_tokeniser = 0  # old-tokeniser fingerprints that could not be remade
 
     # -- the binding of the index to this store --
 
     def _store_binding(self) -> dict:
-        return {"store_id": self.identity.store_id, "removal_epoch": self.identity.removal_epoch}
+        return {"store_id": self.identity.store_id, "removal_epoch": self.identity.removal_epoch,
+                "tokeniser": TOKENISER}
 
     def _stale(self) -> str | None:
         """Why the index may not be used with the store as it is now, or None."""
@@ -78,6 +84,8 @@ class OutputCatalog:
             return f"was built from store {made_for.get('store_id')}, not this one ({self.identity.store_id})"
         if made_for.get("removal_epoch") != self.identity.removal_epoch:
             return "was built before outputs were removed from the store (prune)"
+        if made_for.get("tokeniser") != TOKENISER:
+            return f"was built with tokeniser {made_for.get('tokeniser', 1)}, not {TOKENISER}"
         anchor = binding.get("anchor")
         if anchor:
             with self.store.session() as s:
@@ -158,8 +166,7 @@ class OutputCatalog:
                 added += self._add(rows)
         return added
 
-    @staticmethod
-    def _entries(rows) -> list[tuple[int, Fingerprint]]:
+    def _entries(self, rows) -> list[tuple[int, Fingerprint]]:
         entries = []
         for output_id, blob, _call_id in rows:
             try:
@@ -168,6 +175,32 @@ class OutputCatalog:
                 # indexed as an empty text, so the watermark moves past it and the rest is indexed
                 log.error("aiaudit: output %s has an unreadable fingerprint (%s); it cannot match", output_id, e)
                 entries.append((output_id, fingerprint("")))
+        return self._current(entries)
+
+    def _current(self, entries: list[tuple[int, Fingerprint]]) -> list[tuple[int, Fingerprint]]:
+        """Fingerprints of an earlier tokeniser remade from the stored text where it is whole
+        (fingerprint/upgrade.py); the others are kept and counted."""
+        old = [i for i, (_, fp) in enumerate(entries) if not is_current(fp)]
+        kept = 0
+        for start in range(0, len(old), 1000):  # bound parameters per statement, as in describe()
+            chunk = old[start:start + 1000]
+            with self.store.session() as s:
+                stored = {row[0]: row[1:] for row in s.execute(
+                    select(Output.id, Output.text, Output.char_count)
+                    .where(Output.id.in_([entries[i][0] for i in chunk])))}
+            for i in chunk:
+                output_id, fp = entries[i]
+                text, char_count = stored.get(output_id, (None, 0))
+                again = remade(fp, text)
+                if again is not None:
+                    entries[i] = (output_id, again)
+                elif may_hold_cut_script(fp, char_count or 0):
+                    kept += 1
+        if kept:
+            log.warning("aiaudit: %d outputs look Chinese or Japanese and were fingerprinted one token per "
+                        "character by an earlier version, without their text stored: they match "
+                        "byte-for-byte copies only", kept)
+        self.kept_old_tokeniser += kept
         return entries
 
     def indexed(self) -> int:

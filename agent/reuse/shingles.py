@@ -20,6 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from agent.reuse.normalise import ASCII_FOLD
+from agent.reuse.scripts import word_bounds
 
 K = 5  # words per shingle: the field norm (datatrove, BigCode, decon); k=4 added false positives
 WINNOW_WINDOW = 8  # keeps ~22 % of shingles; any shared run of >= K + W - 1 = 12 words keeps one
@@ -91,17 +92,14 @@ def _prefix_buffer(size: int) -> np.ndarray:
 
 def _hash_piece(folded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Token (start, end, hash) for a byte array that begins and ends with a space."""
-    is_space = folded == _SPACE
-    # Space/non-space transitions alternate start, end, start, end because both ends are spaces.
-    edges = np.flatnonzero(is_space[:-1] != is_space[1:]) + 1
+    # separators and the cuts inside Chinese, Japanese and Korean runs (scripts.word_bounds)
+    starts, ends = word_bounds(folded)
     forward, inverse = _powers_for(len(folded) + 1)
     prefix = _prefix_buffer(len(folded) + 1)
     prefix[0] = 0
     np.multiply(folded, forward[: len(folded)], out=prefix[1:])
     np.cumsum(prefix[1:], out=prefix[1:])
-    at_edges = prefix[edges]  # one ascending gather for both ends of every token
-    starts, ends = edges[0::2], edges[1::2]
-    hashes = at_edges[1::2] - at_edges[0::2]
+    hashes = prefix[ends] - prefix[starts]
     hashes *= inverse[starts]
     hashes += (ends - starts).astype(np.uint64)  # the length keeps "a" and "a\0" apart
     return starts, ends, mix64(hashes)

@@ -22,10 +22,10 @@ from agent.reuse import tokens
     ("```python\nprint(1)\n```", "print 1"),
     ("version 3.14 has 2,048 items", "version 3 14 has 2 048 items"),
     ("snake_case and kebab-case", "snake case and kebab case"),
-    ("東京タワーへ行く", "東 京 タ ワ ー へ 行 く"),
+    ("東京タワーへ行く", "東 京 タワー へ 行 く"),  # a katakana word is one token (scripts.py)
     ("ภาษาไทย", "ภ า ษ า ไ ท ย"),
     ("Mixed 中文 text", "mixed 中 文 text"),
-    ("한국어 문장", "한국어 문장"),  # Hangul is written with spaces: word tokens
+    ("한국어 문장", "한국 어 문장"),  # Hangul words are cut inside too (scripts.py)
     ("", ""),
     ("  \n\t ", ""),
 ])

@@ -1,0 +1,177 @@
+"""Tokens for Chinese, Japanese and Korean without a dictionary.
+
+One character per token made a 5-gram five characters long: 「ファイルシステム」 alone gave four
+5-grams, so any two texts of one technical domain shared aligned 5-grams (issue #18: 21 of 800
+unrelated Japanese paragraphs reported as reuse). Tokens here are cut
+- where the script changes between kanji/hanzi, hiragana and katakana (a katakana loanword is one
+  token, okurigana and particles are the hiragana runs between kanji), and
+- inside a run of Han characters (Chinese has nothing else to cut at), of hiragana or of Hangul
+  (a Korean word holds its particles: 시스템을), between two
+  characters whose pair hashes into the lower CUT_SHARE of values: a cut that depends only on
+  those two characters, so an edit moves at most the cuts beside it (content-defined chunking,
+  as in rsync), and both sides of a comparison cut the same text the same way.
+Thai, Lao, Khmer, Myanmar, Tibetan and Bopomofo keep one token per character (normalise.py).
+
+Dictionary segmenters were measured on the same Debian prose (bench/reuse_cjk.py --segmenters,
+README): 7-100x slower than this whole normalise-cut-hash path, they would hold the scanner far
+below half its English speed. word_bounds works on the UTF-8 bytes of a whole batch of fields at
+once (no Python object and no numpy call per field); cut_positions is the same rule on code points.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+TOKENISER = 2  # recorded in every fingerprint; 1 was one token per CJK character
+
+# Script class of a code point: boundaries of half-open ranges, and the class of each range.
+OTHER, HAN, HIRAGANA, KATAKANA, HANGUL = 0, 1, 2, 3, 4
+_RANGES = (
+    (0x1100, 0x1200, HANGUL),  # conjoining jamo
+    (0x2E80, 0x2FE0, HAN),  # CJK radicals, Kangxi radicals
+    (0x3005, 0x3008, HAN),  # 々 〆 〇: written inside kanji words
+    (0x3041, 0x30A0, HIRAGANA),  # (3099-309C: voicing marks, after NFKC only the spacing ones)
+    (0x30A1, 0x30FB, KATAKANA),  # 30FB ・ separates words
+    (0x30FC, 0x3100, KATAKANA),  # ー ヽ ヾ ヿ
+    (0x3131, 0x318F, HANGUL),  # compatibility jamo
+    (0x31F0, 0x3200, KATAKANA),  # small katakana extensions
+    (0x3400, 0x4DC0, HAN),
+    (0x4E00, 0xA000, HAN),
+    (0xAC00, 0xD7B0, HANGUL),  # syllables
+    (0xF900, 0xFB00, HAN),
+    (0x20000, 0x40000, HAN),
+)
+_EDGES = np.array([edge for start, end, _ in _RANGES for edge in (start, end)], dtype=np.uint32)
+_CLASS_OF_SLOT = np.zeros(len(_EDGES) + 1, dtype=np.uint8)
+_CLASS_OF_SLOT[1::2] = [cls for _, _, cls in _RANGES]
+
+# The regex character class of every code point above: runs of it are one match in normalise.
+CJK_CHARS = "".join(f"{chr(start)}-{chr(end - 1)}" for start, end, _ in _RANGES)
+
+# Eighths of the adjacent pairs inside a Han, hiragana or Hangul run that are cut. Chosen on the
+# calibration split of bench/reuse_cjk.py: the fewest cuts (longest tokens, the fewest chance
+# matches) whose recall on copies with 10 % of their characters edited stayed >= 0.98 in every
+# language (3: 0.90 ja, 0.88 zh; 5: 0.97 ja, 0.96 zh; 6: 0.97 zh; 7: 0.985 ja, 0.988 zh, 0.989 ko);
+# no share made a false positive there. Han tokens then average 8/7 characters; katakana words
+# and script changes keep Japanese 5-grams longer than five characters.
+CUT_SHARE = 7
+# Korean words are already space-separated: fewer cuts keep as much recall (calibration: 4/8 and
+# 7/8 both found every 10 %-edited copy) with fewer tokens to hash and look up.
+HANGUL_CUT_SHARE = 4
+_CUT_BELOW = np.uint32(CUT_SHARE << 29)  # of 2^32 hash values
+_CUT_BELOW_OF = np.full(7, _CUT_BELOW, dtype=np.uint32)
+_CUT_BELOW_OF[4] = np.uint32(HANGUL_CUT_SHARE << 29)
+_SPACE_BYTE = 0x20
+_MULT = (np.uint32(0x9E3779B1), np.uint32(0x85EBCA77), np.uint32(0x2C1B3C6D))
+_SHIFT = (np.uint32(15), np.uint32(12))
+
+
+# One class per code point: the scripts above, PER_CHARACTER (Thai, Lao, Tibetan, Myanmar, Khmer,
+# Bopomofo, Kanbun, CJK strokes: one token per character, marks included, as before) and
+# SEPARATOR (what the regex [\W_] matches: punctuation, symbols, spaces, lone surrogates).
+PER_CHARACTER, SEPARATOR = 5, 6
+_PER_CHARACTER_RANGES = ((0x0E00, 0x0F00), (0x0F00, 0x1000), (0x1000, 0x10A0), (0x1780, 0x1800),
+                         (0x3100, 0x3130), (0x3190, 0x31F0))
+
+
+_LETTERS_END = 0x32000
+
+
+def _class_table() -> np.ndarray:
+    # Above plane 3 nothing is a letter or digit (tags, variation selectors, private use).
+    everything = "".join(map(chr, range(_LETTERS_END)))
+    letters = re.sub(r"[^\W_]", "\x01", everything)  # one C-level pass, once per process
+    table = np.full(0x110000, SEPARATOR, dtype=np.uint8)
+    table[:_LETTERS_END] = np.where(
+        np.frombuffer(letters.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) == 1, OTHER, SEPARATOR)
+    for start, end in _PER_CHARACTER_RANGES:
+        table[start:end] = PER_CHARACTER
+    for start, end, cls in _RANGES:
+        table[start:end] = cls
+    return table
+
+
+_CLASS = _class_table()
+_CUT_INSIDE = np.zeros(7, dtype=bool)
+_CUT_INSIDE[[HAN, HIRAGANA, HANGUL]] = True
+_ALONE = np.zeros(7, dtype=bool)  # classes that never share a token with a neighbour of another class
+_ALONE[[HAN, HIRAGANA, KATAKANA, HANGUL, PER_CHARACTER]] = True
+
+
+def script_class(points: np.ndarray) -> np.ndarray:
+    """The class of each code point (OTHER: a letter or digit of a space-separated script)."""
+    return _CLASS[np.minimum(points, 0x10FFFF)]
+
+
+def _pair_hash(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    mixed = left * _MULT[0]
+    mixed ^= right * _MULT[1]
+    mixed ^= mixed >> _SHIFT[0]
+    mixed *= _MULT[2]
+    mixed ^= mixed >> _SHIFT[1]
+    return mixed
+
+
+def _cut_between(left_cls: np.ndarray, right_cls: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Whether a token boundary falls between two adjacent non-separator characters."""
+    differ = (left_cls != right_cls) & (_ALONE[left_cls] | _ALONE[right_cls])
+    cut = differ | (left_cls == PER_CHARACTER)
+    inside = np.flatnonzero(~cut & (left_cls == right_cls) & _CUT_INSIDE[left_cls])
+    cut[inside] = _pair_hash(left[inside], right[inside]) < _CUT_BELOW_OF[left_cls[inside]]
+    return cut
+
+
+def word_bounds(folded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) byte offsets of the tokens of a UTF-8 buffer translated with ASCII_FOLD that
+    begins and ends with a space. Pure ASCII is cut at spaces only; other characters are decoded
+    with numpy for the whole buffer at once: separators act as spaces, and Chinese, Japanese and
+    Korean runs are cut as the module docstring says."""
+    is_space = folded == _SPACE_BYTE
+    lead = np.flatnonzero(folded >= 0xC0)
+    cuts = np.empty(0, dtype=np.int64)
+    if len(lead):
+        size = len(folded)
+        first = folded[lead].astype(np.uint32)
+        length = np.where(first >= 0xF0, 4, np.where(first >= 0xE0, 3, 2))
+        whole = lead + length < size  # a character cut off at the end of a piece stays a letter
+
+        def tail(k: int) -> np.ndarray:
+            return folded[np.minimum(lead + k, size - 1)].astype(np.uint32) & 0x3F
+
+        points = np.where(length == 2, ((first & 0x1F) << 6) | tail(1),
+                          np.where(length == 3, ((first & 0x0F) << 12) | (tail(1) << 6) | tail(2),
+                                   ((first & 0x07) << 18) | (tail(1) << 12) | (tail(2) << 6) | tail(3)))
+        classes = np.where(whole, _CLASS[np.minimum(points, 0x10FFFF)], OTHER).astype(np.uint8)
+        separator = classes == SEPARATOR
+        for k in range(4):
+            at = lead[separator & (length > k)] + k
+            is_space[at] = True
+        # neighbours that are both multi-byte characters
+        adjacent = np.flatnonzero((lead[:-1] + length[:-1] == lead[1:]) & ~separator[:-1] & ~separator[1:])
+        pair_cut = _cut_between(classes[adjacent], classes[adjacent + 1], points[adjacent], points[adjacent + 1])
+        # an ASCII letter or digit right before or after a character of a cut script
+        alone = np.flatnonzero(_ALONE[classes])
+        before, after = lead[alone], lead[alone] + length[alone]
+        ascii_before = (folded[before - 1] < 0x80) & ~is_space[before - 1]
+        ascii_after = (folded[np.minimum(after, size - 1)] < 0x80) & ~is_space[np.minimum(after, size - 1)]
+        cuts = np.unique(np.concatenate((lead[adjacent + 1][pair_cut], before[ascii_before],
+                                         after[ascii_after]))).astype(np.int64)
+    edges = np.flatnonzero(is_space[:-1] != is_space[1:]) + 1
+    if not len(cuts):
+        return edges[0::2], edges[1::2]
+    return np.sort(np.concatenate((edges[0::2], cuts))), np.sort(np.concatenate((edges[1::2], cuts)))
+
+
+def cut_positions(points: np.ndarray) -> np.ndarray:
+    """Indices i of a code-point array (no separators) where a token starts although points[i - 1]
+    is not a space: the same rule word_bounds applies, on decoded text (for tests and tools)."""
+    if len(points) < 2:
+        return np.empty(0, dtype=np.int64)
+    classes = script_class(points)
+    words = (classes[:-1] != SEPARATOR) & (classes[1:] != SEPARATOR)
+    pairs = np.flatnonzero(words)
+    cut = _cut_between(classes[pairs], classes[pairs + 1], points[pairs].astype(np.uint32),
+                       points[pairs + 1].astype(np.uint32))
+    return pairs[cut] + 1
