@@ -45,8 +45,6 @@ WHOLE = 0.98  # coverage that counts as "the whole output"
 NEAR_WHOLE = 0.85  # re-formatting (list markers, markup words) changes a few tokens; 10 % edits ~0.6
 MIN_RUN_CORE = 4  # non-boilerplate 5-grams a verbatim run must contain
 WINDOW = 16  # words per stretch of Score.spread
-EDIT_GAP = 12  # output positions between chained 5-grams that edits, not new wording, explain
-LIGHT_EDITS = 0.8  # Score.bridged of a near-verbatim copy
 
 REUSE_CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "edited")
 # Confidence tiers: only the first two may raise high or critical findings (rules/severity).
@@ -76,8 +74,6 @@ class Score:
     run_record_start: int  # record word where the longest verbatim run begins
     spread: float = 0.0  # share of the output's stretches of WINDOW words holding a chained 5-gram
     echoed_run: int = 0  # longest verbatim stretch in words, echoes of the prompt included
-    bridged: float = 0.0  # share of the words from the first to the last chained 5-gram's end that the
-    # chain or edit-sized gaps of it hold (a truncated or excerpted copy is bridged all along)
 
 
 def _chain_indices(record_pos: np.ndarray) -> list[int]:
@@ -182,12 +178,6 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     # equally between hits of an edited copy; phrases shared by chance jump independently.
     in_step = np.abs(step_rec - step_out) <= 3 + step_out // 4
     steps = np.bincount(step_cand, minlength=count)
-    # An edit breaks the K 5-grams over it, so a lightly edited copy's chain has short gaps that
-    # advance alike on both sides; where an independent answer words things its own way the gap
-    # is longer, or the two sides jump differently.
-    bridge = in_step & (step_out <= EDIT_GAP)
-    bridged_words = (_per_candidate_sum(step_cand, np.where(bridge, step_out, np.minimum(step_out, K)), count)
-                     + K * has_chain)
     steady = _per_candidate_sum(step_cand, in_step, count) / np.maximum(1, steps)
     first = np.searchsorted(c_cand, np.arange(count), "left")
     last = np.searchsorted(c_cand, np.arange(count), "right") - 1
@@ -196,9 +186,6 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     if len(chained):
         base = hot_start[chained]
         span_core[chained] = (not_hot[base + c_out[last[chained]] + 1] - not_hot[base + c_out[first[chained]]])
-    span_words = np.zeros(count, dtype=np.int64)
-    if len(chained):
-        span_words[chained] = c_out[last[chained]] - c_out[first[chained]] + K
 
     # Spread: an edited copy keeps aligned 5-grams all along the output, between its edits; two
     # independent answers to one prompt share phrases in a few places. Stretches made only of
@@ -244,11 +231,10 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     run_out_of = np.where(valid_best, r_out[run_start] if len(run_cand) else 0, -1).tolist()
     run_rec_of = np.where(valid_best, (r_out[run_start] + r_diag[run_start]) if len(run_cand) else 0, 0).tolist()
     results = []
-    for (n_chain, n_core, words, rec_words, covered, span_n, steady_share, longest, run_out, run_rec, share, whole,
-         bridged_n, n_words) in zip(
+    for n_chain, n_core, words, rec_words, covered, span_n, steady_share, longest, run_out, run_rec, share, whole in zip(
             chain.tolist(), core.tolist(), matched_words.tolist(), record_words.tolist(), covered_output.tolist(),
             span_core.tolist(), steady.tolist(), longest_of, run_out_of, run_rec_of, spread.tolist(),
-            whole_run.tolist(), bridged_words.tolist(), span_words.tolist()):
+            whole_run.tolist()):
         results.append(Score(
             chain=n_chain,
             output_coverage=min(1.0, n_chain / n_core),
@@ -262,7 +248,6 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
             run_record_start=run_rec,
             spread=min(1.0, share),
             echoed_run=whole if n_chain else 0,
-            bridged=min(1.0, bridged_n / max(1, n_words)),
         ))
     return results
 
@@ -314,11 +299,6 @@ def tier(result: Score, reuse_class: str) -> str:
     """How sure a flagged match is, from its class and alignment (see TIERS)."""
     if reuse_class != "edited":
         return VERBATIM
-    # Near-verbatim: most of the output, and what is not aligned sits in edit-sized gaps. Other
-    # versions of the captured model reach half the output's 5-grams in an answer of their own,
-    # with gaps where they word things differently: on the calibration questions of
-    # bench/same_prompt.py their bridged share was 0.58-0.73, of 10 %-edited copies 0.94 (median;
-    # 0.81 at the 10th percentile).
-    if result.output_coverage >= COVERAGE and result.bridged >= LIGHT_EDITS:
+    if result.output_coverage >= COVERAGE:
         return NEAR_VERBATIM
     return SIMILAR
