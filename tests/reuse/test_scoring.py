@@ -8,13 +8,13 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from agent.reuse.scoring import MIN_RUN_WORDS
 from agent.reuse.scoring import NEAR_VERBATIM
+from agent.reuse.scoring import RUN_ISLAND
+from agent.reuse.scoring import SHORT_WORDS
 from agent.reuse.scoring import SIMILAR
 from agent.reuse.scoring import TIERS
 from agent.reuse.scoring import VERBATIM
-from agent.reuse.scoring import MIN_RUN_WORDS
-from agent.reuse.scoring import RUN_ISLAND
-from agent.reuse.scoring import SHORT_WORDS
 from agent.reuse.scoring import Alignment
 from agent.reuse.scoring import Score
 from agent.reuse.scoring import bridge_boilerplate
