@@ -82,6 +82,19 @@ def test_excerpt_scores_its_run(detector):
     assert found[0].output_coverage == pytest.approx(46 / len(fingerprint(OUTPUTS[20]).shingles))
 
 
+def test_a_passage_shared_inside_an_answer_following_the_output_throughout_is_not_enough(detector):
+    # Two versions of one model answering one question: one repeats a 45-word passage of the other
+    # word for word, and the rest keeps some of its wording, in order (40 % of words changed).
+    # The same passage alone in other text is an excerpt (test_excerpt_scores_its_run).
+    for i in range(4):
+        words = OUTPUTS[i].split()
+        record = (edit(" ".join(words[:50]), 0.4, seed=i) + " " + " ".join(words[50:95]) + " "
+                  + edit(" ".join(words[95:]), 0.4, seed=i + 7))
+        assert detector.match([("a", record)]) == []
+        alone = other(i, 80) + " " + " ".join(words[50:95]) + " " + other(i + 7, 80)
+        assert ids(detector.match([("a", alone)])) == [i + 1]
+
+
 # 25 % edits: 18 of 20 before the same-prompt precision work (bench/same_prompt.py), which
 # demands aligned hits all along the output; heavily edited copies pay for it.
 @pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 15)])

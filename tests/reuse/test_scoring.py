@@ -8,7 +8,10 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from agent.reuse.scoring import MIN_RUN_WORDS
 from agent.reuse.scoring import NEAR_VERBATIM
+from agent.reuse.scoring import RUN_ISLAND
+from agent.reuse.scoring import SHORT_WORDS
 from agent.reuse.scoring import SIMILAR
 from agent.reuse.scoring import TIERS
 from agent.reuse.scoring import VERBATIM
@@ -77,7 +80,10 @@ def test_boilerplate_alone_makes_no_run():
 @pytest.mark.parametrize(("fields", "expected"), [
     (dict(chain=120, output_coverage=0.6, longest_run=20, span=0.9, steady=1.0, spread=0.95), True),  # light edits
     (dict(chain=120, output_coverage=0.6, longest_run=20, span=0.9, steady=1.0, spread=0.45), False),  # half of it
-    (dict(chain=36, output_coverage=0.2, longest_run=45, span=0.2, steady=1.0, spread=0.2), True),  # 45-word excerpt
+    # 45-word excerpt: the run is all the record shares with the output
+    (dict(chain=36, output_coverage=0.2, longest_run=45, span=0.2, steady=1.0, spread=0.2, run_share=1.0), True),
+    # the same run inside an alignment going on around it (another answer to the same question)
+    (dict(chain=60, output_coverage=0.3, longest_run=45, span=0.8, steady=1.0, spread=0.5, run_share=0.45), False),
     (dict(chain=30, output_coverage=0.2, longest_run=39, span=0.2, steady=1.0, spread=0.2), False),  # too short
     (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.95, spread=0.9), True),  # heavy edits
     (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.6, spread=0.9), False),  # jumpy: chance
@@ -178,3 +184,15 @@ def test_tiers(reuse_class, coverage, expected):
     result = Score(chain=50, output_coverage=coverage, record_coverage=0.5, matched_words=100, longest_run=20,
                    run_at_start=False, run_share=0.5, span=1.0, steady=1.0, run_record_start=0, spread=1.0)
     assert tier(result, reuse_class) == expected
+
+
+@given(run=st.integers(MIN_RUN_WORDS, 400), share=st.floats(0.0, 1.0), words=st.integers(SHORT_WORDS, 2000),
+       chain=st.integers(2, 400))
+def test_a_long_run_is_reuse_on_its_own_only_as_an_island(run, share, words, chain):
+    """A verbatim run of MIN_RUN_WORDS+ words decides alone exactly when it is most of the alignment;
+    otherwise (coverage and spread too low for the coverage rules) it is not reuse."""
+    result = Score(chain=chain, output_coverage=0.1, record_coverage=0.1, matched_words=run, longest_run=run,
+                   run_at_start=False, run_share=share, span=0.5, steady=1.0, run_record_start=0, spread=0.3,
+                   echoed_run=run)
+    words = max(words, 2 * run + 1)  # keep the echoed-majority rule out of it
+    assert is_reuse(result, words) is (share >= RUN_ISLAND)
