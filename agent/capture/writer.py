@@ -43,7 +43,6 @@ from agent.capture.heartbeat import write_local
 from agent.capture.heartbeat import write_store
 from agent.capture.identity import proxy_identity
 from agent.capture.counters import CaptureCounters
-from agent.capture.echo import prompt_texts
 from agent.capture.journal import Journal
 from agent.capture.journal import bind_journal
 from agent.capture.record import decode
@@ -206,10 +205,11 @@ class CaptureWriter(threading.Thread):
                 continue
             parsed = parse_exchange(ex, self.max_body_bytes)
             try:
-                prompts = prompt_texts(ex, self.max_body_bytes) if parsed.outputs else []
+                # the prompt as the parse read it: reading the request again cost a second JSON
+                # decode and parse of every generation request
                 call, outs = build_rows(ex, parsed, self.attributor, store_text=self.store_text,
                                         excerpt_chars=self.excerpt_chars, proxy_host=self.proxy_host,
-                                        prompts=prompts)
+                                        prompts=parsed.prompt_texts)
             except Exception as e:
                 bad += 1
                 self._quarantine_raw(payload, f"could not build rows: {type(e).__name__}: {e}")

@@ -3,10 +3,13 @@ partition) read exactly the events the general line-by-line path reads."""
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from agent.capture.parsers.common import loads_stripped
 from agent.capture.streams import _LINE_END
 from agent.capture.streams import SSEParser
 
@@ -73,3 +76,32 @@ def test_many_events_and_empty_input():
     events, clean, _ = _read(SSEParser(), body, [])
     assert clean and len(events) == 5000 and events[-1][1] == '{"n": 4999}'
     assert _read(SSEParser(), b"", []) == ([], True, 0)
+
+
+def _outcome(fn, text):
+    try:
+        return ("value", repr(fn(text)))
+    except json.JSONDecodeError as e:
+        return ("error", e.msg, e.pos)
+    except RecursionError:
+        return ("recursion",)
+
+
+_JSON_PIECES = st.sampled_from(['{', '}', '[', ']', '"', '\\"', ',', ':', '1', '-0.5e3', 'true', 'null', 'NaN',
+                                'Infinity', ' ', '\n', '\ufeff', 'é', '\\u00e9', '\\ud800', '"a"', '{"a": 1}'])
+_JSON_TEXTS = st.one_of(st.text(max_size=60), st.lists(_JSON_PIECES, max_size=30).map("".join),
+                        st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(),
+                                     lambda c: st.lists(c) | st.dictionaries(st.text(), c), max_leaves=20)
+                        .map(json.dumps))
+
+
+@settings(max_examples=800, deadline=None)
+@given(_JSON_TEXTS)
+def test_loads_stripped_gives_json_loads_value_or_error(text):
+    text = text.strip()
+    assert _outcome(loads_stripped, text) == _outcome(json.loads, text)
+
+
+def test_loads_stripped_on_empty_deep_and_extra_data():
+    for text in ("", "[" * 100000, '{"a": 1} {"b": 2}', '{"a": 1}x', "1 2", '"unterminated'):
+        assert _outcome(loads_stripped, text) == _outcome(json.loads, text)
