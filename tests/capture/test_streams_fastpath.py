@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from agent.capture.parsers.common import loads_stripped
 from agent.capture.streams import _LINE_END
 from agent.capture.streams import SSEParser
+from agent.capture.streams import parse_sse
 
 
 class _GeneralPath(SSEParser):
@@ -105,3 +106,25 @@ def test_loads_stripped_gives_json_loads_value_or_error(text):
 def test_loads_stripped_on_empty_deep_and_extra_data():
     for text in ("", "[" * 100000, '{"a": 1} {"b": 2}', '{"a": 1}x', "1 2", '"unterminated'):
         assert _outcome(loads_stripped, text) == _outcome(json.loads, text)
+
+
+_CHAT_SHAPED = st.lists(st.sampled_from([b"data: {\"a\": 1}\n\n", b"data: [DONE]\n\n", b"data: \n\n", b"data: \xc3\xa9\n\n",
+                                         b"data: x\n\n", b"\xef\xbb\xbf", b"\n", b"data: y", b"event: e\n", b"\r\n",
+                                         b": keep\n\n", b"id: 1\n", b"data:z\n\n"]), max_size=40).map(b"".join)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.one_of(BODIES, _CHAT_SHAPED))
+def test_parse_sse_whole_body_path_reads_what_the_parser_reads(body):
+    """parse_sse's one-split path for single-`data:`-line streams, against the line-by-line
+    general parser fed the whole body."""
+    events, clean = parse_sse(body)
+    assert ([(e.event, e.data, e.id) for e in events], clean) == _read(_GeneralPath(), body, [])[:2]
+
+
+def test_parse_sse_chat_stream_bom_and_cut_end():
+    body = b"".join(b'data: {"n": %d}\n\n' % i for i in range(80)) + b"data: [DONE]\n\n"
+    assert parse_sse(body)[1] and len(parse_sse(body)[0]) == 81
+    assert parse_sse(b"\xef\xbb\xbf" + body)[0] == parse_sse(body)[0]
+    assert parse_sse(b"\xef\xbb\xbf\xef\xbb\xbf" + body)[0][0].data.startswith("\ufeff") is False
+    assert parse_sse(body[:-1])[1] is False  # cut before the final blank line
