@@ -79,3 +79,25 @@ def test_long_run_precheck_on_ascii_whitespace_as_regex_sees_it():
         assert signature._may_match(4, text) is False
         assert signature._may_match(4, text.replace(sep, "c")) is True
     assert signature._may_match(4, "") is False
+
+
+def _reference_prompt_sha256(segments):
+    import hashlib
+    import unicodedata
+
+    parts = [f"{role.lower()}\x1f{' '.join(unicodedata.normalize('NFC', text).split())}" for role, text in segments if text]
+    return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest() if parts else None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["user", "System", "assistant"]), TEXTS), max_size=4))
+def test_prompt_hash_skips_the_split_only_where_it_changes_nothing(segments):
+    assert signature.prompt_sha256(segments) == _reference_prompt_sha256(segments)
+    for _, text in segments:
+        if signature._is_collapsed(text):
+            assert " ".join(text.split()) == text
+
+
+def test_ascii_number_mask_on_digits_signs_and_separators():
+    for text in ("-5", "+-5", "a-b", "v1.2.3-rc", "2025-01-02", "x+7y", "--", "+", "-", "12:30/4,5"):
+        assert signature._mask(text) == _ORIGINAL_MASKS[5].sub(signature.SLOT, text)
