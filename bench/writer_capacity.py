@@ -181,6 +181,17 @@ def capacity(args) -> dict:
             "loadavg": os.getloadavg()[0]}
 
 
+def _fresh_id(parts: list) -> list:
+    """A pooled record under a new call id (same length): a repeated id would be a replay, which
+    the writer counts apart from what it stores."""
+    head = bytes(parts[1])
+    at = head.index(b'"id":"') + 6
+    old = head[at : head.index(b'"', at)]
+    fresh = new_id().encode()
+    assert len(fresh) == len(old)
+    return [parts[0], head[:at] + fresh + head[at + len(old) :], *parts[2:]]
+
+
 def backlog(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="aiaudit-backlog-"))
     url = store_url(args.store, work)
@@ -199,7 +210,7 @@ def backlog(args) -> dict:
         while not stop_feed.is_set():
             due = int((time.perf_counter() - t0) * args.rate)
             while fed < due:
-                journal.append(pool[fed % len(pool)])
+                journal.append(_fresh_id(pool[fed % len(pool)]))
                 fed += 1
             time.sleep(0.005)
 
