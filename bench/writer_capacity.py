@@ -10,6 +10,11 @@ clock but barely the figure that matters.
     python bench/writer_capacity.py capacity [--calls 5000] [--store sqlite|postgresql]
     python bench/writer_capacity.py backlog [--rate 4000] [--seconds 60]
     python bench/writer_capacity.py profile [--calls 3000]      # cProfile of the drain
+    python bench/writer_capacity.py capacity --baseline TREE [--turns 2]
+
+`--baseline TREE` (another checkout, e.g. the main branch) runs the capacity measure in rotating
+turns with TREE's writer and this tree's, each in its own process, and prints the ratio: on a
+shared machine only figures taken in the same minutes compare.
 
 `backlog` appends records at `--rate` per second (from a second thread, as the proxy would) for
 `--seconds` while the writer drains, sampling the backlog every second, then reports how long the
@@ -177,6 +182,17 @@ def capacity(args) -> dict:
             "loadavg": os.getloadavg()[0]}
 
 
+def _fresh_id(parts: list) -> list:
+    """A pooled record under a new call id (same length): a repeated id would be a replay, which
+    the writer counts apart from what it stores."""
+    head = bytes(parts[1])
+    at = head.index(b'"id":"') + 6
+    old = head[at : head.index(b'"', at)]
+    fresh = new_id().encode()
+    assert len(fresh) == len(old)
+    return [parts[0], head[:at] + fresh + head[at + len(old) :], *parts[2:]]
+
+
 def backlog(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="aiaudit-backlog-"))
     url = store_url(args.store, work)
@@ -195,7 +211,7 @@ def backlog(args) -> dict:
         while not stop_feed.is_set():
             due = int((time.perf_counter() - t0) * args.rate)
             while fed < due:
-                journal.append(pool[fed % len(pool)])
+                journal.append(_fresh_id(pool[fed % len(pool)]))
                 fed += 1
             time.sleep(0.005)
 
@@ -248,6 +264,23 @@ def profile(args) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(30)
 
 
+def compare(args) -> int:
+    import subprocess
+
+    argv = ["capacity", "--calls", str(args.calls), "--store", args.store, "--json"]
+    figures: dict[str, list[float]] = {"baseline": [], "this": []}
+    for _ in range(args.turns):
+        for name, tree in (("baseline", Path(args.baseline)), ("this", REPO)):
+            out = subprocess.run([sys.executable, str(tree / "bench" / "writer_capacity.py"), *argv],
+                                 capture_output=True, text=True, check=True).stdout
+            figures[name].append(json.loads(out)["cpu_ms_per_call"])
+    base, this = (min(figures[n]) for n in ("baseline", "this"))  # the least disturbed turn of each
+    print(f"writer CPU per call, {args.calls} calls into {args.store}, best of {args.turns} rotating turns "
+          f"(load {os.getloadavg()[0]:.1f}): baseline {base:.3f} ms, this tree {this:.3f} ms, ratio {this / base:.2f} "
+          f"({base / this:.2f}x the calls per CPU-second)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=("capacity", "backlog", "profile"))
@@ -257,7 +290,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60, help="backlog: how long the feed runs")
     parser.add_argument("--drain-timeout", type=float, default=300, help="backlog: longest wait for the drain")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--baseline", help="capacity: also measure this checkout's writer, in rotating turns")
+    parser.add_argument("--turns", type=int, default=2, help="capacity --baseline: turns of each")
     args = parser.parse_args()
+    if args.baseline and args.mode == "capacity":
+        return compare(args)
     if args.mode == "profile":
         profile(args)
         return 0

@@ -86,6 +86,9 @@ class ParsedCall:
     # job, id of an uploaded file), so uploads and jobs can be tied together later.
     file_ids: list[str] = field(default_factory=list)
     parse_error: str | None = None
+    # The prompt's texts, read by the request parser, for the echo marks of the outputs'
+    # fingerprints (agent.reuse.fingerprint); never stored, neither text nor hash.
+    prompt_texts: list[str] = field(default_factory=list)
 
     def add_output(self, text: str = "", *, refusal: str = "", tool_arguments: Sequence[str] = (),
                    code: Sequence[str] = (), reasoning: str = "") -> None:

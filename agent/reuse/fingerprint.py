@@ -111,13 +111,42 @@ def fingerprint(text: str, prompts: Sequence[str] = ()) -> Fingerprint:
     """Fingerprint one generated text (about 40 µs for 300 words); `prompts`: the texts of the
     call's prompt (messages, system prompt), whose 5-grams mark the output's echoes."""
     prepared, raw_hash = prepare_with_hash(text)
+    if prompts:
+        parts = [prepared, *(prepare_with_hash(p)[0] for p in prompts)]
+        if sum(map(len, parts)) + len(parts) < _JOINED_MAX:
+            return _fingerprint_joined(parts, raw_hash)
     _, tokens = token_hashes(prepared)
     shingles = ngram_hashes(tokens)
     if prompts and len(shingles):
-        words = [token_hashes(prepare_with_hash(p)[0])[1] for p in prompts]
+        words = [token_hashes(p)[1] for p in parts[1:]]
         asked = np.concatenate([ngram_hashes(w) for w in words])
         # also a 5-gram made only of the prompt's own words: the JSON keys of the schema it gave,
         # its variables in a worked equation, its identifiers in code
         own = _all_in_window(_member(tokens, np.concatenate(words)), K)
         shingles = mark_echo(shingles, _member(shingles, asked), own)
     return Fingerprint(len(tokens), exact_hash(tokens), raw_hash, shingles)
+
+
+# The output and its prompts are hashed in one pass when they fit one piece of token_hashes
+# (a token's hash does not depend on where it lies, and a space ends every token): each numpy
+# call costs a few microseconds whatever its size, and a pass per text made the prompt's echo
+# marks cost three times the output's own fingerprint (bench/writer_capacity.py).
+_JOINED_MAX = 128 << 10
+
+
+def _fingerprint_joined(parts: list[bytes], raw_hash: int) -> Fingerprint:
+    starts, all_tokens = token_hashes(b" ".join(parts))
+    offsets = np.cumsum([0] + [len(p) + 1 for p in parts[:-1]])
+    cuts = np.searchsorted(starts, offsets[1:])  # the index of each prompt's first token
+    tokens = all_tokens[: cuts[0]]
+    count = max(0, len(tokens) - K + 1)
+    all_ngrams = ngram_hashes(all_tokens)
+    shingles = all_ngrams[:count]
+    if count:
+        inside = np.ones(len(all_ngrams), dtype=bool)  # 5-grams within one prompt
+        for cut in cuts:
+            inside[max(0, cut - K + 1) : cut] = False
+        asked = all_ngrams[cuts[0] :][inside[cuts[0] :]]
+        own = _all_in_window(_member(tokens, all_tokens[cuts[0] :]), K)
+        shingles = mark_echo(shingles, _member(shingles, asked), own)
+    return Fingerprint(len(tokens), exact_hash(tokens), raw_hash, shingles.copy() if not count else shingles)

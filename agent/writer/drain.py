@@ -41,7 +41,6 @@ from agent.store.models import CaptureCounter
 from agent.store.models import Output
 from agent.writer.attribution import Attributor
 from agent.writer.backlog import Backlog
-from agent.writer.echo import prompt_texts
 from agent.writer.heartbeat import INTERVAL_S as HEARTBEAT_S
 from agent.writer.heartbeat import ErrorHistory
 from agent.writer.heartbeat import Report
@@ -206,10 +205,11 @@ class CaptureWriter(threading.Thread):
                 continue
             parsed = parse_exchange(ex, self.max_body_bytes)
             try:
-                prompts = prompt_texts(ex, self.max_body_bytes) if parsed.outputs else []
+                # the prompt as the parse read it: reading the request again cost a second JSON
+                # decode and parse of every generation request
                 call, outs = build_rows(ex, parsed, self.attributor, store_text=self.store_text,
                                         excerpt_chars=self.excerpt_chars, proxy_host=self.proxy_host,
-                                        prompts=prompts)
+                                        prompts=parsed.prompt_texts)
             except Exception as e:
                 bad += 1
                 self._quarantine_raw(payload, f"could not build rows: {type(e).__name__}: {e}")

@@ -105,10 +105,27 @@ class SSEParser:
 
 
 def parse_sse(body: bytes) -> tuple[list[SSEEvent], bool]:
+    simple = _single_data_line_events(body.removeprefix(b"\xef\xbb\xbf") if len(body) >= 3 else body)
+    if simple is not None:
+        return simple, True
     parser = SSEParser()
     events = parser.feed(body)
     tail, clean = parser.close()
     return events + tail, clean
+
+
+def _single_data_line_events(body: bytes) -> list[SSEEvent] | None:
+    """The events of a body in the shape chat streams have, every event one `data: ` line and a
+    blank line, \n line ends, ended cleanly; None for any other body (the general parser reads
+    it). One C split instead of a method call per line: a 1.5 KB answer is 80 events."""
+    if not body.endswith(b"\n\n") or b"\r" in body:
+        return None
+    events = []
+    for block in body[:-2].split(b"\n\n"):
+        if not block.startswith(b"data: ") or b"\n" in block:
+            return None
+        events.append(SSEEvent("message", block[6:].decode("utf-8", "replace")))
+    return events
 
 
 # --- AWS event stream -----------------------------------------------------------------------

@@ -3,6 +3,7 @@ it reads again (agent/writer/echo.py); the prompt itself is never stored."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 
@@ -55,3 +56,44 @@ def test_the_writer_stores_outputs_marked_where_they_repeat_the_prompt(tmp_path,
     # "Answer: which rivers cross ...": every 5-gram after the first word restates the question
     assert not is_echo(shingles)[0] and is_restated(shingles)[1:].all()
     assert np.count_nonzero(is_echo(shingles)) == len(shingles) - 1
+
+
+def _read_again(ex: CapturedExchange, max_body_bytes: int) -> list[str]:
+    """How the writer read the prompt before the parse carried it: a second decode and parse of
+    the request by the family parser, any problem leaving no texts."""
+    from agent.proxy.exchange import ParsedCall
+    from agent.writer.decoding import decode_body
+    from agent.writer.parsers import FAMILY_MODULES
+    from agent.writer.parsers.common import Exchange
+    from agent.writer.parsers.common import lower_headers
+    from agent.writer.parsers.common import parse_query
+
+    route = ex.route
+    if route.kind != "generation" or not ex.request.body or route.family not in FAMILY_MODULES:
+        return []
+    try:
+        headers = lower_headers(ex.request.headers)
+        body = decode_body(ex.request.body, headers.get("content-encoding"), max_bytes=max_body_bytes)
+        x = Exchange(route, ex.request.method.upper(), parse_query(ex.request.path), headers, body, ex.response, {}, b"")
+        FAMILY_MODULES[route.family].parse_request(ParsedCall(route.vendor, route.endpoint, route.kind), x)
+    except Exception:
+        return []
+    return [text for _, text in x.prompt if text]
+
+
+def test_the_parse_carries_the_prompt_the_request_read_again_gave():
+    """Every request of the wire corpus (each family, each endpoint, bad bodies included), and
+    cut or unreadable ones: the texts carried on ParsedCall are the ones a second read gave."""
+    from tests.writer.corpus import CASES
+    from tests.writer.test_wire_corpus import snapshots
+
+    seen = 0
+    for case in CASES:
+        route, request, response = snapshots(case)
+        variants = [request.body, request.body[: len(request.body) // 2], b"", b"\xff{", b"[]"]
+        for body in variants:
+            ex = CapturedExchange("c1", route, dataclasses.replace(request, body=body), response,
+                                  None, None, None, None, 0.0, len(body), 0)
+            assert prompt_texts(ex, 1 << 20) == _read_again(ex, 1 << 20), (case.name, body[:40])
+            seen += bool(_read_again(ex, 1 << 20))
+    assert seen >= 10  # the corpus has prompts to carry, not only empty lists

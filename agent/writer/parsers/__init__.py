@@ -109,7 +109,10 @@ def _parse(
         response, response_headers, b"",
     )
     if request_body:
+        before = len(problems)
         _run(family.parse_request, call, x, problems)
+        if route.kind == "generation" and len(problems) == before:  # a request read whole
+            call.prompt_texts = [text for _, text in x.prompt if text]
     if x.prompt and call.kind == "generation":
         call.template_signature = template_signature(x.prompt)
         call.prompt_sha256 = prompt_sha256(x.prompt)

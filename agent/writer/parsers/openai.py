@@ -163,9 +163,10 @@ class _ChatStream:
             call.served_model = chunk["model"]
         if "error" in chunk and chunk["error"]:
             self.error = error_text(chunk["error"])
-        usage = openai_usage_of(chunk)
-        if usage:
-            set_openai_usage(call, usage)
+        if "usage" in chunk or "x_groq" in chunk:  # the two places openai_usage_of reads
+            usage = openai_usage_of(chunk)
+            if usage:
+                set_openai_usage(call, usage)
         for choice in dicts(chunk.get("choices")):
             index = as_int(choice.get("index")) or 0
             texts = self.texts.setdefault(index, [])
@@ -178,10 +179,12 @@ class _ChatStream:
                 texts.append(content if isinstance(content, str) else text_of(content))
                 if isinstance(delta.get("refusal"), str):
                     self.refusals.setdefault(index, []).append(delta["refusal"])
-                reasoning = _reasoning_of(delta)
+                # most deltas carry content only: skip the readers that would find nothing
+                reasoning = _reasoning_of(delta) if ("reasoning_content" in delta or "reasoning" in delta
+                                                     or isinstance(content, list)) else ""
                 if reasoning:
                     self.reasoning.setdefault(index, []).append(reasoning)
-                for position, tool_call in enumerate(dicts(delta.get("tool_calls"))):
+                for position, tool_call in enumerate(dicts(delta.get("tool_calls")) if "tool_calls" in delta else ()):
                     args = _call_arguments(tool_call)
                     if args:
                         slot = as_int(tool_call.get("index"))
