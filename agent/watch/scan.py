@@ -27,6 +27,8 @@ from sqlalchemy.dialects import sqlite
 from agent.errors import internal_reason
 from agent.fingerprint.matching import OutputMatch
 from agent.fingerprint.roles import role_of_fields
+from agent.fingerprint.spans import detector_outputs
+from agent.fingerprint.spans import spans_json
 from agent.ids import new_id
 from agent.store.engine import Store
 from agent.store.models import DatasetFile
@@ -222,6 +224,7 @@ class Scanner:
                     infos = self.catalog.describe({m.output_id for m in matches})
                     row = finding_row(str(path), record, matches, infos)
                     if row is not None:
+                        row["spans"] = spans_json(record.fields, detector_outputs(detector, row["output_ids"]))
                         pending.append(row)
                 if result.records % COMMIT_EVERY == 0:
                     self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
@@ -297,7 +300,8 @@ class Scanner:
                              .order_by(ReuseFinding.record)).all()
         return [{c: getattr(r, c) for c in ("path", "record", "call_ids", "output_ids", "vendors", "teams",
                                             "output_coverage", "record_coverage", "matched_words",
-                                            "longest_run", "reuse_class", "fields", "role", "tier")} for r in rows]
+                                            "longest_run", "reuse_class", "fields", "role", "tier", "spans")}
+                for r in rows]
 
 
 def scan_summary(results: list[FileResult], seconds: float) -> dict:
