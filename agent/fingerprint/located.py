@@ -23,12 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent.fingerprint.normalise import ASCII_FOLD
 from agent.fingerprint.normalise import _FENCE_INFO  # the same patterns as prepare(), so tokens agree
 from agent.fingerprint.normalise import _HTML_TAG
 from agent.fingerprint.normalise import _LINK_TARGET
 from agent.fingerprint.normalise import _PUNCTUATION
 from agent.fingerprint.normalise import _TOKEN
 from agent.fingerprint.normalise import tokens as reference_tokens
+from agent.fingerprint.shingles import folded_token_hashes
 from agent.fingerprint.shingles import token_hashes
 
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
@@ -158,11 +160,12 @@ def _align(mine: list[str], starts: list[int], ends: list[int], reference: list[
 def locate_tokens(text: str) -> LocatedTokens:
     """The field's normalised tokens with their code-point ranges in `text`."""
     plain = text.isascii() and not any(mark in text for mark in _MARKUP)
-    if plain:  # the common case: prepare() returns the text as is
-        found = [(m.start(), m.end()) for m in _ASCII_WORD.finditer(text)]
-        starts = np.fromiter((s for s, _ in found), dtype=np.int64, count=len(found))
-        ends = np.fromiter((e for _, e in found), dtype=np.int64, count=len(found))
-        return LocatedTokens(starts, ends, token_hashes(text.encode("ascii"))[1])
+    if plain:  # the common case: prepare() returns the text as is, so bytes are code points
+        folded = np.frombuffer(b" " + text.encode("ascii").translate(ASCII_FOLD) + b" ", dtype=np.uint8)
+        is_space = folded == 0x20
+        # space/non-space edges alternate start, end: edge i lies before character i of the text
+        edges = np.flatnonzero(is_space[:-1] != is_space[1:]).astype(np.int64)
+        return LocatedTokens(edges[0::2], edges[1::2], folded_token_hashes(folded.tobytes())[1])
     mapped = _Mapped(text, list(range(len(text))), list(range(1, len(text) + 1)))
     if any(mark in text for mark in _MARKUP):
         mapped = _strip_markup(mapped)
