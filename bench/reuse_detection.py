@@ -44,8 +44,8 @@ from agent.fingerprint.index import OutputIndex  # noqa: E402
 from agent.fingerprint.matching import ReuseDetector  # noqa: E402
 from agent.fingerprint.shingles import mix64  # noqa: E402
 from agent.fingerprint.shingles import ngram_hashes  # noqa: E402
-from agent.fingerprint.spans import detector_outputs  # noqa: E402
-from agent.fingerprint.spans import spans_json  # noqa: E402
+from agent.fingerprint.spans import attach_spans  # noqa: E402
+from agent.watch.scan import COMMIT_EVERY as SCAN_COMMIT_EVERY  # noqa: E402
 from agent.watch.readers import Record  # noqa: E402
 from agent.watch.readers import read_records  # noqa: E402
 from agent.watch.readers import string_fields  # noqa: E402
@@ -485,7 +485,8 @@ def aiaudit_scan(path: Path, detector: ReuseDetector) -> tuple[float, list[bool]
 
 
 def aiaudit_scan_with_spans(path: Path, detector: ReuseDetector) -> tuple[float, list[bool], int]:
-    """aiaudit_scan plus what the scanner adds for each matched record: its matched spans."""
+    """aiaudit_scan plus what the scanner adds for the matched records: their matched spans,
+    computed as the scanner does, for all matched records of a commit batch at once."""
     start = clock()
     records: list[Record] = []
 
@@ -495,13 +496,19 @@ def aiaudit_scan_with_spans(path: Path, detector: ReuseDetector) -> tuple[float,
                 records.append(rec)
                 yield rec.fields
 
-    flagged, spans = [], 0
+    flagged, rows, kept, spans = [], [], [], 0
     for number, matches in enumerate(detector.match_stream(fields())):
         flagged.append(bool(matches))
         if matches:
-            found = spans_json(records[number].fields, detector_outputs(detector, [m.output_id for m in matches]))
-            spans += len(found)
+            rows.append({"output_ids": sorted(m.output_id for m in matches)})
+            kept.append(records[number].fields)
         records[number] = None  # type: ignore[call-overload]  # done with it
+        if len(flagged) % SCAN_COMMIT_EVERY == 0:
+            attach_spans(rows, kept, detector)
+            spans += sum(len(r["spans"]) for r in rows)
+            rows, kept = [], []
+    attach_spans(rows, kept, detector)
+    spans += sum(len(r["spans"]) for r in rows)
     return clock() - start, flagged, spans
 
 

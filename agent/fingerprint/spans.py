@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.fingerprint.fingerprint import exact_hash
-from agent.fingerprint.located import LocatedTokens
-from agent.fingerprint.located import locate_tokens
+from agent.fingerprint.located import locate_fields
 from agent.fingerprint.shingles import K
 from agent.fingerprint.shingles import ngram_hashes
 
@@ -54,95 +53,132 @@ class Span:
                 "words": self.words, "text_sha256": hashlib.sha256(piece).hexdigest()}
 
 
-def _covered(grams: np.ndarray, tokens: int, words: OutputWords) -> np.ndarray:
-    """Per record token: inside a 5-gram the output holds (`grams`: the record's 5-grams, top 40 bits)."""
-    covered = np.zeros(tokens, dtype=bool)
-    if len(words.shingles) == 0 or len(grams) == 0:
-        return covered
-    own = np.sort(words.shingles.astype(np.uint64) >> _TOP40)  # duplicates do not matter to searchsorted
-    at = np.searchsorted(own, grams).clip(0, len(own) - 1)
-    hit = np.flatnonzero(own[at] == grams)
-    if len(hit):
-        change = np.zeros(tokens + 1, dtype=np.int64)
-        change[hit] += 1  # hit positions are distinct, so no np.add.at (slow) is needed
-        change[hit + K] -= 1
-        covered = np.cumsum(change[:-1]) > 0
-    return covered
-
-
-def _whole(located: list[LocatedTokens], words: OutputWords, record_hashes: np.ndarray) -> np.ndarray:
-    """Per record token: in a field (or a record) whose words are exactly the output's."""
-    covered = np.zeros(len(record_hashes), dtype=bool)
-    if len(record_hashes) and exact_hash(record_hashes) == words.exact:
-        covered[:] = True
-        return covered
-    at = 0
-    for field in located:
-        if len(field) and exact_hash(field.hashes) == words.exact:
-            covered[at:at + len(field)] = True
-        at += len(field)
-    return covered
-
-
 def record_spans(fields: Sequence[tuple[str, str]], outputs: Mapping[int, OutputWords]) -> list[Span]:
     """The spans of a record's fields covered by these outputs, in field order then by start."""
-    if not fields or not outputs:
-        return []
-    located = [locate_tokens(text) for _, text in fields]
-    record_hashes = (np.concatenate([f.hashes for f in located]) if located else np.empty(0, np.uint64))
-    ids = sorted(outputs)
-    cover = np.zeros((len(ids), len(record_hashes)), dtype=bool)
-    grams = ngram_hashes(record_hashes) >> _TOP40
-    for row, output_id in enumerate(ids):
-        words = outputs[output_id]
-        cover[row] = _covered(grams, len(record_hashes), words) if len(words.shingles) else \
-            _whole(located, words, record_hashes)
-    spans: list[Span] = []
-    at = 0
-    for number, ((path, text), field) in enumerate(zip(fields, located)):
-        spans += _field_spans(number, str(path), len(text), field, cover[:, at:at + len(field)], ids)
-        at += len(field)
-    return spans
+    return spans_many([fields], [list(outputs)], outputs)[0]
 
 
-def _field_spans(number: int, path: str, length: int, field: LocatedTokens, cover: np.ndarray,
-                 ids: list[int]) -> list[Span]:
-    """Runs of tokens covered by the same outputs, as ranges; ranges that would overlap (two tokens
-    from one original character, as NFKC makes of "½") are merged, naming both runs' outputs.
-    Vectorised over tokens: a per-token Python loop cost 2 ms per matched record."""
-    if cover.shape[1] == 0 or not cover.any():
-        return []
-    # one group number per distinct set of outputs, -1 for tokens no output covers
-    if len(ids) < 63:  # the set's bits as one integer (records match a handful of outputs)
-        bits = (cover.astype(np.int64) << np.arange(len(ids), dtype=np.int64)[:, None]).sum(axis=0)
-        group = np.where(bits == 0, -1, bits)
-    else:
-        sets, group = np.unique(cover.T, axis=0, return_inverse=True)
-        group = group.reshape(-1)
-        empty = np.flatnonzero(~sets.any(axis=1))
-        if len(empty):
-            group = np.where(group == empty[0], -1, group)
-    first = (group >= 0) & np.concatenate(([True], group[1:] != group[:-1]))
-    firsts = np.flatnonzero(first)
-    # a run goes on while the group stays the same
-    stop = np.flatnonzero((group >= 0) & np.concatenate((group[1:] != group[:-1], [True]))) + 1
-    starts = np.clip(field.starts[firsts], 0, length)
-    ends = np.clip(np.maximum.accumulate(field.ends)[stop - 1], 0, length)  # ends never go back: safe
-    words = stop - firsts
-    spans: list[list] = []  # [start, end, outputs, words]
-    keys = group[firsts].tolist()
-    for start, end, at, count, key in zip(starts.tolist(), ends.tolist(), firsts.tolist(), words.tolist(), keys):
-        owners = ({ids[row] for row in range(len(ids)) if key >> row & 1} if len(ids) < 63
-                  else {ids[row] for row in np.flatnonzero(cover[:, at]).tolist()})
-        end = max(start, end)
-        if spans and start < spans[-1][1]:
-            spans[-1][1] = max(spans[-1][1], end)
+def spans_many(records: Sequence[Sequence[tuple[str, str]]], matched: Sequence[Sequence[int]],
+               outputs: Mapping[int, OutputWords]) -> list[list[Span]]:
+    """record_spans of many records at once (record i against the outputs matched[i] that
+    `outputs` knows), with a fixed number of numpy calls per batch rather than per record: per
+    record they cost more than matching it."""
+    texts = [text for fields in records for _, text in fields]
+    field_record = np.repeat(np.arange(len(records)), [len(f) for f in records]).astype(np.int64)
+    starts, ends, hashes, field_bounds = locate_fields(texts)
+    first_field = np.concatenate(([0], np.cumsum([len(f) for f in records]))).astype(np.int64)
+    record_bounds = field_bounds[first_field]  # first token of each record, and the end
+    tokens = len(hashes)
+    # pairs (record, output) and the output's bit within its record
+    pair_record, pair_output, pair_bit, record_ids = [], [], [], []
+    for number, ids in enumerate(matched):
+        known = sorted({int(i) for i in ids if int(i) in outputs})
+        record_ids.append(known)
+        for bit, output_id in enumerate(known):
+            pair_record.append(number)
+            pair_output.append(output_id)
+            pair_bit.append(bit)
+    widest = max((len(ids) for ids in record_ids), default=0)
+    cover = np.zeros((tokens, max(1, widest)), dtype=bool)
+    if pair_record and tokens:
+        _cover_by_shingles(cover, hashes, record_bounds, pair_record, pair_output, pair_bit, outputs)
+        for number, output_id, bit in zip(pair_record, pair_output, pair_bit):
+            if len(outputs[output_id].shingles) == 0:
+                _cover_whole(cover, bit, hashes, field_bounds[first_field[number]:first_field[number + 1] + 1],
+                             outputs[output_id].exact)
+    found: list[list[Span]] = [[] for _ in records]
+    if not cover.any():
+        return found
+    group = _groups(cover)
+    field_of_token = np.repeat(np.arange(len(texts)), np.diff(field_bounds))
+    new_field = np.zeros(tokens, dtype=bool)
+    new_field[field_bounds[:-1][field_bounds[:-1] < tokens]] = True
+    change = new_field | np.concatenate(([True], group[1:] != group[:-1]))
+    firsts = np.flatnonzero((group >= 0) & change)
+    last = np.flatnonzero((group >= 0) & np.concatenate((change[1:], [True])))
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    # ends never go back within a field; fields are laid end to end so that none leaks into the next
+    offset = (np.cumsum(lengths + 1) - (lengths + 1))[field_of_token]
+    run_end = np.maximum.accumulate(np.minimum(ends, lengths[field_of_token]) + offset) - offset
+    field = field_of_token[firsts]
+    run_start = np.minimum(np.maximum(starts[firsts], 0), lengths[field])
+    run_stop = np.minimum(np.maximum(run_end[last], 0), lengths[field])
+    words = last - firsts + 1
+    rows = cover[firsts]
+    merged: dict[int, list[list]] = {}
+    for f, begin, stop, count, row in zip(field.tolist(), run_start.tolist(), run_stop.tolist(), words.tolist(),
+                                        rows):
+        ids = record_ids[int(field_record[f])]
+        owners = {ids[b] for b in np.flatnonzero(row).tolist()}
+        spans = merged.setdefault(f, [])
+        stop = max(begin, stop)
+        if spans and begin < spans[-1][1]:  # two tokens from one original character ("½")
+            spans[-1][1] = max(spans[-1][1], stop)
             spans[-1][2] |= owners
             spans[-1][3] += count
         else:
-            spans.append([start, end, owners, count])
-    return [Span(path, start, end, tuple(sorted(owners)), words, number) for start, end, owners, words in spans
-            if end > start]
+            spans.append([begin, stop, owners, count])
+    for f, spans in merged.items():
+        number = int(field_record[f])
+        local = f - int(first_field[number])
+        path = str(records[number][local][0])
+        found[number] += [Span(path, b, e, tuple(sorted(o)), n, local) for b, e, o, n in spans if e > b]
+    return found
+
+
+def _cover_by_shingles(cover: np.ndarray, hashes: np.ndarray, record_bounds: np.ndarray, pair_record: list[int],
+                       pair_output: list[int], pair_bit: list[int], outputs: Mapping[int, OutputWords]) -> None:
+    """Mark, for every (record, output) pair, the record's tokens inside a 5-gram the output
+    holds: all pairs in one sorted lookup of (output, 40-bit 5-gram) keys."""
+    grams = ngram_hashes(hashes) >> _TOP40
+    distinct = sorted({o for o in pair_output if len(outputs[o].shingles)})
+    if not distinct or len(grams) == 0:
+        return
+    code = {o: n for n, o in enumerate(distinct)}
+    keys = np.sort(np.concatenate([(np.uint64(code[o]) << np.uint64(40))
+                                   | (outputs[o].shingles.astype(np.uint64) >> _TOP40) for o in distinct]))
+    chosen = [n for n, o in enumerate(pair_output) if o in code]
+    record = np.array([pair_record[n] for n in chosen], dtype=np.int64)
+    output = np.array([code[pair_output[n]] for n in chosen], dtype=np.uint64)
+    bit = np.array([pair_bit[n] for n in chosen], dtype=np.int64)
+    first = record_bounds[record]
+    count = np.maximum(0, record_bounds[record + 1] - first - K + 1)  # 5-grams inside the record
+    total = int(count.sum())
+    if total == 0:
+        return
+    pair = np.repeat(np.arange(len(chosen)), count)
+    position = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(total)
+    queries = (output[pair] << np.uint64(40)) | grams[position]
+    at = np.searchsorted(keys, queries).clip(0, len(keys) - 1)
+    hit = keys[at] == queries
+    position, hit_bit = position[hit], bit[pair[hit]]
+    width = cover.shape[1]
+    size = (cover.shape[0] + 1) * width
+    change = np.bincount(position * width + hit_bit, minlength=size) - \
+        np.bincount((position + K) * width + hit_bit, minlength=size)
+    cover |= np.cumsum(change.reshape(-1, width)[:-1], axis=0) > 0
+
+
+def _cover_whole(cover: np.ndarray, bit: int, hashes: np.ndarray, bounds: np.ndarray, exact: bytes) -> None:
+    """An output without 5-grams: the record's fields (or the record) whose words are its words."""
+    first, end = int(bounds[0]), int(bounds[-1])
+    if end > first and exact_hash(hashes[first:end]) == exact:
+        cover[first:end, bit] = True
+        return
+    for low, high in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if high > low and exact_hash(hashes[low:high]) == exact:
+            cover[low:high, bit] = True
+
+
+def _groups(cover: np.ndarray) -> np.ndarray:
+    """Per token, a number for its set of outputs (-1: none)."""
+    if cover.shape[1] < 63:
+        bits = (cover.astype(np.int64) << np.arange(cover.shape[1], dtype=np.int64)).sum(axis=1)
+        return np.where(bits == 0, -1, bits)
+    sets, group = np.unique(cover, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    empty = np.flatnonzero(~sets.any(axis=1))
+    return np.where(group == empty[0], -1, group) if len(empty) else group
 
 
 def detector_outputs(detector, output_ids: Sequence[int]) -> dict[int, OutputWords]:
@@ -166,3 +202,13 @@ def detector_outputs(detector, output_ids: Sequence[int]) -> dict[int, OutputWor
 def spans_json(fields: Sequence[tuple[str, str]], outputs: Mapping[int, OutputWords]) -> list[dict]:
     """record_spans as stored and exported (each with the SHA-256 of the text it covers)."""
     return [span.as_json(fields[span.number][1]) for span in record_spans(fields, outputs)]
+
+
+def attach_spans(rows: list[dict], records: Sequence[Sequence[tuple[str, str]]], detector) -> None:
+    """Set row["spans"] for finding rows (scan.finding_row) of these records, all at once."""
+    if not rows:
+        return
+    wanted = [row["output_ids"] for row in rows]
+    outputs = detector_outputs(detector, [i for ids in wanted for i in ids])
+    for row, fields, spans in zip(rows, records, spans_many(records, wanted, outputs)):
+        row["spans"] = [span.as_json(fields[span.number][1]) for span in spans]

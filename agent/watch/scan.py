@@ -27,8 +27,7 @@ from sqlalchemy.dialects import sqlite
 from agent.errors import internal_reason
 from agent.fingerprint.matching import OutputMatch
 from agent.fingerprint.roles import role_of_fields
-from agent.fingerprint.spans import detector_outputs
-from agent.fingerprint.spans import spans_json
+from agent.fingerprint.spans import attach_spans
 from agent.ids import new_id
 from agent.store.engine import Store
 from agent.store.models import DatasetFile
@@ -194,6 +193,7 @@ class Scanner:
         detector = self.catalog.detector()
         offset, records_done = start_offset, start_record
         pending: list[dict] = []
+        pending_fields: list[list[tuple[str, str]]] = []  # their records' fields, for their spans
         records: deque[Record] = deque()  # read ahead by the detector, one batch at most
 
         def records_only() -> Iterator[list[tuple[str, str]]]:
@@ -224,16 +224,21 @@ class Scanner:
                     infos = self.catalog.describe({m.output_id for m in matches})
                     row = finding_row(str(path), record, matches, infos)
                     if row is not None:
-                        row["spans"] = spans_json(record.fields, detector_outputs(detector, row["output_ids"]))
                         pending.append(row)
+                        pending_fields.append(record.fields)
                 if result.records % COMMIT_EVERY == 0:
+                    attach_spans(pending, pending_fields, detector)  # batched: per record it cost more than matching
+                    pending_fields = []
                     self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
                     pending = []
                     self.on_progress(0)
+            attach_spans(pending, pending_fields, detector)
         except Exception as e:
             # Findings up to here are kept; the file stays marked for a full scan next time.
             reason = (e.strerror or str(e)) if isinstance(e, OSError) else internal_reason(e, f"scanning {path}")
             self._file_error(result, f"{path}: {reason}")
+            for row in pending:
+                row.setdefault("spans", [])
             self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
             return result
         result.bytes = max(0, st.st_size - start_offset)

@@ -196,3 +196,17 @@ def test_spans_of_a_large_record_stay_cheap(detector):
     fields = [("text", filler + " " + OUTPUTS[1] + " " + filler)]
     _, spans = spans_of(detector, fields)
     assert any(s["outputs"] == [2] and s["words"] >= 100 for s in spans)
+
+
+def test_a_batch_of_records_gives_each_record_its_own_spans(detector):
+    """spans_many over several records (as the scanner calls it) equals one record at a time."""
+    from agent.fingerprint.spans import spans_many
+
+    records = [[("a", "intro " + OUTPUTS[1])], [("b", "nothing here")], [("t", OUTPUTS[0].upper() + "\n\n" + OUTPUTS[2])],
+               [("x", ""), ("y", edit(OUTPUTS[3], 0.1, seed=9))]]
+    wanted = [[2], [], [1, 3, 60], [4]]
+    outputs = detector_outputs(detector, [i for ids in wanted for i in ids])
+    together = spans_many(records, wanted, outputs)
+    alone = [spans_many([r], [w], outputs)[0] for r, w in zip(records, wanted)]
+    assert together == alone
+    assert [s.outputs for s in together[2]] == [(1, 60), (3,)]
