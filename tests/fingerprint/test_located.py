@@ -87,3 +87,18 @@ def test_any_text_gives_the_normaliser_tokens_inside_its_bounds(text):
 @given(st.text(max_size=80))
 def test_any_unicode_text(text):
     _check_invariants(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=40), st.sampled_from(["", " ", "plain ascii words", "Caf\u00e9 <b>x</b>",
+                                                                 "a" * 50, "!!"])), max_size=8))
+def test_many_fields_at_once_are_each_located_as_alone(texts):
+    from agent.fingerprint.located import locate_fields
+
+    starts, ends, hashes, bounds = locate_fields(texts)
+    assert len(bounds) == len(texts) + 1 and bounds[0] == 0 and bounds[-1] == len(hashes)
+    for number, text in enumerate(texts):
+        alone = locate_tokens(text)
+        low, high = bounds[number], bounds[number + 1]
+        assert np.array_equal(starts[low:high], alone.starts) and np.array_equal(ends[low:high], alone.ends)
+        assert np.array_equal(hashes[low:high], alone.hashes)
