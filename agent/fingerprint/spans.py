@@ -104,12 +104,14 @@ def spans_many(records: Sequence[Sequence[tuple[str, str]]], matched: Sequence[S
     run_start = np.minimum(np.maximum(starts[firsts], 0), lengths[field])
     run_stop = np.minimum(np.maximum(run_end[last], 0), lengths[field])
     words = last - firsts + 1
-    rows = cover[firsts]
+    narrow = cover.shape[1] < 63  # then a run's group is its outputs' bits (see _groups)
+    keys = group[firsts].tolist() if narrow else firsts.tolist()
     merged: dict[int, list[list]] = {}
-    for f, begin, stop, count, row in zip(field.tolist(), run_start.tolist(), run_stop.tolist(), words.tolist(),
-                                        rows):
+    for f, begin, stop, count, key in zip(field.tolist(), run_start.tolist(), run_stop.tolist(), words.tolist(),
+                                        keys):
         ids = record_ids[int(field_record[f])]
-        owners = {ids[b] for b in np.flatnonzero(row).tolist()}
+        owners = ({ids[b] for b in range(len(ids)) if key >> b & 1} if narrow
+                  else {ids[b] for b in np.flatnonzero(cover[key]).tolist()})
         spans = merged.setdefault(f, [])
         stop = max(begin, stop)
         if spans and begin < spans[-1][1]:  # two tokens from one original character ("½")

@@ -210,3 +210,13 @@ def test_a_batch_of_records_gives_each_record_its_own_spans(detector):
     alone = [spans_many([r], [w], outputs)[0] for r, w in zip(records, wanted)]
     assert together == alone
     assert [s.outputs for s in together[2]] == [(1, 60), (3,)]
+
+
+def test_a_record_matching_very_many_outputs_names_them_all():
+    """More outputs than bits in an integer: the sets of outputs are told apart another way."""
+    first, second = fingerprint(OUTPUTS[0]), fingerprint(OUTPUTS[1])
+    outputs = {i: OutputWords(first.shingles, first.exact) for i in range(1, 71)}
+    outputs[100] = OutputWords(second.shingles, second.exact)
+    spans = record_spans([("text", OUTPUTS[0] + " " + OUTPUTS[1])], outputs)
+    assert [s.outputs for s in spans] == [tuple(range(1, 71)), (100,)]
+    assert spans[0].end <= len(OUTPUTS[0]) < spans[1].start
