@@ -15,10 +15,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from agent.watch.readers import FileReadError
-from agent.watch.readers import Record
-from agent.watch.readers import file_format
-from agent.watch.readers import read_records
+from agent.scan.readers import FileReadError
+from agent.scan.readers import Record
+from agent.scan.readers import file_format
+from agent.scan.readers import read_records
 
 
 def record_text(path: str, number: int, sha256: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ record's, the SHA-256 of the text it covers), and the spans of a record are sort
 overlap within a field. When the bundle holds the record's text (`--with-records`): the text is
 the record (a JSON Lines line hashes to the record SHA-256 and gives these fields), each span's
 range holds text with its SHA-256, and the spans are what the bundled fingerprints give for that
-text (agent.fingerprint.spans, the scanner's own computation). Each problem names the member
+text (agent.reuse.spans, the scanner's own computation). Each problem names the member
 and the span.
 """
 
@@ -89,7 +89,7 @@ def _record_fields(record: dict, reuse: dict, where: str, problems: list[str]) -
         return None
     fields = [(path, text) for path, text in fields]
     if "raw_base64" in record:
-        from agent.watch.readers import string_fields
+        from agent.scan.readers import string_fields
 
         try:
             raw = base64.b64decode(str(record["raw_base64"]), validate=True)
@@ -129,7 +129,7 @@ def _against_record(reuse_id: str, reuse: dict, name: str, spans: list[dict], me
     outputs = _bundled_outputs(reuse, members)
     if outputs is None:
         return
-    from agent.fingerprint.spans import spans_json
+    from agent.reuse.spans import spans_json
 
     expected = spans_json(fields, outputs)
     for number, (stored, computed) in enumerate(zip(spans, expected), start=1):
@@ -145,8 +145,8 @@ def _against_record(reuse_id: str, reuse: dict, name: str, spans: list[dict], me
 def _bundled_outputs(reuse: dict, members: dict[str, bytes]):
     """OutputWords of the record's outputs from the bundled fingerprints, or None if one is
     missing or unreadable (the cross-checks name that)."""
-    from agent.fingerprint.fingerprint import Fingerprint
-    from agent.fingerprint.spans import OutputWords
+    from agent.reuse.fingerprint import Fingerprint
+    from agent.reuse.spans import OutputWords
 
     outputs = {}
     for output_id in reuse.get("output_ids") or []:

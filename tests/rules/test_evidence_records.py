@@ -7,8 +7,8 @@ import base64
 import hashlib
 import json
 
-from agent.watch.readers import Record
-from agent.watch.readers import read_records
+from agent.scan.readers import Record
+from agent.scan.readers import read_records
 from rules.evidence.records import raw_matches
 from rules.evidence.records import record_text
 

@@ -13,19 +13,19 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from agent.fingerprint.normalise import normalise
+from agent.reuse.normalise import normalise
 from agent.store.models import Evidence
 from agent.store.models import Finding
-from agent.watch.outputs import OutputCatalog
-from agent.watch.scan import Scanner
+from agent.reuse.outputs import OutputCatalog
+from agent.scan.scan import Scanner
 from rules.engine.evaluate import evaluate
 from rules.evidence import MANIFEST
 from rules.evidence import record_member
 from rules.evidence import reuse_member
 from rules.evidence.check import verify_bundle
 from rules.evidence.export import write_bundle
-from tests.watch.conftest import add_outputs
-from tests.watch.conftest import answer
+from tests.scan.conftest import add_outputs
+from tests.scan.conftest import answer
 
 INTRO = "Here is a model answer you can train on:\n"
 
