@@ -16,6 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                 description="write the findings and everything they rest on to one zip")
     export.add_argument("finding_ids", nargs="+", metavar="FINDING_ID")
     export.add_argument("--out", metavar="FILE.zip", required=True, help="the bundle to write")
+    export.add_argument("--with-records", action="store_true",
+                        help="also the text of the reused dataset records (read back and checked against "
+                             "their SHA-256), so that verify can check the matched spans against it")
     check = actions.add_parser("verify", help="check a bundle offline, without the store",
                                description="check a bundle offline, without the store")
     check.add_argument("bundle", metavar="FILE.zip")
@@ -44,7 +47,8 @@ def _export(args: argparse.Namespace) -> int:
     signing_key = signing_key_from(config)
     store = store_from(config)
     try:
-        manifest = write_bundle(store, args.finding_ids, out, signing_key=signing_key)
+        manifest = write_bundle(store, args.finding_ids, out, signing_key=signing_key,
+                                with_records=args.with_records)
     except ExportError as e:
         raise UserError(str(e)) from None
     except OSError as e:

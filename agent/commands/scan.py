@@ -19,7 +19,7 @@ from agent.errors import UserError
 from agent.errors import internal_reason
 
 JSONL_FIELDS = ("path", "record", "call_ids", "vendors", "teams", "output_coverage", "record_coverage",
-                "matched_words", "fields", "role", "tier")
+                "matched_words", "fields", "role", "tier", "spans")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
 from agent.errors import internal_reason
+from agent.reuse.spans import attach_spans
 from agent.ids import new_id
 from agent.reuse.matching import OutputMatch
 from agent.reuse.outputs import OutputCatalog
@@ -192,6 +193,7 @@ class Scanner:
         detector = self.catalog.detector()
         offset, records_done = start_offset, start_record
         pending: list[dict] = []
+        pending_fields: list[list[tuple[str, str]]] = []  # their records' fields, for their spans
         records: deque[Record] = deque()  # read ahead by the detector, one batch at most
 
         def records_only() -> Iterator[list[tuple[str, str]]]:
@@ -223,14 +225,20 @@ class Scanner:
                     row = finding_row(str(path), record, matches, infos)
                     if row is not None:
                         pending.append(row)
+                        pending_fields.append(record.fields)
                 if result.records % COMMIT_EVERY == 0:
+                    attach_spans(pending, pending_fields, detector)  # batched: per record it cost more than matching
+                    pending_fields = []
                     self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
                     pending = []
                     self.on_progress(0)
+            attach_spans(pending, pending_fields, detector)
         except Exception as e:
             # Findings up to here are kept; the file stays marked for a full scan next time.
             reason = (e.strerror or str(e)) if isinstance(e, OSError) else internal_reason(e, f"scanning {path}")
             self._file_error(result, f"{path}: {reason}")
+            for row in pending:
+                row.setdefault("spans", [])
             self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
             return result
         result.bytes = max(0, st.st_size - start_offset)
@@ -297,7 +305,8 @@ class Scanner:
                              .order_by(ReuseFinding.record)).all()
         return [{c: getattr(r, c) for c in ("path", "record", "call_ids", "output_ids", "vendors", "teams",
                                             "output_coverage", "record_coverage", "matched_words",
-                                            "longest_run", "reuse_class", "fields", "role", "tier")} for r in rows]
+                                            "longest_run", "reuse_class", "fields", "role", "tier", "spans")}
+                for r in rows]
 
 
 def scan_summary(results: list[FileResult], seconds: float) -> dict:

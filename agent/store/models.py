@@ -180,6 +180,8 @@ class ReuseFinding(Base):
     fields: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     role: Mapped[str] = mapped_column(String(16), default="unknown", server_default="unknown")  # response | prompt | unknown
     tier: Mapped[str] = mapped_column(String(16), default="", server_default="")  # verbatim | near-verbatim | similar
+    # per field, the code-point ranges of the reused text and the outputs they match (agent.reuse.spans)
+    spans: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     __table_args__ = (
         UniqueConstraint("path", "record", "record_sha256", name="uq_reuse_path_record_hash"),

@@ -40,7 +40,7 @@ EVENT_DETAIL_FIELDS: dict[Logsource, tuple[str, ...]] = {
                       "user", "client_ip"),
     Logsource.UPLOADS: ("ts", "team", "vendor", "model", "endpoint", "upload_purpose", "request_bytes"),
     Logsource.OUTPUTS: ("ts", "call_id", "team", "vendor", "model", "kind", "word_count"),
-    Logsource.REUSE_FINDINGS: ("ts", "source", "path", "record", "output_coverage", "record_coverage",
+    Logsource.REUSE_FINDINGS: ("ts", "source", "path", "record", "record_sha256", "spans", "output_coverage", "record_coverage",
                                "matched_words", "reuse_class", "tier", "role", "fields", "call_ids", "reused_calls", "upload_call_id",
                                "upload_vendor", "upload_purpose"),
 }

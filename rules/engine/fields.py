@@ -43,6 +43,8 @@ REUSE_FIELDS: dict[str, str] = {
     "matched_words": INT, "longest_run": INT, "reuse_class": STR,
     # where the reused text sits (response | prompt | unknown side) and how sure the match is
     "role": STR, "tier": STR, "fields": LIST,
+    # per field, the code-point ranges of the reused text and their outputs (agent.reuse.spans)
+    "spans": LIST,
     # one (team, vendor) of the calls whose outputs were reused, and those calls
     "team": STR, "vendor": STR, "call_ids": LIST, "reused_calls": INT, "models": LIST,
     # the upload call (source=upload)

@@ -176,7 +176,7 @@ def load_store_frames(store, needs: dict[Logsource, tuple[dt.datetime | None, dt
 def _load_reuse(connection, start, until) -> pd.DataFrame:
     names = ["id", "found_at", "source", "upload_call_id", "path", "record", "record_sha256", "call_ids",
              "vendors", "teams", "output_coverage", "record_coverage", "matched_words", "longest_run", "reuse_class",
-             "fields", "role", "tier"]
+             "fields", "role", "tier", "spans"]
     table = ReuseFinding.__table__.c
     statement = select(*[table[n] for n in names])
     where = _range(table.found_at, start, until)

@@ -7,7 +7,10 @@ A bundle (`aiaudit evidence export`) holds, for the findings asked for:
     findings/<id>.json       the finding row and its evidence rows, exactly as chained
     calls/<id>.json          metadata of the calls the evidence names (never output text)
     reuse/<id>.json          the dataset or upload records that reuse outputs (path, record
-                             number, record SHA-256, coverage, matched words, longest run)
+                             number, record SHA-256, coverage, matched words, longest run, and
+                             the matched spans: per field, the ranges of the reused text)
+    records/<id>.json        with --with-records only: the text of those dataset records, read
+                             back from their files and checked against the record SHA-256
     fingerprints/<id>.json   the output fingerprints those records and calls involve
     sources/<sha256>.yml     the rule files and terms catalogue the finding was judged by, as
                              they were (their digests are in the chained aggregate evidence)
@@ -35,6 +38,10 @@ def call_member(call_id: str) -> str:
 
 def reuse_member(reuse_id: str) -> str:
     return f"reuse/{reuse_id}.json"
+
+
+def record_member(reuse_id: str) -> str:
+    return f"records/{reuse_id}.json"
 
 
 def fingerprint_member(output_id: int | str) -> str:

@@ -6,7 +6,8 @@ Three layers, each naming what does not hold:
    just before each finding to its checkpoint — a row edited (even with the manifest rewritten to match) no longer hashes to
    its recorded chain_hash, and rows rewritten with fresh hashes no longer reach the checkpoint;
 3. the cross-checks: calls, reuse records, fingerprints, rule and terms files and the terms
-   entries must agree with the chained evidence that names them.
+   entries must agree with the chained evidence that names them, and the reuse records' matched
+   spans must hold (rules.evidence.spans), against the record's text when the bundle has it.
 What stays out of reach offline: a chain rewritten whole in the store before export, together
 with its checkpoints. Compare the checkpoint with a published report head for that.
 """

@@ -17,13 +17,14 @@ from rules.evidence import fingerprint_member
 from rules.evidence import reuse_member
 from rules.evidence import source_member
 from rules.evidence import terms_member
+from rules.evidence.spans import check_spans
 from rules.evidence.zipread import json_member
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 CALL_FIELDS = ("ts", "team", "vendor", "model", "endpoint", "kind", "status", "outputs", "completion_tokens",
                "user", "client_ip", "upload_purpose", "request_bytes")
-REUSE_FIELDS = ("path", "record", "output_coverage", "record_coverage", "matched_words", "reuse_class", "source",
-                "upload_call_id")
+REUSE_FIELDS = ("path", "record", "record_sha256", "output_coverage", "record_coverage", "matched_words",
+                "reuse_class", "source", "upload_call_id", "spans")
 CITED_FIELDS = ("stance", "terms_source", "clause", "clause_reviewed", "terms_url", "terms_confidence",
                 "terms_document", "terms_section", "terms_version", "terms_quote", "terms_summary")
 
@@ -40,6 +41,7 @@ def cross_check(bundled: dict[str, dict], members: dict[str, bytes], problems: l
                 reuse = _compare(members, reuse_member(row["ref"]), detail, REUSE_FIELDS, finding_id, problems)
                 if isinstance(reuse, dict):
                     _check_reuse(reuse, reuse_member(row["ref"]), members, problems)
+                    check_spans(row["ref"], reuse, reuse_member(row["ref"]), members, problems)
         _check_sources(finding_id, aggregate, members, problems)
         _check_terms(finding_id, aggregate, members, problems)
 

@@ -31,6 +31,7 @@ from rules.evidence import PROOF
 from rules.evidence import call_member
 from rules.evidence import finding_member
 from rules.evidence import fingerprint_member
+from rules.evidence import record_member
 from rules.evidence import reuse_member
 from rules.evidence import source_member
 from rules.evidence import terms_member
@@ -83,8 +84,10 @@ def _terms_entries(snapshot: bytes | None, names: set[str]) -> tuple[str, dict[s
     return as_of, entries
 
 
-def build_bundle(store, finding_ids: list[str], now: dt.datetime | None = None) -> dict[str, bytes]:
-    """Every member but the manifest is built here; `write_bundle` adds the manifest."""
+def build_bundle(store, finding_ids: list[str], now: dt.datetime | None = None,
+                 with_records: bool = False) -> dict[str, bytes]:
+    """Every member but the manifest is built here; `write_bundle` adds the manifest.
+    `with_records`: also the text of the dataset records (rules.evidence.records)."""
     members: dict[str, bytes] = {}
     with store.session() as session:
         findings = {f.id: f for f in session.execute(select(Finding).where(Finding.id.in_(finding_ids))).scalars()}
@@ -119,6 +122,10 @@ def build_bundle(store, finding_ids: list[str], now: dt.datetime | None = None) 
 
         for reuse in session.execute(select(ReuseFinding).where(ReuseFinding.id.in_(sorted(reuse_ids)))).scalars():
             members[reuse_member(reuse.id)] = _json(_row(reuse))
+            if with_records and reuse.source == "dataset":
+                from rules.evidence.records import record_text
+
+                members[record_member(reuse.id)] = _json(record_text(reuse.path, reuse.record, reuse.record_sha256))
             call_ids |= set(reuse.call_ids or [])
             output_ids |= {int(i) for i in (reuse.output_ids or [])}
             if reuse.upload_call_id:
@@ -239,14 +246,14 @@ def manifest_bytes(head: dict[str, Any]) -> bytes:
 
 
 def write_bundle(store, finding_ids: list[str], out: Path, now: dt.datetime | None = None,
-                 signing_key=None) -> dict[str, Any]:
+                 signing_key=None, with_records: bool = False) -> dict[str, Any]:
     """Write the bundle to `out` (whole or not at all), its manifest signed with `signing_key`
     (the site's Ed25519 key, report.signing_key) when given; returns the manifest."""
     from rules.engine.anchor import sign
 
     now = now or dt.datetime.now(dt.timezone.utc)
     finding_ids = list(dict.fromkeys(finding_ids))
-    members = build_bundle(store, finding_ids, now)
+    members = build_bundle(store, finding_ids, now, with_records=with_records)
     head = manifest(members, finding_ids, now)
     if signing_key is not None:
         head["signature"] = sign(signing_key, manifest_bytes(head))

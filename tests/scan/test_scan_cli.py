@@ -113,6 +113,8 @@ def test_every_kind_of_bad_file_is_reported_and_later_files_are_still_scanned(wo
     assert "2 could not be scanned" in done.stderr
     printed = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(Path(f["path"]).name, f["record"]) for f in printed] == [("d-reuse.jsonl", 2)]
+    [span] = printed[0]["spans"]  # the whole completion is the output
+    assert (span["field"], span["start"], span["end"]) == ("completion", 0, len(texts[2].rstrip(".")))
     state = rows(store)
     assert state["a-note.md"].state == "ok" and state["e-clean.jsonl"].state == "ok"
     assert state["b-corrupt.parquet"].state == "error" and "Parquet" in state["b-corrupt.parquet"].error
