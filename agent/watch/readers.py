@@ -3,7 +3,8 @@
 Formats: JSONL (.jsonl, .ndjson), JSON (.json: a top-level array is streamed element by element;
 a single object is one record; several values one after another are read as JSON lines), CSV and
 TSV (per cell, the header names the fields), Parquet (string columns, nested lists/structs too),
-plain text and Markdown (.txt, .md, .markdown), each also gzip (.gz) or zstd (.zst) compressed.
+plain text and Markdown (.txt, .md, .markdown), Arrow IPC (.arrow, as `datasets` save_to_disk writes it;
+agent.watch.formats.arrow), each also gzip (.gz), zstd (.zst), bzip2 (.bz2) or xz (.xz) compressed.
 
 Record numbers are 1-based as DESIGN.md defines them: the physical line of a JSONL file (blank
 lines are counted but yield nothing), the data row after the header of CSV/TSV (blank lines are not
@@ -28,12 +29,14 @@ from the iterator, after any records read before the problem was found.
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import csv
 import gzip
 import hashlib
 import json
 import json.scanner
+import lzma
 import shutil
 import tempfile
 import zlib
@@ -53,8 +56,9 @@ _CHUNK = 1 << 20
 _SNIFF = 8192
 
 _BASE_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
-                  ".parquet": "parquet", ".txt": "text", ".md": "text", ".markdown": "text"}
-_COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+                  ".parquet": "parquet", ".txt": "text", ".md": "text", ".markdown": "text",
+                  ".arrow": "arrow"}
+_COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".bz2": "bzip2", ".xz": "xz"}
 SUPPORTED_SUFFIXES = frozenset(
     [*_BASE_SUFFIXES, *(base + comp for base in _BASE_SUFFIXES for comp in _COMPRESSIONS)])
 # Short labels that name a speaker rather than hold text.
@@ -120,7 +124,7 @@ def file_format(path: Path) -> tuple[str, str | None]:
     base = suffixes[-2] if compression and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
     if base not in _BASE_SUFFIXES:
         raise FileReadError(path, f"unsupported file type (expected one of {', '.join(sorted(_BASE_SUFFIXES))}"
-                                  ", optionally .gz or .zst)")
+                                  ", optionally .gz, .zst, .bz2 or .xz)")
     return _BASE_SUFFIXES[base], compression
 
 
@@ -138,6 +142,11 @@ def read_records(path: Path, start_offset: int = 0, start_record: int = 0) -> It
                                       "the file was truncated or replaced")
         if kind == "parquet":
             yield from _read_parquet(path, compression, start_record)
+            return
+        if kind == "arrow":
+            from agent.watch.formats.arrow import read_arrow
+
+            yield from read_arrow(path, compression, start_record)
             return
         with _open(path, compression) as stream:
             head = stream.peek_head()
@@ -161,7 +170,7 @@ def read_records(path: Path, start_offset: int = 0, start_record: int = 0) -> It
         raise FileReadError(path, "permission denied") from None
     except FileNotFoundError:
         raise FileReadError(path, "no such file") from None
-    except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError) as error:
         raise FileReadError(path, f"cannot read ({compression or 'file'}): {_one_line(error)}") from None
 
 
@@ -242,6 +251,10 @@ def _open(path: Path, compression: str | None) -> _Stream:
     if compression == "zstd":
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
         return _Stream(path, compression, raw, reader, seekable=False)
+    if compression == "bzip2":
+        return _Stream(path, compression, raw, bz2.BZ2File(raw), seekable=False)
+    if compression == "xz":
+        return _Stream(path, compression, raw, lzma.LZMAFile(raw), seekable=False)
     return _Stream(path, compression, raw, raw, seekable=True)
 
 

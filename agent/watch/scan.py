@@ -31,11 +31,13 @@ from agent.ids import new_id
 from agent.store.engine import Store
 from agent.store.models import DatasetFile
 from agent.store.models import ReuseFinding
+from agent.watch.formats.delta import table_of as delta_table_of
 from agent.watch.outputs import OutputCatalog
 from agent.watch.readers import FileReadError
 from agent.watch.readers import Record
 from agent.watch.readers import RecordError
 from agent.watch.readers import file_format
+from agent.watch.sources import is_url
 from agent.watch.walk import iter_files
 from agent.watch.walk import regular_file
 
@@ -108,9 +110,14 @@ class Scanner:
 
     # -- walking --
 
-    def scan_paths(self, paths: list[Path]) -> Iterator[FileResult]:
+    def scan_paths(self, paths: list[Path | str]) -> Iterator[FileResult]:
         self.catalog.sync()
         for root in paths:
+            if isinstance(root, str) and is_url(root):  # an object store: agent.watch.remote
+                from agent.watch.remote import scan_url
+
+                yield from scan_url(self, root)
+                continue
             root = root.absolute()  # a file's identity must not depend on where scan was run from
             if not root.is_dir() and (why := self._not_scannable(root)) is not None:
                 yield self._file_error(FileResult(str(root)), f"{root}: {why}")  # named, so said
@@ -142,6 +149,11 @@ class Scanner:
         stored on the file's row and counted (state "error"), and the caller goes on."""
         result = FileResult(str(path))
         try:
+            table = delta_table_of(path, root)
+            if table is not None:  # a Delta table is read whole, at its current version
+                from agent.watch.remote import scan_delta
+
+                return scan_delta(self, str(table), str(root))
             return self._scan_file(path, root, result)
         except Exception as e:  # a bug or a store failure: this file only
             self._file_error(result, f"{path}: {internal_reason(e, f'scanning {path}')}")
@@ -185,10 +197,14 @@ class Scanner:
                 return result
         return self._read(path, root, st, head, version, result, start_offset, start_record)
 
-    def _read(self, path: Path, root: Path, st: os.stat_result, head: str, version: int, result: FileResult,
-              start_offset: int, start_record: int) -> FileResult:
+    def _read(self, path: Path, root: Path | str, st: os.stat_result, head: str, version: int, result: FileResult,
+              start_offset: int, start_record: int, *, name: str | None = None,
+              source: Iterator[Record | RecordError] | None = None) -> FileResult:
+        """Read records (from `path`, or from `source` when given) and store what reuses outputs,
+        all under `name` (default: the path): a downloaded object's is its URL, not the copy's."""
         from agent.watch.readers import read_records
 
+        name = name or str(path)
         detector = self.catalog.detector()
         offset, records_done = start_offset, start_record
         pending: list[dict] = []
@@ -197,17 +213,18 @@ class Scanner:
         def records_only() -> Iterator[list[tuple[str, str]]]:
             nonlocal offset, records_done
             try:
-                for item in read_records(path, start_offset, start_record):
+                items = source if source is not None else read_records(path, start_offset, start_record)
+                for item in items:
                     if isinstance(item, RecordError):
                         result.bad_records += 1
-                        line = f"{path}:{item.number}: {item.message}"
+                        line = f"{name}:{item.number}: {item.message}"
                         result.errors.append(line)
                         self.on_error(line)
                         continue
                     records.append(item)
                     yield item.fields
             except FileReadError as e:
-                line = str(e)  # already "path: what is wrong"
+                line = f"{name}: {e.reason}"
                 result.errors.append(line)
                 self.on_error(line)
                 result.state = "error"
@@ -220,24 +237,24 @@ class Scanner:
                 records_done = max(records_done, record.number)
                 if matches:
                     infos = self.catalog.describe({m.output_id for m in matches})
-                    row = finding_row(str(path), record, matches, infos)
+                    row = finding_row(name, record, matches, infos)
                     if row is not None:
                         pending.append(row)
                 if result.records % COMMIT_EVERY == 0:
-                    self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
+                    self._commit(name, root, st, head, version, offset, records_done, result, pending, partial=True)
                     pending = []
                     self.on_progress(0)
         except Exception as e:
             # Findings up to here are kept; the file stays marked for a full scan next time.
             reason = (e.strerror or str(e)) if isinstance(e, OSError) else internal_reason(e, f"scanning {path}")
-            self._file_error(result, f"{path}: {reason}")
-            self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
+            self._file_error(result, f"{name}: {reason}")
+            self._commit(name, root, st, head, version, offset, records_done, result, pending, partial=True)
             return result
         result.bytes = max(0, st.st_size - start_offset)
-        self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=False)
+        self._commit(name, root, st, head, version, offset, records_done, result, pending, partial=False)
         return result
 
-    def _commit(self, path: Path, root: Path, st: os.stat_result, head: str, version: int, offset: int,
+    def _commit(self, path: Path | str, root: Path | str, st: os.stat_result, head: str, version: int, offset: int,
                 records_done: int, result: FileResult, rows: list[dict], *, partial: bool) -> None:
         now = _utcnow()
         with self.store.write_session() as s:
