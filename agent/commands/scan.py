@@ -69,7 +69,8 @@ def print_finding(row: dict, fmt: str) -> None:
 
 def print_summary(summary: dict) -> None:
     lines = [
-        ("files", f"{summary['files']} ({summary['scanned']} read, {summary['unchanged']} unchanged, "
+        ("files", f"{summary['files']} ({summary['scanned']} read, {summary.get('checked', 0)} checked by sketch, "
+                  f"{summary['unchanged']} unchanged, "
                   f"{summary['errors']} could not be scanned)"),
         ("records", f"{summary['records']} read, {summary['bad_records']} malformed (skipped)"),
         ("reusing outputs", f"{summary['records_reusing_outputs']} records ({summary['new_findings']} new findings)"),

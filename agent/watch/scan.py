@@ -31,6 +31,7 @@ from agent.ids import new_id
 from agent.store.engine import Store
 from agent.store.models import DatasetFile
 from agent.store.models import ReuseFinding
+from agent.watch import incremental
 from agent.watch.formats.delta import table_of as delta_table_of
 from agent.watch.outputs import OutputCatalog
 from agent.watch.readers import FileReadError
@@ -53,7 +54,7 @@ TIER_STRENGTH = ["similar", "near-verbatim", "verbatim"]
 @dataclass
 class FileResult:
     path: str
-    state: str = "scanned"  # scanned | resumed | unchanged | error | skipped
+    state: str = "scanned"  # scanned | resumed | checked (against new outputs, by sketch) | unchanged | error | skipped
     records: int = 0
     bad_records: int = 0
     bytes: int = 0
@@ -178,6 +179,13 @@ class Scanner:
             return result
         version = self.catalog.version
         start_offset = start_record = 0
+        if state is not None and state.index_generation not in (version, -1) and state.state == "ok" \
+                and state.inode == st.st_ino and state.head_sha256 == head and state.size == st.st_size \
+                and state.mtime_ns == st.st_mtime_ns:
+            # the same file, read before new outputs were captured: check them against its sketch
+            checked = self._check_new_outputs(path, root, state, st, head, version, result)
+            if checked is not None:
+                return checked
         if state is not None and state.index_generation == version and state.inode == st.st_ino \
                 and state.head_sha256 == head:
             if state.size == st.st_size and state.mtime_ns == st.st_mtime_ns and state.state == "ok":
@@ -195,16 +203,32 @@ class Scanner:
                 self._file_error(result, f"{path}: {e.strerror or e}")
                 self._store_error(path, root, result)
                 return result
-        return self._read(path, root, st, head, version, result, start_offset, start_record)
+        return self._read(path, root, st, head, version, result, start_offset, start_record, sketched=True)
+
+    def _check_new_outputs(self, path: Path, root: Path, state: DatasetFile, st: os.stat_result, head: str,
+                           version: int, result: FileResult) -> FileResult | None:
+        """Only the records the sketch names as sharing 5-grams with new outputs are read back;
+        None when the file has no usable sketch (it is then read in full)."""
+        found = incremental.candidates(self, path, state, st, head)
+        if found is None:
+            return None
+        spans, span_bytes = found
+        result.state = "checked"
+        self._read(path, root, st, head, version, result, state.offset, state.records,
+                   source=incremental.read_back(path, spans))
+        result.bytes = span_bytes
+        return result
 
     def _read(self, path: Path, root: Path | str, st: os.stat_result, head: str, version: int, result: FileResult,
               start_offset: int, start_record: int, *, name: str | None = None,
-              source: Iterator[Record | RecordError] | None = None) -> FileResult:
+              source: Iterator[Record | RecordError] | None = None, sketched: bool = False) -> FileResult:
         """Read records (from `path`, or from `source` when given) and store what reuses outputs,
         all under `name` (default: the path): a downloaded object's is its URL, not the copy's."""
         from agent.watch.readers import read_records
 
         name = name or str(path)
+        # a full or resumed read of a local file leaves a sketch for later checks (agent.watch.sketch)
+        builder = incremental.builder_for(self.catalog, name, start_offset) if sketched else None
         detector = self.catalog.detector()
         offset, records_done = start_offset, start_record
         pending: list[dict] = []
@@ -222,6 +246,8 @@ class Scanner:
                         self.on_error(line)
                         continue
                     records.append(item)
+                    if builder is not None:
+                        builder.add(item.number, item.fields, item.end_offset)
                     yield item.fields
             except FileReadError as e:
                 line = f"{name}: {e.reason}"
@@ -251,6 +277,11 @@ class Scanner:
             self._commit(name, root, st, head, version, offset, records_done, result, pending, partial=True)
             return result
         result.bytes = max(0, st.st_size - start_offset)
+        if builder is not None:
+            if result.state == "error":
+                incremental.forget(self.catalog, name)
+            else:
+                incremental.keep(self.catalog, builder, name, st, head)
         self._commit(name, root, st, head, version, offset, records_done, result, pending, partial=False)
         return result
 
@@ -322,6 +353,7 @@ def scan_summary(results: list[FileResult], seconds: float) -> dict:
     return {
         "files": len(results),
         "scanned": sum(r.state in ("scanned", "resumed") for r in results),
+        "checked": sum(r.state == "checked" for r in results),
         "unchanged": sum(r.state == "unchanged" for r in results),
         "errors": sum(r.state == "error" for r in results),
         "skipped": sum(r.state == "skipped" for r in results),
