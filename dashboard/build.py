@@ -333,7 +333,8 @@ def _vendor_exposure(calls: pd.DataFrame, findings: pd.DataFrame, terms: dict) -
             stance=resolved.stance.value, scope=catalogued.scope if catalogued else "unconfirmed",
             clause=resolved.clause, clause_reviewed=resolved.reviewed, terms_source=resolved.source,
             terms_url=resolved.url if resolved.url.startswith("https://") else "",
-            terms_document=catalogued.documents[0].name if catalogued and catalogued.documents else "",
+            terms_document=resolved.document, terms_section=resolved.section, terms_version=resolved.version,
+            confidence=resolved.confidence,
         ))
     exposure.sort(key=lambda v: (-v.findings, -v.calls, v.vendor))
     return exposure

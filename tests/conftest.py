@@ -90,3 +90,9 @@ def run_cli(tmp_path):
         )
 
     return run
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests.support.client_side import stop_runner
+
+    stop_runner()  # the SDK clients' worker process, if a test started it

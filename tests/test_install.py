@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from agent.config import load_config
+from tests.support.client_side import clients_python
 
 REPO = Path(__file__).resolve().parents[1]
 INSTALL = REPO / "install.sh"
@@ -105,8 +107,6 @@ def test_old_python_is_refused_in_one_line(tmp_path):
 
 
 def test_missing_venv_module_is_refused_in_one_line(tmp_path):
-    import sys
-
     fake = _fake_python(tmp_path, f'case "$*" in *ensurepip*) exit 1;; *) exec {sys.executable} "$@";; esac\n')
     result = subprocess.run([str(INSTALL), "--python", str(fake)], capture_output=True, text=True)
     assert result.returncode == 1
@@ -122,3 +122,54 @@ def test_root_without_system_is_refused(tmp_path):
 def test_unknown_option_is_refused():
     result = subprocess.run([str(INSTALL), "--frobnicate"], capture_output=True, text=True)
     assert result.returncode == 1 and result.stderr.strip() == "install.sh: unknown option --frobnicate (see ./install.sh --help)"
+
+
+def test_venv_does_not_apply_to_system(tmp_path):
+    result = subprocess.run([str(INSTALL), "--system", "--venv", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "install.sh: --venv does not apply to --system (it installs into /opt/aiaudit/venv)"
+
+
+# The venv running these tests is the product as `./install.sh --dev` made it.
+PRODUCT = Path(sys.prefix)
+PINS = PRODUCT / "production-pins.txt"
+SDKS = ("openai", "anthropic", "google.genai", "boto3", "botocore", "cohere", "httpx2")
+
+
+def _pins() -> dict[str, str]:
+    if not PINS.exists():
+        pytest.fail(f"{PINS} is missing: the tests must run from a venv made by ./install.sh --dev")
+    return dict(line.split("==", 1) for line in PINS.read_text().split())
+
+
+def test_the_product_runs_on_its_production_pins():
+    from importlib import metadata
+
+    pins = _pins()
+    assert {"mitmproxy", "h11", "h2", "sqlalchemy", "pandas"} <= set(pins)
+    assert not {"pytest", "hypothesis", "httpx", "httpcore"} & set(pins)  # test tools are not production
+    moved = {name: (pinned, metadata.version(name)) for name, pinned in pins.items()
+             if metadata.version(name) != pinned}
+    assert moved == {}
+    check = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr  # e.g. mitmproxy's h11 range holds
+
+
+def test_pins_are_what_install_sh_computes_from_the_installed_product():
+    script = INSTALL.read_text()
+    function = script[script.index("production_pins() {"):script.index("\n}\n", script.index("production_pins() {")) + 3]
+    result = subprocess.run(["bash", "-c", f"{function}\nproduction_pins {PRODUCT}"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert dict(line.split("==", 1) for line in result.stdout.split()) == _pins()
+
+
+def test_the_vendor_sdks_live_only_in_the_clients_venv():
+    import importlib.util
+
+    assert [name for name in SDKS if importlib.util.find_spec(name.split(".")[0]) is not None] == []
+    clients = clients_python()
+    probe = "import sys, openai, anthropic, google.genai, boto3, cohere, httpx; print(sys.prefix)"
+    result = subprocess.run([str(clients), "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()) != PRODUCT

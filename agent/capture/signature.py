@@ -42,19 +42,50 @@ _MASKS = [
     re.compile(r"```.*?(?:```|$)", re.S),
     re.compile(r"\b(?:https?|ftp|s3|gs)://\S+"),
     re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),
-    re.compile(r"\"[^\"\n]{0,2000}\"|“[^”\n]{0,2000}”|`[^`\n]{0,2000}`|(?<!\w)'[^'\n]{0,2000}'(?!\w)"),
+    # the lookaheads name each mask's first character: the scan then skips other positions
+    # without entering the alternation (4 to 5 times faster on 4 KB, same matches)
+    re.compile(r"(?=[\"“`'])(?:\"[^\"\n]{0,2000}\"|“[^”\n]{0,2000}”|`[^`\n]{0,2000}`|(?<!\w)'[^'\n]{0,2000}'(?!\w))"),
     re.compile(r"\S{24,}"),
-    re.compile(r"[-+]?\d[\d,._:/-]*"),
+    re.compile(r"(?=[-+\d])[-+]?\d[\d,._:/-]*"),
 ]
 _LABEL_LINE = re.compile(r"^\s*([^\W\d][\w' -]{0,40}?)\s*:\s*(\S.*)$")
 _SLOT_RUN = re.compile(r"(?:<v>[ \t]*){2,}")
 _SPACES = re.compile(r"[ \t\f\v]+")
 
 
+_DIGITS = tuple("0123456789")
+
+
+def _may_match(index: int, text: str) -> bool:
+    """False only when mask `index` cannot match `text`: a substring test runs in C at memchr
+    speed, where each mask's scan costs 40 to 120 ns a character (the writer's largest cost on
+    4 KB prompts, measured by bench/writer_capacity.py). True means: run the mask."""
+    if index == 0:
+        return "```" in text
+    if index == 1:
+        return "://" in text
+    if index == 2:
+        return "@" in text
+    if index == 3:
+        return '"' in text or "\u201c" in text or "`" in text or "'" in text
+    if index == 4:  # \S and str.split() agree on what whitespace is
+        return max(map(len, text.split()), default=0) >= 24
+    if text.isascii():  # \d is any Unicode decimal digit; in ASCII text, 0 to 9 only
+        return any(d in text for d in _DIGITS)
+    return True
+
+
 def _mask(text: str) -> str:
-    for pattern in _MASKS:
-        text = pattern.sub(SLOT, text)
+    for index, pattern in enumerate(_MASKS):
+        if _may_match(index, text):
+            text = pattern.sub(SLOT, text)
     return text
+
+
+def _collapse_spaces(line: str) -> str:
+    if "  " in line or "\t" in line or "\f" in line or "\v" in line:
+        return _SPACES.sub(" ", line)
+    return line  # no run to collapse: the regex would return the line unchanged
 
 
 def _skeleton(text: str) -> tuple[str, bool]:
@@ -65,7 +96,7 @@ def _skeleton(text: str) -> tuple[str, bool]:
     structured = False
     in_introduced_paragraph = False
     for line in lines:
-        stripped = _SPACES.sub(" ", line).strip()
+        stripped = _collapse_spaces(line).strip()
         if not stripped:
             in_introduced_paragraph = False
             out.append("")
@@ -74,7 +105,7 @@ def _skeleton(text: str) -> tuple[str, bool]:
             if not out or out[-1] != SLOT:
                 out.append(SLOT)
             continue
-        label = _LABEL_LINE.match(stripped)
+        label = _LABEL_LINE.match(stripped) if ":" in stripped else None  # a label needs its colon
         if label and len(label.group(1).split()) <= 4:
             out.append(f"{label.group(1).strip()}: {SLOT}")
             structured = True
@@ -83,8 +114,12 @@ def _skeleton(text: str) -> tuple[str, bool]:
         if stripped.endswith(":"):
             in_introduced_paragraph = True
             structured = True
-    skeleton = re.sub(r"\n{2,}", "\n\n", "\n".join(out).strip())
-    return _SLOT_RUN.sub(SLOT + " ", skeleton).strip(), structured
+    skeleton = "\n".join(out).strip()
+    if "\n\n\n" in skeleton:  # only a run of three or more changes
+        skeleton = re.sub(r"\n{2,}", "\n\n", skeleton)
+    if skeleton.count(SLOT) >= 2:  # a run needs two slots
+        skeleton = _SLOT_RUN.sub(SLOT + " ", skeleton)
+    return skeleton.strip(), structured
 
 
 def template_signature(segments: Sequence[tuple[str, str]]) -> str | None:

@@ -46,6 +46,11 @@ class SSEParser:
             self._started = True
             buffer = buffer.removeprefix(b"\xef\xbb\xbf")  # the spec allows one leading BOM
         events: list[SSEEvent] = []
+        if b"\r" not in buffer:  # the usual \n-only stream: a C split finds the same lines
+            *lines, self._buffer = buffer.split(b"\n")
+            for raw in lines:
+                self._line(raw, events)
+            return events
         start = 0
         for match in _LINE_END.finditer(buffer):
             # A lone \r at the very end may be the first half of \r\n in the next chunk.
@@ -73,6 +78,9 @@ class SSEParser:
     def _line(self, raw: bytes, events: list[SSEEvent]) -> None:
         if not raw:
             self._dispatch(events)
+            return
+        if raw.startswith(b"data: "):  # most lines; the ASCII prefix decodes on its own
+            self._data.append(raw[6:].decode("utf-8", "replace"))
             return
         line = raw.decode("utf-8", "replace")
         if line.startswith(":"):

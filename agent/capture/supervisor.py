@@ -18,6 +18,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 RESTART_PAUSE_S = 1.0
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 class WriterSupervisor:
@@ -38,7 +39,15 @@ class WriterSupervisor:
     def _spawn(self) -> None:
         argv = [sys.executable, "-m", "agent.capture.writer", "--journal", str(self.journal_dir),
                 "--parent", str(os.getpid()), "--restarts", str(self.restarts)]
-        self.proc = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL)
+        # The child starts with SIGTERM and SIGINT blocked, and unblocks them once its handlers are
+        # in place: a stop that arrives while it is still importing (a service manager signals the
+        # whole group) then waits for it and drains the journal, instead of killing it outright.
+        # The mask is this thread's, inherited across fork and exec, and restored at once.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            self.proc = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def _watch(self) -> None:
         while not self._stopping.is_set():

@@ -27,6 +27,7 @@ from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError
 
 from agent.capture import droplog
@@ -48,6 +49,7 @@ from agent.capture.journal import bind_journal
 from agent.capture.record import decode
 from agent.capture.rows import build_rows
 from agent.capture.rows import parse_exchange
+from agent.store.engine import _safe
 from agent.store.models import CaptureCounter
 from agent.store.models import Call
 from agent.store.models import Output
@@ -75,8 +77,6 @@ class CaptureWriter(threading.Thread):
         self.proxy_host = self.identity.host
         self._stopping = threading.Event()
         self._drain_deadline = float("inf")
-        from agent.store.engine import _safe
-
         self._store_label = _safe(store_url)
         previous = read_local(journal.dir)
         self.errors = ErrorHistory.restore(previous if previous and previous.get("store") == self._store_label else None)
@@ -316,7 +316,12 @@ class CaptureWriter(threading.Thread):
         if not recovering and time.monotonic() - self._last_beat < HEARTBEAT_S:
             return
         report = self._report(clearing=recovering)
-        write_store(self._get_store(), report)  # raises while the store is away
+        try:
+            write_store(self._get_store(), report)
+        except (OperationalError, InterfaceError, OSError):
+            raise  # the store is away: the caller notes it and backs off, the journal keeps the calls
+        except Exception as e:  # the store answered: a fault of the heartbeat must not hold up the data
+            log.warning("aiaudit: heartbeat not written: %s", describe(e))
         if recovering:
             self.errors.cleared(report.at)
             log.info("aiaudit: the store is reachable again")
@@ -384,6 +389,17 @@ def main(argv: list[str] | None = None) -> int:
     # writer catches up when the pressure eases (measured: at nice 10 the writer's share cost
     # the proxy a tenth of its throughput on 2 saturated cores; at 19 none that could be measured).
     os.nice(19)
+    stop_asked = threading.Event()
+    writer: CaptureWriter | None = None
+
+    def on_stop(*_) -> None:
+        stop_asked.set()
+        if writer is not None:
+            writer.request_stop()
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})  # blocked by the supervisor
     config = load_config()
     journal = Journal(args.journal, config.journal_max_bytes, readonly=True)
     lock = open(args.journal / "writer.lock", "a")
@@ -392,8 +408,8 @@ def main(argv: list[str] | None = None) -> int:
                            Attributor(config.teams, config.team_header), store_text=config.store_text,
                            excerpt_chars=config.excerpt_chars, max_body_bytes=config.max_body_bytes)
     writer.restarts = args.restarts
-    signal.signal(signal.SIGTERM, lambda *_: writer.request_stop())
-    signal.signal(signal.SIGINT, lambda *_: writer.request_stop())
+    if stop_asked.is_set():  # asked to stop while starting: store what is journaled, then exit
+        writer.request_stop()
 
     def orphan_watch() -> None:
         while not writer._stopping.wait(1.0):

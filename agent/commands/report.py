@@ -36,9 +36,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser() if args.out else config.report_dir
     option = "--out" if args.out else "report.out_dir"
     _check_writable(out, option)
+    signing_key = signing_key_from(config)
     store = store_from(config)
     try:
-        path = _write(store, week, out, config, now, option)
+        path = _write(store, week, out, config, now, option, signing_key)
     finally:
         store.dispose()
     print(path)
@@ -55,7 +56,20 @@ def _check_writable(out: Path, option: str) -> None:
         raise UserError(f"{option} {out}: cannot write there ({e.strerror or e})") from None
 
 
-def _write(store, week, out: Path, config, now: dt.datetime, option: str) -> Path:
+def signing_key_from(config):
+    """The site's Ed25519 key (config report.signing_key), read before any work is done."""
+    if config.report_signing_key is None:
+        return None
+    from rules.engine.anchor import AnchorKeyError
+    from rules.engine.anchor import load_private_key
+
+    try:
+        return load_private_key(config.report_signing_key)
+    except AnchorKeyError as e:
+        raise UserError(f"report.signing_key: {e}") from None
+
+
+def _write(store, week, out: Path, config, now: dt.datetime, option: str, signing_key=None) -> Path:
     from agent.watch.outputs import OutputCatalog
     from agent.watch.uploads import match_uploads
     from dashboard.report import write_weekly_report
@@ -67,7 +81,7 @@ def _write(store, week, out: Path, config, now: dt.datetime, option: str) -> Pat
         raise UserError(f"scanner.index_dir {e.filename or config.index_dir}: {e.strerror or e}") from None
     try:
         return write_weekly_report(store, week, out, rule_paths=config.rule_paths,
-                                   teams=[t.name for t in config.teams], now=now)
+                                   teams=[t.name for t in config.teams], now=now, signing_key=signing_key)
     except RuleError as e:
         raise UserError(str(e)) from None
     except OSError as e:

@@ -64,7 +64,12 @@ def print_finding(row: dict, fmt: str) -> None:
     print(f"{row['path']}:{row['record']}  {','.join(row['vendors'])}  teams={','.join(row['teams'])}  "
           f"output {row['output_coverage']:.2f}  record {row['record_coverage']:.2f}  "
           f"{row['matched_words']} words  {row.get('reuse_class', '')} {row.get('tier', '')}  "
-          f"{row.get('role', '')} side: {','.join(row.get('fields', []))}  calls={','.join(row['call_ids'])}")
+          f"{row.get('role', '')} side: {_printable(','.join(row.get('fields', [])))}  calls={','.join(row['call_ids'])}")
+
+
+def _printable(text: str) -> str:
+    """Field names come from the scanned file: no control characters reach the terminal."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def print_summary(summary: dict) -> None:

@@ -59,6 +59,8 @@ class Config:
     redact_headers: tuple[str, ...] = ()
     vendors: tuple[dict, ...] = ()
     report_dir: Path = Path("aiaudit-reports")
+    report_signing_key: Path | None = None
+    report_public_key: Path | None = None
     raw_text_days: int = 30
     metadata_days: int = 400
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -185,6 +187,8 @@ def _build(v: dict[str, Any], source: Path | None, db: str | None) -> Config:
         redact_headers=tuple(v["capture"]["redact_headers"]),
         vendors=tuple(v["vendors"]),
         report_dir=_relative(source, v["report"]["out_dir"]),
+        report_signing_key=_relative(source, v["report"]["signing_key"]) if v["report"]["signing_key"] else None,
+        report_public_key=_relative(source, v["report"]["public_key"]) if v["report"]["public_key"] else None,
         raw_text_days=v["retention"]["raw_text_days"],
         metadata_days=v["retention"]["metadata_days"],
         raw=v,

@@ -109,6 +109,13 @@ def _header_name(value: str) -> str:
     return value
 
 
+def _key_path(value: str) -> str:
+    # a key pasted into the YAML would end up in backups and error messages: only a path is taken
+    if "-----BEGIN" in value or "\n" in value:
+        raise ValueError("give the path of the key file, not the key itself")
+    return value
+
+
 def _team_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,127}", value) or value == "unattributed":
         raise ValueError(f"expected a team name of letters, digits, '.', '_', '-', space (not 'unattributed'), got {value!r}")
@@ -214,6 +221,12 @@ SCHEMA = Mapping(
         "report": Mapping(
             {
                 "out_dir": Scalar(str, "./aiaudit-reports", "Where `aiaudit report` writes weeks."),
+                "signing_key": Scalar(str, "", "Path of the site's Ed25519 private key (PEM) that signs the "
+                                      "chain head each report publishes (and evidence bundles' manifests); empty: reports are not signed. "
+                                      "The key itself never goes in this file.", check=_key_path),
+                "public_key": Scalar(str, "", "Path of the site's Ed25519 public key (PEM) that `aiaudit verify "
+                                     "--against` checks report signatures with; defaults to the public half "
+                                     "of signing_key.", check=_key_path),
             },
             "Weekly reports.",
         ),

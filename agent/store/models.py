@@ -363,3 +363,15 @@ class StoreIdentity(Base):
     store_id: Mapped[str] = mapped_column(String(36))  # a uuid4
     created_at: Mapped[dt.datetime] = mapped_column(UTC)
     removal_epoch: Mapped[int] = mapped_column(BigInteger, default=0)  # + 1 whenever outputs are deleted
+class SourceSnapshot(Base):
+    """A rule file or terms catalogue exactly as it was when a finding was evaluated, by its
+    SHA-256 (findings' chained aggregate evidence names the digests, which binds these bytes to
+    the chain). Evidence bundles carry them, so a finding can be judged on the rules it met."""
+
+    __tablename__ = "source_snapshots"
+
+    sha256: Mapped[str] = mapped_column(HASH, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # rule | terms
+    path: Mapped[str] = mapped_column(Text)  # where it was read from the first time
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    first_used_at: Mapped[dt.datetime] = mapped_column(UTC)

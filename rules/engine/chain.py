@@ -12,7 +12,9 @@ a second writer waits for the lock). Two evaluators may run at once; the chain s
 
 `chain_checkpoints` keep the chain verifiable when old links are pruned: a `prune` checkpoint
 stores the seq and hash of the last deleted link, and verification starts from it. After each
-append a `head` checkpoint records the newest link, so deleting the newest links is caught too.
+append a `head` checkpoint records the newest link, so deleting the newest links is caught too,
+and a `finding` checkpoint marks where each finding's links end, so an evidence bundle proves a
+finding with its own links only.
 
 A finding of a window that was still open is revised when the window is evaluated again
 (`revise()`): the row as it was, in the exact canonical text that was hashed, moves to
@@ -129,8 +131,13 @@ def append(session, rows: list[tuple[str, Any]], now: dt.datetime | None = None)
     checkpoint. Call inside the write transaction. Returns the new head seq."""
     lock(session)
     session.flush()  # revisions first: head() must see the seqs they keep
+    now = now or dt.datetime.now(dt.timezone.utc)
     seq, previous = head(session)
+    first_new = seq + 1
+    ends: list[tuple[int, str]] = []  # (seq, hash) of the last link of each new finding but the last
     for table, obj in rows:
+        if table == "findings" and seq >= first_new:  # the previous finding's links end here
+            ends.append((seq, previous))
         seq += 1
         _fill_defaults(obj)
         obj.chain_seq = seq
@@ -140,8 +147,10 @@ def append(session, rows: list[tuple[str, Any]], now: dt.datetime | None = None)
         for table in ("findings", "evidence"):
             session.add_all([obj for name, obj in rows if name == table])
             session.flush()
-        session.merge(ChainCheckpoint(seq=seq, chain_hash=previous, reason="head",
-                                      created_at=now or dt.datetime.now(dt.timezone.utc)))
+        # A checkpoint after each finding keeps an evidence bundle's chain proof to the finding's
+        # own links (evidence/export.py) instead of the whole batch.
+        session.add_all([ChainCheckpoint(seq=s, chain_hash=h, reason="finding", created_at=now) for s, h in ends])
+        session.merge(ChainCheckpoint(seq=seq, chain_hash=previous, reason="head", created_at=now))
     return seq
 
 
@@ -170,7 +179,7 @@ def _links(session) -> Iterator[tuple[int, str, dict, str | None]]:
     return heapq.merge(*streams, key=lambda item: item[0])
 
 
-def _revision_problem(seq: int, table: str, row: dict, text: str) -> str | None:
+def revision_problem(seq: int, table: str, row: dict, text: str) -> str | None:
     """A kept revision must be the canonical text of that very row at that very seq."""
     if table not in TABLES:
         return f"revision of unknown table {table!r}"
@@ -200,16 +209,16 @@ def verify(store) -> VerifyResult:
             if previous is None:  # the first link: from genesis, or from the prune checkpoint before it
                 if seq == 1:
                     previous = GENESIS
-                elif seq - 1 in checkpoints:
+                elif seq - 1 in checkpoints and checkpoints[seq - 1].reason == "prune":
                     previous = checkpoints[seq - 1].chain_hash
-                else:
-                    return VerifyResult(False, checked, f"{where}: links 1..{seq - 1} are missing and no checkpoint covers them (deleted?)")
+                else:  # only a prune checkpoint says the links before were removed on purpose
+                    return VerifyResult(False, checked, f"{where}: links 1..{seq - 1} are missing and no prune checkpoint covers them (deleted?)")
             elif seq != expected:
                 if seq < expected:
                     return VerifyResult(False, checked, f"{where}: seq {seq} used twice")
                 return VerifyResult(False, checked, f"{where}: link(s) {expected}..{seq - 1} missing (deleted?)")
             if revision is not None:
-                problem = _revision_problem(seq, table, row, revision)
+                problem = revision_problem(seq, table, row, revision)
                 if problem:
                     return VerifyResult(False, checked, f"{where}: {problem}")
                 computed = canonical_hash(previous, table, revision)
@@ -277,6 +286,9 @@ def prune_chain_before(store, seq: int, now: dt.datetime | None = None) -> Prune
         evidence = session.execute(delete(Evidence).where(Evidence.chain_seq <= last)).rowcount
         findings = session.execute(delete(Finding).where(Finding.chain_seq <= last)).rowcount
         session.execute(delete(ChainRevision).where(ChainRevision.chain_seq <= last))
+        # a pruned finding's own checkpoint proves nothing any more; `head` ones stay, since
+        # published reports name them (anchor.py)
+        session.execute(delete(ChainCheckpoint).where(ChainCheckpoint.seq < last, ChainCheckpoint.reason == "finding"))
         checkpoint = session.get(ChainCheckpoint, last)
         if checkpoint is None:
             session.add(ChainCheckpoint(seq=last, chain_hash=last_hash, created_at=now, reason="prune"))

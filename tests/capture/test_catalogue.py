@@ -19,6 +19,7 @@ from .wire import catalogue
 DESIGN_VENDOR_IDS = {
     "openai", "azure-openai", "anthropic", "google", "aws-bedrock", "mistral", "cohere", "deepseek",
     "xai", "groq", "together", "fireworks", "perplexity", "openrouter", "huggingface",
+    "qwen", "moonshot", "meta",  # added with their terms entries (issue #17)
 }
 
 MATCHES = [

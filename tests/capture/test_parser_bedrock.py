@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import json
 
-import botocore.session
 import pytest
-from botocore.eventstream import EventStream
-from botocore.parsers import EventStreamJSONParser
+
+from tests.support.client_side import client_side
 
 from .wire import bedrock_chunk
 from .wire import frame
@@ -23,8 +22,14 @@ CONVERSE_REQUEST = {
 }
 
 
+@client_side
 def botocore_events(operation: str, member: str, body: bytes) -> list:
-    """Parse a fixture with botocore's own Bedrock event-stream machinery (proves it is well formed)."""
+    """Parse a fixture with botocore's own Bedrock event-stream machinery (proves it is well formed).
+    botocore runs in the SDK clients' venv: it wants another python-dateutil than the product."""
+    import botocore.session
+    from botocore.eventstream import EventStream
+    from botocore.parsers import EventStreamJSONParser
+
     model = botocore.session.get_session().get_service_model("bedrock-runtime")
     shape = model.operation_model(operation).output_shape.members[member]
 

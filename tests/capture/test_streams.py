@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from botocore.eventstream import EventStreamBuffer
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -16,6 +15,7 @@ from agent.capture.streams import encode_event_message
 from agent.capture.streams import iter_json_array
 from agent.capture.streams import iter_ndjson
 from agent.capture.streams import parse_sse
+from tests.support.client_side import client_side
 
 
 def feed_in_pieces(body: bytes, size: int):
@@ -83,10 +83,19 @@ HEADER_VALUES = st.one_of(
 )
 
 
-def botocore_decode(data: bytes):
+def botocore_decode(data: bytes) -> list[tuple[dict, bytes]]:
+    """botocore's own decoding of `data` (run in the SDK clients' venv: botocore wants another
+    python-dateutil than the product)."""
+    return [(headers, payload) for headers, payload in _botocore_messages(data)]
+
+
+@client_side
+def _botocore_messages(data):
+    from botocore.eventstream import EventStreamBuffer
+
     buffer = EventStreamBuffer()
     buffer.add_data(data)
-    return [(m.headers, m.payload) for m in buffer]
+    return [[m.headers, m.payload] for m in buffer]
 
 
 @settings(max_examples=60, deadline=None)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from agent.standin import clients
+from tests.support.remote_clients import clients
 from agent.standin.harness import standin_proxy
 from agent.store.engine import open_store
 from agent.store.models import Finding

@@ -20,7 +20,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from agent.standin import StandinServer
-from agent.standin import clients
+from tests.support.raw_http import httpx_client
 from agent.standin import expected_text
 from agent.standin.harness import free_port
 from agent.standin.harness import standin_proxy
@@ -62,7 +62,7 @@ class Traffic:
             if stream:
                 payload["stream"] = True
             try:
-                with clients.httpx_client(self.proxy_url_fn(), self.ca_path, timeout=10) as http:
+                with httpx_client(self.proxy_url_fn(), self.ca_path, timeout=10) as http:
                     t0 = time.perf_counter()
                     r = http.post(CHAT, json=payload, headers={"authorization": "Bearer sk-durable"})
                     elapsed = time.perf_counter() - t0

@@ -19,7 +19,7 @@ from agent.capture.heartbeat import read_local
 from agent.capture.identity import read_identity
 from agent.config import load_config
 from agent.standin import StandinServer
-from agent.standin import clients
+from tests.support.remote_clients import clients
 from agent.standin import expected_text
 from agent.standin.harness import ROUTE_SCRIPT
 from agent.standin.harness import free_port

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from agent.capture.journal import journal_store
 from agent.standin import StandinServer
-from agent.standin import clients
+from tests.support.remote_clients import clients
 from agent.standin.harness import ROUTE_SCRIPT
 from agent.standin.harness import free_port
 from agent.store.engine import open_store

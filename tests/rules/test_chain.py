@@ -107,7 +107,19 @@ def test_deleted_first_links_are_named(chained):
     execute(chained, "DELETE FROM evidence WHERE finding_id = :id", id=first_finding[2])
     execute(chained, "DELETE FROM findings WHERE id = :id", id=first_finding[2])
     result = verify(chained)
-    assert not result.ok and "missing and no checkpoint covers them (deleted?)" in result.first_break
+    assert not result.ok and "missing and no prune checkpoint covers them (deleted?)" in result.first_break
+
+
+def test_deleting_whole_first_findings_is_not_taken_for_a_prune(chained):
+    """Each finding ends at a checkpoint; deleting the findings before one must not pass as pruning."""
+    findings = [link for link in links(chained) if link[0] == "findings"]
+    second = findings[1]
+    execute(chained, "DELETE FROM evidence WHERE chain_seq < :seq", seq=second[1])
+    execute(chained, "DELETE FROM findings WHERE chain_seq < :seq", seq=second[1])
+    with chained.session() as session:
+        assert session.get(ChainCheckpoint, second[1] - 1).reason == "finding"
+    result = verify(chained)
+    assert not result.ok and result.first_break.startswith(f"seq {second[1]} findings {second[2]}: links 1..")
 
 
 def test_pruning_keeps_the_rest_verifiable(chained):

@@ -1,17 +1,24 @@
 """The vendors' official SDK clients, configured to go through a proxy that trusts `ca_path`.
 
-The SDKs are test/demo dependencies: each is imported inside its factory so the product imports
-without them. Clients never retry (a retry would hide what the proxy did to the first attempt)
-and time out quickly. Environment proxy settings are ignored: traffic goes to `proxy_url` only.
+The SDKs live in their own venv (`.venv-clients`, made by `./install.sh --dev`) so that their pins
+cannot change the product's: these factories run there, inside the functions that tests mark with
+`tests.support.client_side.client_side`. Each SDK is imported inside its factory, so the constants
+here can be imported anywhere. Clients never retry (a retry would hide what the proxy did to the
+first attempt) and time out quickly. Environment proxy settings are ignored: traffic goes to
+`proxy_url` only.
 """
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
 from typing import Any
 
-DEFAULT_TIMEOUT = 30.0
+from tests.support.raw_http import DEFAULT_TIMEOUT
+from tests.support.raw_http import httpx_client
+from tests.support.raw_http import ssl_context
+
+__all__ = ["httpx_client", "ssl_context"]  # re-exported: client functions use them from here
+
 FAKE_KEYS = {
     "openai": "sk-proj-standin-0000000000000000",
     "azure-openai": "standin-azure-key-00000000",
@@ -36,19 +43,6 @@ OPENAI_COMPATIBLE_BASE_URLS = {
     "huggingface": "https://router.huggingface.co/v1",
     "cohere": "https://api.cohere.ai/compatibility/v1",
 }
-
-
-def ssl_context(ca_path: Path | str) -> ssl.SSLContext:
-    """A client context trusting the proxy's CA only."""
-    return ssl.create_default_context(cafile=str(ca_path))
-
-
-def httpx_client(proxy_url: str, ca_path: Path | str, timeout: float = DEFAULT_TIMEOUT,
-                 **kwargs: Any) -> Any:
-    import httpx
-
-    return httpx.Client(proxy=proxy_url, verify=ssl_context(ca_path), timeout=timeout,
-                        trust_env=False, **kwargs)
 
 
 def openai_client(proxy_url: str, ca_path: Path | str, base_url: str = "https://api.openai.com/v1",
