@@ -150,6 +150,8 @@ def read_records(path: Path, start_offset: int = 0, start_record: int = 0) -> It
             return
         with _open(path, compression) as stream:
             head = stream.peek_head()
+            if not head:  # a compressed file holding nothing is as empty as a zero-byte one
+                raise FileReadError(path, f"empty file (nothing after {compression} decompression)")
             if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                 raise FileReadError(path, "binary data (NUL bytes), not a text dataset")
             if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -244,13 +246,50 @@ class _Stream:
         self._raw.close()
 
 
+class _ZstdFrames:
+    """zstd frames one after another, decompressed as read. Unlike zstandard's stream_reader, a
+    file that ends inside a frame is an error (stream_reader returns what it has, or nothing, and
+    a truncated .zst would read as a shorter or empty file). Input is fed in small pieces because
+    one decompress call is unbounded: an RLE block of 4 bytes expands to 128 KiB, so a piece of
+    _ZSTD_FEED bytes makes at most 128 MiB even in a crafted bomb (real data: a few times the piece)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._frame = zstandard.ZstdDecompressor().decompressobj()
+        self._fed = False  # the current frame has been given input
+        self._pending = b""  # input left over after a frame ended
+
+    def read(self, size: int = _CHUNK) -> bytes:
+        while True:
+            piece = self._pending or self._raw.read(_ZSTD_FEED)
+            self._pending = b""
+            if not piece:
+                if self._fed and not self._frame.eof:
+                    raise zstandard.ZstdError("the file ends inside a zstd frame (truncated)")
+                return b""
+            self._fed = True
+            data = self._frame.decompress(piece)
+            if self._frame.eof:  # the next frame, if any, starts in what this one left
+                self._pending = self._frame.unused_data
+                self._frame, self._fed = zstandard.ZstdDecompressor().decompressobj(), False
+            if data:
+                return data
+
+    read1 = read
+
+    def close(self) -> None:
+        pass
+
+
+_ZSTD_FEED = 4096
+
+
 def _open(path: Path, compression: str | None) -> _Stream:
     raw = open(path, "rb")
     if compression == "gzip":
         return _Stream(path, compression, raw, gzip.GzipFile(fileobj=raw), seekable=False)
     if compression == "zstd":
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return _Stream(path, compression, raw, reader, seekable=False)
+        return _Stream(path, compression, raw, _ZstdFrames(raw), seekable=False)
     if compression == "bzip2":
         return _Stream(path, compression, raw, bz2.BZ2File(raw), seekable=False)
     if compression == "xz":

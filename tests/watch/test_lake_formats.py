@@ -18,7 +18,20 @@ from agent.watch.readers import Record
 from agent.watch.readers import RecordError
 from agent.watch.readers import read_records
 from agent.watch.scan import Scanner
+from tests.support.client_side import client_side
 from tests.watch.conftest import answer
+
+
+@client_side
+def save_dataset(path, columns):
+    """`datasets.Dataset.from_dict(columns).save_to_disk(path)`, run where `datasets` is installed
+    (the clients' venv: its fsspec range is not the product's); returns the files it wrote."""
+    import os
+
+    import datasets
+
+    datasets.Dataset.from_dict(columns).save_to_disk(path)
+    return sorted(os.listdir(path))
 
 
 def scanned(store, catalog, *paths):
@@ -67,6 +80,36 @@ def test_corrupt_xz_is_one_file_error_after_the_records_before_it(tmp_path):
     assert got and all(isinstance(i, Record) for i in got)
 
 
+def test_empty_and_truncated_compressed_files_are_one_line_each_and_the_scan_goes_on(captured, tmp_path):
+    import zstandard
+
+    store, catalog, texts, _ = captured
+    data = tmp_path / "data"
+    data.mkdir()
+    packers = {".zst": zstandard.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
+    body = "".join(json.dumps({"t": t}) + "\n" for t in [answer(60 + i) for i in range(400)]).encode()
+    for suffix, pack in packers.items():
+        (data / f"good{suffix[1:]}.jsonl{suffix}").write_bytes(pack((json.dumps({"t": texts[1]}) + "\n").encode()))
+        (data / f"zero{suffix[1:]}.jsonl{suffix}").write_bytes(b"")
+        (data / f"nothing{suffix[1:]}.jsonl{suffix}").write_bytes(pack(b""))
+        whole = pack(body)
+        (data / f"cut{suffix[1:]}.jsonl{suffix}").write_bytes(whole[: len(whole) // 2])
+    lines: list[str] = []
+    results = list(Scanner(store, catalog, on_error=lines.append).scan_paths([data]))
+    by_name = {Path(r.path).name: r for r in results}
+    assert len(results) == 12
+    for suffix in packers:
+        tag = suffix[1:]
+        assert by_name[f"good{tag}.jsonl{suffix}"].state == "scanned"
+        assert [f["record"] for f in by_name[f"good{tag}.jsonl{suffix}"].findings] == [1]
+        for bad in ("zero", "nothing", "cut"):
+            assert by_name[f"{bad}{tag}.jsonl{suffix}"].state == "error", bad
+            said = [line for line in lines if line.startswith(str(data / f"{bad}{tag}.jsonl{suffix}") + ": ")]
+            assert len(said) == 1, (bad, suffix, lines)
+    assert sum(r.state == "error" for r in results) == 9
+    assert not any("Traceback" in line for line in lines)
+
+
 def test_reuse_in_a_bz2_file_is_found(captured, tmp_path):
     store, catalog, texts, _ = captured
     path = tmp_path / "train.jsonl.bz2"
@@ -79,14 +122,13 @@ def test_reuse_in_a_bz2_file_is_found(captured, tmp_path):
 
 
 def test_a_dataset_saved_by_datasets_is_read_row_by_row(captured, tmp_path):
-    datasets = pytest.importorskip("datasets")
     store, catalog, texts, _ = captured
     rows = [answer(500 + i) for i in range(40)]
     rows[17] = f"Summary: {texts[2]}"
     rows[33] = texts[5]
-    ds = datasets.Dataset.from_dict({"id": list(range(40)), "text": rows,
-                                     "chat": [[{"role": "assistant", "content": r}] for r in rows]})
-    ds.save_to_disk(str(tmp_path / "hf"))
+    written = save_dataset(tmp_path / "hf", {"id": list(range(40)), "text": rows,
+                                             "chat": [[{"role": "assistant", "content": r}] for r in rows]})
+    assert "dataset_info.json" in written and "state.json" in written
     arrow_files = sorted((tmp_path / "hf").glob("*.arrow"))
     assert arrow_files, "save_to_disk wrote no .arrow file"
     results, found = scanned(store, catalog, tmp_path / "hf")
@@ -100,8 +142,7 @@ def test_a_dataset_saved_by_datasets_is_read_row_by_row(captured, tmp_path):
 
 
 def test_a_truncated_arrow_file_is_a_file_error_not_a_crash(tmp_path):
-    datasets = pytest.importorskip("datasets")
-    datasets.Dataset.from_dict({"text": [answer(i) for i in range(200)]}).save_to_disk(str(tmp_path / "hf"))
+    save_dataset(tmp_path / "hf", {"text": [answer(i) for i in range(200)]})
     arrow = next((tmp_path / "hf").glob("*.arrow"))
     arrow.write_bytes(arrow.read_bytes()[:3000])
     with pytest.raises(Exception) as raised:
@@ -113,7 +154,7 @@ def test_a_truncated_arrow_file_is_a_file_error_not_a_crash(tmp_path):
 
 
 def test_a_delta_table_is_read_at_its_version_and_findings_name_it(captured, tmp_path):
-    deltalake = pytest.importorskip("deltalake")
+    import deltalake
     import pyarrow as pa
 
     store, catalog, texts, _ = captured
@@ -141,7 +182,7 @@ def test_a_delta_table_is_read_at_its_version_and_findings_name_it(captured, tmp
 
 def test_a_file_event_inside_a_delta_table_reads_the_table(captured, tmp_path):
     """The watcher hands over a changed log or data file: the table is what is read."""
-    deltalake = pytest.importorskip("deltalake")
+    import deltalake
     import pyarrow as pa
 
     store, catalog, texts, _ = captured
@@ -153,7 +194,6 @@ def test_a_file_event_inside_a_delta_table_reads_the_table(captured, tmp_path):
 
 
 def test_a_broken_delta_log_is_one_error_line(captured, tmp_path):
-    pytest.importorskip("deltalake")
     store, catalog, _, _ = captured
     table = tmp_path / "t"
     (table / "_delta_log").mkdir(parents=True)
