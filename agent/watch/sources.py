@@ -35,12 +35,19 @@ def is_url(text: str) -> bool:
     return bool(m) and m.group(1).lower() != "file"
 
 
+# Azure's `abfs://CONTAINER@ACCOUNT.dfs.core.windows.net/path`: the user part names the container
+_CONTAINER_AT_ACCOUNT = frozenset({"abfs", "abfss", "az"})
+
+
 def public_url(url: str) -> str:
-    """`url` fit to show and store: no user, password, query or fragment."""
+    """`url` fit to show and store: no password, query or fragment, and no user part except an
+    Azure container's name (`user:password@` in an s3:// URL is a key pair)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
+    if parts.username and parts.password is None and parts.scheme.lower() in _CONTAINER_AT_ACCOUNT:
+        host = f"{parts.username}@{host}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
@@ -48,7 +55,9 @@ def scrub(text: str, url: str) -> str:
     """`text` (an error message, say) with every secret part of `url` taken out."""
     parts = urlsplit(url)
     text = text.replace(url, public_url(url))
-    for secret in (parts.password, parts.username, parts.query, parts.fragment):
+    shown_user = parts.username if parts.password is None and parts.scheme.lower() in _CONTAINER_AT_ACCOUNT else None
+    for secret in (parts.password, parts.username if parts.username != shown_user else None, parts.query,
+                   parts.fragment):
         if secret:
             text = text.replace(secret, "***")
     return text
@@ -72,6 +81,12 @@ def open_filesystem(url: str) -> tuple[Any, str]:
     if scheme not in BACKENDS:
         raise UserError(f"{public_url(url)}: unsupported URL scheme {scheme}:// "
                         f"(expected one of {', '.join(s + '://' for s in sorted(BACKENDS))})")
+    parts = urlsplit(url)
+    if parts.password is not None or parts.query or parts.fragment or (
+            parts.username and scheme not in _CONTAINER_AT_ACCOUNT):
+        raise UserError(f"{public_url(url)}: credentials, signatures and query strings are not taken from URLs "
+                        f"(left out here); {scheme}:// reads its cloud's standard credential chain "
+                        f"(environment, profiles, instance roles)")
     package, module = BACKENDS[scheme]
     try:
         __import__(module)
@@ -84,6 +99,9 @@ def open_filesystem(url: str) -> tuple[Any, str]:
     except ImportError as e:  # a backend's own dependency is missing
         raise UserError(f"{public_url(url)}: reading {scheme}:// needs {package} and its dependencies "
                         f"({e.name or e}): pip install 'aiaudit[{EXTRA}]'") from None
+    except Exception as e:  # the backend refused the URL or found no account/credentials to use
+        reason = scrub(" ".join(str(e).split())[:300], url)
+        raise UserError(f"{public_url(url)}: {package} cannot open it ({type(e).__name__}: {reason})") from None
     return fs, path
 
 
