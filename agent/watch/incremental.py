@@ -91,7 +91,12 @@ def candidates(scanner, path: Path, state, st: os.stat_result, head: str):
         return None
     if int(data.ends[-1] if len(data.ends) else 0) != state.offset and state.offset:
         return None  # the sketch does not cover what the state says was read
-    found = data.candidates(new_output_hashes(catalog, state.index_generation))
+    key = (catalog.version, state.index_generation)
+    if key not in scanner.new_output_hashes:
+        if len(scanner.new_output_hashes) >= 8:  # files scanned at many versions: keep it bounded
+            scanner.new_output_hashes.clear()
+        scanner.new_output_hashes[key] = new_output_hashes(catalog, state.index_generation)
+    found = data.candidates(scanner.new_output_hashes[key])
     spans = [(int(data.starts[i]), int(data.ends[i]), int(data.numbers[i])) for i in found]
     return spans, sum(e - s for s, e, _ in spans)
 

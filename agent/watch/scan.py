@@ -108,6 +108,9 @@ class Scanner:
         self.catalog = catalog
         self.on_error = on_error or (lambda line: log.warning("%s", line))
         self.on_progress = on_progress or (lambda n: None)
+        # 5-gram hashes of the outputs new since an index version, shared by every file that
+        # version left behind (agent.watch.incremental); reset when the index moves on
+        self.new_output_hashes: dict[tuple[int, int], object] = {}
 
     # -- walking --
 

@@ -6,6 +6,18 @@ records read from a range alone carry the numbers a whole-file read gives them. 
 reads one range with the same parser, errors and limits as agent.watch.readers (it stops at the
 range's end; offsets stay absolute). `read_spans` reads back single records by the byte spans a
 scan noted (agent.watch.sketch), without touching the rest of the file.
+
+Stable API (the distributed scan, issue 15, builds on it; change it only compatibly):
+- `ByteRange(start, end, first_line)`: frozen; `start` is 0 or just after a newline, `end` just
+  after a newline or the file's end, `first_line` the 1-based number of the line at `start`.
+  The ranges of one plan are contiguous, in order, and cover the file; a file without newlines
+  (or an empty one) is one range.
+- `plan_ranges(path, target_bytes) -> list[ByteRange]`: ValueError when target_bytes <= 0.
+- `read_range(path, byte_range)`: yields Record / RecordError exactly as
+  `agent.watch.readers.read_records(path)` yields them for the lines of that range (numbers,
+  fields, sha256, absolute `end_offset`); FileReadError when the file cannot be opened.
+  Uncompressed JSONL only (a compressed stream cannot be entered at an offset).
+- `read_spans(path, [(start, end, number), ...])`: one Record (or RecordError) per span.
 """
 
 from __future__ import annotations
