@@ -127,7 +127,7 @@ def scan_delta(scanner: Scanner, table: str, root: str, *, remote: bool = False)
         unchanged = _unchanged(scanner, name, identity)
         if unchanged is not None:
             return unchanged
-        size = sum(int(a.get("size_bytes", 0) or 0) for a in _add_actions(opened))
+        size = sum(int(a.get("size_bytes", 0) or 0) for a in _sizes(opened))
         return scanner._read(Path(shown), root, _stat(size, 0), identity, scanner.catalog.version, result, 0, 0,
                              name=name, source=delta.read_table(opened, name))
     except Exception as e:
@@ -136,9 +136,8 @@ def scan_delta(scanner: Scanner, table: str, root: str, *, remote: bool = False)
         return result
 
 
-def _add_actions(table: Any) -> list[dict]:
+def _sizes(table: Any) -> list[dict]:
     try:
-        actions = table.get_add_actions(flatten=True)
-        return actions.to_pylist() if hasattr(actions, "to_pylist") else []
+        return delta.add_actions(table)
     except Exception:  # the size is for the MB/s line only
         return []

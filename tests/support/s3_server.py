@@ -81,6 +81,14 @@ class MotoServer:
                                  client_kwargs={"region_name": REGION}, skip_instance_cache=True,
                                  use_listings_cache=False)
 
+    def make_bucket(self, name: str) -> None:
+        """CreateBucket without a location constraint (s3fs's mkdir sends us-east-1 as one, which
+        S3 refuses for that region)."""
+        from fsspec.asyn import sync
+
+        fs = self.fs()
+        sync(fs.loop, fs._call_s3, "create_bucket", Bucket=name)
+
     def upload_tree(self, bucket: str, prefix: str, root: Path) -> int:
         """Every file under `root` to s3://bucket/prefix/..., returns the bytes uploaded."""
         fs, total = self.fs(), 0

@@ -1,6 +1,7 @@
 """`aiaudit scan s3://...` and `aiaudit watch s3://...` against a real S3-compatible server: moto's
-standalone server, a subprocess on 127.0.0.1, reached over HTTP by s3fs (and boto3 to fill it).
-Credentials reach the command only through the AWS standard chain (environment)."""
+standalone server, a subprocess on 127.0.0.1 (tests/support/s3_server.py), reached over HTTP by
+the installed CLI through s3fs. Credentials reach the command only through the AWS standard chain
+(environment variables), and a canary secret is looked for in everything the command leaves."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,54 +22,11 @@ from agent.store.models import DatasetFile
 from agent.store.models import ReuseFinding
 from tests.conftest import REPO
 from tests.conftest import aiaudit_command
+from tests.support.s3_server import ACCESS_KEY
+from tests.support.s3_server import SECRET_KEY
+from tests.support.s3_server import MotoServer
 from tests.watch.conftest import add_outputs
 from tests.watch.conftest import answer
-
-pytest.importorskip("s3fs")
-pytest.importorskip("moto")
-boto3 = pytest.importorskip("boto3")
-
-KEYS = {"AWS_ACCESS_KEY_ID": "testing-key", "AWS_SECRET_ACCESS_KEY": "testing-secret",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class MotoServer:
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> MotoServer:
-        exe = Path(sys.executable).parent / "moto_server"
-        self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("moto_server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(10)
-
-    def client(self):
-        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
-                            aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=KEYS["AWS_SECRET_ACCESS_KEY"])
-
-    def env(self) -> dict:
-        return {**KEYS, "AWS_ENDPOINT_URL": self.url}
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +44,7 @@ def world(s3):
     texts = [answer(300 + i) for i in range(8)]
     add_outputs(store, texts)
     bucket = f"b{os.urandom(4).hex()}"
-    s3.client().create_bucket(Bucket=bucket)
+    s3.make_bucket(bucket)
     yield base, url, store, texts, bucket
     store.dispose()
     shutil.rmtree(base, ignore_errors=True)
@@ -119,10 +75,7 @@ def make_corpus(root: Path, texts: list[str]) -> None:
 
 
 def upload(s3: MotoServer, bucket: str, prefix: str, root: Path) -> None:
-    client = s3.client()
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            client.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(root).as_posix()}")
+    s3.upload_tree(bucket, prefix, root)
 
 
 def printed(done: subprocess.CompletedProcess, strip: str) -> list[tuple[str, int, tuple]]:
@@ -152,30 +105,49 @@ def test_scan_of_an_s3_prefix_finds_what_a_local_copy_gives(s3, world):
     # a second scan lists, and reads nothing; a rewritten object is read again
     again = run(base, url, "scan", f"s3://{bucket}/corpus/v1", "--format", "jsonl", env=s3.env())
     assert "4 unchanged" in again.stderr and "0.0 MB" in again.stderr, again.stderr
-    s3.client().put_object(Bucket=bucket, Key="corpus/v1/rows.parquet",
-                           Body=(local / "chat" / "2024" / "a.jsonl").read_bytes())  # now not Parquet
+    s3.fs().pipe(f"{bucket}/corpus/v1/rows.parquet", (local / "chat" / "2024" / "a.jsonl").read_bytes())  # not Parquet
     third = run(base, url, "scan", f"s3://{bucket}/corpus/v1", env=s3.env())
     assert third.returncode == 3
     assert f"s3://{bucket}/corpus/v1/rows.parquet: not a Parquet file" in third.stderr
     assert "3 unchanged" in third.stderr
 
 
-def test_secrets_in_a_url_are_never_printed_or_stored(s3, world):
+def files_holding(root: Path, secrets: list[bytes]) -> list[str]:
+    """Every file under `root` in which one of `secrets` occurs, as `path: secret`."""
+    hits = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            raw = path.read_bytes()
+            hits += [f"{path}: {secret.decode()}" for secret in secrets if secret in raw]
+    return hits
+
+
+def test_credentials_and_url_secrets_are_never_printed_stored_or_reported(s3, world):
+    """The AWS keys come from the environment (the standard chain) and secrets in a URL (userinfo,
+    signed query, fragment) are taken out: none is in stdout, stderr, the store, the index, the
+    sketches, the report or any other file the commands leave under the test's home."""
     base, url, store, texts, bucket = world
     local = base / "local"
     make_corpus(local, texts)
     upload(s3, bucket, "p", local)
+    shutil.rmtree(local)
+    secrets = ["AKIAHIDDENUSER", "hidden-password-1", "hidden-sig-2", "hidden-frag", ACCESS_KEY, SECRET_KEY]
+    outputs = []
     for target in (f"s3://AKIAHIDDENUSER:hidden-password-1@{bucket}/p?X-Amz-Signature=hidden-sig-2#hidden-frag",
-                   f"s3://{bucket}/p?versionId=hidden-sig-2"):
+                   f"s3://{bucket}/p?versionId=hidden-sig-2", f"s3://{bucket}/p", "s3://no-such-bucket-zz/p"):
         done = run(base, url, "scan", target, "--format", "jsonl", env=s3.env())
         assert "Traceback" not in done.stderr
-        assert done.returncode in (1, 3)
-        for secret in ("AKIAHIDDENUSER", "hidden-password-1", "hidden-sig-2", "hidden-frag", KEYS["AWS_SECRET_ACCESS_KEY"]):
-            assert secret not in done.stdout and secret not in done.stderr
+        assert done.returncode in (1, 3), done.stderr
+        outputs.append(done)
+    assert outputs[2].returncode == 1 and len(outputs[2].stdout.splitlines()) == 5  # the records were found
+    report = run(base, url, "report", "--out", str(base / "reports"), env=s3.env())
+    assert report.returncode in (0, 1), report.stderr
+    assert list((base / "reports").rglob("*.html"))
+    for done in (*outputs, report):
+        for secret in secrets:
+            assert secret not in done.stdout and secret not in done.stderr, secret
     store.dispose()
-    raw = (base / "audit.db").read_bytes()
-    for secret in (b"AKIAHIDDENUSER", b"hidden-password-1", b"hidden-sig-2", b"hidden-frag", b"testing-secret"):
-        assert secret not in raw
+    assert files_holding(base, [x.encode() for x in secrets]) == []
 
 
 def test_a_listing_error_is_one_line_and_the_other_sources_are_scanned(s3, world):
@@ -201,20 +173,25 @@ def test_a_missing_backend_names_the_extra(world):
 
 
 def test_a_delta_table_in_s3_is_read_through_its_log(s3, world):
-    deltalake = pytest.importorskip("deltalake")
+    import deltalake
     import pyarrow as pa
 
     base, url, store, texts, bucket = world
-    options = {"AWS_ENDPOINT_URL": s3.url, "AWS_ACCESS_KEY_ID": KEYS["AWS_ACCESS_KEY_ID"],
-               "AWS_SECRET_ACCESS_KEY": KEYS["AWS_SECRET_ACCESS_KEY"], "AWS_REGION": "us-east-1",
-               "AWS_ALLOW_HTTP": "true", "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
     rows = [answer(40 + i) for i in range(10)]
     rows[6] = texts[6]
-    deltalake.write_deltalake(f"s3://{bucket}/tables/t1", pa.table({"text": rows}), storage_options=options)
+    deltalake.write_deltalake(f"s3://{bucket}/tables/t1", pa.table({"text": rows}), storage_options=s3.delta_options())
     done = run(base, url, "scan", f"s3://{bucket}/tables", "--format", "jsonl", env=s3.env())
     assert done.returncode == 1, done.stderr
     assert [(json.loads(line)["path"], json.loads(line)["record"]) for line in done.stdout.splitlines()] == \
         [(f"s3://{bucket}/tables/t1@v0", 7)]
+    # the same version is not read again; an append is version 1, read again
+    again = run(base, url, "scan", f"s3://{bucket}/tables", "--format", "jsonl", env=s3.env())
+    assert "1 unchanged" in again.stderr, again.stderr
+    deltalake.write_deltalake(f"s3://{bucket}/tables/t1", pa.table({"text": ["short", texts[2]]}), mode="append",
+                              storage_options=s3.delta_options())
+    later = run(base, url, "scan", f"s3://{bucket}/tables", "--format", "jsonl", env=s3.env())
+    assert sorted((json.loads(line)["path"], json.loads(line)["record"]) for line in later.stdout.splitlines()) == \
+        [(f"s3://{bucket}/tables/t1@v1", 7), (f"s3://{bucket}/tables/t1@v1", 12)]
 
 
 def test_watch_lists_the_store_again_and_survives_an_outage(world, tmp_path):
@@ -222,7 +199,7 @@ def test_watch_lists_the_store_again_and_survives_an_outage(world, tmp_path):
     base, url, store, texts, _ = world
     server = MotoServer().start()
     try:
-        server.client().create_bucket(Bucket="w")
+        server.make_bucket("w")
         config = base / "aiaudit.yaml"
         config.write_text(f"database_url: {url}\nwatch:\n  - path: s3://w/data\n"
                           "scanner:\n  rescan_seconds: 1\n")
@@ -232,22 +209,22 @@ def test_watch_lists_the_store_again_and_survives_an_outage(world, tmp_path):
         watch = subprocess.Popen([*aiaudit_command(), "--config", str(config), "watch"], stdout=log,
                                  stderr=subprocess.STDOUT, env=full, cwd=base)
         try:
-            server.client().put_object(Bucket="w", Key="data/one.jsonl", Body=json.dumps({"t": texts[0]}) + "\n")
+            server.fs().pipe("w/data/one.jsonl", (json.dumps({"t": texts[0]}) + "\n").encode())
             wait_for(lambda: findings(store) == {"s3://w/data/one.jsonl"}, 60, base)
             server.stop()
             wait_for(lambda: "s3://w/data: cannot list objects" in (base / "watch.log").read_text(), 60, base)
             assert watch.poll() is None, (base / "watch.log").read_text()
             server.start()  # moto keeps nothing: the bucket comes back empty
-            server.client().create_bucket(Bucket="w")
-            server.client().put_object(Bucket="w", Key="data/two.jsonl",
-                                       Body="{}\n" + json.dumps({"t": texts[1]}) + "\n")
+            server.make_bucket("w")
+            server.fs().pipe("w/data/two.jsonl", ("{}\n" + json.dumps({"t": texts[1]}) + "\n").encode())
             wait_for(lambda: findings(store) == {"s3://w/data/one.jsonl", "s3://w/data/two.jsonl"}, 60, base)
         finally:
             watch.send_signal(signal.SIGTERM)
             watch.wait(30)
             log.close()
         text = (base / "watch.log").read_text()
-        assert "Traceback" not in text and "testing-secret" not in text
+        assert "Traceback" not in text and SECRET_KEY not in text and ACCESS_KEY not in text
+        assert text.count("s3://w/data: cannot list objects") >= 1
     finally:
         server.stop()
 
