@@ -141,7 +141,10 @@ def describe(fs: Any, key: str, info: dict) -> RemoteObject:
 
 def list_objects(fs: Any, root: str) -> list[RemoteObject]:
     """Every object under `root` (or `root` itself when it is one), sorted by key. Errors (no such
-    bucket, access denied, network) propagate: the caller reports them and tries again later."""
+    bucket, access denied, network) propagate: the caller reports them and tries again later.
+    The filesystem's listing cache is dropped first: a rescan must see the store as it is now (a
+    stale cached directory made objects listed since look missing when opened)."""
+    fs.invalidate_cache()
     found = fs.find(root, detail=True, withdirs=False)
     if not found and fs.isfile(root):
         found = {root: fs.info(root)}

@@ -199,9 +199,9 @@ def test_watch_lists_the_store_again_and_survives_an_outage(world, tmp_path):
     base, url, store, texts, _ = world
     server = MotoServer().start()
     try:
-        server.make_bucket("w")
+        server.make_bucket("wlake")
         config = base / "aiaudit.yaml"
-        config.write_text(f"database_url: {url}\nwatch:\n  - path: s3://w/data\n"
+        config.write_text(f"database_url: {url}\nwatch:\n  - path: s3://wlake/data\n"
                           "scanner:\n  rescan_seconds: 1\n")
         full = {k: v for k, v in os.environ.items() if not k.startswith(("AIAUDIT_", "AWS_"))}
         full.update(XDG_DATA_HOME=str(base / "xdg"), PYTHONPATH=str(REPO), **server.env())
@@ -209,22 +209,22 @@ def test_watch_lists_the_store_again_and_survives_an_outage(world, tmp_path):
         watch = subprocess.Popen([*aiaudit_command(), "--config", str(config), "watch"], stdout=log,
                                  stderr=subprocess.STDOUT, env=full, cwd=base)
         try:
-            server.fs().pipe("w/data/one.jsonl", (json.dumps({"t": texts[0]}) + "\n").encode())
-            wait_for(lambda: findings(store) == {"s3://w/data/one.jsonl"}, 60, base)
+            server.fs().pipe("wlake/data/one.jsonl", (json.dumps({"t": texts[0]}) + "\n").encode())
+            wait_for(lambda: findings(store) == {"s3://wlake/data/one.jsonl"}, 60, base)
             server.stop()
-            wait_for(lambda: "s3://w/data: cannot list objects" in (base / "watch.log").read_text(), 60, base)
+            wait_for(lambda: "s3://wlake/data: cannot list objects" in (base / "watch.log").read_text(), 60, base)
             assert watch.poll() is None, (base / "watch.log").read_text()
             server.start()  # moto keeps nothing: the bucket comes back empty
-            server.make_bucket("w")
-            server.fs().pipe("w/data/two.jsonl", ("{}\n" + json.dumps({"t": texts[1]}) + "\n").encode())
-            wait_for(lambda: findings(store) == {"s3://w/data/one.jsonl", "s3://w/data/two.jsonl"}, 60, base)
+            server.make_bucket("wlake")
+            server.fs().pipe("wlake/data/two.jsonl", ("{}\n" + json.dumps({"t": texts[1]}) + "\n").encode())
+            wait_for(lambda: findings(store) == {"s3://wlake/data/one.jsonl", "s3://wlake/data/two.jsonl"}, 60, base)
         finally:
             watch.send_signal(signal.SIGTERM)
             watch.wait(30)
             log.close()
         text = (base / "watch.log").read_text()
         assert "Traceback" not in text and SECRET_KEY not in text and ACCESS_KEY not in text
-        assert text.count("s3://w/data: cannot list objects") >= 1
+        assert text.count("s3://wlake/data: cannot list objects") >= 1
     finally:
         server.stop()
 
