@@ -79,7 +79,7 @@ def new_output_hashes(catalog, scanned_at_version: int) -> np.ndarray:
         return np.empty(0, np.uint32)
     shingles = catalog.index.shingles_many([int(i) for i in ids])
     parts = [sketch.top32(v) for v in shingles.values() if len(v)]
-    return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.uint32)
+    return sketch.sorted_unique(np.concatenate(parts)) if parts else np.empty(0, np.uint32)
 
 
 def candidates(scanner, path: Path, state, st: os.stat_result, head: str):

@@ -224,3 +224,18 @@ def test_a_changed_file_or_another_store_state_is_read_in_full(tmp_path):
     add_outputs(store, [answer(4)])
     [damaged] = list(Scanner(store, catalog2, on_error=lambda line: None).scan_paths([path]))
     assert damaged.state == "scanned" and not damaged.errors
+
+
+@FAST
+@given(values=st.one_of(st.lists(st.integers(0, 2**32 - 1), max_size=200),
+                        st.lists(st.integers(0, 3), max_size=200),  # dense duplicates
+                        st.just([]), st.just([7]), st.just([2**32 - 1] * 50)))
+def test_sorted_unique_is_np_unique(values):
+    array = np.asarray(values, dtype=np.uint32)
+    assert np.array_equal(sketch.sorted_unique(array), np.unique(array))
+    assert sketch.sorted_unique(array).dtype == np.uint32
+
+
+def test_sorted_unique_on_a_large_array():
+    array = np.random.default_rng(3).integers(0, 2**20, 300_000).astype(np.uint32)  # many repeats
+    assert np.array_equal(sketch.sorted_unique(array), np.unique(array))
