@@ -47,7 +47,7 @@ class Config:
     team_header: str | None = None
     watch: tuple[WatchDir, ...] = ()
     rule_paths: tuple[Path, ...] = ()
-    index_dir: Path | None = None  # None: the store's own, see agent.watch.outputs.default_index_dir
+    index_dir: Path | None = None  # None: the store's own, see agent.reuse.outputs.default_index_dir
     rescan_seconds: int = 300
     quiet_seconds: int = 2
     listen_host: str = "0.0.0.0"
@@ -139,8 +139,8 @@ def load_config_text(text: str, name: str = "<config>", db: str | None = None) -
 
 
 def _watch_path(base: Path | None, value: str) -> Path | str:
-    """A watched directory, or an object store's URL kept as written (agent.watch.sources)."""
-    from agent.watch.sources import is_url
+    """A watched directory, or an object store's URL kept as written (agent.scan.sources)."""
+    from agent.scan.sources import is_url
 
     return value if is_url(value) else _relative(base, value)
 

@@ -14,7 +14,6 @@ from dataclasses import field
 from typing import Any
 
 from agent.config.yamlfile import LineDict
-from agent.config.yamlfile import LineList
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,7 @@ SCHEMA = Mapping(
             },
             "The capture addon.",
         ),
-        "vendors": Sequence(Mapping({}), "Extra vendor catalogue entries, same shape as agent/capture/vendors.yaml."),
+        "vendors": Sequence(Mapping({}), "Extra vendor catalogue entries, same shape as agent/proxy/hosts.yaml."),
         "retention": Mapping(
             {
                 "raw_text_days": Scalar(int, 30, "Days raw output text is kept (when privacy.store_text keeps any); "
