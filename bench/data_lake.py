@@ -34,16 +34,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import select  # noqa: E402
 
-from agent.reuse.fingerprint import fingerprint  # noqa: E402
 from agent.ids import new_id  # noqa: E402
+from agent.reuse.fingerprint import fingerprint  # noqa: E402
+from agent.reuse.outputs import OutputCatalog  # noqa: E402
+from agent.scan import sketch  # noqa: E402
+from agent.scan.incremental import sketch_dir  # noqa: E402
+from agent.scan.scan import Scanner  # noqa: E402
 from agent.store.engine import open_store  # noqa: E402
 from agent.store.models import Call  # noqa: E402
 from agent.store.models import Output  # noqa: E402
 from agent.store.models import ReuseFinding  # noqa: E402
-from agent.scan import sketch  # noqa: E402
-from agent.scan.incremental import sketch_dir  # noqa: E402
-from agent.reuse.outputs import OutputCatalog  # noqa: E402
-from agent.scan.scan import Scanner  # noqa: E402
 
 FILES = 8
 

@@ -22,7 +22,6 @@ def run(args: argparse.Namespace) -> int:
     from agent.commands.scan import open_catalog
     from agent.scan.observer import Root
     from agent.scan.observer import Watcher
-
     from agent.scan.sources import is_url
 
     config = config_from(args)

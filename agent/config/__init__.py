@@ -140,7 +140,7 @@ def load_config_text(text: str, name: str = "<config>", db: str | None = None) -
 
 def _watch_path(base: Path | None, value: str) -> Path | str:
     """A watched directory, or an object store's URL kept as written (agent.scan.sources)."""
-    from agent.scan.sources import is_url
+    from agent.config.urls import is_url
 
     return value if is_url(value) else _relative(base, value)
 

@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from agent.store.models import Output
 from agent.scan import sketch
 from agent.scan.formats.jsonl_ranges import read_spans
 from agent.scan.readers import Record
 from agent.scan.readers import RecordError
 from agent.scan.readers import file_format
 from agent.scan.readers import read_records
+from agent.store.models import Output
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ from sqlalchemy import select
 
 from agent.errors import UserError
 from agent.errors import internal_reason
-from agent.store.models import DatasetFile
 from agent.scan.formats import delta
 from agent.scan.readers import FileReadError
 from agent.scan.scan import FileResult
@@ -34,6 +33,7 @@ from agent.scan.sources import open_filesystem
 from agent.scan.sources import public_url
 from agent.scan.sources import scrub
 from agent.scan.walk import supported
+from agent.store.models import DatasetFile
 
 _COPY_CHUNK = 8 << 20
 

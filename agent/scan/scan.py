@@ -29,18 +29,18 @@ from agent.ids import new_id
 from agent.reuse.matching import OutputMatch
 from agent.reuse.outputs import OutputCatalog
 from agent.reuse.roles import role_of_fields
+from agent.scan import incremental
+from agent.scan.formats.delta import table_of as delta_table_of
 from agent.scan.readers import FileReadError
 from agent.scan.readers import Record
 from agent.scan.readers import RecordError
 from agent.scan.readers import file_format
+from agent.scan.sources import is_url
 from agent.scan.walk import iter_files
 from agent.scan.walk import regular_file
 from agent.store.engine import Store
 from agent.store.models import DatasetFile
 from agent.store.models import ReuseFinding
-from agent.scan import incremental
-from agent.scan.formats.delta import table_of as delta_table_of
-from agent.scan.sources import is_url
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
+from agent.config.urls import is_url  # noqa: F401 (re-exported: the scanner's name for it)
 from agent.errors import UserError
 
 # scheme -> (the fsspec backend package it needs, its import name)
@@ -27,12 +28,6 @@ BACKENDS = {
 }
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 EXTRA = "lake"
-
-
-def is_url(text: str) -> bool:
-    """A source named by URL rather than a local path (`file://` is a local path)."""
-    m = _URL.match(str(text))
-    return bool(m) and m.group(1).lower() != "file"
 
 
 # Azure's `abfs://CONTAINER@ACCOUNT.dfs.core.windows.net/path`: the user part names the container

@@ -15,11 +15,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from agent.scan.readers import Record
-from agent.scan.readers import RecordError
 from agent.scan.readers import read_records
 from agent.scan.scan import Scanner
-from tests.support.client_side import client_side
 from tests.scan.conftest import answer
+from tests.support.client_side import client_side
 
 
 @client_side

@@ -22,11 +22,11 @@ from agent.store.models import DatasetFile
 from agent.store.models import ReuseFinding
 from tests.conftest import REPO
 from tests.conftest import aiaudit_command
+from tests.scan.conftest import add_outputs
+from tests.scan.conftest import answer
 from tests.support.s3_server import ACCESS_KEY
 from tests.support.s3_server import SECRET_KEY
 from tests.support.s3_server import MotoServer
-from tests.scan.conftest import add_outputs
-from tests.scan.conftest import answer
 
 
 @pytest.fixture(scope="module")

@@ -14,17 +14,17 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from agent.store.engine import open_store
-from agent.store.identity import note_outputs_removed
-from agent.store.models import ReuseFinding
+from agent.reuse.outputs import OutputCatalog
 from agent.scan import sketch
 from agent.scan.formats.jsonl_ranges import plan_ranges
 from agent.scan.formats.jsonl_ranges import read_range
 from agent.scan.incremental import sketch_dir
-from agent.reuse.outputs import OutputCatalog
 from agent.scan.readers import Record
 from agent.scan.readers import read_records
 from agent.scan.scan import Scanner
+from agent.store.engine import open_store
+from agent.store.identity import note_outputs_removed
+from agent.store.models import ReuseFinding
 from tests.scan.conftest import WORDS
 from tests.scan.conftest import add_outputs
 from tests.scan.conftest import answer
