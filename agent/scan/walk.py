@@ -19,6 +19,15 @@ DELTA_LOG = "_delta_log"  # agent.scan.formats.delta
 _SKIP_NAMES = (".swp", ".swx", ".swo", "~", ".tmp", ".part", ".crdownload")
 
 
+def is_delta_table(directory: Path) -> bool:
+    """Whether `directory` holds a Delta log. One that cannot be looked into is not (the walk
+    then tries to list it, and reports it when that fails)."""
+    try:
+        return (directory / DELTA_LOG).is_dir()
+    except OSError:
+        return False
+
+
 def supported(path: Path) -> bool:
     name = path.name.lower()
     if name.startswith(".") or name.endswith(_SKIP_NAMES) or name.startswith(".#"):
@@ -58,7 +67,7 @@ def iter_files(root: Path, unlisted: list[str] | None = None) -> Iterator[Path]:
     A directory that cannot be listed is appended to `unlisted` (when given) as `path: reason`:
     the files in it were not scanned, and a scan must say so."""
     root = Path(root)
-    if (root / DELTA_LOG).is_dir():  # a Delta table is one unit, read through its log
+    if is_delta_table(root):  # a Delta table is one unit, read through its log
         yield root
         return
     if not root.is_dir():
@@ -87,7 +96,7 @@ def iter_files(root: Path, unlisted: list[str] | None = None) -> Iterator[Path]:
             path = Path(entry.path)
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if (path / DELTA_LOG).is_dir():
+                    if is_delta_table(path):
                         yield path
                     elif not entry.name.startswith("."):
                         subdirs.append(path)
