@@ -182,8 +182,9 @@ def test_the_vendor_sdks_live_only_in_the_clients_venv():
     # botocore is a production package since the lake extra (s3fs -> aiobotocore); boto3 and the
     # rest are not, and must not leak into the product venv
     production = set(_pins())
-    assert [name for name in SDKS if importlib.util.find_spec(name.split(".")[0]) is not None
-            and name not in production] == []
+    # the module itself, not its top package: `google` is a namespace the lake extra's gcsfs
+    # (google-auth, google-cloud-storage) brings, google.genai must still be absent
+    assert [name for name in SDKS if importlib.util.find_spec(name) is not None and name not in production] == []
     clients = clients_python()
     probe = "import sys, openai, anthropic, google.genai, boto3, cohere, httpx; print(sys.prefix)"
     result = subprocess.run([str(clients), "-c", probe], capture_output=True, text=True, timeout=120)
