@@ -2,8 +2,11 @@
 # Install aiaudit.
 #
 #   ./install.sh                 .venv in this checkout, the package installed (again: upgraded)
-#   ./install.sh --dev           the same plus the test tools, pinned to what the product resolved,
-#                                and the vendors' SDKs in a venv of their own (.venv-clients)
+#   ./install.sh --lake          the same with the object-store and table-format readers
+#                                (the aiaudit[lake] extra: s3fs, gcsfs, adlfs, huggingface_hub, deltalake)
+#   ./install.sh --dev           the same as --lake plus the test tools, pinned to what the product
+#                                resolved, and the vendors' SDKs (and the S3 server and `datasets`
+#                                the lake tests use) in a venv of their own (.venv-clients)
 #   ./install.sh --python PATH   use that interpreter (default: python3), e.g. python3.12
 #   ./install.sh --venv DIR      the product venv in DIR (the SDKs then go to DIR-clients), so
 #                                two lines (3.11 with mitmproxy 11, 3.12 with 12) can coexist
@@ -16,6 +19,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-python3}"
 MODE=local
 DEV=0
+EXTRAS=""
 ROOT=""
 VENV=""
 SERVICE_USER=aiaudit
@@ -24,7 +28,8 @@ die() { echo "install.sh: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --dev) DEV=1 ;;
+        --dev) DEV=1; EXTRAS="[lake]" ;;
+        --lake) EXTRAS="[lake]" ;;
         --system) MODE=system ;;
         --root) [ $# -ge 2 ] || die "--root needs a directory"; ROOT="$(realpath -m "$2")"; shift ;;
         --root=*) ROOT="$(realpath -m "${1#--root=}")" ;;
@@ -32,7 +37,7 @@ while [ $# -gt 0 ]; do
         --python=*) PYTHON="${1#--python=}" ;;
         --venv) [ $# -ge 2 ] || die "--venv needs a directory"; VENV="$(realpath -m "$2")"; shift ;;
         --venv=*) VENV="$(realpath -m "${1#--venv=}")" ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see ./install.sh --help)" ;;
     esac
     shift
@@ -55,15 +60,17 @@ make_venv() {  # make_venv DIR: create or reuse, then make sure pip is current e
 }
 
 # The installed distributions that aiaudit's requirements reach, extras and markers applied, as
-# name==version lines: what a plain ./install.sh resolved. pip's vendored packaging is used because
+# name==version lines: what a plain ./install.sh resolved (with --lake/--dev: aiaudit[lake], since
+# users who read object stores install that extra and the tests must run what they get). pip's vendored packaging is used because
 # packaging itself is not a dependency of the product.
-production_pins() {  # production_pins VENV
-    "$1/bin/python" - <<'PY'
+production_pins() {  # production_pins VENV [EXTRA]
+    "$1/bin/python" - "${2:-}" <<'PY'
+import sys
 from importlib import metadata
 from pip._vendor.packaging.requirements import Requirement
 from pip._vendor.packaging.utils import canonicalize_name
 
-seen, todo = {}, [("aiaudit", frozenset())]
+seen, todo = {}, [("aiaudit", frozenset(filter(None, sys.argv[1:])))]
 while todo:
     name, extras = todo.pop()
     key = canonicalize_name(name)
@@ -90,16 +97,16 @@ install_local() {
     fi
     make_venv "$venv"
     echo "installing aiaudit into $venv ..."
-    "$venv/bin/python" -m pip install --quiet --upgrade -e "$HERE" || die "pip could not install aiaudit"
+    "$venv/bin/python" -m pip install --quiet --upgrade -e "$HERE$EXTRAS" || die "pip could not install aiaudit$EXTRAS"
     if [ "$DEV" = 1 ]; then
         # The tests must run the product exactly as a plain install resolves it: the test tools
         # are installed under constraints frozen from that install, and may not move any of them.
         local pins="$venv/production-pins.txt"
-        production_pins "$venv" > "$pins" || die "could not list the production dependencies of $venv"
+        production_pins "$venv" lake > "$pins" || die "could not list the production dependencies of $venv"
         echo "installing test tools into $venv (pinned to the $(wc -l < "$pins") production packages in $pins) ..."
         "$venv/bin/python" -m pip install --quiet --upgrade -e "$HERE[dev]" -c "$pins" \
             || die "the test tools cannot be installed without changing a production pin (pip's reason above; pins in $pins)"
-        production_pins "$venv" | cmp -s - "$pins" \
+        production_pins "$venv" lake | cmp -s - "$pins" \
             || die "installing the test tools changed the production dependencies of $venv (compare with $pins)"
         # The vendors' SDKs want other versions of shared packages (h11 0.16 where mitmproxy
         # 11.0.2 wants at most 0.14): they get a venv of their own, which the tests drive.
@@ -107,7 +114,7 @@ install_local() {
         echo "installing the vendors' SDKs into $clients ..."
         "$clients/bin/python" -m pip install --quiet --upgrade -r "$HERE/tests/requirements-sdks.txt" \
             || die "pip could not install the vendor SDKs into $clients"
-        "$clients/bin/python" -c 'import openai, anthropic, google.genai, boto3, cohere, httpx' \
+        "$clients/bin/python" -c 'import openai, anthropic, google.genai, boto3, cohere, httpx, moto.server, datasets' \
             || die "the vendor SDKs for the tests did not install into $clients"
     fi
     "$venv/bin/python" -m pip check >/dev/null \
@@ -146,7 +153,7 @@ install_system() {
     install -d -m 0755 "$opt"
     make_venv "$opt/venv"
     echo "installing aiaudit into $opt/venv ..."
-    "$opt/venv/bin/python" -m pip install --quiet --upgrade "$HERE" || die "pip could not install aiaudit"
+    "$opt/venv/bin/python" -m pip install --quiet --upgrade "$HERE$EXTRAS" || die "pip could not install aiaudit$EXTRAS"
 
     install -d -m 0755 "$etc"
     install -d -m 0755 "$etc/rules.d"

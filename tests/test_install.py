@@ -150,7 +150,8 @@ def test_the_product_runs_on_its_production_pins():
 
     pins = _pins()
     assert {"mitmproxy", "h11", "h2", "sqlalchemy", "pandas"} <= set(pins)
-    assert not {"pytest", "hypothesis", "httpx", "httpcore"} & set(pins)  # test tools are not production
+    # test tools are not production (httpx is, since the lake extra: huggingface_hub needs it)
+    assert not {"pytest", "hypothesis", "jsonschema", "datasketch"} & set(pins)
     moved = {name: (pinned, metadata.version(name)) for name, pinned in pins.items()
              if metadata.version(name) != pinned}
     assert moved == {}
@@ -158,10 +159,18 @@ def test_the_product_runs_on_its_production_pins():
     assert check.returncode == 0, check.stdout + check.stderr  # e.g. mitmproxy's h11 range holds
 
 
+def test_the_lake_extra_is_part_of_the_production_pins():
+    """--dev installs aiaudit[lake], and its backends are pinned like every production package:
+    the tests run the object-store code users get from `pip install 'aiaudit[lake]'`."""
+    pins = _pins()
+    assert {"fsspec", "s3fs", "gcsfs", "adlfs", "huggingface-hub", "deltalake"} <= set(pins)
+    assert not {"moto", "datasets", "boto3"} & set(pins)  # the lake tests' tools live in the clients' venv
+
+
 def test_pins_are_what_install_sh_computes_from_the_installed_product():
     script = INSTALL.read_text()
     function = script[script.index("production_pins() {"):script.index("\n}\n", script.index("production_pins() {")) + 3]
-    result = subprocess.run(["bash", "-c", f"{function}\nproduction_pins {PRODUCT}"], capture_output=True, text=True,
+    result = subprocess.run(["bash", "-c", f"{function}\nproduction_pins {PRODUCT} lake"], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert dict(line.split("==", 1) for line in result.stdout.split()) == _pins()
@@ -170,7 +179,12 @@ def test_pins_are_what_install_sh_computes_from_the_installed_product():
 def test_the_vendor_sdks_live_only_in_the_clients_venv():
     import importlib.util
 
-    assert [name for name in SDKS if importlib.util.find_spec(name.split(".")[0]) is not None] == []
+    # botocore is a production package since the lake extra (s3fs -> aiobotocore); boto3 and the
+    # rest are not, and must not leak into the product venv
+    production = set(_pins())
+    # the module itself, not its top package: `google` is a namespace the lake extra's gcsfs
+    # (google-auth, google-cloud-storage) brings, google.genai must still be absent
+    assert [name for name in SDKS if importlib.util.find_spec(name) is not None and name not in production] == []
     clients = clients_python()
     probe = "import sys, openai, anthropic, google.genai, boto3, cohere, httpx; print(sys.prefix)"
     result = subprocess.run([str(clients), "-c", probe], capture_output=True, text=True, timeout=120)

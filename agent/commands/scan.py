@@ -23,7 +23,9 @@ JSONL_FIELDS = ("path", "record", "call_ids", "vendors", "teams", "output_covera
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: config watch:)")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="files, directories or object-store URLs (s3://, gs://, abfs://, hf://; "
+                             "default: config watch:)")
     parser.add_argument("--format", choices=("text", "jsonl"), default="text")
 
 
@@ -72,7 +74,8 @@ def _printable(text: str) -> str:
 
 def print_summary(summary: dict) -> None:
     lines = [
-        ("files", f"{summary['files']} ({summary['scanned']} read, {summary['unchanged']} unchanged, "
+        ("files", f"{summary['files']} ({summary['scanned']} read, {summary.get('checked', 0)} checked by sketch, "
+                  f"{summary['unchanged']} unchanged, "
                   f"{summary['errors']} could not be scanned)"),
         ("records", f"{summary['records']} read, {summary['bad_records']} malformed (skipped)"),
         ("reusing outputs", f"{summary['records_reusing_outputs']} records ({summary['new_findings']} new findings)"),
@@ -99,11 +102,13 @@ def run(args: argparse.Namespace) -> int:
     from agent.scan.scan import scan_summary
 
     config = config_from(args)
-    paths = [Path(p) for p in args.paths] or [w.path for w in config.watch]
+    from agent.scan.sources import is_url
+
+    paths = [p if is_url(p) else Path(p) for p in args.paths] or [w.path for w in config.watch]
     if not paths:
         raise UserError("aiaudit scan: give one or more paths, or list directories under watch: in the config")
     for p in paths:
-        if not p.exists():
+        if isinstance(p, Path) and not p.exists():
             raise UserError(f"aiaudit scan: {p}: no such file or directory")
     store = store_from(config)
     catalog = open_catalog(config, store)

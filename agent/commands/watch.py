@@ -11,7 +11,8 @@ from agent.errors import UserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="directories (default: config watch:)")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="directories or object-store URLs, listed every rescan_seconds (default: config watch:)")
     parser.add_argument("--poll", action="store_true", help="poll instead of inotify (network filesystems)")
 
 
@@ -21,17 +22,22 @@ def run(args: argparse.Namespace) -> int:
     from agent.commands.scan import open_catalog
     from agent.scan.observer import Root
     from agent.scan.observer import Watcher
+    from agent.scan.sources import is_url
 
     config = config_from(args)
+
+    def root(path: Path | str, poll: bool) -> Root:
+        return Root(path if is_url(str(path)) else Path(path).absolute(), poll)
+
     if args.paths:
-        roots = [Root(Path(p).absolute(), args.poll) for p in args.paths]
+        roots = [root(p, args.poll) for p in args.paths]
     else:
-        roots = [Root(w.path.absolute(), w.poll or args.poll) for w in config.watch]
+        roots = [root(w.path, w.poll or args.poll) for w in config.watch]
     if not roots:
         raise UserError("aiaudit watch: give one or more directories, or list them under watch: in the config")
-    for root in roots:
-        if not root.path.is_dir():
-            raise UserError(f"aiaudit watch: {root.path}: not a directory")
+    for r in roots:
+        if isinstance(r.path, Path) and not r.path.is_dir():
+            raise UserError(f"aiaudit watch: {r.path}: not a directory")
     store = store_from(config)
     watcher = Watcher(store, open_catalog(config, store), roots, quiet_seconds=config.quiet_seconds,
                       rescan_seconds=config.rescan_seconds,

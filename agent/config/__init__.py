@@ -33,7 +33,7 @@ class Team:
 
 @dataclass(frozen=True)
 class WatchDir:
-    path: Path
+    path: Path | str  # str: an fsspec URL (s3://, gs://, abfs://, hf://)
     poll: bool = False
 
 
@@ -138,6 +138,13 @@ def load_config_text(text: str, name: str = "<config>", db: str | None = None) -
     return _build(values, None, db)
 
 
+def _watch_path(base: Path | None, value: str) -> Path | str:
+    """A watched directory, or an object store's URL kept as written (agent.scan.sources)."""
+    from agent.config.urls import is_url
+
+    return value if is_url(value) else _relative(base, value)
+
+
 def _relative(base: Path | None, value: str) -> Path:
     p = Path(value).expanduser()
     return p if p.is_absolute() or base is None else (base.parent / p)
@@ -165,7 +172,7 @@ def _build(v: dict[str, Any], source: Path | None, db: str | None) -> Config:
         excerpt_chars=v["privacy"]["excerpt_chars"],
         teams=teams,
         team_header=v["team_header"],
-        watch=tuple(WatchDir(_relative(source, w["path"]), w["poll"]) for w in v["watch"]),
+        watch=tuple(WatchDir(_watch_path(source, w["path"]), w["poll"]) for w in v["watch"]),
         rule_paths=tuple(_relative(source, p) for p in v["rules"]["paths"]),
         index_dir=_relative(source, v["scanner"]["index_dir"]) if v["scanner"]["index_dir"] else None,
         rescan_seconds=v["scanner"]["rescan_seconds"],

@@ -36,9 +36,16 @@ from agent.store.engine import Store
 log = logging.getLogger(__name__)
 
 
+def shown(path: Path | str) -> str:
+    """A root as it may be said or stored: a URL without its userinfo or query (secrets)."""
+    from agent.scan.sources import public_url
+
+    return public_url(path) if isinstance(path, str) else str(path)
+
+
 @dataclass
 class Root:
-    path: Path
+    path: Path | str  # str: an object store's URL, followed by listing it every rescan (no events)
     poll: bool = False
 
 
@@ -97,8 +104,9 @@ class Watcher:
     # -- observers --
 
     def start_observers(self) -> None:
-        native = [r for r in self.roots if not r.poll]
-        polled = [r for r in self.roots if r.poll]
+        local = [r for r in self.roots if isinstance(r.path, Path)]
+        native = [r for r in local if not r.poll]
+        polled = [r for r in local if r.poll]
         if native:
             observer = Observer()
             try:
@@ -132,7 +140,7 @@ class Watcher:
     def run(self) -> None:
         self.start_observers()
         for root in self.roots:
-            self.say(f"aiaudit watch: watching {root.path}")
+            self.say(f"aiaudit watch: watching {shown(root.path)}")
         next_rescan = 0.0  # reconcile at start: catches what changed while we were down
         try:
             while not self.stopping.is_set():
@@ -198,6 +206,9 @@ class Watcher:
         if not self._sync():
             return False
         for root in self.roots:
+            if isinstance(root.path, str):
+                self._list_remote(root.path)
+                continue
             unlisted: list[str] = []
             for path in iter_files(root.path, unlisted):
                 if self.stopping.is_set():
@@ -235,8 +246,20 @@ class Watcher:
         self._sync_failing = False
         return True
 
+    def _list_remote(self, url: str) -> None:
+        """An object store: list it and read what is new or changed. A listing that fails is said
+        (one line, counted) and tried again at the next rescan; it never stops the watcher."""
+        from agent.scan.remote import scan_url
+
+        for result in scan_url(self.scanner, url):
+            if self.stopping.is_set():
+                return
+            self._counted(result, result.path)
+
     def _scan(self, path: Path, root: Path) -> None:
-        result = self.scanner.scan_file(path, root)
+        self._counted(self.scanner.scan_file(path, root), path)
+
+    def _counted(self, result, path) -> None:
         if result.state == "error":
             self.stats["errors"] += 1
         if result.state in ("scanned", "resumed"):
@@ -248,6 +271,8 @@ class Watcher:
 
     def _root_of(self, path: Path) -> Path | None:
         for root in self.roots:
+            if isinstance(root.path, str):
+                continue
             if path == root.path or path.is_relative_to(root.path):
                 return root.path
         return None
@@ -266,7 +291,7 @@ class Watcher:
 
         with self.lock:
             backlog = len(self.pending)
-        state = {**self.stats, "pending": backlog, "polling": self.polling, "roots": [str(r.path) for r in self.roots],
+        state = {**self.stats, "pending": backlog, "polling": self.polling, "roots": [shown(r.path) for r in self.roots],
                  "summary": f"{self.stats['files_read']} files read, {self.stats['findings']} new findings, "
                             f"{backlog} waiting, {'polling' if self.polling else 'inotify'}"}
         now = dt.datetime.now(dt.timezone.utc)

@@ -30,10 +30,13 @@ from agent.ids import new_id
 from agent.reuse.matching import OutputMatch
 from agent.reuse.outputs import OutputCatalog
 from agent.reuse.roles import role_of_fields
+from agent.scan import incremental
+from agent.scan.formats.delta import table_of as delta_table_of
 from agent.scan.readers import FileReadError
 from agent.scan.readers import Record
 from agent.scan.readers import RecordError
 from agent.scan.readers import file_format
+from agent.scan.sources import is_url
 from agent.scan.walk import iter_files
 from agent.scan.walk import regular_file
 from agent.store.engine import Store
@@ -52,7 +55,7 @@ TIER_STRENGTH = ["similar", "near-verbatim", "verbatim"]
 @dataclass
 class FileResult:
     path: str
-    state: str = "scanned"  # scanned | resumed | unchanged | error | skipped
+    state: str = "scanned"  # scanned | resumed | checked (against new outputs, by sketch) | unchanged | error | skipped
     records: int = 0
     bad_records: int = 0
     bytes: int = 0
@@ -106,12 +109,20 @@ class Scanner:
         self.catalog = catalog
         self.on_error = on_error or (lambda line: log.warning("%s", line))
         self.on_progress = on_progress or (lambda n: None)
+        # 5-gram hashes of the outputs new since an index version, shared by every file that
+        # version left behind (agent.scan.incremental); reset when the index moves on
+        self.new_output_hashes: dict[tuple[int, int], object] = {}
 
     # -- walking --
 
-    def scan_paths(self, paths: list[Path]) -> Iterator[FileResult]:
+    def scan_paths(self, paths: list[Path | str]) -> Iterator[FileResult]:
         self.catalog.sync()
         for root in paths:
+            if isinstance(root, str) and is_url(root):  # an object store: agent.scan.remote
+                from agent.scan.remote import scan_url
+
+                yield from scan_url(self, root)
+                continue
             root = root.absolute()  # a file's identity must not depend on where scan was run from
             if not root.is_dir() and (why := self._not_scannable(root)) is not None:
                 yield self._file_error(FileResult(str(root)), f"{root}: {why}")  # named, so said
@@ -143,6 +154,11 @@ class Scanner:
         stored on the file's row and counted (state "error"), and the caller goes on."""
         result = FileResult(str(path))
         try:
+            table = delta_table_of(path, root)
+            if table is not None:  # a Delta table is read whole, at its current version
+                from agent.scan.remote import scan_delta
+
+                return scan_delta(self, str(table), str(root))
             return self._scan_file(path, root, result)
         except Exception as e:  # a bug or a store failure: this file only
             self._file_error(result, f"{path}: {internal_reason(e, f'scanning {path}')}")
@@ -167,6 +183,13 @@ class Scanner:
             return result
         version = self.catalog.version
         start_offset = start_record = 0
+        if state is not None and state.index_generation not in (version, -1) and state.state == "ok" \
+                and state.inode == st.st_ino and state.head_sha256 == head and state.size == st.st_size \
+                and state.mtime_ns == st.st_mtime_ns:
+            # the same file, read before new outputs were captured: check them against its sketch
+            checked = self._check_new_outputs(path, root, state, st, head, version, result)
+            if checked is not None:
+                return checked
         if state is not None and state.index_generation == version and state.inode == st.st_ino \
                 and state.head_sha256 == head:
             if state.size == st.st_size and state.mtime_ns == st.st_mtime_ns and state.state == "ok":
@@ -184,12 +207,32 @@ class Scanner:
                 self._file_error(result, f"{path}: {e.strerror or e}")
                 self._store_error(path, root, result)
                 return result
-        return self._read(path, root, st, head, version, result, start_offset, start_record)
+        return self._read(path, root, st, head, version, result, start_offset, start_record, sketched=True)
 
-    def _read(self, path: Path, root: Path, st: os.stat_result, head: str, version: int, result: FileResult,
-              start_offset: int, start_record: int) -> FileResult:
+    def _check_new_outputs(self, path: Path, root: Path, state: DatasetFile, st: os.stat_result, head: str,
+                           version: int, result: FileResult) -> FileResult | None:
+        """Only the records the sketch names as sharing 5-grams with new outputs are read back;
+        None when the file has no usable sketch (it is then read in full)."""
+        found = incremental.candidates(self, path, state, st, head)
+        if found is None:
+            return None
+        spans, span_bytes = found
+        result.state = "checked"
+        self._read(path, root, st, head, version, result, state.offset, state.records,
+                   source=incremental.read_back(path, spans))
+        result.bytes = span_bytes
+        return result
+
+    def _read(self, path: Path, root: Path | str, st: os.stat_result, head: str, version: int, result: FileResult,
+              start_offset: int, start_record: int, *, name: str | None = None,
+              source: Iterator[Record | RecordError] | None = None, sketched: bool = False) -> FileResult:
+        """Read records (from `path`, or from `source` when given) and store what reuses outputs,
+        all under `name` (default: the path): a downloaded object's is its URL, not the copy's."""
         from agent.scan.readers import read_records
 
+        name = name or str(path)
+        # a full or resumed read of a local file leaves a sketch for later checks (agent.scan.sketch)
+        builder = incremental.builder_for(self.catalog, name, start_offset) if sketched else None
         detector = self.catalog.detector()
         offset, records_done = start_offset, start_record
         pending: list[dict] = []
@@ -199,17 +242,20 @@ class Scanner:
         def records_only() -> Iterator[list[tuple[str, str]]]:
             nonlocal offset, records_done
             try:
-                for item in read_records(path, start_offset, start_record):
+                items = source if source is not None else read_records(path, start_offset, start_record)
+                for item in items:
                     if isinstance(item, RecordError):
                         result.bad_records += 1
-                        line = f"{path}:{item.number}: {item.message}"
+                        line = f"{name}:{item.number}: {item.message}"
                         result.errors.append(line)
                         self.on_error(line)
                         continue
                     records.append(item)
+                    if builder is not None:
+                        builder.add(item.number, item.fields, item.end_offset)
                     yield item.fields
             except FileReadError as e:
-                line = str(e)  # already "path: what is wrong"
+                line = f"{name}: {e.reason}"
                 result.errors.append(line)
                 self.on_error(line)
                 result.state = "error"
@@ -222,30 +268,35 @@ class Scanner:
                 records_done = max(records_done, record.number)
                 if matches:
                     infos = self.catalog.describe({m.output_id for m in matches})
-                    row = finding_row(str(path), record, matches, infos)
+                    row = finding_row(name, record, matches, infos)
                     if row is not None:
                         pending.append(row)
                         pending_fields.append(record.fields)
                 if result.records % COMMIT_EVERY == 0:
                     attach_spans(pending, pending_fields, detector)  # batched: per record it cost more than matching
                     pending_fields = []
-                    self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
+                    self._commit(name, root, st, head, version, offset, records_done, result, pending, partial=True)
                     pending = []
                     self.on_progress(0)
             attach_spans(pending, pending_fields, detector)
         except Exception as e:
             # Findings up to here are kept; the file stays marked for a full scan next time.
             reason = (e.strerror or str(e)) if isinstance(e, OSError) else internal_reason(e, f"scanning {path}")
-            self._file_error(result, f"{path}: {reason}")
+            self._file_error(result, f"{name}: {reason}")
             for row in pending:
                 row.setdefault("spans", [])
-            self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
+            self._commit(name, root, st, head, version, offset, records_done, result, pending, partial=True)
             return result
         result.bytes = max(0, st.st_size - start_offset)
-        self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=False)
+        if builder is not None:
+            if result.state == "error":
+                incremental.forget(self.catalog, name)
+            else:
+                incremental.keep(self.catalog, builder, name, st, head)
+        self._commit(name, root, st, head, version, offset, records_done, result, pending, partial=False)
         return result
 
-    def _commit(self, path: Path, root: Path, st: os.stat_result, head: str, version: int, offset: int,
+    def _commit(self, path: Path | str, root: Path | str, st: os.stat_result, head: str, version: int, offset: int,
                 records_done: int, result: FileResult, rows: list[dict], *, partial: bool) -> None:
         now = _utcnow()
         with self.store.write_session() as s:
@@ -314,6 +365,7 @@ def scan_summary(results: list[FileResult], seconds: float) -> dict:
     return {
         "files": len(results),
         "scanned": sum(r.state in ("scanned", "resumed") for r in results),
+        "checked": sum(r.state == "checked" for r in results),
         "unchanged": sum(r.state == "unchanged" for r in results),
         "errors": sum(r.state == "error" for r in results),
         "skipped": sum(r.state == "skipped" for r in results),

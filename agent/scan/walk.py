@@ -2,7 +2,8 @@
 
 Symbolic links are never followed out of the root they were found under; a link to a directory is
 not descended (no loops, no escapes); devices, FIFOs and sockets are skipped; only files whose
-names a reader supports are returned, and editors' swap and backup files are left alone.
+names a reader supports are returned, and editors' swap and backup files are left alone. A Delta
+table's directory is returned as one entry rather than walked (its data files are not all live).
 """
 
 from __future__ import annotations
@@ -14,7 +15,17 @@ from pathlib import Path
 
 from agent.scan.readers import SUPPORTED_SUFFIXES
 
+DELTA_LOG = "_delta_log"  # agent.scan.formats.delta
 _SKIP_NAMES = (".swp", ".swx", ".swo", "~", ".tmp", ".part", ".crdownload")
+
+
+def is_delta_table(directory: Path) -> bool:
+    """Whether `directory` holds a Delta log. One that cannot be looked into is not (the walk
+    then tries to list it, and reports it when that fails)."""
+    try:
+        return (directory / DELTA_LOG).is_dir()
+    except OSError:
+        return False
 
 
 def supported(path: Path) -> bool:
@@ -56,6 +67,9 @@ def iter_files(root: Path, unlisted: list[str] | None = None) -> Iterator[Path]:
     A directory that cannot be listed is appended to `unlisted` (when given) as `path: reason`:
     the files in it were not scanned, and a scan must say so."""
     root = Path(root)
+    if is_delta_table(root):  # a Delta table is one unit, read through its log
+        yield root
+        return
     if not root.is_dir():
         if supported(root) and regular_file(root, root.parent) is None:
             yield root
@@ -82,7 +96,9 @@ def iter_files(root: Path, unlisted: list[str] | None = None) -> Iterator[Path]:
             path = Path(entry.path)
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not entry.name.startswith("."):
+                    if is_delta_table(path):
+                        yield path
+                    elif not entry.name.startswith("."):
                         subdirs.append(path)
                     continue
             except OSError:

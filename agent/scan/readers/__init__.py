@@ -3,7 +3,8 @@
 Formats: JSONL (.jsonl, .ndjson), JSON (.json: a top-level array is streamed element by element;
 a single object is one record; several values one after another are read as JSON lines), CSV and
 TSV (per cell, the header names the fields), Parquet (string columns, nested lists/structs too),
-plain text and Markdown (.txt, .md, .markdown), each also gzip (.gz) or zstd (.zst) compressed.
+plain text and Markdown (.txt, .md, .markdown), Arrow IPC (.arrow, as `datasets` save_to_disk writes it;
+agent.scan.formats.arrow), each also gzip (.gz), zstd (.zst), bzip2 (.bz2) or xz (.xz) compressed.
 
 One module per format (jsonl, json_array, table, text, parquet) over what they share (common);
 this module picks the reader from the file name.
@@ -32,6 +33,7 @@ from the iterator, after any records read before the problem was found.
 from __future__ import annotations
 
 import codecs
+import lzma
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,7 +65,7 @@ def file_format(path: Path) -> tuple[str, str | None]:
     base = suffixes[-2] if compression and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
     if base not in _BASE_SUFFIXES:
         raise FileReadError(path, f"unsupported file type (expected one of {', '.join(sorted(_BASE_SUFFIXES))}"
-                                  ", optionally .gz or .zst)")
+                                  ", optionally .gz, .zst, .bz2 or .xz)")
     return _BASE_SUFFIXES[base], compression
 
 
@@ -82,8 +84,15 @@ def read_records(path: Path, start_offset: int = 0, start_record: int = 0) -> It
         if kind == "parquet":
             yield from _read_parquet(path, compression, start_record)
             return
+        if kind == "arrow":
+            from agent.scan.formats.arrow import read_arrow
+
+            yield from read_arrow(path, compression, start_record)
+            return
         with _open(path, compression) as stream:
             head = stream.peek_head()
+            if not head:  # a compressed file holding nothing is as empty as a zero-byte one
+                raise FileReadError(path, f"empty file (nothing after {compression} decompression)")
             if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                 raise FileReadError(path, "binary data (NUL bytes), not a text dataset")
             if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -104,7 +113,7 @@ def read_records(path: Path, start_offset: int = 0, start_record: int = 0) -> It
         raise FileReadError(path, "permission denied") from None
     except FileNotFoundError:
         raise FileReadError(path, "no such file") from None
-    except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError) as error:
         raise FileReadError(path, f"cannot read ({compression or 'file'}): {_one_line(error)}") from None
 
 

@@ -3,8 +3,10 @@ lines, and the walk that turns a decoded value into (field path, text) pairs."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
+import lzma
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +23,9 @@ _CHUNK = 1 << 20
 _SNIFF = 8192
 
 _BASE_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
-                  ".parquet": "parquet", ".txt": "text", ".md": "text", ".markdown": "text"}
-_COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+                  ".parquet": "parquet", ".txt": "text", ".md": "text", ".markdown": "text",
+                  ".arrow": "arrow"}
+_COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".bz2": "bzip2", ".xz": "xz"}
 SUPPORTED_SUFFIXES = frozenset(
     [*_BASE_SUFFIXES, *(base + comp for base in _BASE_SUFFIXES for comp in _COMPRESSIONS)])
 # Short labels that name a speaker rather than hold text.
@@ -152,13 +155,54 @@ class _Stream:
         self._raw.close()
 
 
+class _ZstdFrames:
+    """zstd frames one after another, decompressed as read. Unlike zstandard's stream_reader, a
+    file that ends inside a frame is an error (stream_reader returns what it has, or nothing, and
+    a truncated .zst would read as a shorter or empty file). Input is fed in small pieces because
+    one decompress call is unbounded: an RLE block of 4 bytes expands to 128 KiB, so a piece of
+    _ZSTD_FEED bytes makes at most 128 MiB even in a crafted bomb (real data: a few times the piece)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._frame = zstandard.ZstdDecompressor().decompressobj()
+        self._fed = False  # the current frame has been given input
+        self._pending = b""  # input left over after a frame ended
+
+    def read(self, size: int = _CHUNK) -> bytes:
+        while True:
+            piece = self._pending or self._raw.read(_ZSTD_FEED)
+            self._pending = b""
+            if not piece:
+                if self._fed and not self._frame.eof:
+                    raise zstandard.ZstdError("the file ends inside a zstd frame (truncated)")
+                return b""
+            self._fed = True
+            data = self._frame.decompress(piece)
+            if self._frame.eof:  # the next frame, if any, starts in what this one left
+                self._pending = self._frame.unused_data
+                self._frame, self._fed = zstandard.ZstdDecompressor().decompressobj(), False
+            if data:
+                return data
+
+    read1 = read
+
+    def close(self) -> None:
+        pass
+
+
+_ZSTD_FEED = 4096
+
+
 def _open(path: Path, compression: str | None) -> _Stream:
     raw = open(path, "rb")
     if compression == "gzip":
         return _Stream(path, compression, raw, gzip.GzipFile(fileobj=raw), seekable=False)
     if compression == "zstd":
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return _Stream(path, compression, raw, reader, seekable=False)
+        return _Stream(path, compression, raw, _ZstdFrames(raw), seekable=False)
+    if compression == "bzip2":
+        return _Stream(path, compression, raw, bz2.BZ2File(raw), seekable=False)
+    if compression == "xz":
+        return _Stream(path, compression, raw, lzma.LZMAFile(raw), seekable=False)
     return _Stream(path, compression, raw, raw, seekable=True)
 
 
