@@ -106,9 +106,9 @@ class IndexPlugin(WorkerPlugin):
         self.detector = ReuseDetector(index)
 
 
-def worker_detector() -> ReuseDetector:
-    """The detector of the worker running the current task."""
-    plugin = get_worker().plugins.get(NAME)
+def worker_detector(worker=None) -> ReuseDetector:
+    """The detector of `worker` (default: the worker running the current task)."""
+    plugin = (worker or get_worker()).plugins.get(NAME)
     if plugin is None or getattr(plugin, "detector", None) is None:
         raise RuntimeError("aiaudit: this worker has no output index (the index plugin did not set up)")
     return plugin.detector

@@ -169,7 +169,7 @@ class ClusterScan:
             if plans[name].complete:
                 yield self._finish(plans.pop(name), version)
         self.units_by_task = {future.key: unit for future, unit in zip(futures, pending)}
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=self.client.loop):
             unit = self.units_by_task[future.key]
             plan = plans[unit.path]
             self.progress.tasks_done += 1

@@ -40,8 +40,8 @@ def test_a_snapshot_is_the_published_generation_and_opens_as_the_same_index(capt
 
 
 def _matches_on_workers(client, text):
-    def match():
-        return [m.output_id for m in worker_detector().match([("text", text)])]
+    def match(dask_worker):  # client.run runs outside any task: the worker is passed in
+        return [m.output_id for m in worker_detector(dask_worker).match([("text", text)])]
     return client.run(match)
 
 
