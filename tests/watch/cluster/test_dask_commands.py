@@ -203,7 +203,7 @@ def test_without_the_cluster_extra_one_line_names_it_and_exit_2(tmp_path, sqlite
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "aiaudit: aiaudit scan on a cluster needs Dask distributed: pip install 'aiaudit[cluster]'"]
+        "aiaudit scan on a cluster needs Dask distributed: pip install 'aiaudit[cluster]'"]
 
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, sqlite_url):
