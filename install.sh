@@ -2,7 +2,16 @@
 # Install aiaudit.
 #
 #   ./install.sh                 .venv in this checkout, the package installed (again: upgraded)
-#   ./install.sh --dev           the same plus what the tests need
+#   ./install.sh --lake          the same with the object-store and table-format readers
+#                                (the aiaudit[lake] extra: s3fs, gcsfs, adlfs, huggingface_hub, deltalake)
+#   ./install.sh --cluster       the same with Dask distributed, for `aiaudit scan --cluster/--workers`
+#                                (the aiaudit[cluster] extra; combines with --lake)
+#   ./install.sh --dev           the same as --lake --cluster plus the test tools, pinned to what the product
+#                                resolved, and the vendors' SDKs (and the S3 server and `datasets`
+#                                the lake tests use) in a venv of their own (.venv-clients)
+#   ./install.sh --python PATH   use that interpreter (default: python3), e.g. python3.12
+#   ./install.sh --venv DIR      the product venv in DIR (the SDKs then go to DIR-clients), so
+#                                two lines (3.11 with mitmproxy 11, 3.12 with 12) can coexist
 #   sudo ./install.sh --system   /opt/aiaudit, the aiaudit user, /etc/aiaudit, /var/lib/aiaudit,
 #                                systemd units for the proxy, the watcher and the weekly report
 #   ./install.sh --system --root DIR   stage the system layout under DIR (no users, no systemctl)
@@ -12,24 +21,39 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-python3}"
 MODE=local
 DEV=0
+LAKE=0
+CLUSTER=0
 ROOT=""
+VENV=""
 SERVICE_USER=aiaudit
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --dev) DEV=1 ;;
+        --dev) DEV=1; LAKE=1; CLUSTER=1 ;;
+        --lake) LAKE=1 ;;
+        --cluster) CLUSTER=1 ;;
         --system) MODE=system ;;
         --root) [ $# -ge 2 ] || die "--root needs a directory"; ROOT="$(realpath -m "$2")"; shift ;;
         --root=*) ROOT="$(realpath -m "${1#--root=}")" ;;
         --python) [ $# -ge 2 ] || die "--python needs an interpreter"; PYTHON="$2"; shift ;;
-        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --python=*) PYTHON="${1#--python=}" ;;
+        --venv) [ $# -ge 2 ] || die "--venv needs a directory"; VENV="$(realpath -m "$2")"; shift ;;
+        --venv=*) VENV="$(realpath -m "${1#--venv=}")" ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see ./install.sh --help)" ;;
     esac
     shift
 done
 [ -z "$ROOT" ] || [ "$MODE" = system ] || die "--root only applies to --system"
+# the extras asked for: names for production_pins, "[a,b]" for pip
+EXTRA_NAMES=""
+if [ "$LAKE" = 1 ]; then EXTRA_NAMES="lake"; fi
+if [ "$CLUSTER" = 1 ]; then EXTRA_NAMES="${EXTRA_NAMES:+$EXTRA_NAMES }cluster"; fi
+EXTRAS=""
+if [ -n "$EXTRA_NAMES" ]; then EXTRAS="[${EXTRA_NAMES// /,}]"; fi
+[ -z "$VENV" ] || [ "$MODE" = local ] || die "--venv does not apply to --system (it installs into /opt/aiaudit/venv)"
 
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found: install Python 3.11 or newer"
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -45,27 +69,72 @@ make_venv() {  # make_venv DIR: create or reuse, then make sure pip is current e
     "$dir/bin/python" -m pip install --quiet --upgrade "pip>=23.1" || die "could not upgrade pip in $dir"
 }
 
+# The installed distributions that aiaudit's requirements reach, extras and markers applied, as
+# name==version lines: what a plain ./install.sh resolved (with --lake/--dev: aiaudit[lake], since
+# users who read object stores install that extra and the tests must run what they get). pip's vendored packaging is used because
+# packaging itself is not a dependency of the product.
+production_pins() {  # production_pins VENV [EXTRA...]
+    "$1/bin/python" - "${@:2}" <<'PY'
+import sys
+from importlib import metadata
+from pip._vendor.packaging.requirements import Requirement
+from pip._vendor.packaging.utils import canonicalize_name
+
+seen, todo = {}, [("aiaudit", frozenset(filter(None, sys.argv[1:])))]
+while todo:
+    name, extras = todo.pop()
+    key = canonicalize_name(name)
+    if key in seen and extras <= seen[key]:
+        continue
+    seen[key] = seen.get(key, frozenset()) | extras
+    for line in metadata.distribution(name).requires or []:
+        req = Requirement(line)
+        if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in {"", *extras}):
+            todo.append((req.name, frozenset(req.extras)))
+del seen["aiaudit"]
+for key in sorted(seen):
+    print(f"{key}=={metadata.version(key)}")
+PY
+}
+
 install_local() {
-    local venv="$HERE/.venv"
+    local venv="${VENV:-$HERE/.venv}"
+    local clients="$venv-clients"
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import openai' >/dev/null 2>&1; then
+        # an earlier --dev put the SDKs (and their newer h11) into the product venv
+        echo "$venv holds the vendor SDKs of an older --dev install: making it anew without them"
+        rm -rf "$venv"
+    fi
     make_venv "$venv"
     echo "installing aiaudit into $venv ..."
-    "$venv/bin/python" -m pip install --quiet --upgrade -e "$HERE" || die "pip could not install aiaudit"
+    "$venv/bin/python" -m pip install --quiet --upgrade -e "$HERE$EXTRAS" || die "pip could not install aiaudit$EXTRAS"
     if [ "$DEV" = 1 ]; then
-        echo "installing test dependencies ..."
-        "$venv/bin/python" -m pip install --quiet --upgrade -e "$HERE[dev]" || die "pip could not install the test dependencies"
-        # The vendors' SDKs are resolved on their own: their HTTP stacks want a newer h11 than
-        # mitmproxy 11.0.2 declares, and a joint resolve backtracks for many minutes. mitmdump
-        # runs with the newer h11 (the test suite proves it).
-        "$venv/bin/python" -m pip install --quiet --upgrade -r "$HERE/tests/requirements-sdks.txt" 2>&1 \
-            | grep -v "dependency resolver does not currently\|mitmproxy .* has requirement h11\|^$" || true
-        "$venv/bin/python" -c 'import openai, anthropic, google.genai, boto3, cohere' \
-            || die "the vendor SDKs for the tests did not install"
+        # The tests must run the product exactly as a plain install resolves it: the test tools
+        # are installed under constraints frozen from that install, and may not move any of them.
+        local pins="$venv/production-pins.txt"
+        production_pins "$venv" $EXTRA_NAMES > "$pins" || die "could not list the production dependencies of $venv"
+        echo "installing test tools into $venv (pinned to the $(wc -l < "$pins") production packages in $pins) ..."
+        "$venv/bin/python" -m pip install --quiet --upgrade -e "$HERE[dev]" -c "$pins" \
+            || die "the test tools cannot be installed without changing a production pin (pip's reason above; pins in $pins)"
+        production_pins "$venv" $EXTRA_NAMES | cmp -s - "$pins" \
+            || die "installing the test tools changed the production dependencies of $venv (compare with $pins)"
+        # The vendors' SDKs want other versions of shared packages (h11 0.16 where mitmproxy
+        # 11.0.2 wants at most 0.14): they get a venv of their own, which the tests drive.
+        make_venv "$clients"
+        echo "installing the vendors' SDKs into $clients ..."
+        "$clients/bin/python" -m pip install --quiet --upgrade -r "$HERE/tests/requirements-sdks.txt" \
+            || die "pip could not install the vendor SDKs into $clients"
+        "$clients/bin/python" -c 'import openai, anthropic, google.genai, boto3, cohere, httpx, moto.server, datasets' \
+            || die "the vendor SDKs for the tests did not install into $clients"
     fi
+    "$venv/bin/python" -m pip check >/dev/null \
+        || { "$venv/bin/python" -m pip check >&2; die "$venv does not hold the versions its packages declare (pip check above)"; }
     "$venv/bin/aiaudit" --help >/dev/null || die "aiaudit does not start from $venv"
+    local shown="${venv#"$PWD"/}"
     echo
     echo "aiaudit is installed in $venv"
-    echo "  try it:          .venv/bin/aiaudit demo"
-    [ "$DEV" = 1 ] && echo "  run the tests:   .venv/bin/pytest"
+    echo "  try it:          $shown/bin/aiaudit demo"
+    [ "$DEV" = 1 ] && echo "  run the tests:   $shown/bin/pytest   (SDK clients run from ${clients#"$PWD"/})"
     echo "  on a proxy host: sudo ./install.sh --system"
 }
 
@@ -94,7 +163,7 @@ install_system() {
     install -d -m 0755 "$opt"
     make_venv "$opt/venv"
     echo "installing aiaudit into $opt/venv ..."
-    "$opt/venv/bin/python" -m pip install --quiet --upgrade "$HERE" || die "pip could not install aiaudit"
+    "$opt/venv/bin/python" -m pip install --quiet --upgrade "$HERE$EXTRAS" || die "pip could not install aiaudit$EXTRAS"
 
     install -d -m 0755 "$etc"
     install -d -m 0755 "$etc/rules.d"

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("agent.commands.rules", "rule files: `rules check [PATH...]` validates them"),
     "verify": ("agent.commands.verify", "check the tamper-evident chain over stored evidence"),
     "alerts": ("agent.commands.alerts", "alert sinks: `alerts test` sends one sample alert to each"),
+    "evidence": ("agent.commands.evidence", "evidence bundles: `evidence export ID... --out F.zip`, `evidence verify F.zip`"),
     "status": ("agent.commands.status", "capture and watcher counts, journal size, last store error"),
     "prune": ("agent.commands.prune", "apply the retention settings"),
     "db": ("agent.commands.db", "database: `db upgrade` applies schema migrations"),
@@ -35,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2: the DESIGN.md contract
+    def error(self, message: str) -> None:  # one line, exit 2: the exit-code contract (docs/architecture.md)
         raise UserError(f"{self.prog}: {message}")
 
 

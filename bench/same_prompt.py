@@ -12,9 +12,9 @@ same 300 questions (arena-bench-v1) and of 3 models to 500 more (arena-hard-v0.1
 2. Datasets in five training formats (chat JSONL `messages`, instruction/output JSONL, CSV,
    Parquet, ShareGPT `conversations` with from: human/gpt) hold, next to the question:
    - positives: the captured answers exact, reformatted, truncated to 60 %, excerpted (40-80
-     words, counted as the detector counts them, inside other text), embedded in other text
-     (answers of SHORT_WORDS words or more: shorter ones match as whole fields only), and with
-     10 % and 25 % of words edited;
+     words, counted as the detector counts them, inside other text), embedded in other text, and
+     with 10 % and 25 % of words edited (embedded and edited: answers of SHORT_WORDS words or
+     more; shorter ones match as whole fields only, by design);
    - same-prompt negatives: every other model's answer to the same questions;
    - unrelated negatives: the synthetic same-domain, boilerplate and unrelated records of
      bench/reuse_detection.py.
@@ -49,16 +49,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.fingerprint import fingerprint  # noqa: E402
-from agent.fingerprint.scoring import SHORT_WORDS  # noqa: E402
-from agent.watch.readers import Record  # noqa: E402
-from agent.watch.readers import read_records  # noqa: E402
+from agent.reuse import fingerprint  # noqa: E402
+from agent.reuse.scoring import SHORT_WORDS  # noqa: E402
+from agent.scan.readers import Record  # noqa: E402
+from agent.scan.readers import read_records  # noqa: E402
 from bench.reuse_detection import MinHashBaseline  # noqa: E402
 from bench.reuse_detection import Writer  # noqa: E402
 from bench.reuse_detection import reformat  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "same-prompt" / "answers.jsonl.gz"
-CAPTURE = ROOT / "agent" / "capture" / "script.py"
+CAPTURE = ROOT / "agent" / "proxy" / "script.py"
 CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "edit10", "edit25")
 TARGETS = {"exact": 1.0, "reformatted": 1.0, "truncated": 1.0, "excerpt": 1.0, "embedded": 1.0,
            "edit10": 0.98, "edit25": None}
@@ -113,10 +113,10 @@ def completion_body(answer: Answer, number: int) -> bytes:
 
 def capture(answers: list[Answer], work: Path) -> tuple[str, Path]:
     """Send every answer through mitmdump + the capture addon; returns (database URL, config)."""
-    from agent.commands.status import journal_pending
-    from agent.standin import StandinServer
-    from agent.standin import clients
-    from agent.standin.harness import standin_proxy
+    from agent.writer.fleet import journal_pending
+    from tests.support.remote_clients import clients
+    from tests.support.standin import StandinServer
+    from tests.support.standin.harness import standin_proxy
 
     url = f"sqlite:///{work / 'audit.db'}"
     config = work / "aiaudit.yaml"
@@ -186,7 +186,8 @@ def edit(text: str, share: float, vocabulary: list[str], r: random.Random) -> st
 
 
 def _words(text: str) -> int:
-    return len(re.findall(r"[^\W_]+", text))
+    """Words as the detector counts them (markup such as list markers is no word)."""
+    return fingerprint(text).word_count
 
 
 def positives(answer: Answer, output_id: int, split: str, host: str, vocabulary: list[str],
@@ -203,9 +204,9 @@ def positives(answer: Answer, output_id: int, split: str, host: str, vocabulary:
     if len(words) * 6 // 10 >= MIN_EXCERPT:
         forms["truncated"] = " ".join(words[: len(words) * 6 // 10])
     if _words(answer.text) < SHORT_WORDS:  # short outputs match as whole fields only, by design
-        del forms["embedded"]
+        for kind in ("embedded", "edit10", "edit25"):
+            del forms[kind]
     elif _words(answer.text) >= MIN_EXCERPT + 10:
-        # 40-80 words as the detector counts them (markup such as list markers is no word)
         size = r.randint(MIN_EXCERPT, min(80, _words(answer.text) - 5))
         start = r.randint(0, len(words) - 1)
         end = start
@@ -335,8 +336,8 @@ def main() -> int:
     print(f"captured {len(captured)} answers of {args.captured} through mitmdump + the capture addon "
           f"(store_text none) in {time.perf_counter() - started:.0f} s; {len(ids)} outputs stored")
 
+    from agent.reuse.outputs import OutputCatalog
     from agent.store.engine import open_store
-    from agent.watch.outputs import OutputCatalog
 
     catalog = OutputCatalog(open_store(url), work / "index")
     catalog.sync()

@@ -81,6 +81,13 @@ class FindingView:
         return rows[0].detail if rows else None
 
     @property
+    def terms(self) -> dict[str, Any]:
+        """How the clause was read (document, section, version, confidence), as recorded with the
+        finding when it was evaluated; empty for findings stored before confidence was kept."""
+        detail = self.aggregate or {}
+        return {key: detail.get(f"terms_{key}") or "" for key in ("confidence", "document", "section", "version", "url")}
+
+    @property
     def other_evidence(self) -> list[EvidenceItem]:
         return [e for e in self.evidence if e.kind not in ("aggregate", "call", "reuse", "upload")]
 
@@ -178,6 +185,9 @@ class VendorExposure:
     terms_source: str
     terms_url: str
     terms_document: str
+    terms_section: str = ""
+    terms_version: str = ""
+    confidence: str = ""  # primary | secondary | not-found: how the clause was read
 
 
 @dataclass
@@ -193,6 +203,8 @@ class ReportModel:
     calls: int
     outputs: int
     output_tokens: int
+    # the evidence chain head this report publishes (rules.engine.anchor.published_head)
+    chain: dict[str, Any] | None = None
 
     @property
     def period_start(self) -> dt.datetime:
@@ -212,7 +224,7 @@ class ReportModel:
         return self.findings[:n]
 
     def to_json(self) -> dict[str, Any]:
-        """report.json (DESIGN.md contract; extend only)."""
+        """report.json (the contract in docs/architecture.md; extend only)."""
         return {
             "week": self.week.label,
             "period": {"start": iso(self.period_start), "end": iso(self.period_end)},
@@ -234,6 +246,7 @@ class ReportModel:
                 for t in self.teams
             ],
             "findings": [finding_json(f) for f in self.findings],
+            **({"chain": self.chain} if self.chain is not None else {}),
         }
 
 
@@ -254,6 +267,8 @@ def finding_json(f: FindingView) -> dict[str, Any]:
         "stance": f.stance,
         "clause": f.clause,
         "clause_reviewed": f.clause_reviewed,
+        "clause_confidence": f.terms["confidence"] or None,
+        "clause_source": {k: v for k, v in f.terms.items() if k != "confidence" and v} or None,
         "group": f.group,
         "remediation": {"headline": f.remediation.headline, "steps": list(f.remediation.steps)},
         "evidence": [{"kind": e.kind, "ref": e.ref, "detail": e.detail} for e in f.evidence],

@@ -1,6 +1,6 @@
 """`aiaudit scan PATH...`: find records that reuse captured outputs, once.
 
-Findings go to stdout (a line each, or DESIGN.md's JSON lines); progress, problems with files and
+Findings go to stdout (a line each, or JSON lines with the scan fields of docs/architecture.md); progress, problems with files and
 records, and the summary go to stderr.
 """
 
@@ -69,7 +69,12 @@ def print_finding(row: dict, fmt: str) -> None:
     print(f"{row['path']}:{row['record']}  {','.join(row['vendors'])}  teams={','.join(row['teams'])}  "
           f"output {row['output_coverage']:.2f}  record {row['record_coverage']:.2f}  "
           f"{row['matched_words']} words  {row.get('reuse_class', '')} {row.get('tier', '')}  "
-          f"{row.get('role', '')} side: {','.join(row.get('fields', []))}  calls={','.join(row['call_ids'])}")
+          f"{row.get('role', '')} side: {_printable(','.join(row.get('fields', [])))}  calls={','.join(row['call_ids'])}")
+
+
+def _printable(text: str) -> str:
+    """Field names come from the scanned file: no control characters reach the terminal."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def print_summary(summary: dict) -> None:
@@ -87,7 +92,7 @@ def print_summary(summary: dict) -> None:
 
 
 def open_catalog(config, store):
-    from agent.watch.outputs import OutputCatalog
+    from agent.reuse.outputs import OutputCatalog
 
     try:
         return OutputCatalog(store, config.index_dir)
@@ -98,13 +103,13 @@ def open_catalog(config, store):
 def run(args: argparse.Namespace) -> int:
     from agent.commands.common import config_from
     from agent.commands.common import store_from
-    from agent.watch.cluster import require_distributed
-    from agent.watch.cluster.command import cluster_wanted
-    from agent.watch.scan import Scanner
-    from agent.watch.scan import scan_summary
+    from agent.scan.cluster import require_distributed
+    from agent.scan.cluster.command import cluster_wanted
+    from agent.scan.scan import Scanner
+    from agent.scan.scan import scan_summary
 
     config = config_from(args)
-    from agent.watch.sources import is_url
+    from agent.scan.sources import is_url
 
     paths = [p if is_url(p) else Path(p) for p in args.paths] or [w.path for w in config.watch]
     if not paths:
@@ -127,9 +132,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     results = []
     if cluster is not None:
-        from agent.watch.cluster.command import scan_on_cluster
+        from agent.scan.cluster.command import scan_on_cluster
 
-        progress.tty = False  # the cluster's own progress line (agent.watch.cluster.progress)
+        progress.tty = False  # the cluster's own progress line (agent.scan.cluster.progress)
         found = scan_on_cluster(scanner, config, paths, *cluster)
     else:
         found = scanner.scan_paths(paths)
@@ -157,7 +162,7 @@ def exit_code(summary: dict, uploads: int | None) -> int:
 def upload_matches(store, catalog) -> int | None:
     """Training uploads captured by the proxy are checked against the same index; returns the
     new findings, or None when that failed (said in one line)."""
-    from agent.watch.uploads import match_uploads
+    from agent.reuse.uploads import match_uploads
 
     try:
         found = match_uploads(store, catalog)

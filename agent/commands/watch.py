@@ -20,10 +20,9 @@ def run(args: argparse.Namespace) -> int:
     from agent.commands.common import config_from
     from agent.commands.common import store_from
     from agent.commands.scan import open_catalog
-    from agent.watch.observer import Root
-    from agent.watch.observer import Watcher
-
-    from agent.watch.sources import is_url
+    from agent.scan.observer import Root
+    from agent.scan.observer import Watcher
+    from agent.scan.sources import is_url
 
     config = config_from(args)
 

@@ -47,7 +47,7 @@ class Config:
     team_header: str | None = None
     watch: tuple[WatchDir, ...] = ()
     rule_paths: tuple[Path, ...] = ()
-    index_dir: Path | None = None  # None: the store's own, see agent.watch.outputs.default_index_dir
+    index_dir: Path | None = None  # None: the store's own, see agent.reuse.outputs.default_index_dir
     rescan_seconds: int = 300
     quiet_seconds: int = 2
     cluster: str | None = None  # scanner.cluster: a Dask scheduler address (agent.watch.cluster)
@@ -62,6 +62,8 @@ class Config:
     redact_headers: tuple[str, ...] = ()
     vendors: tuple[dict, ...] = ()
     report_dir: Path = Path("aiaudit-reports")
+    report_signing_key: Path | None = None
+    report_public_key: Path | None = None
     raw_text_days: int = 30
     metadata_days: int = 400
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -140,8 +142,8 @@ def load_config_text(text: str, name: str = "<config>", db: str | None = None) -
 
 
 def _watch_path(base: Path | None, value: str) -> Path | str:
-    """A watched directory, or an object store's URL kept as written (agent.watch.sources)."""
-    from agent.watch.sources import is_url
+    """A watched directory, or an object store's URL kept as written (agent.scan.sources)."""
+    from agent.config.urls import is_url
 
     return value if is_url(value) else _relative(base, value)
 
@@ -191,6 +193,8 @@ def _build(v: dict[str, Any], source: Path | None, db: str | None) -> Config:
         redact_headers=tuple(v["capture"]["redact_headers"]),
         vendors=tuple(v["vendors"]),
         report_dir=_relative(source, v["report"]["out_dir"]),
+        report_signing_key=_relative(source, v["report"]["signing_key"]) if v["report"]["signing_key"] else None,
+        report_public_key=_relative(source, v["report"]["public_key"]) if v["report"]["public_key"] else None,
         raw_text_days=v["retention"]["raw_text_days"],
         metadata_days=v["retention"]["metadata_days"],
         raw=v,

@@ -14,7 +14,6 @@ from dataclasses import field
 from typing import Any
 
 from agent.config.yamlfile import LineDict
-from agent.config.yamlfile import LineList
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,13 @@ def _facility(value: int) -> int:
 def _header_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", value):
         raise ValueError(f"expected an HTTP header name, got {value!r}")
+    return value
+
+
+def _key_path(value: str) -> str:
+    # a key pasted into the YAML would end up in backups and error messages: only a path is taken
+    if "-----BEGIN" in value or "\n" in value:
+        raise ValueError("give the path of the key file, not the key itself")
     return value
 
 
@@ -208,7 +214,7 @@ SCHEMA = Mapping(
             },
             "The capture addon.",
         ),
-        "vendors": Sequence(Mapping({}), "Extra vendor catalogue entries, same shape as agent/capture/vendors.yaml."),
+        "vendors": Sequence(Mapping({}), "Extra vendor catalogue entries, same shape as agent/proxy/hosts.yaml."),
         "retention": Mapping(
             {
                 "raw_text_days": Scalar(int, 30, "Days raw output text is kept (when privacy.store_text keeps any); "
@@ -223,6 +229,12 @@ SCHEMA = Mapping(
         "report": Mapping(
             {
                 "out_dir": Scalar(str, "./aiaudit-reports", "Where `aiaudit report` writes weeks."),
+                "signing_key": Scalar(str, "", "Path of the site's Ed25519 private key (PEM) that signs the "
+                                      "chain head each report publishes (and evidence bundles' manifests); empty: reports are not signed. "
+                                      "The key itself never goes in this file.", check=_key_path),
+                "public_key": Scalar(str, "", "Path of the site's Ed25519 public key (PEM) that `aiaudit verify "
+                                     "--against` checks report signatures with; defaults to the public half "
+                                     "of signing_key.", check=_key_path),
             },
             "Weekly reports.",
         ),

@@ -1,6 +1,6 @@
 """The store's tables: the system of record every other part reads and writes.
 
-Column names of `Call` match the fields of `aiaudit export calls` (DESIGN.md); a field added there
+Column names of `Call` match the fields of `aiaudit export calls` (docs/architecture.md); a field added there
 is added here first. Times are stored as timezone-aware UTC.
 """
 
@@ -177,7 +177,7 @@ class ScanUnit(Base):
 
 
 class ReuseFinding(Base):
-    """A dataset record that reuses captured outputs (one row per record, DESIGN.md scan fields)."""
+    """A dataset record that reuses captured outputs (one row per record, the scan fields of docs/architecture.md)."""
 
     __tablename__ = "reuse_findings"
 
@@ -267,7 +267,7 @@ class ChainRevision(Base):
 
     The revised row moves to a new link at the head of the chain; its earlier content stays here,
     at its original `chain_seq`, as the exact canonical text that was hashed, so the chain still
-    verifies link by link (rules/engine/chain.py)."""
+    verifies link by link (agent/store/chain.py)."""
 
     __tablename__ = "chain_revisions"
 
@@ -317,7 +317,7 @@ class AlertState(Base):
 class CaptureCounter(Base):
     """Capture accounting per proxy: captured = stored + pending + dropped{reason}.
 
-    Keyed by the proxy's identity (agent.capture.identity), not its host name, which several
+    Keyed by the proxy's identity (agent.writer.proxy_identity), not its host name, which several
     proxies may share; `proxy_host` is what the proxy was called when it last counted. Rows
     counted before proxies had identities carry the host name as their `proxy_id`.
     """
@@ -385,3 +385,15 @@ class StoreIdentity(Base):
     store_id: Mapped[str] = mapped_column(String(36))  # a uuid4
     created_at: Mapped[dt.datetime] = mapped_column(UTC)
     removal_epoch: Mapped[int] = mapped_column(BigInteger, default=0)  # + 1 whenever outputs are deleted
+class SourceSnapshot(Base):
+    """A rule file or terms catalogue exactly as it was when a finding was evaluated, by its
+    SHA-256 (findings' chained aggregate evidence names the digests, which binds these bytes to
+    the chain). Evidence bundles carry them, so a finding can be judged on the rules it met."""
+
+    __tablename__ = "source_snapshots"
+
+    sha256: Mapped[str] = mapped_column(HASH, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # rule | terms
+    path: Mapped[str] = mapped_column(Text)  # where it was read from the first time
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    first_used_at: Mapped[dt.datetime] = mapped_column(UTC)

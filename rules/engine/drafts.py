@@ -143,7 +143,7 @@ def build_drafts(rule: Rule, matched: pd.DataFrame, aggregation, terms: dict, un
         value = float(values["value"])
         threshold = plain(values["threshold"])
         score = finding_score(rule.level, resolved.stance, rule.weigh_by_stance, value,
-                              float(threshold) if threshold is not None else None)
+                              float(threshold) if threshold is not None else None, resolved.confidence)
         window_events = by_row.get(row, [])
         aggregate_detail = {
             "rule": rule.name, "correlation": correlation.type.value, "field": correlation.field,
@@ -153,8 +153,7 @@ def build_drafts(rule: Rule, matched: pd.DataFrame, aggregation, terms: dict, un
             "condition": _condition_text(rule), "baseline": plain(values["baseline"]),
             "baseline_windows": correlation.baseline.windows if correlation.baseline else None,
             "models": window_models[:evidence_cap], "events_listed": len(window_events),
-            "stance": resolved.stance.value, "terms_source": resolved.source, "clause": resolved.clause,
-            "clause_reviewed": resolved.reviewed, "terms_url": resolved.url,
+            **resolved.citation(),
             "references": list(rule.references), "weigh_by_stance": rule.weigh_by_stance,
         }
         evidence = [EvidenceDraft("aggregate", rule.id, aggregate_detail)]

@@ -20,16 +20,17 @@ import time
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
 from agent.ids import new_id
+from agent.store import chain
 from agent.store.models import Evidence
 from agent.store.models import Finding
-from rules.engine import chain
 from rules.engine.collection import load_rules
 from rules.engine.conditions import evaluate_condition
 from rules.engine.correlations import NS
@@ -51,6 +52,9 @@ from rules.engine.model import Logsource
 from rules.engine.model import Rule
 from rules.engine.modifiers import Columns
 from rules.engine.modifiers import match_mask
+from rules.engine.sources import attach_sources
+from rules.engine.sources import store_snapshots
+from rules.engine.terms import TERMS_PATH
 from rules.engine.terms import load_terms
 
 
@@ -185,6 +189,7 @@ def evaluate(store, since: dt.datetime | None = None, until: dt.datetime | None 
     until = utc(until) if until is not None else dt.datetime.now(dt.timezone.utc)
     since = utc(since)
     rules = [r for r in (rules if rules is not None else load_rules(list(extra_rule_paths))) if r.active]
+    terms_path = TERMS_PATH if terms is None else None  # a catalogue handed in has no file to keep
     terms = load_terms() if terms is None else terms
 
     started = time.perf_counter()
@@ -192,8 +197,9 @@ def evaluate(store, since: dt.datetime | None = None, until: dt.datetime | None 
     loaded = time.perf_counter()
     drafts = run_rules(rules, frames, since, until, terms, evidence_cap)
     enrich_call_evidence(store, drafts)
+    sources = attach_sources(drafts, rules, terms_path)
     evaluated = time.perf_counter()
-    wrote = write_findings(store, drafts)
+    wrote = write_findings(store, drafts, sources)
     written = time.perf_counter()
     return EvaluateResult(
         since=since, until=until, rules=len(rules), findings=drafts, new_findings=wrote.new_findings,
@@ -204,10 +210,11 @@ def evaluate(store, since: dt.datetime | None = None, until: dt.datetime | None 
     )
 
 
-def write_findings(store, drafts: list[FindingDraft]) -> WriteResult:
-    """Insert the drafts whose dedupe_key is not stored yet, with evidence, chained, and revise the
-    stored findings of windows that were still open. Safe when two processes do it at once: the
-    check and the write happen under the chain lock."""
+def write_findings(store, drafts: list[FindingDraft], sources: dict | None = None) -> WriteResult:
+    """Insert the drafts whose dedupe_key is not stored yet, with evidence, chained, revise the
+    stored findings of windows that were still open, and keep the rule and terms files the
+    written findings name (`sources`, sources.attach_sources). Safe when two processes do it at
+    once: the check and the write happen under the chain lock."""
     result = WriteResult()
     if not drafts:
         return result
@@ -217,10 +224,12 @@ def write_findings(store, drafts: list[FindingDraft]) -> WriteResult:
         stored = _stored_findings(session, [d.dedupe_key for d in drafts])
         open_state = _open_windows(session, [f.id for f in stored.values()])
         links: list[tuple[str, Any]] = []
+        written: list[FindingDraft] = []  # inserted or revised: their sources are kept
         for draft in drafts:
             finding = stored.get(draft.dedupe_key)
             if finding is None:
                 finding = _insert_draft(draft, now, links, result)
+                written.append(draft)
                 stored[draft.dedupe_key] = finding
                 open_state[finding.id] = (None, set())  # a duplicate draft in one batch: nothing to revise
                 result.changes.append(FindingChange(finding.id, draft.dedupe_key, "new", draft.severity))
@@ -231,7 +240,12 @@ def write_findings(store, drafts: list[FindingDraft]) -> WriteResult:
             change = _revise(session, finding, aggregate, listed, draft, now, links, result)
             if change is not None:
                 result.changes.append(change)
+                written.append(draft)
                 open_state[finding.id] = (None, set())
+        if written and sources:
+            named = {ref["sha256"] for d in written for e in d.evidence
+                     if e.kind == "aggregate" for ref in e.detail.get("sources", [])}
+            store_snapshots(session, [sources[digest] for digest in named if digest in sources], now)
         chain.append(session, links, now)
     return result
 

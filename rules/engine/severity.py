@@ -4,7 +4,9 @@ Finding score (0–100) = the rule level's base score x the weight of the vendor
 training with outputs, plus a small bonus for how far the value went past its threshold:
 
     level:   informational 10, low 30, medium 50, high 70, critical 90
-    stance:  prohibits 1.0, unknown 0.75, restricts 0.55, permits 0.3
+    stance:  prohibits 1.0, unknown 0.75, restricts 0.55, permits 0.3, pulled towards unknown
+             by how the clause was seen (terms.stance_weight): a secondary quote moves it 80 %
+             of the way from unknown, a text not found not at all
     excess:  up to +9 (log2 of value / threshold), never enough to cross a whole level alone
 
 so the same reuse of outputs rates lower from a vendor whose terms permit training than from one
@@ -26,13 +28,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from dataclasses import field
-from typing import Any, Iterable
+from typing import Any
+from typing import Iterable
 
 import pandas as pd
 
 from rules.engine.model import Level
 from rules.engine.model import Stance
-from rules.engine.terms import STANCE_WEIGHT
+from rules.engine.terms import stance_weight
 
 LEVEL_SCORE: dict[Level, float] = {
     Level.INFORMATIONAL: 10.0,
@@ -48,8 +51,11 @@ INFORMATIONAL_BELOW = 20.0
 
 
 def finding_score(level: Level, stance: Stance | None, weigh_by_stance: bool = True,
-                  value: float | None = None, threshold: float | None = None) -> float:
-    weight = STANCE_WEIGHT[stance or Stance.UNKNOWN] if weigh_by_stance else 1.0
+                  value: float | None = None, threshold: float | None = None,
+                  confidence: str | None = None) -> float:
+    """`confidence` (primary | secondary | not-found) of the clause behind `stance`; None
+    weighs the stance as if read first-hand."""
+    weight = stance_weight(stance, confidence) if weigh_by_stance else 1.0
     score = LEVEL_SCORE[level] * weight
     if value is not None and threshold and threshold > 0 and value > threshold and math.isfinite(value):
         score += min(EXCESS_BONUS_MAX, 3.0 * math.log2(value / threshold))

@@ -1,16 +1,24 @@
-"""The vendor terms catalogue (rules/vendors.yaml): what each vendor's terms say about training
-models on its outputs, and where that was read.
+"""The vendor terms catalogue (rules/terms.yaml): what each vendor's texts say about training
+models on its outputs, word for word, where and when that was read, and how it was seen.
+
+A vendor's stance is not written down separately: it is the strictest of the documents that
+govern API traffic (`api`, `usage-policy`, `licence`); consumer terms and guidance pages are
+kept for counsel but never decide it. "Strictest" weighs confidence too (`stance_weight`): a
+prohibition known only from someone else's quote counts a little less than one read in the
+vendor's own text, and a text not found counts as `unknown`.
 
 `stance_for(vendor, models)` resolves pass-through: a reseller's (Bedrock, OpenRouter, Hugging
-Face) own stance and the stance of each model served count, and the strictest applies.
+Face ...) own stance and the terms of each model served count, and the strictest applies.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from typing import Iterable
 
 from rules.engine.loader import LineDict
@@ -20,74 +28,200 @@ from rules.engine.model import Problem
 from rules.engine.model import RuleError
 from rules.engine.model import Stance
 
-TERMS_PATH = Path(__file__).resolve().parent.parent / "vendors.yaml"
+TERMS_PATH = Path(__file__).resolve().parent.parent / "terms.yaml"
 
-# How strongly a stance weighs a finding (severity.py) — and therefore which stance is the
-# strictest when several apply. Unknown sits between: it may well turn out to prohibit.
+# How strongly a stance weighs a finding (severity.py) when its text was read first-hand.
+# Unknown sits between: it may well turn out to prohibit.
 STANCE_WEIGHT: dict[Stance, float] = {
     Stance.PROHIBITS: 1.0,
     Stance.UNKNOWN: 0.75,
     Stance.RESTRICTS: 0.55,
     Stance.PERMITS: 0.3,
 }
+# How far a stance moves away from `unknown`, by how its text was seen: a second-hand quote
+# may have dropped a qualifier, so it is trusted less; a text not found tells nothing.
+CONFIDENCE_FACTOR = {"primary": 1.0, "secondary": 0.8, "not-found": 0.0}
+GOVERNING = ("api", "usage-policy", "licence")
+APPLIES = GOVERNING + ("consumer", "guidance")
+SILENT = "silent"  # the text was read and has no clause on training with outputs
+SCOPES = ("competing", "any", "narrow", "attribution", "pass-through", "none", "unconfirmed")
+_SCOPE_BREADTH = {"any": 2, "competing": 1}  # between equal stances, the broader ban decides
+KINDS = ("vendor", "licence")
 
-_VENDOR_KEYS = {"name", "stance", "scope", "confidence", "clause", "documents", "notes", "pass_through"}
-_DOCUMENT_KEYS = {"name", "url", "effective", "reviewed"}
-_PASS_KEYS = {"model", "terms", "stance", "clause"}
-_CONFIDENCE = {"S", "D", "3P", "U"}
-_SCOPES = {"competing", "any", "narrow", "none", "unconfirmed"}
+_VENDOR_KEYS = {"kind", "name", "summary", "documents", "notes", "pass_through"}
+_DOCUMENT_KEYS = {"applies", "name", "section", "url", "version", "stance", "scope", "quote", "confidence",
+                  "seen", "reviewed"}
+_PASS_KEYS = {"model", "terms"}
+
+
+def stance_weight(stance: Stance | None, confidence: str | None = None) -> float:
+    """The weight of `stance` pulled towards `unknown` as far as its confidence falls short."""
+    stance = stance or Stance.UNKNOWN
+    factor = CONFIDENCE_FACTOR.get(confidence, 1.0) if confidence is not None else 1.0
+    unknown = STANCE_WEIGHT[Stance.UNKNOWN]
+    return unknown + (STANCE_WEIGHT[stance] - unknown) * factor
 
 
 @dataclass(frozen=True)
 class TermsDocument:
+    applies: str
     name: str
+    section: str
     url: str
-    effective: str
+    version: str
+    stance: str  # a Stance value, or "silent"
+    scope: str
+    quote: str
+    confidence: str
+    seen: str
     reviewed: str
+
+    @property
+    def governs(self) -> bool:
+        return self.applies in GOVERNING and self.stance != SILENT
+
+    @property
+    def weight(self) -> float:
+        return stance_weight(Stance(self.stance), self.confidence)
 
 
 @dataclass(frozen=True)
 class PassThrough:
-    """Models matching `model` (a case-insensitive glob) follow `terms` (another vendor id) or
-    the given `stance` and `clause`."""
+    """Models matching `model` (a case-insensitive glob) also follow `terms` (another entry)."""
 
     model: str
-    terms: str | None
-    stance: Stance | None
-    clause: str | None
+    terms: str
 
 
 @dataclass(frozen=True)
 class VendorTerms:
     vendor: str
+    kind: str
     name: str
-    stance: Stance
-    scope: str
-    confidence: str
-    clause: str
+    summary: str
     documents: tuple[TermsDocument, ...]
     notes: str
     pass_through: tuple[PassThrough, ...] = ()
 
     @property
+    def deciding(self) -> TermsDocument | None:
+        """The governing document that sets the stance: the strictest, first-hand first, the
+        broadest ban first."""
+        governing = [d for d in self.documents if d.governs]
+        return max(governing, key=lambda d: (d.weight, CONFIDENCE_FACTOR[d.confidence], _SCOPE_BREADTH.get(d.scope, 0)),
+                   default=None)
+
+    @property
+    def stance(self) -> Stance:
+        return Stance(self.deciding.stance) if self.deciding else Stance.UNKNOWN
+
+    @property
+    def scope(self) -> str:
+        return self.deciding.scope if self.deciding else "unconfirmed"
+
+    @property
+    def confidence(self) -> str:
+        return self.deciding.confidence if self.deciding else "not-found"
+
+    @property
+    def clause(self) -> str:
+        """Our one-sentence summary (the vendor's words are in the documents' quotes)."""
+        return self.summary
+
+    @property
     def reviewed(self) -> str:
-        """When the clause was last checked (the latest review date of its documents)."""
+        """When the entry was last checked (the latest review date of its documents)."""
         return max((d.reviewed for d in self.documents), default="")
 
     @property
     def url(self) -> str:
-        return self.documents[0].url if self.documents else ""
+        document = self.deciding or (self.documents[0] if self.documents else None)
+        return document.url if document else ""
 
 
 @dataclass(frozen=True)
 class ResolvedStance:
-    """The stance that applies to a finding, and the clause and document behind it."""
+    """The stance that applies to a finding, and the text behind it."""
 
     stance: Stance
-    clause: str
+    clause: str  # the vendor's words with their document and section, or our summary
     reviewed: str
-    source: str  # vendor id whose terms gave the stance, or "<vendor> model <glob>"
+    source: str  # the catalogue entry whose terms gave the stance
     url: str
+    confidence: str = "not-found"
+    document: str = ""
+    section: str = ""
+    version: str = ""
+    quote: str = ""
+    summary: str = ""
+
+    @property
+    def weight(self) -> float:
+        return stance_weight(self.stance, self.confidence)
+
+    def citation(self) -> dict[str, Any]:
+        """What a finding's evidence records about the terms (plain JSON, hash-chained)."""
+        return {"stance": self.stance.value, "terms_source": self.source, "clause": self.clause,
+                "clause_reviewed": self.reviewed, "terms_url": self.url, "terms_confidence": self.confidence,
+                "terms_document": self.document, "terms_section": self.section,
+                "terms_version": self.version, "terms_quote": self.quote, "terms_summary": self.summary}
+
+
+def resolve(terms: VendorTerms) -> ResolvedStance:
+    document = terms.deciding
+    if document is None:
+        return ResolvedStance(Stance.UNKNOWN, terms.summary, terms.reviewed, terms.vendor, terms.url,
+                              summary=terms.summary)
+    clause = f"“{document.quote}” ({document.name}, {document.section})" if document.quote else terms.summary
+    return ResolvedStance(Stance(document.stance), clause, terms.reviewed, terms.vendor, document.url,
+                          document.confidence, document.name, document.section, document.version,
+                          document.quote, terms.summary)
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value if value is not None else "").split())
+
+
+def _document(body: Any, where: str, problem, line: int) -> TermsDocument | None:
+    if not isinstance(body, LineDict):
+        problem(line, f"{where}: a document must be a mapping")
+        return None
+    bad = False
+    for key in body:
+        if key not in _DOCUMENT_KEYS:
+            problem(line_of(body, key, line), f"{where}: unknown document field {key!r}")
+            bad = True
+    missing = sorted(_DOCUMENT_KEYS - set(body))
+    if missing:
+        problem(line, f"{where}: document missing {', '.join(missing)}")
+        return None
+    checks = (
+        ("applies", body["applies"] in APPLIES, f"one of {', '.join(APPLIES)}"),
+        ("stance", body["stance"] in {s.value for s in Stance} | {SILENT},
+         f"one of {', '.join(s.value for s in Stance)}, {SILENT}"),
+        ("scope", body["scope"] in SCOPES, f"one of {', '.join(SCOPES)}"),
+        ("confidence", body["confidence"] in CONFIDENCE_FACTOR, f"one of {', '.join(CONFIDENCE_FACTOR)}"),
+        ("reviewed", _is_date(body["reviewed"]), "a date YYYY-MM-DD"),
+        ("url", str(body["url"]).startswith("https://") or (body["url"] == "" and body["confidence"] == "not-found"),
+         "an https:// address (empty only when the text was not found)"),
+        ("quote", bool(_text(body["quote"])) or body["confidence"] != "secondary",
+         "the words quoted (a secondary document is a quote)"),
+    )
+    for key, ok, expected in checks:
+        if not ok:
+            problem(line_of(body, key, line), f"{where}: {key} must be {expected}, got {body[key]!r}")
+            bad = True
+    if bad:
+        return None
+    return TermsDocument(**{key: _text(body[key]) for key in _DOCUMENT_KEYS})
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        dt.date.fromisoformat(str(value))
+        return True
+    except ValueError:
+        return False
 
 
 def _parse(path: Path) -> tuple[dict[str, VendorTerms], list[Problem]]:
@@ -109,53 +243,35 @@ def _parse(path: Path) -> tuple[dict[str, VendorTerms], list[Problem]]:
         for key in body:
             if key not in _VENDOR_KEYS:
                 problem(line_of(body, key), f"{vendor}: unknown field {key!r}")
-        missing = [k for k in ("name", "stance", "scope", "confidence", "clause", "documents") if k not in body]
+        missing = [k for k in ("name", "summary", "documents") if k not in body]
         if missing:
             problem(line, f"{vendor}: missing {', '.join(missing)}")
             continue
-        try:
-            stance = Stance(body["stance"])
-        except ValueError:
-            problem(line_of(body, "stance"), f"{vendor}: invalid stance {body['stance']!r}")
+        kind = body.get("kind", "vendor")
+        if kind not in KINDS:
+            problem(line_of(body, "kind"), f"{vendor}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
             continue
-        if body["confidence"] not in _CONFIDENCE:
-            problem(line_of(body, "confidence"), f"{vendor}: confidence must be one of {sorted(_CONFIDENCE)}")
-        if body["scope"] not in _SCOPES:
-            problem(line_of(body, "scope"), f"{vendor}: scope must be one of {sorted(_SCOPES)}")
-        docs = []
-        for index, doc in enumerate(body["documents"] or []):
-            doc_line = line_of(body["documents"], index, line)
-            if not isinstance(doc, LineDict) or set(doc) - _DOCUMENT_KEYS or not {"name", "url", "reviewed"} <= set(doc):
-                problem(doc_line, f"{vendor}: a document needs name, url, reviewed (and optionally effective)")
-                continue
-            docs.append(TermsDocument(str(doc["name"]), str(doc["url"]), str(doc.get("effective", "unknown")),
-                                      str(doc["reviewed"])))
+        if not isinstance(body["documents"], list) or not body["documents"]:
+            problem(line_of(body, "documents"), f"{vendor}: documents must be a non-empty list")
+            continue
+        docs = [_document(doc, vendor, problem, line_of(body["documents"], index, line))
+                for index, doc in enumerate(body["documents"])]
         passes = []
         for index, item in enumerate(body.get("pass_through") or []):
             item_line = line_of(body["pass_through"], index, line)
-            if not isinstance(item, LineDict) or set(item) - _PASS_KEYS or "model" not in item \
-                    or (("terms" in item) == ("stance" in item)):
-                problem(item_line, f"{vendor}: pass_through needs model and either terms or stance (+ clause)")
+            if not isinstance(item, LineDict) or set(item) != _PASS_KEYS:
+                problem(item_line, f"{vendor}: pass_through needs exactly model and terms")
                 continue
-            try:
-                item_stance = Stance(item["stance"]) if "stance" in item else None
-            except ValueError:
-                problem(item_line, f"{vendor}: invalid stance {item['stance']!r}")
-                continue
-            if item_stance is not None and not item.get("clause"):
-                problem(item_line, f"{vendor}: a pass_through stance needs its clause")
-                continue
-            passes.append(PassThrough(str(item["model"]), item.get("terms"), item_stance, item.get("clause")))
+            passes.append(PassThrough(str(item["model"]), str(item["terms"])))
         catalogue[vendor] = VendorTerms(
-            vendor=vendor, name=str(body["name"]), stance=stance, scope=str(body["scope"]),
-            confidence=str(body["confidence"]), clause=" ".join(str(body["clause"]).split()),
-            documents=tuple(docs), notes=" ".join(str(body.get("notes", "")).split()),
+            vendor=vendor, kind=kind, name=_text(body["name"]), summary=_text(body["summary"]),
+            documents=tuple(d for d in docs if d is not None), notes=_text(body.get("notes", "")),
             pass_through=tuple(passes),
         )
     for vendor, terms in catalogue.items():
         for item in terms.pass_through:
-            if item.terms is not None and item.terms not in catalogue:
-                problem(line_of(root, vendor), f"{vendor}: pass_through names unknown vendor {item.terms!r}")
+            if item.terms not in catalogue:
+                problem(line_of(root, vendor), f"{vendor}: pass_through names unknown entry {item.terms!r}")
     return catalogue, problems
 
 
@@ -172,8 +288,13 @@ def _load_cached(path: Path) -> dict[str, VendorTerms]:
 
 
 def load_terms(path: Path | None = None) -> dict[str, VendorTerms]:
-    """Vendor id -> VendorTerms. Raises RuleError (`path:line: message`) on a malformed file."""
+    """Entry id -> VendorTerms. Raises RuleError (`path:line: message`) on a malformed file."""
     return dict(_load_cached(Path(path or TERMS_PATH).resolve()))
+
+
+def vendor_ids(catalogue: dict[str, VendorTerms]) -> set[str]:
+    """The entries that are vendors (not model licences): the capture catalogue's ids."""
+    return {vendor for vendor, terms in catalogue.items() if terms.kind == "vendor"}
 
 
 def stance_for(catalogue: dict[str, VendorTerms], vendor: str | None,
@@ -182,18 +303,12 @@ def stance_for(catalogue: dict[str, VendorTerms], vendor: str | None,
     terms = catalogue.get(vendor or "")
     if terms is None:
         return ResolvedStance(Stance.UNKNOWN, f"No terms catalogued for vendor {vendor!r}.", "", "", "")
-    best = ResolvedStance(terms.stance, terms.clause, terms.reviewed, terms.vendor, terms.url)
-    for model in {m for m in models if m}:
+    best = resolve(terms)
+    for model in sorted({m for m in models if m}):
         for item in terms.pass_through:
-            if not fnmatch.fnmatchcase(model.lower(), item.model.lower()):
-                continue
-            if item.terms is not None:
-                other = catalogue[item.terms]
-                candidate = ResolvedStance(other.stance, other.clause, other.reviewed, other.vendor, other.url)
-            else:
-                candidate = ResolvedStance(item.stance, " ".join(item.clause.split()), terms.reviewed,
-                                           f"{terms.vendor} model {item.model}", terms.url)
-            if STANCE_WEIGHT[candidate.stance] > STANCE_WEIGHT[best.stance]:
-                best = candidate
-            break  # first matching pass-through rule decides for this model
+            if fnmatch.fnmatchcase(model.lower(), item.model.lower()):
+                candidate = resolve(catalogue[item.terms])
+                if candidate.weight >= best.weight:  # on a tie the model's own, more specific text
+                    best = candidate
+                break  # the first matching pass-through rule decides for this model
     return best

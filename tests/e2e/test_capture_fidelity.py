@@ -5,33 +5,34 @@ from __future__ import annotations
 
 import pytest
 
-from agent.standin import clients
-from agent.standin import expected_text
+from tests.support.client_side import client_side
+from tests.support.raw_http import httpx_client
+from tests.support.standin import expected_text
 
 pytestmark = pytest.mark.e2e
 
 
-def azure_client_with_double_slash(audit):
+@client_side
+def azure_chat_with_double_slash(proxy, ca, prompt, stream):
     """An AzureOpenAI client whose base URL is the resource endpoint with its trailing slash plus
     `/openai`, as `AZURE_OPENAI_ENDPOINT + "/openai"` gives: every call goes to `//openai/...`.
     (openai 3.x strips the slash from `azure_endpoint` itself; older releases did not.)"""
     import openai
 
-    return openai.AzureOpenAI(base_url="https://standin-resource.openai.azure.com/" + "/openai",
-                              api_version="2024-10-21", api_key=clients.FAKE_KEYS["azure-openai"], max_retries=0,
-                              http_client=clients.httpx_client(audit.proxy_url(), audit.proxy.ca_path))
+    client = openai.AzureOpenAI(base_url="https://standin-resource.openai.azure.com/" + "/openai",
+                                api_version="2024-10-21", api_key=clients.FAKE_KEYS["azure-openai"], max_retries=0,
+                                http_client=clients.httpx_client(proxy, ca))
+    messages = [{"role": "user", "content": prompt}]
+    if stream:
+        chunks = client.chat.completions.create(model="prod-gpt4o", messages=messages, stream=True)
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    return client.chat.completions.create(model="prod-gpt4o", messages=messages).choices[0].message.content
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 def test_azure_path_with_a_double_slash_is_recorded(audit, prompt, stream):
     mark = audit.marker()
-    client = azure_client_with_double_slash(audit)
-    messages = [{"role": "user", "content": prompt}]
-    if stream:
-        chunks = client.chat.completions.create(model="prod-gpt4o", messages=messages, stream=True)
-        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    else:
-        text = client.chat.completions.create(model="prod-gpt4o", messages=messages).choices[0].message.content
+    text = azure_chat_with_double_slash(audit.proxy_url(), audit.proxy.ca_path, prompt, stream)
     [call] = audit.wait_calls(mark, 1)
     assert call.path.startswith("//openai/deployments/prod-gpt4o/")  # what the SDK really sent
     assert (call.vendor, call.endpoint, call.model, call.status) == ("azure-openai", "chat.completions", "prod-gpt4o", 200)
@@ -53,7 +54,7 @@ SPELLINGS = [
 def test_odd_spellings_are_recognised_and_forwarded_unchanged(audit, url, vendor, endpoint):
     mark = audit.marker()
     sent_path = url.split("/", 3)[3]
-    with clients.httpx_client(audit.proxy_url(), audit.proxy.ca_path) as http:
+    with httpx_client(audit.proxy_url(), audit.proxy.ca_path) as http:
         # httpx would tidy some spellings itself; a raw target keeps the path as written.
         request = http.build_request("POST", url, json={"model": "m", "max_tokens": 16,
                                                         "messages": [{"role": "user", "content": "hi"}]})
@@ -67,7 +68,7 @@ def test_odd_spellings_are_recognised_and_forwarded_unchanged(audit, url, vendor
 
 def test_host_header_case_trailing_dot_and_port_are_recognised(audit):
     mark = audit.marker()
-    with clients.httpx_client(audit.proxy_url(), audit.proxy.ca_path) as http:
+    with httpx_client(audit.proxy_url(), audit.proxy.ca_path) as http:
         response = http.post("https://api.openai.com/v1/chat/completions", headers={"Host": "API.OpenAI.com.:443"},
                              json={"model": "m", "messages": [{"role": "user", "content": "hi"}]})
     [call] = audit.wait_calls(mark, 1)
@@ -77,7 +78,7 @@ def test_host_header_case_trailing_dot_and_port_are_recognised(audit):
 def test_a_vendor_call_on_an_unknown_path_is_recorded_with_its_sizes(audit):
     mark = audit.marker()
     body = b'{"model": "gpt-4o", "input": "a brand-new endpoint"}'
-    with clients.httpx_client(audit.proxy_url(), audit.proxy.ca_path) as http:
+    with httpx_client(audit.proxy_url(), audit.proxy.ca_path) as http:
         response = http.post("https://api.openai.com/v1/brand-new/generate", content=body,
                              headers={"content-type": "application/json"})
     [call] = audit.wait_calls(mark, 1)
@@ -104,6 +105,16 @@ BEDROCK_FAMILIES = [
 ]
 
 
+@client_side
+def bedrock_invoke(proxy, ca, model, body, stream):
+    """The chunks a stream delivered, or the body of a plain invoke, as the client received them."""
+    client = clients.bedrock_client(proxy, ca)
+    if stream:
+        events = client.invoke_model_with_response_stream(modelId=model, body=body)["body"]
+        return [json.loads(e["chunk"]["bytes"]) for e in events if "chunk" in e]
+    return client.invoke_model(modelId=model, body=body)["body"].read()
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["invoke", "stream"])
 @pytest.mark.parametrize("model,build,generations", BEDROCK_FAMILIES, ids=[m.split(":")[0] for m, *_ in BEDROCK_FAMILIES])
 def test_bedrock_family_gives_one_output_per_generation(audit, prompt, model, build, generations, stream):
@@ -112,17 +123,12 @@ def test_bedrock_family_gives_one_output_per_generation(audit, prompt, model, bu
     if stream and model.startswith("ai21.j2"):
         pytest.skip("Jurassic-2 has no streaming API")
     mark = audit.marker()
-    client = clients.bedrock_client(audit.proxy_url(), audit.proxy.ca_path)
     request = build(prompt)
-    body = json.dumps(request)
     # The stand-in answers the prompt string as sent (chat templates included).
     said = next((request[k] for k in ("prompt", "inputText", "message") if k in request), prompt)
+    received = bedrock_invoke(audit.proxy_url(), audit.proxy.ca_path, model, json.dumps(request), stream)
     if stream:
-        events = client.invoke_model_with_response_stream(modelId=model, body=body)["body"]
-        received = [json.loads(e["chunk"]["bytes"]) for e in events if "chunk" in e]
         assert received  # botocore checked every frame's CRCs on the way
-    else:
-        client.invoke_model(modelId=model, body=body)["body"].read()
     [call] = audit.wait_calls(mark, 1)
     texts = [expected_text(said, i, vendor="aws-bedrock") for i in range(generations)]
     assert (call.vendor, call.endpoint, call.model, call.streamed) == ("aws-bedrock", "invoke", model, stream)

@@ -11,8 +11,9 @@ import time
 import httpx
 import pytest
 
-from agent.standin import clients
 from tests.e2e.conftest import all_files
+from tests.support.client_side import client_side
+from tests.support.raw_http import httpx_client
 
 pytestmark = pytest.mark.e2e
 CHAT = "https://api.openai.com/v1/chat/completions"
@@ -58,7 +59,7 @@ def test_bad_bodies_are_recorded_and_passed_through_unchanged(audit, prompt, mod
     headers = {"x-standin-mode": mode, "authorization": "Bearer sk-hostile", "content-type": "application/json"}
     payload = json.dumps(body(prompt, stream)).encode()
     mark = audit.marker()
-    with clients.httpx_client(audit.proxy_url(), audit.proxy.ca_path, timeout=120) as via_proxy:
+    with httpx_client(audit.proxy_url(), audit.proxy.ca_path, timeout=120) as via_proxy:
         got = raw_digest(via_proxy, CHAT, payload, headers)
     deadline = time.monotonic() + 10
     while audit.standin.sent_for(payload) is None and time.monotonic() < deadline:
@@ -78,7 +79,7 @@ def test_bad_bodies_are_recorded_and_passed_through_unchanged(audit, prompt, mod
 def test_streams_are_not_held_back(audit, prompt):
     """With 150 ms between events, the first event must reach the client long before the last."""
     mark = audit.marker()
-    with clients.httpx_client(audit.proxy_url(), audit.proxy.ca_path) as client:
+    with httpx_client(audit.proxy_url(), audit.proxy.ca_path) as client:
         t0 = time.perf_counter()
         arrivals = []
         with client.stream("POST", CHAT, json=body(prompt, True),
@@ -108,10 +109,24 @@ CANARIES = {
 }
 
 
+@client_side
+def bedrock_converse_with_canaries(proxy, ca, prompt, canaries):
+    """boto3 signs with canary credentials (and a session token) through the proxy."""
+    import boto3
+    from botocore.config import Config
+
+    bedrock = boto3.client("bedrock-runtime", region_name="us-east-1", verify=ca,
+                           aws_access_key_id=canaries["aws-akid"], aws_secret_access_key=canaries["aws-secret"],
+                           aws_session_token=canaries["aws-token"],
+                           config=Config(proxies={"https": proxy}, retries={"total_max_attempts": 1}))
+    return bedrock.converse(modelId="amazon.nova-lite-v1:0",
+                            messages=[{"role": "user", "content": [{"text": prompt}]}])["output"]
+
+
 def test_no_secret_reaches_any_file(audit, prompt):
     mark = audit.marker()
     url = audit.proxy_url("canary-user", CANARIES["proxy-password"])
-    with clients.httpx_client(url, audit.proxy.ca_path) as http:
+    with httpx_client(url, audit.proxy.ca_path) as http:
         http.post(CHAT, json=body(prompt), headers={"authorization": f"Bearer {CANARIES['bearer']}",
                                                     "cookie": f"session={CANARIES['cookie']}"})
         http.post("https://api.anthropic.com/v1/messages",
@@ -125,14 +140,7 @@ def test_no_secret_reaches_any_file(audit, prompt):
                   headers={"x-goog-api-key": CANARIES["x-goog-api-key"]})
         http.post("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"
                   f"?key={CANARIES['query-key']}", json={"contents": [{"parts": [{"text": prompt}]}]})
-    import boto3
-    from botocore.config import Config
-
-    bedrock = boto3.client("bedrock-runtime", region_name="us-east-1", verify=str(audit.proxy.ca_path),
-                           aws_access_key_id=CANARIES["aws-akid"], aws_secret_access_key=CANARIES["aws-secret"],
-                           aws_session_token=CANARIES["aws-token"],
-                           config=Config(proxies={"https": url}, retries={"total_max_attempts": 1}))
-    bedrock.converse(modelId="amazon.nova-lite-v1:0", messages=[{"role": "user", "content": [{"text": prompt}]}])
+    bedrock_converse_with_canaries(url, audit.proxy.ca_path, prompt, CANARIES)
     calls = audit.wait_calls(mark, 6)
     assert {c.vendor for c in calls} == {"openai", "anthropic", "azure-openai", "google", "aws-bedrock"}
     # keys became hashes, which is what attribution needs

@@ -19,16 +19,16 @@ import zstandard
 from sqlalchemy import func
 from sqlalchemy import select
 
-from agent.standin import StandinServer
-from agent.standin import clients
-from agent.standin.harness import standin_proxy
 from agent.store.engine import open_store
 from agent.store.models import Call
 from tests.e2e.test_durability import wait_drained
+from tests.support.client_side import client_side
+from tests.support.standin import StandinServer
+from tests.support.standin.harness import standin_proxy
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-CAPTURE = REPO / "agent" / "capture" / "script.py"
+CAPTURE = REPO / "agent" / "proxy" / "script.py"
 
 
 def reformat(text: str) -> str:
@@ -82,6 +82,15 @@ def write(path: Path, records: list[dict]) -> None:
     path.write_bytes(raw)
 
 
+@client_side
+def harbour_answers(proxy, ca, count):
+    """The answers an OpenAI client received to `count` distinct prompts."""
+    client = clients.openai_client(proxy, ca)
+    return [client.chat.completions.create(model="gpt-4o", messages=[
+        {"role": "user", "content": f"Describe harbour logistics, aspect {i}"}]).choices[0].message.content
+            for i in range(count)]
+
+
 def test_fingerprints_alone_find_every_form_in_every_format(tmp_path, run_cli):
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     config = tmp_path / "aiaudit.yaml"
@@ -91,11 +100,7 @@ def test_fingerprints_alone_find_every_form_in_every_format(tmp_path, run_cli):
     with StandinServer() as standin:
         env = {"AIAUDIT_CONFIG": str(config), "PYTHONPATH": str(REPO)}
         with standin_proxy(tmp_path / "mitmproxy", standin.port, scripts=[CAPTURE], env=env) as proxy:
-            client = clients.openai_client(proxy.url, proxy.ca_path)
-            for i in range(len(FORMS) + 2):
-                r = client.chat.completions.create(model="gpt-4o", messages=[
-                    {"role": "user", "content": f"Describe harbour logistics, aspect {i}"}])
-                texts.append(r.choices[0].message.content)
+            texts = harbour_answers(proxy.url, proxy.ca_path, len(FORMS) + 2)
             wait_drained(tmp_path / "j")
     store = open_store(url)
     with store.session() as s:

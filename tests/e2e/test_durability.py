@@ -19,18 +19,18 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from agent.standin import StandinServer
-from agent.standin import clients
-from agent.standin import expected_text
-from agent.standin.harness import free_port
-from agent.standin.harness import standin_proxy
 from agent.store.engine import open_store
 from agent.store.models import Call
 from tests.conftest import reset_postgres
+from tests.support.raw_http import httpx_client
+from tests.support.standin import StandinServer
+from tests.support.standin import expected_text
+from tests.support.standin.harness import free_port
+from tests.support.standin.harness import standin_proxy
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-CAPTURE = REPO / "agent" / "capture" / "script.py"
+CAPTURE = REPO / "agent" / "proxy" / "script.py"
 CHAT = "https://api.openai.com/v1/chat/completions"
 
 
@@ -62,7 +62,7 @@ class Traffic:
             if stream:
                 payload["stream"] = True
             try:
-                with clients.httpx_client(self.proxy_url_fn(), self.ca_path, timeout=10) as http:
+                with httpx_client(self.proxy_url_fn(), self.ca_path, timeout=10) as http:
                     t0 = time.perf_counter()
                     r = http.post(CHAT, json=payload, headers={"authorization": "Bearer sk-durable"})
                     elapsed = time.perf_counter() - t0
@@ -83,7 +83,7 @@ def write_config(work: Path, url: str) -> Path:
 
 def wait_drained(journal_dir: Path, timeout: float = 120) -> None:
     """Until the writer has stored everything journaled (it runs niced, so it may lag traffic)."""
-    from agent.commands.status import journal_pending
+    from agent.writer.fleet import journal_pending
 
     deadline = time.monotonic() + timeout
     while journal_pending(journal_dir)[0] and time.monotonic() < deadline:

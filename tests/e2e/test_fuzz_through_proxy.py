@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.standin import clients
+from tests.support.raw_http import httpx_client
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +47,7 @@ def test_fuzzed_bodies_pass_through_unchanged_and_are_recorded(audit, body, endp
                "x-standin-reply-split": ",".join(map(str, cuts)), "content-type": "application/json",
                "authorization": "Bearer sk-fuzz"}
     mark = audit.marker()
-    with clients.httpx_client(audit.proxy_url(), audit.proxy.ca_path, timeout=30) as http:
+    with httpx_client(audit.proxy_url(), audit.proxy.ca_path, timeout=30) as http:
         with http.stream("POST", url, content=request, headers=headers) as r:
             received = b"".join(r.iter_raw())
             assert r.status_code == 200

@@ -13,15 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from agent.standin import StandinServer
-from agent.standin import clients
-from agent.standin import expected_text
-from agent.standin.harness import ROUTE_SCRIPT
-from agent.standin.harness import free_port
 from tests.conftest import aiaudit_command
+from tests.support.client_side import client_side
+from tests.support.standin import StandinServer
+from tests.support.standin import expected_text
+from tests.support.standin.harness import ROUTE_SCRIPT
+from tests.support.standin.harness import free_port
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
+
+
+@client_side
+def hello_answer(proxy, ca):
+    client = clients.openai_client(proxy, ca)
+    return client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hello"}]) \
+        .choices[0].message.content
 
 
 def test_aiaudit_proxy_captures_and_stops_cleanly(tmp_path, run_cli):
@@ -39,16 +46,18 @@ def test_aiaudit_proxy_captures_and_stops_cleanly(tmp_path, run_cli):
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             ca = tmp_path / "confdir" / "mitmproxy-ca-cert.pem"
+            # The writer (nice 19) takes its SIGTERM handler right after it locks the journal; a
+            # stop before that, in its first second or so, leaves the call in the journal for the
+            # next start instead of the store. This test is about a proxy that is up.
+            writer_up = tmp_path / "j" / "writer.lock"
             deadline = time.monotonic() + 30
-            while not ca.exists() and time.monotonic() < deadline:
+            while not (ca.exists() and writer_up.exists()) and time.monotonic() < deadline:
                 time.sleep(0.1)
             time.sleep(1.0)
             ps = [line for line in subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
                   if "mitmdump" in line and str(port) in line]
             assert ps and "sqlite:///" not in ps[0]  # the URL travels in the environment, not argv
-            client = clients.openai_client(f"http://127.0.0.1:{port}", ca)
-            text = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hello"}]) \
-                .choices[0].message.content
+            text = hello_answer(f"http://127.0.0.1:{port}", ca)
             assert text == expected_text("hello", vendor="openai")
         finally:
             os.killpg(proc.pid, signal.SIGTERM)  # what systemd does on stop
@@ -56,7 +65,7 @@ def test_aiaudit_proxy_captures_and_stops_cleanly(tmp_path, run_cli):
     assert proc.returncode == 0, output[-2000:]
     exported = run_cli("--config", str(config), "export", "calls")
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert [r["output_text"] for r in rows] == [text]
+    assert [r["output_text"] for r in rows] == [text], output[-3000:]
 
 
 def test_bad_config_stops_the_proxy_with_one_line(tmp_path, run_cli):

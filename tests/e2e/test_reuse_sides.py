@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.standin import StandinServer
-from agent.standin import clients
-from agent.standin.harness import standin_proxy
 from tests.e2e.test_capture_to_scan import edit
 from tests.e2e.test_durability import wait_drained
+from tests.support.remote_clients import clients
+from tests.support.standin import StandinServer
+from tests.support.standin.harness import standin_proxy
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-CAPTURE = REPO / "agent" / "capture" / "script.py"
+CAPTURE = REPO / "agent" / "proxy" / "script.py"
 
 SONNET = ("Shall I compare thee to a summer's day? Thou art more lovely and more temperate: Rough winds "
           "do shake the darling buds of May, And summer's lease hath all too short a date; Sometime too hot "
@@ -96,7 +96,7 @@ def test_scan_names_fields_and_sides_and_rates_prompt_side_low(tmp_path, run_cli
                                                    "output": edit(CALLS["recursion"][1], 0.10, 7)}) + "\n")
 
     result = run_cli("--config", str(config), "scan", str(data), "--format", "jsonl")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # 1: reuse found, every file scanned
     rows = {(Path(r["path"]).name, r["record"]): r for r in map(json.loads, result.stdout.splitlines())}
     assert set(rows) == {("chat.jsonl", 1), ("chat.jsonl", 2), ("alpaca.jsonl", 1)}, rows
     copy, poem, edited = rows[("chat.jsonl", 1)], rows[("chat.jsonl", 2)], rows[("alpaca.jsonl", 1)]

@@ -1,4 +1,5 @@
-"""Cohere v2 (SSE) and v1 (NDJSON) chat, through a real mitmdump, with the SDK and httpx."""
+"""Cohere v2 (SSE) and v1 (NDJSON) chat, through a real mitmdump, with the SDK (run in the SDK
+clients' venv: see tests/support/client_side.py) and httpx."""
 
 from __future__ import annotations
 
@@ -6,40 +7,52 @@ import json
 
 import pytest
 
-from agent.standin import clients, expected_text, expected_usage
-from agent.standin.harness import ProxyProcess
+from tests.support.client_side import client_side
+from tests.support.raw_http import httpx_client
+from tests.support.standin import expected_text
+from tests.support.standin import expected_usage
+from tests.support.standin.harness import ProxyProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = pytest.mark.e2e
+
+
+@client_side
+def cohere_chat_and_stream(proxy, ca, v2, **kwargs):
+    """One chat and one chat stream with the same arguments, as the client received them."""
+    import warnings
+
+    warnings.simplefilter("ignore", DeprecationWarning)
+    client = clients.cohere_client(proxy, ca, v2=v2)
+    return {"chat": client.chat(**kwargs), "events": list(client.chat_stream(**kwargs))}
 
 
 def test_v2_chat_and_stream(proxy: ProxyProcess, prompt: str) -> None:
-    client = clients.cohere_client(proxy.url, proxy.ca_path)
     messages = [{"role": "user", "content": prompt}]
-    result = client.chat(model="command-a-03-2025", messages=messages)
-    assert result.message.content[0].text == expected_text(prompt, vendor="cohere")
+    got = cohere_chat_and_stream(proxy.url, proxy.ca_path, True, model="command-a-03-2025",
+                                 messages=messages)
+    result, events = got["chat"], got["events"]
+    assert result["message"]["content"][0]["text"] == expected_text(prompt, vendor="cohere")
     usage = expected_usage(prompt, vendor="cohere")
-    assert (result.usage.billed_units.input_tokens, result.usage.billed_units.output_tokens) == (
-        usage.prompt_tokens, usage.completion_tokens)
-    events = list(client.chat_stream(model="command-a-03-2025", messages=messages))
-    text = "".join(e.delta.message.content.text for e in events if e.type == "content-delta")
+    billed = result["usage"]["billed_units"]
+    assert (billed["input_tokens"], billed["output_tokens"]) == (usage.prompt_tokens, usage.completion_tokens)
+    text = "".join(e["delta"]["message"]["content"]["text"] for e in events if e["type"] == "content-delta")
     assert text == expected_text(prompt, vendor="cohere")
-    assert events[0].type == "message-start" and events[-1].type == "message-end"
-    assert events[-1].delta.usage.tokens.output_tokens == usage.completion_tokens
+    assert events[0]["type"] == "message-start" and events[-1]["type"] == "message-end"
+    assert events[-1]["delta"]["usage"]["tokens"]["output_tokens"] == usage.completion_tokens
 
 
 def test_v1_chat_with_sdk(proxy: ProxyProcess, prompt: str) -> None:
-    client = clients.cohere_client(proxy.url, proxy.ca_path, v2=False)
-    result = client.chat(message=prompt, model="command-r")
-    assert result.text == expected_text(prompt, vendor="cohere")
-    events = list(client.chat_stream(message=prompt, model="command-r"))
-    assert "".join(e.text for e in events if e.event_type == "text-generation") == result.text
-    assert events[-1].event_type == "stream-end"
-    assert events[-1].response.meta.billed_units.output_tokens == expected_usage(
+    got = cohere_chat_and_stream(proxy.url, proxy.ca_path, False, message=prompt, model="command-r")
+    result, events = got["chat"], got["events"]
+    assert result["text"] == expected_text(prompt, vendor="cohere")
+    assert "".join(e["text"] for e in events if e["event_type"] == "text-generation") == result["text"]
+    assert events[-1]["event_type"] == "stream-end"
+    assert events[-1]["response"]["meta"]["billed_units"]["output_tokens"] == expected_usage(
         prompt, vendor="cohere").completion_tokens
 
 
 def test_v1_stream_is_ndjson(proxy: ProxyProcess, prompt: str) -> None:
-    with clients.httpx_client(proxy.url, proxy.ca_path) as http, http.stream(
+    with httpx_client(proxy.url, proxy.ca_path) as http, http.stream(
             "POST", "https://api.cohere.com/v1/chat",
             json={"message": prompt, "stream": True}) as response:
         assert response.headers["content-type"] == "application/stream+json"

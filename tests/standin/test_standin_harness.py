@@ -8,8 +8,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.standin import StandinServer, clients, expected_text
-from agent.standin.harness import ProxyProcess, StandinProcess, standin_proxy
+from tests.support.raw_http import httpx_client
+from tests.support.standin import StandinServer
+from tests.support.standin import expected_text
+from tests.support.standin.harness import ProxyProcess
+from tests.support.standin.harness import StandinProcess
+from tests.support.standin.harness import standin_proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -32,11 +36,11 @@ def _chat(client: httpx.Client, prompt: str) -> httpx.Response:
 def test_proxy_auth_user_reaches_mitmproxy_not_the_vendor(standin: StandinServer,
                                                           tmp_path: Path) -> None:
     with standin_proxy(tmp_path / "conf", standin.port, options={"proxyauth": "any"}) as proxy:
-        with clients.httpx_client(proxy.url_with_auth("alice", "pw"), proxy.ca_path) as client:
+        with httpx_client(proxy.url_with_auth("alice", "pw"), proxy.ca_path) as client:
             response = _chat(client, "auth")
         assert response.json()["choices"][0]["message"]["content"] == expected_text("auth")
         assert standin.requests[-1].header("proxy-authorization") is None
-        with clients.httpx_client(proxy.url, proxy.ca_path) as anonymous:
+        with httpx_client(proxy.url, proxy.ca_path) as anonymous:
             with pytest.raises(httpx.ProxyError, match="407"):
                 _chat(anonymous, "auth")
     assert not proxy.group_alive()
@@ -50,7 +54,7 @@ def test_stop_waits_for_shutdown_hooks_and_kill_does_not(standin: StandinServer,
         script = tmp_path / f"flush_{how}.py"
         script.write_text(_FLUSH_ON_SHUTDOWN.format(marker=str(marker)))
         proxy = standin_proxy(tmp_path / how, standin.port, scripts=[script]).start()
-        with clients.httpx_client(proxy.url, proxy.ca_path) as client:
+        with httpx_client(proxy.url, proxy.ca_path) as client:
             assert _chat(client, how).status_code == 200
         if how == "stop":
             assert proxy.stop() == 0
@@ -63,7 +67,7 @@ def test_stop_waits_for_shutdown_hooks_and_kill_does_not(standin: StandinServer,
 
 
 def test_proxy_on_a_given_port_and_failed_start(standin: StandinServer, tmp_path: Path) -> None:
-    from agent.standin.harness import free_port
+    from tests.support.standin.harness import free_port
 
     port = free_port()
     with standin_proxy(tmp_path / "a", standin.port, listen_port=port,
@@ -76,7 +80,7 @@ def test_proxy_on_a_given_port_and_failed_start(standin: StandinServer, tmp_path
 def test_standin_in_its_own_process(tmp_path: Path) -> None:
     with StandinProcess(log_path=tmp_path / "standin.log") as vendor:
         with standin_proxy(tmp_path / "conf", vendor.port) as proxy:
-            with clients.httpx_client(proxy.url, proxy.ca_path) as client:
+            with httpx_client(proxy.url, proxy.ca_path) as client:
                 response = _chat(client, "separate process")
         assert response.json()["choices"][0]["message"]["content"] == expected_text(
             "separate process")
@@ -87,7 +91,7 @@ def test_route_addon_streams_only_when_asked(standin: StandinServer, tmp_path: P
     """With standin_stream=false mitmproxy buffers: the first event arrives with the last."""
     options = {"standin_stream": "false"}
     with standin_proxy(tmp_path / "conf", standin.port, options=options) as proxy, \
-            clients.httpx_client(proxy.url, proxy.ca_path) as client:
+            httpx_client(proxy.url, proxy.ca_path) as client:
         start = time.monotonic()
         with client.stream("POST", "https://api.openai.com/v1/chat/completions",
                            headers={"x-standin-delay-ms": "20"},

@@ -1,4 +1,5 @@
-"""Bad-input modes and streaming timing, as a client sees them through a real mitmdump."""
+"""Bad-input modes and streaming timing, as a client sees them through a real mitmdump (the vendor
+SDKs run in the SDK clients' venv: see tests/support/client_side.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,16 @@ import time
 import zlib
 from collections.abc import Iterator
 
-import anthropic
 import brotli
 import httpx
-import httpx2
-import openai
 import pytest
 import zstandard
 
-from agent.standin import clients, expected_text
-from agent.standin.harness import ProxyProcess
+from tests.support.client_side import ClientError
+from tests.support.client_side import client_side
+from tests.support.raw_http import httpx_client
+from tests.support.standin import expected_text
+from tests.support.standin.harness import ProxyProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +28,7 @@ CHAT = "https://api.openai.com/v1/chat/completions"
 
 @pytest.fixture
 def http(proxy: ProxyProcess) -> Iterator[httpx.Client]:
-    with clients.httpx_client(proxy.url, proxy.ca_path) as client:
+    with httpx_client(proxy.url, proxy.ca_path) as client:
         yield client
 
 
@@ -73,12 +74,18 @@ def test_compressed_bodies(http: httpx.Client, encoding: str, stream: bool, prom
         assert decoded.json()["choices"][0]["message"]["content"] == expected_text(prompt)
 
 
+@client_side
+def openai_stream(proxy, ca, model, prompt):
+    """The chunks of one streamed chat completion, as the OpenAI SDK parsed them."""
+    client = clients.openai_client(proxy, ca)
+    return list(client.chat.completions.create(model=model, stream=True,
+                                               messages=[{"role": "user", "content": prompt}]))
+
+
 def test_sdk_reads_gzip_stream_chosen_by_model_name(proxy: ProxyProcess, standin: object,
                                                     prompt: str) -> None:
-    client = clients.openai_client(proxy.url, proxy.ca_path)
-    chunks = client.chat.completions.create(model="standin-gzip", stream=True,
-                                            messages=[{"role": "user", "content": prompt}])
-    assert "".join(c.choices[0].delta.content or "" for c in chunks) == expected_text(prompt)
+    chunks = openai_stream(proxy.url, proxy.ca_path, "standin-gzip", prompt)
+    assert "".join(c["choices"][0]["delta"]["content"] or "" for c in chunks) == expected_text(prompt)
     assert standin.requests[-1].mode == "gzip"
 
 
@@ -120,14 +127,30 @@ def test_truncated_stream_closes_before_the_end(http: httpx.Client, prompt: str)
 
 
 def test_truncated_stream_through_anthropic_sdk(proxy: ProxyProcess, prompt: str) -> None:
-    client = clients.anthropic_client(proxy.url, proxy.ca_path)
-    received = ""
-    # anthropic 2.x lets the transport's error through (httpx2.RemoteProtocolError)
-    with pytest.raises((anthropic.APIError, httpx2.TransportError)):
-        with client.messages.stream(model="standin-truncated-stream", max_tokens=64,
-                                    messages=[{"role": "user", "content": prompt}]) as stream:
-            for piece in stream.text_stream:
-                received += piece
+    @client_side
+    def text_until_the_stream_breaks(proxy, ca, prompt):
+        import anthropic
+
+        try:  # anthropic 2.x lets the transport's error through (httpx2.RemoteProtocolError)
+            import httpx2
+            transport_error = httpx2.TransportError
+        except ImportError:
+            import httpx
+            transport_error = httpx.TransportError
+        client = clients.anthropic_client(proxy, ca)
+        received = ""
+        try:
+            with client.messages.stream(model="standin-truncated-stream", max_tokens=64,
+                                        messages=[{"role": "user", "content": prompt}]) as stream:
+                for piece in stream.text_stream:
+                    received += piece
+        except (anthropic.APIError, transport_error) as error:
+            return {"received": received, "error": type(error).__name__}
+        return {"received": received, "error": None}
+
+    got = text_until_the_stream_breaks(proxy.url, proxy.ca_path, prompt)
+    assert got["error"] is not None
+    received = got["received"]
     assert received and expected_text(prompt, vendor="anthropic").startswith(received)
 
 
@@ -220,38 +243,44 @@ def test_slow_mode_spaces_events(http: httpx.Client, prompt: str) -> None:
     assert min(gaps) >= 0.2
 
 
+@client_side
+def sdk_texts_with_unknown_events(proxy, ca, prompt):
+    """What the OpenAI Responses and the Anthropic SDKs make of streams with unknown events."""
+    events = list(clients.openai_client(proxy, ca).responses.create(
+        model="standin-unknown-events", input=prompt, stream=True))
+    with clients.anthropic_client(proxy, ca).messages.stream(
+            model="standin-unknown-events", max_tokens=64,
+            messages=[{"role": "user", "content": prompt}]) as stream:
+        anthropic_text = "".join(stream.text_stream)
+    return {"response_event_types": sorted({e.type for e in events}),
+            "response_text": events[-1].response.output_text, "anthropic_text": anthropic_text}
+
+
 def test_unknown_events(http: httpx.Client, proxy: ProxyProcess, prompt: str) -> None:
     body = http.post(CHAT, json=_chat(prompt, True),
                      headers={"x-standin-mode": "unknown-events"}).text
     assert "event: standin.unknown" in body
     assert _sse_text(body.encode()) == expected_text(prompt)
-    client = clients.openai_client(proxy.url, proxy.ca_path)
-    events = list(client.responses.create(model="standin-unknown-events", input=prompt,
-                                          stream=True))
-    assert "response.standin_unknown.delta" in {e.type for e in events}
-    assert events[-1].response.output_text == expected_text(prompt)
-    messages = clients.anthropic_client(proxy.url, proxy.ca_path)
-    with messages.messages.stream(model="standin-unknown-events", max_tokens=64,
-                                  messages=[{"role": "user", "content": prompt}]) as stream:
-        assert "".join(stream.text_stream) == expected_text(prompt, vendor="anthropic")
+    got = sdk_texts_with_unknown_events(proxy.url, proxy.ca_path, prompt)
+    assert "response.standin_unknown.delta" in got["response_event_types"]
+    assert got["response_text"] == expected_text(prompt)
+    assert got["anthropic_text"] == expected_text(prompt, vendor="anthropic")
 
 
 def test_interleaved_choices(proxy: ProxyProcess, prompt: str) -> None:
-    client = clients.openai_client(proxy.url, proxy.ca_path)
     texts = {0: "", 1: ""}
     first_content_index = None
-    for chunk in client.chat.completions.create(model="standin-interleaved", stream=True,
-                                                messages=[{"role": "user", "content": prompt}]):
-        for choice in chunk.choices:
-            if choice.delta.content and first_content_index is None:
-                first_content_index = choice.index
-            texts[choice.index] += choice.delta.content or ""
+    for chunk in openai_stream(proxy.url, proxy.ca_path, "standin-interleaved", prompt):
+        for choice in chunk["choices"]:
+            content = choice["delta"]["content"]
+            if content and first_content_index is None:
+                first_content_index = choice["index"]
+            texts[choice["index"]] += content or ""
     assert texts == {0: expected_text(prompt, 0), 1: expected_text(prompt, 1)}
     assert first_content_index == 1  # not in index order
 
 
 def test_error_in_openai_stream(proxy: ProxyProcess, prompt: str) -> None:
-    client = clients.openai_client(proxy.url, proxy.ca_path)
-    with pytest.raises(openai.APIError, match="server had an error"):
-        list(client.chat.completions.create(model="standin-error-in-stream", stream=True,
-                                            messages=[{"role": "user", "content": prompt}]))
+    with pytest.raises(ClientError, match="server had an error") as raised:
+        openai_stream(proxy.url, proxy.ca_path, "standin-error-in-stream", prompt)
+    assert raised.value.is_a("openai.APIError")

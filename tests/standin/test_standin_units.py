@@ -8,14 +8,18 @@ import time
 import zlib
 
 import httpx
-import pytest
-from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 
-from agent.standin import StandinServer, expected_text, expected_usage
-from agent.standin.eventstream import encode_frame, event_frame
-from agent.standin.modes import _zero_block_deflate, gzip_bomb
-from agent.standin.router import vendor_for_host
-from agent.standin.text import count_tokens, split_deltas
+from tests.support.client_side import client_side
+from tests.support.standin import StandinServer
+from tests.support.standin import expected_text
+from tests.support.standin import expected_usage
+from tests.support.standin.eventstream import encode_frame
+from tests.support.standin.eventstream import event_frame
+from tests.support.standin.modes import _zero_block_deflate
+from tests.support.standin.modes import gzip_bomb
+from tests.support.standin.router import vendor_for_host
+from tests.support.standin.text import count_tokens
+from tests.support.standin.text import split_deltas
 
 
 def test_expected_text_is_deterministic_and_distinct() -> None:
@@ -47,23 +51,36 @@ def test_deltas_rebuild_the_text() -> None:
     assert "".join(deltas) == text and len(deltas) > 10
 
 
-def test_event_frames_decode_with_botocore() -> None:
+@client_side
+def botocore_frames(wire):
+    """The (headers, payload) pairs botocore's own decoder reads from `wire`, and its error."""
+    from botocore.eventstream import EventStreamBuffer
+
     buffer = EventStreamBuffer()
-    buffer.add_data(event_frame("contentBlockDelta", {"delta": {"text": "hi"}}))
-    buffer.add_data(encode_frame({"flag": True, "off": False, "n": 7, "raw": b"\x00\x01"}, b"x"))
-    first, second = list(buffer)
-    assert first.headers[":event-type"] == "contentBlockDelta"
-    assert first.headers[":message-type"] == "event"
-    assert json.loads(first.payload) == {"delta": {"text": "hi"}}
-    assert second.headers == {"flag": True, "off": False, "n": 7, "raw": b"\x00\x01"}
-    assert second.payload == b"x"
+    buffer.add_data(wire)
+    frames = []
+    try:
+        for message in buffer:
+            frames.append([message.headers, message.payload])
+    except Exception as error:
+        return frames, type(error).__name__
+    return frames, None
+
+
+def test_event_frames_decode_with_botocore() -> None:
+    wire = event_frame("contentBlockDelta", {"delta": {"text": "hi"}}) + encode_frame(
+        {"flag": True, "off": False, "n": 7, "raw": b"\x00\x01"}, b"x")
+    [(first_headers, first_payload), second], error = botocore_frames(wire)
+    assert error is None
+    assert first_headers[":event-type"] == "contentBlockDelta"
+    assert first_headers[":message-type"] == "event"
+    assert json.loads(first_payload) == {"delta": {"text": "hi"}}
+    assert second == [{"flag": True, "off": False, "n": 7, "raw": b"\x00\x01"}, b"x"]
 
 
 def test_corrupt_frame_fails_the_crc_check() -> None:
-    buffer = EventStreamBuffer()
-    buffer.add_data(event_frame("chunk", {"bytes": ""}, corrupt_crc=True))
-    with pytest.raises(ChecksumMismatch):
-        next(iter(buffer))
+    frames, error = botocore_frames(event_frame("chunk", {"bytes": ""}, corrupt_crc=True))
+    assert (frames, error) == ([], "ChecksumMismatch")
 
 
 def test_gzip_bomb_is_small_on_the_wire_and_expands() -> None:
@@ -124,8 +141,8 @@ def test_server_wide_delay_applies_without_header() -> None:
 
 
 def test_compressed_stream_events_decode_one_by_one() -> None:
-    from agent.standin.call import Reply
-    from agent.standin.modes import compress
+    from tests.support.standin.call import Reply
+    from tests.support.standin.modes import compress
 
     events = [b"data: 1\n\n", b"data: 2\n\n"]
     reply = compress(Reply(events=list(events)), "gzip")

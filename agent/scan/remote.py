@@ -1,0 +1,143 @@
+"""Scanning what lives behind a URL: objects listed from an object store, and Delta tables.
+
+An object is downloaded to a scratch file (streamed, deleted after) and read by the same readers
+as a local file; its findings and scan state are stored under its public URL (agent.scan.sources).
+Its identity in the scan state is its listing (ETag or version, size, modified time): an object
+listed the same as when it was scanned, when the index held the same outputs, is not fetched.
+Objects are immutable, so a changed one is read again in full. A listing that fails is one
+`URL: cannot list ...` line and a result in state "error": the caller goes on, and tries again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from pathlib import PurePosixPath
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import select
+
+from agent.errors import UserError
+from agent.errors import internal_reason
+from agent.scan.formats import delta
+from agent.scan.readers import FileReadError
+from agent.scan.scan import FileResult
+from agent.scan.scan import Scanner
+from agent.scan.sources import RemoteObject
+from agent.scan.sources import list_objects
+from agent.scan.sources import open_filesystem
+from agent.scan.sources import public_url
+from agent.scan.sources import scrub
+from agent.scan.walk import supported
+from agent.store.models import DatasetFile
+
+_COPY_CHUNK = 8 << 20
+
+
+def _identity(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def _state(scanner: Scanner, name: str) -> DatasetFile | None:
+    with scanner.store.session() as s:
+        return s.scalars(select(DatasetFile).where(DatasetFile.path == name)).first()
+
+
+def _unchanged(scanner: Scanner, name: str, identity: str) -> FileResult | None:
+    state = _state(scanner, name)
+    if state is not None and state.state == "ok" and state.head_sha256 == identity \
+            and state.index_generation == scanner.catalog.version:
+        return FileResult(name, state="unchanged", findings=scanner.stored_findings(name))
+    return None
+
+
+def _stat(size: int, mtime_ns: int) -> SimpleNamespace:
+    return SimpleNamespace(st_size=size, st_mtime_ns=mtime_ns, st_ino=0, st_dev=0)
+
+
+def scan_url(scanner: Scanner, url: str) -> Iterator[FileResult]:
+    root = public_url(url)
+    try:
+        fs, base = open_filesystem(url)
+        objects = list_objects(fs, base)
+    except UserError as e:
+        yield scanner._file_error(FileResult(root), scrub(str(e), url))
+        return
+    except Exception as e:  # no bucket, denied, network: said, and the next scan tries again
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())[:300]
+        yield scanner._file_error(FileResult(root), scrub(f"{root}: cannot list objects ({type(e).__name__}: "
+                                                          f"{reason})", url))
+        return
+    tables = sorted({str(PurePosixPath(o.key).parent.parent) for o in objects
+                     if PurePosixPath(o.key).parent.name == delta.LOG_DIR})
+    for table in tables:
+        yield scan_delta(scanner, fs.unstrip_protocol(table), root, remote=True)
+    for obj in objects:
+        if any(obj.key == t or obj.key.startswith(t + "/") for t in tables):
+            continue  # read through its table's log, not file by file
+        if supported(Path(PurePosixPath(obj.key).name)):
+            yield scan_object(scanner, fs, obj, root)
+
+
+def scan_object(scanner: Scanner, fs: Any, obj: RemoteObject, root: str) -> FileResult:
+    """One listed object; never raises (like Scanner.scan_file)."""
+    result = FileResult(obj.url)
+    try:
+        identity = _identity("object", obj.etag, obj.size, obj.mtime_ns)
+        unchanged = _unchanged(scanner, obj.url, identity)
+        if unchanged is not None:
+            return unchanged
+        with tempfile.TemporaryDirectory(prefix="aiaudit-object-") as scratch:
+            copy = Path(scratch) / PurePosixPath(obj.key).name  # the name keeps the format's suffix
+            try:
+                with fs.open(obj.key, "rb", block_size=_COPY_CHUNK) as src, open(copy, "wb") as dst:
+                    shutil.copyfileobj(src, dst, _COPY_CHUNK)
+            except Exception as e:
+                reason = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())[:300]
+                scanner._file_error(result, f"{obj.url}: cannot fetch ({type(e).__name__}: {reason})")
+                scanner._store_error(obj.url, root, result)
+                return result
+            return scanner._read(copy, root, _stat(obj.size, obj.mtime_ns), identity, scanner.catalog.version,
+                                 result, 0, 0, name=obj.url)
+    except Exception as e:
+        scanner._file_error(result, f"{obj.url}: {internal_reason(e, f'scanning {obj.url}')}")
+        scanner._store_error(obj.url, root, result)
+        return result
+
+
+def scan_delta(scanner: Scanner, table: str, root: str, *, remote: bool = False) -> FileResult:
+    """A Delta table at its current version; never raises."""
+    shown = public_url(table) if remote else table
+    result = FileResult(shown)
+    try:
+        try:
+            opened = delta.open_table(table)
+            version = opened.version()
+        except FileReadError as e:
+            scanner._file_error(result, f"{shown}: {e.reason}")
+            scanner._store_error(shown, root, result)
+            return result
+        name = delta.versioned_name(shown, version)
+        result.path = name
+        identity = _identity("delta", version)
+        unchanged = _unchanged(scanner, name, identity)
+        if unchanged is not None:
+            return unchanged
+        size = sum(int(a.get("size_bytes", 0) or 0) for a in _sizes(opened))
+        return scanner._read(Path(shown), root, _stat(size, 0), identity, scanner.catalog.version, result, 0, 0,
+                             name=name, source=delta.read_table(opened, name))
+    except Exception as e:
+        scanner._file_error(result, f"{shown}: {internal_reason(e, f'scanning {shown}')}")
+        scanner._store_error(result.path, root, result)
+        return result
+
+
+def _sizes(table: Any) -> list[dict]:
+    try:
+        return delta.add_actions(table)
+    except Exception:  # the size is for the MB/s line only
+        return []
