@@ -29,13 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import distributed  # noqa: E402
 
+from agent.reuse.outputs import OutputCatalog  # noqa: E402
+from agent.scan.cluster.connect import install_index  # noqa: E402
+from agent.scan.cluster.run import ClusterScan  # noqa: E402
+from agent.scan.scan import Scanner  # noqa: E402
 from agent.store.engine import open_store  # noqa: E402
-from agent.watch.cluster.connect import install_index  # noqa: E402
-from agent.watch.cluster.run import ClusterScan  # noqa: E402
-from agent.watch.outputs import OutputCatalog  # noqa: E402
-from agent.watch.scan import Scanner  # noqa: E402
-from tests.watch.conftest import add_outputs  # noqa: E402
-from tests.watch.conftest import answer  # noqa: E402
+from tests.scan.conftest import add_outputs  # noqa: E402
+from tests.scan.conftest import answer  # noqa: E402
 
 WEEK = 7 * 86400
 LAKE = 100e12

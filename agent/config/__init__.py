@@ -50,7 +50,7 @@ class Config:
     index_dir: Path | None = None  # None: the store's own, see agent.reuse.outputs.default_index_dir
     rescan_seconds: int = 300
     quiet_seconds: int = 2
-    cluster: str | None = None  # scanner.cluster: a Dask scheduler address (agent.watch.cluster)
+    cluster: str | None = None  # scanner.cluster: a Dask scheduler address (agent.scan.cluster)
     cluster_range_bytes: int = 256 << 20
     cluster_index: str = "upload"
     listen_host: str = "0.0.0.0"

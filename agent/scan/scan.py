@@ -292,7 +292,7 @@ class Scanner:
                 records_done: int, result: FileResult, rows: list[dict], *, partial: bool,
                 also: Callable | None = None) -> None:
         """`also(session)`, when given, writes in the same transaction (a cluster scan's unit
-        progress, agent.watch.cluster.resume: recorded exactly when its findings are)."""
+        progress, agent.scan.cluster.resume: recorded exactly when its findings are)."""
         now = _utcnow()
         with self.store.write_session() as s:
             if also is not None:

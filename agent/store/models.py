@@ -155,7 +155,7 @@ class DatasetFile(Base):
 
 
 class ScanUnit(Base):
-    """A work unit of a cluster scan whose matches are recorded (agent.watch.cluster.resume): a
+    """A work unit of a cluster scan whose matches are recorded (agent.scan.cluster.resume): a
     scan interrupted and started again skips it while the file and the index are unchanged."""
 
     __tablename__ = "scan_units"

@@ -9,8 +9,8 @@ the index directory at the same path (agent.scan.cluster.index_plugin).
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from agent.errors import UserError
 from agent.scan.cluster import require_distributed

@@ -23,7 +23,6 @@ from pathlib import Path
 from sqlalchemy import select
 
 from agent.errors import internal_reason
-from agent.store.models import DatasetFile
 from agent.scan.cluster import resume
 from agent.scan.cluster.task import UnitResult
 from agent.scan.cluster.task import scan_unit
@@ -40,6 +39,7 @@ from agent.scan.scan import finding_row
 from agent.scan.sources import is_url
 from agent.scan.walk import iter_files
 from agent.scan.walk import regular_file
+from agent.store.models import DatasetFile
 
 DEFAULT_RANGE_BYTES = 256 << 20
 

@@ -13,11 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
+from agent.scan.cluster.units import plan_units
+from agent.scan.walk import iter_files
 from agent.store.models import DatasetFile
 from agent.store.models import ReuseFinding
 from agent.store.models import ScanUnit
-from agent.scan.cluster.units import plan_units
-from agent.scan.walk import iter_files
 from tests.scan.conftest import add_outputs
 from tests.scan.conftest import answer
 

@@ -21,15 +21,13 @@ from sqlalchemy import select
 
 distributed = pytest.importorskip("distributed")
 
-from agent.store.engine import open_store  # noqa: E402
+from agent.scan.cluster.units import plan_units  # noqa: E402
+from agent.scan.walk import iter_files  # noqa: E402
 from agent.store.models import ScanUnit  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 from tests.conftest import aiaudit_command  # noqa: E402
-from tests.scan.cluster.conftest import RANGE_BYTES  # noqa: E402
 from tests.scan.cluster.conftest import findings  # noqa: E402
 from tests.scan.cluster.conftest import units_left  # noqa: E402
-from agent.scan.cluster.units import plan_units  # noqa: E402
-from agent.scan.walk import iter_files  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
 DASK = str(Path(sys.executable).parent / "dask")

@@ -12,8 +12,8 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from agent.reuse.index import MANIFEST  # noqa: E402
-from agent.reuse.matching import ReuseDetector  # noqa: E402
 from agent.reuse.index import OutputIndex  # noqa: E402
+from agent.reuse.matching import ReuseDetector  # noqa: E402
 from agent.scan.cluster.index_plugin import IndexPlugin  # noqa: E402
 from agent.scan.cluster.index_plugin import snapshot  # noqa: E402
 from agent.scan.cluster.index_plugin import worker_detector  # noqa: E402

@@ -14,14 +14,14 @@ from sqlalchemy import select
 
 distributed = pytest.importorskip("distributed")
 
-from agent.store.models import ReuseFinding  # noqa: E402
-from agent.store.models import ScanUnit  # noqa: E402
+from agent.reuse.outputs import OutputCatalog  # noqa: E402
 from agent.scan.cluster.connect import install_index  # noqa: E402
 from agent.scan.cluster.run import ClusterScan  # noqa: E402
 from agent.scan.cluster.units import plan_units  # noqa: E402
-from agent.reuse.outputs import OutputCatalog  # noqa: E402
 from agent.scan.scan import Scanner  # noqa: E402
 from agent.scan.walk import iter_files  # noqa: E402
+from agent.store.models import ReuseFinding  # noqa: E402
+from agent.store.models import ScanUnit  # noqa: E402
 from tests.scan.cluster.conftest import RANGE_BYTES  # noqa: E402
 from tests.scan.cluster.conftest import file_states  # noqa: E402
 from tests.scan.cluster.conftest import findings  # noqa: E402
