@@ -4,7 +4,9 @@
 #   ./install.sh                 .venv in this checkout, the package installed (again: upgraded)
 #   ./install.sh --lake          the same with the object-store and table-format readers
 #                                (the aiaudit[lake] extra: s3fs, gcsfs, adlfs, huggingface_hub, deltalake)
-#   ./install.sh --dev           the same as --lake plus the test tools, pinned to what the product
+#   ./install.sh --cluster       the same with Dask distributed, for `aiaudit scan --cluster/--workers`
+#                                (the aiaudit[cluster] extra; combines with --lake)
+#   ./install.sh --dev           the same as --lake --cluster plus the test tools, pinned to what the product
 #                                resolved, and the vendors' SDKs (and the S3 server and `datasets`
 #                                the lake tests use) in a venv of their own (.venv-clients)
 #   ./install.sh --python PATH   use that interpreter (default: python3), e.g. python3.12
@@ -19,7 +21,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-python3}"
 MODE=local
 DEV=0
-EXTRAS=""
+LAKE=0
+CLUSTER=0
 ROOT=""
 VENV=""
 SERVICE_USER=aiaudit
@@ -28,8 +31,9 @@ die() { echo "install.sh: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --dev) DEV=1; EXTRAS="[lake]" ;;
-        --lake) EXTRAS="[lake]" ;;
+        --dev) DEV=1; LAKE=1; CLUSTER=1 ;;
+        --lake) LAKE=1 ;;
+        --cluster) CLUSTER=1 ;;
         --system) MODE=system ;;
         --root) [ $# -ge 2 ] || die "--root needs a directory"; ROOT="$(realpath -m "$2")"; shift ;;
         --root=*) ROOT="$(realpath -m "${1#--root=}")" ;;
@@ -43,6 +47,12 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ -z "$ROOT" ] || [ "$MODE" = system ] || die "--root only applies to --system"
+# the extras asked for: names for production_pins, "[a,b]" for pip
+EXTRA_NAMES=""
+if [ "$LAKE" = 1 ]; then EXTRA_NAMES="lake"; fi
+if [ "$CLUSTER" = 1 ]; then EXTRA_NAMES="${EXTRA_NAMES:+$EXTRA_NAMES }cluster"; fi
+EXTRAS=""
+if [ -n "$EXTRA_NAMES" ]; then EXTRAS="[${EXTRA_NAMES// /,}]"; fi
 [ -z "$VENV" ] || [ "$MODE" = local ] || die "--venv does not apply to --system (it installs into /opt/aiaudit/venv)"
 
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found: install Python 3.11 or newer"
@@ -63,8 +73,8 @@ make_venv() {  # make_venv DIR: create or reuse, then make sure pip is current e
 # name==version lines: what a plain ./install.sh resolved (with --lake/--dev: aiaudit[lake], since
 # users who read object stores install that extra and the tests must run what they get). pip's vendored packaging is used because
 # packaging itself is not a dependency of the product.
-production_pins() {  # production_pins VENV [EXTRA]
-    "$1/bin/python" - "${2:-}" <<'PY'
+production_pins() {  # production_pins VENV [EXTRA...]
+    "$1/bin/python" - "${@:2}" <<'PY'
 import sys
 from importlib import metadata
 from pip._vendor.packaging.requirements import Requirement
@@ -102,11 +112,11 @@ install_local() {
         # The tests must run the product exactly as a plain install resolves it: the test tools
         # are installed under constraints frozen from that install, and may not move any of them.
         local pins="$venv/production-pins.txt"
-        production_pins "$venv" lake > "$pins" || die "could not list the production dependencies of $venv"
+        production_pins "$venv" $EXTRA_NAMES > "$pins" || die "could not list the production dependencies of $venv"
         echo "installing test tools into $venv (pinned to the $(wc -l < "$pins") production packages in $pins) ..."
         "$venv/bin/python" -m pip install --quiet --upgrade -e "$HERE[dev]" -c "$pins" \
             || die "the test tools cannot be installed without changing a production pin (pip's reason above; pins in $pins)"
-        production_pins "$venv" lake | cmp -s - "$pins" \
+        production_pins "$venv" $EXTRA_NAMES | cmp -s - "$pins" \
             || die "installing the test tools changed the production dependencies of $venv (compare with $pins)"
         # The vendors' SDKs want other versions of shared packages (h11 0.16 where mitmproxy
         # 11.0.2 wants at most 0.14): they get a venv of their own, which the tests drive.

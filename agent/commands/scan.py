@@ -27,6 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="files, directories or object-store URLs (s3://, gs://, abfs://, hf://; "
                              "default: config watch:)")
     parser.add_argument("--format", choices=("text", "jsonl"), default="text")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="run on the Dask scheduler at ADDRESS, e.g. tcp://HOST:8786 (default: scanner.cluster; "
+                             "needs aiaudit[cluster])")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="run on N local worker processes (a Dask LocalCluster; needs aiaudit[cluster])")
 
 
 class Progress:
@@ -98,6 +103,8 @@ def open_catalog(config, store):
 def run(args: argparse.Namespace) -> int:
     from agent.commands.common import config_from
     from agent.commands.common import store_from
+    from agent.scan.cluster import require_distributed
+    from agent.scan.cluster.command import cluster_wanted
     from agent.scan.scan import Scanner
     from agent.scan.scan import scan_summary
 
@@ -110,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
     for p in paths:
         if isinstance(p, Path) and not p.exists():
             raise UserError(f"aiaudit scan: {p}: no such file or directory")
+    cluster = cluster_wanted(args, config)
+    if cluster is not None:
+        require_distributed()  # before the store is opened: a missing extra is one line, exit 2
     store = store_from(config)
     catalog = open_catalog(config, store)
     progress = Progress()
@@ -121,7 +131,14 @@ def run(args: argparse.Namespace) -> int:
     scanner = Scanner(store, catalog, on_error=problem, on_progress=lambda _n: progress.update(force=True))
     started = time.perf_counter()
     results = []
-    for result in scanner.scan_paths(paths):
+    if cluster is not None:
+        from agent.scan.cluster.command import scan_on_cluster
+
+        progress.tty = False  # the cluster's own progress line (agent.scan.cluster.progress)
+        found = scan_on_cluster(scanner, config, paths, *cluster)
+    else:
+        found = scanner.scan_paths(paths)
+    for result in found:
         results.append(result)
         for row in result.findings:
             print_finding(row, args.format)

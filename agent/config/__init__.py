@@ -50,6 +50,9 @@ class Config:
     index_dir: Path | None = None  # None: the store's own, see agent.reuse.outputs.default_index_dir
     rescan_seconds: int = 300
     quiet_seconds: int = 2
+    cluster: str | None = None  # scanner.cluster: a Dask scheduler address (agent.scan.cluster)
+    cluster_range_bytes: int = 256 << 20
+    cluster_index: str = "upload"
     listen_host: str = "0.0.0.0"
     listen_port: int = 8080
     confdir: Path = Path("~/.mitmproxy").expanduser()
@@ -177,6 +180,9 @@ def _build(v: dict[str, Any], source: Path | None, db: str | None) -> Config:
         index_dir=_relative(source, v["scanner"]["index_dir"]) if v["scanner"]["index_dir"] else None,
         rescan_seconds=v["scanner"]["rescan_seconds"],
         quiet_seconds=v["scanner"]["quiet_seconds"],
+        cluster=v["scanner"]["cluster"],
+        cluster_range_bytes=v["scanner"]["cluster_range_mb"] << 20,
+        cluster_index=v["scanner"]["cluster_index"],
         listen_host=v["proxy"]["listen_host"],
         listen_port=v["proxy"]["listen_port"],
         confdir=_relative(source, v["proxy"]["confdir"]),

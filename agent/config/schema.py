@@ -173,6 +173,15 @@ SCHEMA = Mapping(
                                          "catch changes whose events were lost.", check=_positive),
                 "quiet_seconds": Scalar(int, 2, "How long a file must stay unchanged before the watcher reads it "
                                         "(files closed after writing are read at once).", check=_positive),
+                "cluster": Scalar(str, None, "Address of a Dask distributed scheduler (tcp://HOST:8786) that "
+                                  "`aiaudit scan` runs on, as with --cluster (needs aiaudit[cluster])."),
+                "cluster_range_mb": Scalar(int, 256, "On a cluster, plain JSONL and Parquet files larger than this "
+                                           "are split into byte ranges or row groups of about this size.",
+                                           check=_positive),
+                "cluster_index": Scalar(str, "upload", "How the fingerprint index reaches the workers of a "
+                                        "--cluster scan: upload (a copy, once per worker) or shared (they read "
+                                        "index_dir at the same path). --workers always shares.",
+                                        choices=("upload", "shared")),
             },
             "The dataset scanner and watcher.",
         ),

@@ -297,9 +297,14 @@ class Scanner:
         return result
 
     def _commit(self, path: Path | str, root: Path | str, st: os.stat_result, head: str, version: int, offset: int,
-                records_done: int, result: FileResult, rows: list[dict], *, partial: bool) -> None:
+                records_done: int, result: FileResult, rows: list[dict], *, partial: bool,
+                also: Callable | None = None) -> None:
+        """`also(session)`, when given, writes in the same transaction (a cluster scan's unit
+        progress, agent.scan.cluster.resume: recorded exactly when its findings are)."""
         now = _utcnow()
         with self.store.write_session() as s:
+            if also is not None:
+                also(s)
             if rows:
                 for row in rows:
                     row.setdefault("id", new_id())

@@ -154,6 +154,28 @@ class DatasetFile(Base):
     scanned_at: Mapped[dt.datetime | None] = mapped_column(UTC)
 
 
+class ScanUnit(Base):
+    """A work unit of a cluster scan whose matches are recorded (agent.scan.cluster.resume): a
+    scan interrupted and started again skips it while the file and the index are unchanged."""
+
+    __tablename__ = "scan_units"
+    __table_args__ = (UniqueConstraint("path", "unit", name="uq_scan_units_path_unit"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    path: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(String(64))  # WorkUnit.key: file | bytes:START-END | rows:GROUP
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    head_sha256: Mapped[str] = mapped_column(HASH)
+    index_generation: Mapped[int] = mapped_column(BigInteger)  # OutputCatalog.version when scanned
+    lines: Mapped[int] = mapped_column(BigInteger, default=0)  # JSONL range: lines starting in it
+    records: Mapped[int] = mapped_column(BigInteger, default=0)
+    bad_records: Mapped[int] = mapped_column(BigInteger, default=0)
+    max_record: Mapped[int] = mapped_column(BigInteger, default=0)  # in the file's numbering
+    max_end: Mapped[int] = mapped_column(BigInteger, default=0)
+    done_at: Mapped[dt.datetime] = mapped_column(UTC)
+
+
 class ReuseFinding(Base):
     """A dataset record that reuses captured outputs (one row per record, the scan fields of docs/architecture.md)."""
 

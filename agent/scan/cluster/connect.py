@@ -1,0 +1,58 @@
+"""Reaching the cluster: an existing scheduler (`--cluster tcp://HOST:8786`, `scanner.cluster`) or
+a LocalCluster of worker processes started for this scan (`--workers N`), and the index plugin.
+
+A LocalCluster's workers run on this machine and read the index where it is (`shared`); a
+remote cluster gets an uploaded copy unless `scanner.cluster_index: shared` says its workers see
+the index directory at the same path (agent.scan.cluster.index_plugin).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from agent.errors import UserError
+from agent.scan.cluster import require_distributed
+from agent.scan.sources import public_url
+
+CONNECT_TIMEOUT = "20s"
+
+
+@contextmanager
+def cluster_client(address: str | None, workers: int | None) -> Iterator[tuple[object, bool]]:
+    """(distributed.Client, whether the workers are local), closed (and a local cluster stopped)
+    on exit."""
+    distributed = require_distributed()
+    if address:
+        try:
+            client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            raise UserError(f"aiaudit scan: cannot reach the Dask scheduler at {public_url(address)}: {e}") from None
+        try:
+            yield client, False
+        finally:
+            client.close()
+        return
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.WARNING)
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        yield client, True
+    finally:
+        client.close()
+        cluster.close()
+
+
+def install_index(client, catalog, *, shared: bool) -> int:
+    """Put the catalog's index on every worker (now and joining later); returns the bytes uploaded
+    (0 when shared). A worker that cannot set it up fails the call, naming why."""
+    from agent.scan.cluster.index_plugin import IndexPlugin
+
+    binding = {"store_id": catalog.identity.store_id, "removal_epoch": catalog.identity.removal_epoch}
+    make = IndexPlugin.shared if shared else IndexPlugin.upload
+    plugin = make(catalog.index_dir, binding, catalog.index.generation)
+    uploaded = sum(len(b) for b in plugin.files.values()) if plugin.files is not None else 0
+    register = getattr(client, "register_plugin", None) or client.register_worker_plugin
+    register(plugin)
+    return uploaded

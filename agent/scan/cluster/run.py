@@ -1,0 +1,269 @@
+"""The client side of a cluster scan: plan, submit, and record what workers return.
+
+Files are planned in the order a local scan walks them; unchanged files are not read (as in a
+local scan), and units already recorded by an interrupted run are not submitted again
+(agent.scan.cluster.resume). Results are recorded as they arrive, through the local scanner's
+own `_commit` (one code path for findings and file state): a JSONL range as soon as every range
+before it is known (its records' numbers depend on how many lines precede it), anything else at
+once. A file's state is completed when its last unit is recorded. A worker lost mid-task is the
+scheduler's business: it runs the task again elsewhere, and the future completes once.
+Object-store URLs and Delta tables are scanned by the client itself, through the local scanner.
+"""
+
+from __future__ import annotations
+
+import os
+from asyncio import CancelledError
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from agent.errors import internal_reason
+from agent.scan.cluster import resume
+from agent.scan.cluster.task import UnitResult
+from agent.scan.cluster.task import scan_unit
+from agent.scan.cluster.units import BYTES
+from agent.scan.cluster.units import WorkUnit
+from agent.scan.cluster.units import plan_units
+from agent.scan.formats.delta import table_of as delta_table_of
+from agent.scan.readers import Record
+from agent.scan.scan import HEAD_BYTES
+from agent.scan.scan import FileResult
+from agent.scan.scan import Scanner
+from agent.scan.scan import _head_hash
+from agent.scan.scan import finding_row
+from agent.scan.sources import is_url
+from agent.scan.walk import iter_files
+from agent.scan.walk import regular_file
+from agent.store.models import DatasetFile
+
+DEFAULT_RANGE_BYTES = 256 << 20
+
+
+@dataclass
+class FilePlan:
+    path: Path
+    root: Path
+    st: os.stat_result
+    head: str
+    units: list[WorkUnit]
+    done: dict[str, resume.DoneUnit]  # recorded, in an earlier run or this one
+    waiting: dict[str, UnitResult] = field(default_factory=dict)  # returned, not yet recordable
+    failed: dict[str, str] = field(default_factory=dict)  # unit key -> why its task failed
+    result: FileResult = None  # type: ignore[assignment]
+    resumed: bool = False  # some units were recorded by an earlier run
+
+    def __post_init__(self) -> None:
+        self.result = FileResult(str(self.path))
+        self.resumed = bool(self.done)
+
+    @property
+    def complete(self) -> bool:
+        """Every unit is recorded, failed, or waiting behind a failed range (never recordable)."""
+        return len(self.done) + len(self.failed) + len(self.waiting) == len(self.units) \
+            and (not self.waiting or bool(self.failed))
+
+
+@dataclass
+class ClusterProgressState:
+    tasks_total: int = 0
+    tasks_done: int = 0
+    records: int = 0
+    bytes: int = 0
+
+
+class ClusterScan:
+    def __init__(self, scanner: Scanner, client, *, range_bytes: int = DEFAULT_RANGE_BYTES,
+                 on_unit: Callable[[ClusterProgressState, UnitResult], None] | None = None) -> None:
+        self.scanner = scanner
+        self.client = client
+        self.range_bytes = range_bytes
+        self.on_unit = on_unit or (lambda state, unit: None)
+        self.progress = ClusterProgressState()
+        self.submitted = 0  # units sent to the cluster by this run
+        self.units_by_task: dict[str, WorkUnit] = {}  # task key -> its unit
+
+    # -- planning --
+
+    def _plan(self, path: Path, root: Path, version: int) -> FilePlan | FileResult:
+        why = regular_file(path, root)
+        if why is not None:
+            result = FileResult(str(path), state="skipped", errors=[f"{path}: {why}"])
+            self.scanner.on_error(result.errors[-1])
+            return result
+        with self.scanner.store.session() as s:
+            state = s.scalars(select(DatasetFile).where(DatasetFile.path == str(path))).first()
+        try:
+            st = path.stat()
+            head = _head_hash(path, state.size if state is not None else HEAD_BYTES)
+            if state is not None and state.index_generation == version and state.state == "ok" \
+                    and state.inode == st.st_ino and state.head_sha256 == head and state.size == st.st_size \
+                    and state.mtime_ns == st.st_mtime_ns:
+                return FileResult(str(path), state="unchanged", findings=self.scanner.stored_findings(str(path)))
+            if state is None or head != state.head_sha256 or st.st_size < HEAD_BYTES:
+                head = _head_hash(path, st.st_size)
+        except OSError as e:
+            result = self.scanner._file_error(FileResult(str(path)), f"{path}: {e.strerror or e}")
+            self.scanner._store_error(path, root, result)
+            return result
+        units = plan_units(path, st.st_size, self.range_bytes)
+        done = resume.recorded(self.scanner.store, str(path), st, head, version)
+        return FilePlan(path, root, st, head, units, {k: v for k, v in done.items() if k in {u.key for u in units}})
+
+    def _walk(self, paths: list[Path | str]) -> Iterator[tuple[Path, Path] | FileResult | str]:
+        """(file, root) for local files; FileResult for what cannot be scanned; the URL or Delta
+        table path (str) for what the client scans itself."""
+        for root in paths:
+            if isinstance(root, str) and is_url(root):
+                yield root
+                continue
+            root = Path(root).absolute()
+            if not root.is_dir() and (why := self.scanner._not_scannable(root)) is not None:
+                yield self.scanner._file_error(FileResult(str(root)), f"{root}: {why}")
+                continue
+            unlisted: list[str] = []
+            base = root if root.is_dir() else root.parent
+            for path in iter_files(root, unlisted):
+                yield from self.scanner._unlisted(unlisted)
+                if delta_table_of(path, base) is not None:
+                    yield str(path)
+                else:
+                    yield path, base
+            yield from self.scanner._unlisted(unlisted)
+
+    # -- running --
+
+    def scan_paths(self, paths: list[Path | str]) -> Iterator[FileResult]:
+        from distributed import as_completed
+
+        # the caller synced the catalog and put that index on the workers (connect.install_index):
+        # syncing again here could record against outputs the workers do not have
+        version = self.scanner.catalog.version
+        plans: dict[str, FilePlan] = {}
+        order: list[str] = []  # files in walk order, for the results of those done without units
+        local: list[str] = []
+        for item in self._walk(paths):
+            if isinstance(item, FileResult):
+                yield item
+            elif isinstance(item, str):
+                local.append(item)
+            else:
+                planned = self._plan(*item, version)
+                if isinstance(planned, FileResult):
+                    yield planned
+                else:
+                    plans[str(planned.path)] = planned
+                    order.append(str(planned.path))
+        pending = [u for p in plans.values() for u in p.units if u.key not in p.done]
+        self.progress.tasks_total = len(pending)
+        self.submitted = len(pending)
+        # the first files first: a file's results are recorded in order, so finishing files early
+        # keeps the buffered ranges (and the rerun of an interrupted scan) small
+        futures = [self.client.submit(scan_unit, unit, pure=False, priority=-i, retries=0)
+                   for i, unit in enumerate(pending)]
+        for name in order:  # files with nothing left to run (every unit recorded before)
+            if plans[name].complete:
+                yield self._finish(plans.pop(name), version)
+        self.units_by_task = {future.key: unit for future, unit in zip(futures, pending)}
+        for future in as_completed(futures, loop=self.client.loop):
+            unit = self.units_by_task[future.key]
+            plan = plans[unit.path]
+            self.progress.tasks_done += 1
+            try:
+                unit_result: UnitResult = future.result()
+            except (Exception, CancelledError) as e:  # the task raised, its workers kept dying, or it was lost
+                plan.failed[unit.key] = internal_reason(e, f"scanning {unit.path} ({unit.key}) on the cluster")
+                unit_result = UnitResult(unit.path, unit.key, local_numbers=False, fatal=plan.failed[unit.key])
+            else:
+                plan.waiting[unit_result.key] = unit_result
+                self.progress.records += unit_result.records
+                self.progress.bytes += unit_result.nbytes
+                self._record_ready(plan, version)
+            future.release()
+            self.on_unit(self.progress, unit_result)
+            if plan.complete:
+                yield self._finish(plans.pop(unit.path), version)
+        for target in local:
+            if is_url(target):
+                from agent.scan.remote import scan_url
+
+                yield from scan_url(self.scanner, target)
+            else:
+                yield self.scanner.scan_file(Path(target), Path(target).parent)
+
+    def _record_ready(self, plan: FilePlan, version: int) -> None:
+        """Record every returned unit whose record numbers are known (see the module doc)."""
+        lines_before = 0
+        for unit in plan.units:
+            done = plan.done.get(unit.key)
+            if done is not None:
+                lines_before += done.lines
+                continue
+            returned = plan.waiting.pop(unit.key, None)
+            if returned is None:
+                if unit.kind == BYTES:
+                    return  # later ranges wait for this one's line count
+                continue
+            plan.done[unit.key] = self._record(plan, returned, lines_before if returned.local_numbers else 0, version)
+            lines_before += returned.lines
+
+    def _record(self, plan: FilePlan, unit: UnitResult, shift: int, version: int) -> resume.DoneUnit:
+        name, result = str(plan.path), plan.result
+        for number, message in unit.errors:
+            line = f"{name}:{number + shift}: {message}"
+            result.errors.append(line)
+            self.scanner.on_error(line)
+        if unit.fatal is not None:
+            line = f"{name}: {unit.fatal}"
+            result.errors.append(line)
+            self.scanner.on_error(line)
+            result.state = "error"
+        result.records += unit.records
+        result.bad_records += unit.bad_records
+        rows = []
+        catalog = self.scanner.catalog
+        for number, sha256, end, matches in unit.matches:
+            infos = catalog.describe({m.output_id for m in matches})
+            row = finding_row(name, Record(number + shift, [], end, sha256=sha256), matches, infos)
+            if row is not None:
+                rows.append(row)
+        done = resume.DoneUnit(unit.key, unit.lines, unit.records, unit.bad_records,
+                               unit.max_record + shift if unit.records else 0, unit.max_end)
+        store = self.scanner.store
+        self.scanner._commit(name, plan.root, plan.st, plan.head, version, self._offset(plan, done),
+                             self._records_done(plan, done), result, rows, partial=True,
+                             also=lambda s: resume.mark(s, store.dialect, name, plan.st, plan.head, version, done))
+        return done
+
+    @staticmethod
+    def _offset(plan: FilePlan, extra: resume.DoneUnit | None = None) -> int:
+        return max([d.max_end for d in plan.done.values()] + ([extra.max_end] if extra else []) + [0])
+
+    @staticmethod
+    def _records_done(plan: FilePlan, extra: resume.DoneUnit | None = None) -> int:
+        return max([d.max_record for d in plan.done.values()] + ([extra.max_record] if extra else []) + [0])
+
+    def _finish(self, plan: FilePlan, version: int) -> FileResult:
+        """The file's state as a local scan leaves it. Its unit marks are dropped once it is
+        complete; a file with failed units is an error (read again next time) and keeps the
+        marks of the units that were recorded."""
+        result = plan.result
+        name = str(plan.path)
+        for key, why in plan.failed.items():
+            self.scanner._file_error(result, f"{name}: {key}: {why}")
+        if plan.waiting:
+            self.scanner._file_error(result, f"{name}: {len(plan.waiting)} later byte ranges not recorded "
+                                             "(their record numbers follow from a range that failed)")
+        result.bytes = plan.st.st_size
+        result.bad_records = sum(d.bad_records for d in plan.done.values())
+        failed = bool(plan.failed)
+        self.scanner._commit(name, plan.root, plan.st, plan.head, version, self._offset(plan),
+                             self._records_done(plan), result, [], partial=failed,
+                             also=None if failed else (lambda s: resume.clear(s, name)))
+        if plan.resumed:  # what the earlier run recorded counts too
+            result.findings = self.scanner.stored_findings(name)
+        return result

@@ -1,0 +1,137 @@
+"""What a worker does with one work unit: read its records, match them, return the matches.
+
+No database is touched here: a worker needs the fingerprint index (its plugin, see
+agent.scan.cluster.index_plugin) and read access to the dataset files, nothing else. Matches
+come back with the record's number, sha256 and end offset, which is all the client needs to
+record them; JSONL byte ranges number their records from 1 and report how many lines start in
+the range, so the client can give them their numbers in the whole file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from agent.reuse.matching import OutputMatch
+from agent.reuse.matching import ReuseDetector
+from agent.scan.cluster.units import BYTES
+from agent.scan.cluster.units import ROWS
+from agent.scan.cluster.units import WorkUnit
+from agent.scan.formats.jsonl_ranges import ByteRange
+from agent.scan.formats.jsonl_ranges import read_range
+from agent.scan.formats.parquet_groups import RowGroup
+from agent.scan.formats.parquet_groups import read_row_group
+from agent.scan.readers import FileReadError
+from agent.scan.readers import Record
+from agent.scan.readers import RecordError
+from agent.scan.readers import read_records
+
+_SCAN_CHUNK = 1 << 20
+
+
+@dataclass(slots=True)
+class UnitResult:
+    path: str
+    key: str
+    local_numbers: bool  # record numbers count from 1 within a JSONL range (see `lines`)
+    lines: int = 0  # JSONL range: lines whose first byte is in the range
+    records: int = 0
+    bad_records: int = 0
+    max_record: int = 0  # highest record number read (as numbered in this result)
+    max_end: int = 0  # highest end offset of a record read
+    nbytes: int = 0
+    seconds: float = 0.0
+    matches: list[tuple[int, str, int, list[OutputMatch]]] = field(default_factory=list)  # number, sha256, end
+    errors: list[tuple[int, str]] = field(default_factory=list)  # record number, message
+    fatal: str | None = None  # the unit could not be read (further): why
+    worker: str = ""
+
+
+def line_start_at_or_after(raw, offset: int, size: int) -> int:
+    """Offset of the first line that starts at or after `offset` (`size` when none does)."""
+    if offset <= 0:
+        return 0
+    raw.seek(offset - 1)
+    position = offset - 1
+    while chunk := raw.read(_SCAN_CHUNK):
+        at = chunk.find(b"\n")
+        if at >= 0:
+            return position + at + 1
+        position += len(chunk)
+    return size
+
+
+def count_newlines(raw, start: int, end: int) -> int:
+    raw.seek(start)
+    count, left = 0, end - start
+    while left > 0 and (chunk := raw.read(min(_SCAN_CHUNK, left))):
+        count += chunk.count(b"\n")
+        left -= len(chunk)
+    return count
+
+
+def aligned_range(path: Path, unit: WorkUnit) -> tuple[ByteRange, int]:
+    """The line-aligned range of a nominal JSONL range, and how many lines start in it."""
+    size = os.stat(path).st_size
+    with open(path, "rb") as raw:
+        start = line_start_at_or_after(raw, unit.start, size)
+        end = line_start_at_or_after(raw, min(unit.end, size), size) if unit.end < size else size
+        end = max(start, end)
+        lines = count_newlines(raw, start, end)
+        if end == size and end > start:  # a last line without a newline is a line too
+            raw.seek(end - 1)
+            lines += raw.read(1) != b"\n"
+    return ByteRange(start, end, 1), lines
+
+
+def _items(unit: WorkUnit, result: UnitResult) -> Iterator[Record | RecordError]:
+    path = Path(unit.path)
+    if unit.kind == BYTES:
+        byte_range, result.lines = aligned_range(path, unit)
+        return read_range(path, byte_range)
+    if unit.kind == ROWS:
+        return read_row_group(path, RowGroup(unit.start, unit.first_row, unit.end, unit.nbytes))
+    return read_records(path)
+
+
+def scan_unit(unit: WorkUnit, detector: ReuseDetector | None = None) -> UnitResult:
+    """Scan one unit; never raises for bad data (the result says what went wrong)."""
+    started = time.perf_counter()
+    worker = ""
+    if detector is None:
+        from distributed import get_worker
+
+        from agent.scan.cluster.index_plugin import worker_detector
+
+        detector, worker = worker_detector(), get_worker().address
+    result = UnitResult(unit.path, unit.key, local_numbers=unit.kind == BYTES, nbytes=unit.nbytes, worker=worker)
+    records: deque[Record] = deque()
+
+    def fields() -> Iterator[list[tuple[str, str]]]:
+        try:
+            for item in _items(unit, result):
+                if isinstance(item, RecordError):
+                    result.bad_records += 1
+                    result.errors.append((item.number, item.message))
+                    continue
+                records.append(item)
+                yield item.fields
+        except FileReadError as e:
+            result.fatal = e.reason
+        except OSError as e:
+            result.fatal = e.strerror or str(e)
+
+    for matches in detector.match_stream(fields()):
+        record = records.popleft()
+        result.records += 1
+        result.max_record = max(result.max_record, record.number)
+        result.max_end = max(result.max_end, record.end_offset)
+        if matches:
+            result.matches.append((record.number, record.sha256, record.end_offset, list(matches)))
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,58 @@
+"""Work units of a cluster scan: whole files, nominal byte ranges of plain JSONL, Parquet row groups.
+
+The client plans without reading data: a JSONL file larger than `range_bytes` is cut at nominal
+offsets (multiples of `range_bytes`), and each worker aligns its range to line starts itself
+(a line belongs to the range its first byte is in), Hadoop-style. Its records are numbered from 1
+within the range and the worker counts the lines of the range; the client renumbers once the
+ranges before it are known (agent.scan.cluster.run). A Parquet file is cut at its row groups,
+read from the footer only. Everything else (CSV/TSV, whose quoted fields may span lines;
+compressed files, which cannot be entered mid-stream; JSON, text, Arrow) is one unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.scan.formats.parquet_groups import plan_row_groups
+from agent.scan.readers import file_format
+
+WHOLE, BYTES, ROWS = "file", "bytes", "rows"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkUnit:
+    path: str
+    kind: str  # WHOLE | BYTES | ROWS
+    start: int = 0  # BYTES: nominal first offset; ROWS: row group index
+    end: int = 0  # BYTES: nominal end offset (exclusive); ROWS: rows in the group
+    first_row: int = 1  # ROWS: number of the group's first row in the file
+    nbytes: int = 0  # bytes the unit reads, for progress and scheduling
+
+    @property
+    def key(self) -> str:
+        """Names the unit within its file (stored in the resume table)."""
+        if self.kind == BYTES:
+            return f"bytes:{self.start}-{self.end}"
+        if self.kind == ROWS:
+            return f"rows:{self.start}"
+        return WHOLE
+
+
+def plan_units(path: Path, size: int, range_bytes: int) -> list[WorkUnit]:
+    """The units of one local file of `size` bytes, in file order. A Parquet footer that cannot be
+    read makes the file one unit: the worker's read then reports why, like a local scan."""
+    if range_bytes <= 0:
+        raise ValueError("range_bytes must be positive")
+    kind, compression = file_format(path)
+    if kind == "jsonl" and compression is None and size > range_bytes:
+        cuts = list(range(0, size, range_bytes)) + [size]
+        return [WorkUnit(str(path), BYTES, a, b, nbytes=b - a) for a, b in zip(cuts, cuts[1:])]
+    if kind == "parquet" and compression is None and size > range_bytes:
+        try:
+            groups = plan_row_groups(path)
+        except Exception:  # unreadable footer: one unit, whose read names the problem
+            groups = []
+        if len(groups) > 1:
+            return [WorkUnit(str(path), ROWS, g.index, g.rows, g.first_row, g.nbytes) for g in groups]
+    return [WorkUnit(str(path), WHOLE, nbytes=size)]

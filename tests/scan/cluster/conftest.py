@@ -1,0 +1,93 @@
+"""A dataset tree with reuse in every shape a cluster scan splits (JSONL byte ranges, Parquet row
+groups) or keeps whole (CSV, text, gzip), and the findings of a store in comparable form."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
+
+from agent.scan.cluster.units import plan_units
+from agent.scan.walk import iter_files
+from agent.store.models import DatasetFile
+from agent.store.models import ReuseFinding
+from agent.store.models import ScanUnit
+from tests.scan.conftest import add_outputs
+from tests.scan.conftest import answer
+
+RANGE_BYTES = 16 << 10  # the big files below split into a few dozen units
+
+
+def make_tree(root: Path, texts: list[str], big_records: int = 1500) -> Path:
+    root.mkdir(parents=True)
+    with (root / "big.jsonl").open("w") as f:
+        for i in range(big_records):
+            if i % 97 == 5:
+                f.write("{not json\n")
+            if i % 131 == 0:
+                f.write("\n")
+            text = texts[i % len(texts)] if i % 11 == 0 else answer(10_000 + i, 30)
+            if i % 33 == 0:  # an excerpt inside other text
+                text = answer(20_000 + i, 20) + " " + " ".join(texts[(i // 33) % len(texts)].split()[:40])
+            f.write(json.dumps({"id": i, "messages": [{"role": "user", "content": f"q{i}"},
+                                                      {"role": "assistant", "content": text}]}) + "\n")
+    rows = [texts[i % len(texts)] if i % 13 == 0 else answer(30_000 + i, 25) for i in range(900)]
+    (root / "sub").mkdir()
+    pq.write_table(pa.table({"text": rows, "n": list(range(len(rows)))}), root / "sub" / "t.parquet",
+                   row_group_size=100)
+    with (root / "sub" / "small.csv").open("w") as f:
+        f.write("id,text\n")
+        for i in range(40):
+            f.write(f'{i},"{texts[i % len(texts)] if i % 5 == 0 else answer(40_000 + i, 20)}"\n')
+    with gzip.open(root / "sub" / "z.jsonl.gz", "wt") as f:
+        for i in range(30):
+            f.write(json.dumps({"text": texts[i % len(texts)] if i % 4 == 0 else answer(50_000 + i, 20)}) + "\n")
+    (root / "notes.txt").write_text(texts[0] + "\n\n" + answer(60_000) + "\n")
+    return root
+
+
+@pytest.fixture
+def lake(store, tmp_path):
+    """(store, texts, local tree, cluster tree): the two trees are byte-identical copies."""
+    texts = [answer(i) for i in range(15)]
+    add_outputs(store, texts)
+    local = make_tree(tmp_path / "local", texts)
+    on_cluster = tmp_path / "cluster"
+    shutil.copytree(local, on_cluster)
+    return store, texts, local, on_cluster
+
+
+def findings(store, root: Path) -> list[tuple]:
+    """Every finding under `root`, by path relative to it: what a user would compare."""
+    with store.session() as s:
+        rows = s.scalars(select(ReuseFinding).where(ReuseFinding.path.startswith(str(root) + "/"))).all()
+    return sorted((str(Path(r.path).relative_to(root)), r.record, r.record_sha256, tuple(r.call_ids),
+                   tuple(r.output_ids), r.reuse_class, r.tier, r.role, tuple(r.fields), r.matched_words,
+                   r.output_coverage, r.record_coverage) for r in rows)
+
+
+def file_states(store, root: Path) -> list[tuple]:
+    with store.session() as s:
+        rows = s.scalars(select(DatasetFile).where(DatasetFile.path.startswith(str(root) + "/"))).all()
+    return sorted((str(Path(r.path).relative_to(root)), r.size, r.offset, r.records, r.bad_records, r.state,
+                   r.index_generation) for r in rows)
+
+
+def units_left(store, root: Path, range_bytes: int) -> int:
+    """Units a scan of `root` started now must run: every unit of a file not completed, less the
+    units marked as recorded (a completed file is unchanged: none of its units run)."""
+    left = 0
+    with store.session() as s:
+        for path in iter_files(root):
+            row = s.scalars(select(DatasetFile).where(DatasetFile.path == str(path))).first()
+            if row is not None and row.state == "ok" and row.index_generation != -1:
+                continue
+            marks = s.scalars(select(ScanUnit.unit).where(ScanUnit.path == str(path))).all()
+            left += len(plan_units(path, path.stat().st_size, range_bytes)) - len(marks)
+    return left

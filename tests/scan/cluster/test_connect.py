@@ -1,0 +1,36 @@
+"""Reaching a scheduler: one user error naming the address (without its secrets) when it cannot."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from agent.errors import UserError  # noqa: E402
+from agent.scan.cluster.connect import cluster_client  # noqa: E402
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_an_unreachable_scheduler_is_a_user_error(monkeypatch):
+    from agent.scan.cluster import connect
+
+    monkeypatch.setattr(connect, "CONNECT_TIMEOUT", "2s")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(UserError, match=f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"):
+        with cluster_client(f"tcp://127.0.0.1:{port}", None):
+            pass
+
+
+def test_a_local_cluster_of_processes_is_started_and_stopped():
+    with cluster_client(None, 1) as (client, local):
+        assert local
+        info = client.scheduler_info()["workers"]
+        assert len(info) == 1
+        pids = client.run(__import__("os").getpid)
+        assert list(pids.values())[0] != __import__("os").getpid()  # a process of its own
+    assert client.status == "closed"

@@ -1,0 +1,137 @@
+"""Cluster scans on a real Dask LocalCluster of worker processes: the same findings and file
+states as a local scan of the same tree, a worker SIGKILLed mid-scan, a client interrupted and
+started again."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+
+distributed = pytest.importorskip("distributed")
+
+from agent.reuse.outputs import OutputCatalog  # noqa: E402
+from agent.scan.cluster.connect import install_index  # noqa: E402
+from agent.scan.cluster.run import ClusterScan  # noqa: E402
+from agent.scan.cluster.units import plan_units  # noqa: E402
+from agent.scan.scan import Scanner  # noqa: E402
+from agent.scan.walk import iter_files  # noqa: E402
+from agent.store.models import ReuseFinding  # noqa: E402
+from agent.store.models import ScanUnit  # noqa: E402
+from tests.scan.cluster.conftest import RANGE_BYTES  # noqa: E402
+from tests.scan.cluster.conftest import file_states  # noqa: E402
+from tests.scan.cluster.conftest import findings  # noqa: E402
+from tests.scan.cluster.conftest import units_left  # noqa: E402
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+    with distributed.Client(cluster, set_as_default=False) as c:
+        yield c
+    cluster.close()
+
+
+def _local_scan(store, catalog, root):
+    return list(Scanner(store, catalog, on_error=lambda line: None).scan_paths([root]))
+
+
+def _cluster_scan(store, catalog, client, root, *, shared=True, on_unit=None, errors=None):
+    scanner = Scanner(store, catalog, on_error=(errors.append if errors is not None else lambda line: None))
+    catalog.sync()
+    install_index(client, catalog, shared=shared)
+    run = ClusterScan(scanner, client, range_bytes=RANGE_BYTES, on_unit=on_unit)
+    return run, list(run.scan_paths([root]))
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-index", "uploaded-index"])
+def test_findings_and_file_states_equal_a_local_scan(lake, client, tmp_path, shared):
+    store, _texts, local, on_cluster = lake
+    catalog = OutputCatalog(store, tmp_path / "index")
+    local_results = _local_scan(store, catalog, local)
+    errors: list[str] = []
+    run, results = _cluster_scan(store, catalog, client, on_cluster, shared=shared, errors=errors)
+    expected = findings(store, local)
+    assert expected and findings(store, on_cluster) == expected
+    assert file_states(store, on_cluster) == file_states(store, local)
+    assert run.submitted > 40  # the big JSONL file went out in byte ranges, the Parquet file in row groups
+    assert sorted(r.records for r in results) == sorted(r.records for r in local_results)
+    assert sum(len(r.findings) for r in results) == len(expected)
+    # malformed records are named with their line numbers in the whole file, as a local scan names them
+    assert sorted(e.replace(str(on_cluster), "") for e in errors) == \
+        sorted(e.replace(str(local), "") for r in local_results for e in r.errors)
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(ScanUnit)) == 0  # marks dropped once complete
+
+
+def test_a_second_cluster_scan_reads_nothing_and_adds_nothing(lake, client, tmp_path):
+    store, _texts, _local, on_cluster = lake
+    catalog = OutputCatalog(store, tmp_path / "index")
+    _cluster_scan(store, catalog, client, on_cluster)
+    before = findings(store, on_cluster)
+    run, results = _cluster_scan(store, catalog, client, on_cluster)
+    assert run.submitted == 0 and {r.state for r in results} == {"unchanged"}
+    assert findings(store, on_cluster) == before
+
+
+def test_a_worker_killed_mid_scan_loses_and_duplicates_nothing(lake, client, tmp_path):
+    store, _texts, local, on_cluster = lake
+    catalog = OutputCatalog(store, tmp_path / "index")
+    _local_scan(store, catalog, local)
+    killed: dict = {}
+
+    def kill_a_busy_worker(state, unit):
+        if killed:
+            return
+        busy = {addr: keys for addr, keys in client.processing().items() if keys}
+        if not busy:
+            return
+        addr, keys = next(iter(busy.items()))
+        pid = client.run(os.getpid, workers=[addr])[addr]
+        os.kill(pid, signal.SIGKILL)
+        killed.update(addr=addr, keys=set(keys), pid=pid)
+
+    seen: list = []
+    run, _ = _cluster_scan(store, catalog, client, on_cluster,
+                           on_unit=lambda state, unit: (seen.append(unit), kill_a_busy_worker(state, unit)))
+    assert killed, "no worker was busy when the first result came back"
+    assert findings(store, on_cluster) == findings(store, local)
+    with store.session() as s:
+        rows = s.execute(select(ReuseFinding.path, ReuseFinding.record)
+                         .where(ReuseFinding.path.startswith(str(on_cluster)))).all()
+    assert len(rows) == len(set(rows))
+    # tasks the killed worker was running came back from another worker
+    by_unit = {(u.path, u.key): u.worker for u in seen}
+    rerun = [run.units_by_task[k] for k in killed["keys"] if k in run.units_by_task]
+    assert any(by_unit[(u.path, u.key)] != killed["addr"] for u in rerun)
+    assert len(seen) == run.submitted and all(u.fatal is None for u in seen)
+
+
+def test_an_interrupted_client_resumes_without_the_units_it_recorded(lake, client, tmp_path):
+    store, _texts, local, on_cluster = lake
+    catalog = OutputCatalog(store, tmp_path / "index")
+    _local_scan(store, catalog, local)
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_ten(state, unit):
+        if state.tasks_done >= 10:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        _cluster_scan(store, catalog, client, on_cluster, on_unit=stop_after_ten)
+    total = sum(len(plan_units(p, p.stat().st_size, RANGE_BYTES)) for p in iter_files(on_cluster))
+    left = units_left(store, on_cluster, RANGE_BYTES)
+    assert left <= total - 5  # units are recorded as they come back (a range may wait for the one before it)
+    run, _ = _cluster_scan(store, catalog, client, on_cluster)
+    assert run.submitted == left
+    assert findings(store, on_cluster) == findings(store, local)
+    assert file_states(store, on_cluster) == file_states(store, local)

@@ -1,0 +1,58 @@
+"""Planning a cluster scan's work units: from file names, sizes and Parquet footers only."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from agent.scan.cluster.units import BYTES
+from agent.scan.cluster.units import ROWS
+from agent.scan.cluster.units import WHOLE
+from agent.scan.cluster.units import plan_units
+
+
+@settings(max_examples=200, deadline=None)
+@given(size=st.integers(0, 10**12), range_bytes=st.integers(1, 10**10))
+def test_jsonl_ranges_cover_the_file_once_in_order(tmp_path_factory, size, range_bytes):
+    path = tmp_path_factory.getbasetemp() / "big.jsonl"  # planning never opens a JSONL file
+    if size // range_bytes > 5000:  # the plan is one unit per range: keep the examples small
+        range_bytes = size // 5000 + 1
+    units = plan_units(path, size, range_bytes)
+    if size <= range_bytes:
+        assert [u.kind for u in units] == [WHOLE]
+        return
+    assert all(u.kind == BYTES for u in units)
+    assert units[0].start == 0 and units[-1].end == size
+    assert all(a.end == b.start for a, b in zip(units, units[1:]))
+    assert all(0 < u.end - u.start <= range_bytes for u in units)
+    assert len({u.key for u in units}) == len(units)
+
+
+@pytest.mark.parametrize("name", ["big.csv", "big.tsv", "big.jsonl.gz", "big.jsonl.zst", "big.json", "big.txt"])
+def test_formats_that_cannot_be_entered_mid_file_are_one_unit(tmp_path, name):
+    assert [u.kind for u in plan_units(tmp_path / name, 10**9, 1 << 20)] == [WHOLE]
+
+
+def test_parquet_is_cut_at_its_row_groups(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"text": [f"row {i}" for i in range(1000)], "n": list(range(1000))}), path,
+                   row_group_size=300)
+    units = plan_units(path, path.stat().st_size, 1)
+    assert [u.kind for u in units] == [ROWS] * 4
+    assert [(u.start, u.first_row, u.end) for u in units] == [(0, 1, 300), (1, 301, 300), (2, 601, 300), (3, 901, 100)]
+    assert plan_units(path, path.stat().st_size, 1 << 30)[0].kind == WHOLE  # small enough to stay whole
+
+
+def test_a_parquet_file_with_an_unreadable_footer_is_one_unit(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"PAR1" + b"\x00" * 100)
+    assert [u.kind for u in plan_units(path, 104, 1)] == [WHOLE]
+
+
+def test_zero_range_bytes_is_refused(tmp_path):
+    with pytest.raises(ValueError):
+        plan_units(tmp_path / "a.jsonl", 10, 0)
