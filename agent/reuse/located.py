@@ -28,8 +28,8 @@ from agent.reuse.normalise import _FENCE_INFO  # the same patterns as prepare(),
 from agent.reuse.normalise import _HTML_TAG
 from agent.reuse.normalise import _LINK_TARGET
 from agent.reuse.normalise import _PUNCTUATION
-from agent.reuse.normalise import _TOKEN
 from agent.reuse.normalise import tokens as reference_tokens
+from agent.reuse.scripts import word_bounds
 from agent.reuse.shingles import folded_token_hashes
 from agent.reuse.shingles import token_hashes
 
@@ -126,14 +126,27 @@ def _fold(mapped: _Mapped) -> _Mapped:
 
 
 def _cut(mapped: _Mapped) -> tuple[list[str], list[int], list[int]]:
-    pattern = _ASCII_WORD if mapped.text.isascii() else _TOKEN
+    if mapped.text.isascii():
+        words, starts, ends = [], [], []
+        for match in _ASCII_WORD.finditer(mapped.text):
+            words.append(match.group(0).translate(_ASCII_LOWER))  # what ASCII_FOLD lowers
+            starts.append(mapped.start[match.start()])
+            ends.append(mapped.end[match.end() - 1])
+        return words, starts, ends
+    # Cut the folded text exactly as the matcher does (scripts.word_bounds on its UTF-8 bytes:
+    # separators, script changes, Chinese/Japanese/Korean pair cuts), then turn byte offsets back
+    # into characters of the folded text and those into ranges of the original.
+    data = mapped.text.encode("utf-8", "surrogatepass")
+    folded = b" " + data.translate(ASCII_FOLD) + b" "
+    byte_starts, byte_ends = word_bounds(np.frombuffer(folded, dtype=np.uint8))
+    sizes = np.fromiter((len(c.encode("utf-8", "surrogatepass")) for c in mapped.text), dtype=np.int64,
+                        count=len(mapped.text))
+    char_of_byte = np.repeat(np.arange(len(mapped.text), dtype=np.int64), sizes)
     words, starts, ends = [], [], []
-    for match in pattern.finditer(mapped.text):
-        # ASCII_FOLD lowers ASCII letters only (casefold already did the rest; lower() would
-        # undo some of it, e.g. Cherokee)
-        words.append(match.group(0).translate(_ASCII_LOWER))
-        starts.append(mapped.start[match.start()])
-        ends.append(mapped.end[match.end() - 1])
+    for first, end in zip((byte_starts - 1).tolist(), (byte_ends - 1).tolist()):
+        words.append(folded[first + 1:end + 1].decode("utf-8", "surrogatepass"))
+        starts.append(mapped.start[int(char_of_byte[first])])
+        ends.append(mapped.end[int(char_of_byte[end - 1])])
     return words, starts, ends
 
 

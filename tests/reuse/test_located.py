@@ -102,3 +102,18 @@ def test_many_fields_at_once_are_each_located_as_alone(texts):
         low, high = bounds[number], bounds[number + 1]
         assert np.array_equal(starts[low:high], alone.starts) and np.array_equal(ends[low:high], alone.ends)
         assert np.array_equal(hashes[low:high], alone.hashes)
+
+
+_CJK_MIX = st.text(alphabet=st.sampled_from(list("ファイルシステムを作成しますジャーナリング中文分词测试包括한국어문서입니다테스트"
+                                                 "ＡＢＣ１２３ｶﾀｶﾅ　、。「」 abcXYZ09-_.")), max_size=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CJK_MIX)
+def test_chinese_japanese_korean_tokens_are_cut_as_the_matcher_cuts_them(text):
+    # each located token must be exactly the matcher's token at that place (scripts.word_bounds),
+    # found by cutting, not by aligning to the reference afterwards
+    located = locate_tokens(text)
+    words = [normalise(text[a:b]) for a, b in zip(located.starts.tolist(), located.ends.tolist())]
+    assert len(located) == len(tokens(text))
+    assert "".join(words) == "".join(tokens(text))
