@@ -18,11 +18,13 @@ from dashboard.weeks import IsoWeek
 
 def write_weekly_report(store, week: IsoWeek | str, out_dir: str | os.PathLike, *,
                         rule_paths: Iterable[os.PathLike] = (), teams: Iterable[str] = (),
-                        evaluate: bool = True, now: dt.datetime | None = None, signing_key=None) -> Path:
+                        evaluate: bool = True, now: dt.datetime | None = None, signing_key=None,
+                        language: str = "en") -> Path:
     """Run the rules over `week` (unless `evaluate` is False), then write OUT/YYYY-Www/ and
-    OUT/index.html, publishing the evidence chain's head (signed with `signing_key`, an Ed25519
+    OUT/index.html in `language` (config report.language), publishing the evidence chain's head (signed with `signing_key`, an Ed25519
     private key, when given). Returns the week's index.html. Raises
     rules.engine.model.RuleError for a bad rule file and OSError when OUT cannot be written."""
+    from dashboard.language import ReportLanguage
     from dashboard.model import iso
     from rules.engine.anchor import published_head
 
@@ -35,4 +37,4 @@ def write_weekly_report(store, week: IsoWeek | str, out_dir: str | os.PathLike, 
     model = build_week(store, week, teams=teams, generated_at=now)
     # taken after the rules ran, so the head covers this week's findings
     model.chain = published_head(store, week.label, iso(model.generated_at), signing_key)
-    return write_report(model, out_dir)
+    return write_report(model, out_dir, ReportLanguage(language))

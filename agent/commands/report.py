@@ -81,7 +81,8 @@ def _write(store, week, out: Path, config, now: dt.datetime, option: str, signin
         raise UserError(f"scanner.index_dir {e.filename or config.index_dir}: {e.strerror or e}") from None
     try:
         return write_weekly_report(store, week, out, rule_paths=config.rule_paths,
-                                   teams=[t.name for t in config.teams], now=now, signing_key=signing_key)
+                                   teams=[t.name for t in config.teams], now=now, signing_key=signing_key,
+                                   language=config.report_language)
     except RuleError as e:
         raise UserError(str(e)) from None
     except OSError as e:

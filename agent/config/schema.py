@@ -15,6 +15,8 @@ from typing import Any
 
 from agent.config.yamlfile import LineDict
 from agent.config.yamlfile import LineList
+from dashboard.language import SOURCE_LANGUAGE
+from dashboard.language import available_languages
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,9 @@ SCHEMA = Mapping(
         "report": Mapping(
             {
                 "out_dir": Scalar(str, "./aiaudit-reports", "Where `aiaudit report` writes weeks."),
+                "language": Scalar(str, SOURCE_LANGUAGE, "Language of the report pages: en, or a language with a "
+                                   "catalogue in dashboard/locales (ja). report.json and the CSVs do not change.",
+                                   choices=available_languages()),
                 "signing_key": Scalar(str, "", "Path of the site's Ed25519 private key (PEM) that signs the "
                                       "chain head each report publishes (and evidence bundles' manifests); empty: reports are not signed. "
                                       "The key itself never goes in this file.", check=_key_path),

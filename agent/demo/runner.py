@@ -150,6 +150,7 @@ class Demo:
         match_uploads(store, OutputCatalog(store, config.index_dir))
         now = dt.datetime.now(dt.timezone.utc)
         week = IsoWeek.containing(now)
-        path = write_weekly_report(store, week, self.out, teams=[t.name for t in config.teams], now=now)
+        path = write_weekly_report(store, week, self.out, teams=[t.name for t in config.teams], now=now,
+                                    language=config.report_language)
         store.dispose()
         return path
