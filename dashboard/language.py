@@ -12,6 +12,8 @@ order a reader expects, and Babel fills in the locale's own day and month names.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import math
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -84,16 +86,20 @@ class ReportLanguage:
         from babel.numbers import format_decimal
 
         value = float(value)
+        if not math.isfinite(value):  # a stored detail may hold Infinity or NaN: shown, not fatal
+            return format_decimal(value, locale=self.locale)
         if decimals is None:
             decimals = 0 if value == int(value) else 2
         pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-        return format_decimal(value, pattern, locale=self.locale)
+        with _all_digits():
+            return format_decimal(value, pattern, locale=self.locale)
 
     def percent(self, fraction: float, signed: bool = False) -> str:
         from babel.numbers import format_percent
 
         pattern = "+#,##0%;-#,##0%" if signed else "#,##0%"
-        return format_percent(float(fraction), pattern, locale=self.locale)
+        with _all_digits():
+            return format_percent(float(fraction), pattern, locale=self.locale)
 
     def compact(self, value: float) -> str:
         """Short axis labels in the locale's units: 13.8K in English, 1.4万 in Japanese."""
@@ -101,9 +107,10 @@ class ReportLanguage:
         from babel.numbers import format_decimal
 
         value = float(value)
-        if abs(value) < 1000:  # below the locale's first unit Babel writes every digit: one decimal is enough
-            return format_decimal(round(value, 1) + 0.0, "#,##0.#", locale=self.locale)
-        return format_compact_decimal(value, format_type="short", fraction_digits=1, locale=self.locale)
+        with _all_digits():
+            if abs(value) < 1000:  # below the locale's first unit Babel writes every digit: one decimal is enough
+                return format_decimal(round(value, 1) + 0.0, "#,##0.#", locale=self.locale)
+            return format_compact_decimal(value, format_type="short", fraction_digits=1, locale=self.locale)
 
     # -- dates ----------------------------------------------------------------------------------
 
@@ -118,6 +125,12 @@ class ReportLanguage:
         from babel.dates import format_date
 
         return format_date(day, self.gettext(pattern), locale=self.locale)
+
+
+def _all_digits() -> decimal.localcontext:
+    """Babel rounds through decimal, whose default 28 digits cannot hold a float such as 1e28
+    written in full; a float has at most 309 digits before the point."""
+    return decimal.localcontext(prec=400)
 
 
 ENGLISH = ReportLanguage(SOURCE_LANGUAGE)

@@ -86,8 +86,10 @@ def test_the_compiled_catalogue_is_the_written_one(code):
     written = read_catalogue(code)
     with open(LOCALES_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.mo", "rb") as handle:
         compiled = read_mo(handle)
-    def entries(catalog):  # plural ids and strings as tuples, whichever reader made them
-        as_tuple = lambda v: tuple(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
+    def as_tuple(value):  # plural ids and strings, whichever reader made them
+        return tuple(value) if isinstance(value, (list, tuple)) else value
+
+    def entries(catalog):
         return {as_tuple(m.id): as_tuple(m.string) for m in catalog if m.id}
 
     as_written, as_compiled = entries(written), entries(compiled)

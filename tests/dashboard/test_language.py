@@ -55,6 +55,7 @@ def test_numbers_dates_and_units_follow_the_locale():
 
 NUMBERS = st.one_of(st.integers(-10**15, 10**15), st.floats(-1e15, 1e15, allow_nan=False),
                     st.sampled_from([0, 0.0, -0.0, 1e-12, 5e-324, 0.005, 0.015, 999.995, 10**15]))
+ANY_FLOAT = st.floats(allow_nan=False, allow_infinity=False)
 
 
 @settings(max_examples=300, deadline=None)
@@ -64,6 +65,19 @@ def test_any_number_formats_and_reads_back(value, language, decimals):
     digits = float(text.replace(",", ""))
     places = (0 if float(value) == int(value) else 2) if decimals is None else decimals
     assert math.isclose(digits, float(value), abs_tol=0.5 * 10 ** -places + 1e-9 * abs(float(value)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(ANY_FLOAT, st.sampled_from([EN, JA]))
+def test_any_float_at_all_formats_in_full(value, language):
+    text = language.number(value)
+    assert float(text.replace(",", "")) == float(f"{value:.0f}" if value == int(value) else f"{value:.2f}")
+    assert language.compact(value) and language.percent(value)
+
+
+def test_infinity_and_nan_are_shown_not_fatal():
+    assert [EN.number(v) for v in (math.inf, -math.inf, math.nan)] == ["∞", "-∞", "NaN"]
+    assert JA.compact(math.inf) == "∞" and JA.percent(math.nan) == "NaN%"
 
 
 @settings(max_examples=200, deadline=None)
