@@ -143,6 +143,32 @@ def test_dates_and_numbers_are_written_for_the_locale(reports, chromium):
         assert f"{busiest['output_tokens']:,}" in texts[code]
 
 
+@pytest.mark.browser
+def test_hostile_text_never_runs_on_the_japanese_pages(tmp_path, chromium):
+    from agent.store.engine import open_store
+    from dashboard import sample
+    from dashboard.build import build_week
+    from dashboard.render import write_report
+    from dashboard.sample import seed_sample_store
+
+    from .test_browser import NOT_EXECUTED
+
+    store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
+    seed_sample_store(store, WEEK, hostile=True, scale=0.05)
+    write_report(build_week(store, WEEK, generated_at=GENERATED), tmp_path / "out", ReportLanguage("ja"))
+    store.dispose()
+    shown = ""
+    for page in pages(tmp_path / "out"):
+        visit = chromium.visit(page.as_uri())
+        assert visit.errors == [] and visit.requests == [page.as_uri()], page
+        state = json.loads(chromium.evaluate(NOT_EXECUTED))
+        assert state["pwned"] == 0 and state["active"] == 0 and state["jsLinks"] == 0 and not state["body"], page
+        assert "PWNED" not in state["title"] or state["title"].startswith("チーム <script>"), (page, state)
+        shown += chromium.evaluate("document.body.textContent")
+    for payload in (sample.HOSTILE_TEAM, sample.HOSTILE_MODEL, sample.HOSTILE_USER, sample.HOSTILE_TEXT, sample.HOSTILE_PATH):
+        assert payload in shown, payload
+
+
 def test_report_json_and_csvs_do_not_depend_on_the_language(reports):
     for name in ("report.json", "findings.csv", "calls_by_team_vendor.csv"):
         assert (reports["en"] / WEEK.label / name).read_bytes() == (reports["ja"] / WEEK.label / name).read_bytes()
