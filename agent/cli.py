@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2: the DESIGN.md contract
+    def error(self, message: str) -> None:  # one line, exit 2: the exit-code contract (docs/architecture.md)
         raise UserError(f"{self.prog}: {message}")
 
 

@@ -145,7 +145,7 @@ class WriterCollector:
 
 
     def _journal_only(self) -> list:
-        from agent.commands.status import journal_pending
+        from agent.writer.fleet import journal_pending
 
         try:
             records, size = journal_pending(self.config.journal_dir)

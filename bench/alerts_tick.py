@@ -23,12 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.alerts.scheduler import Scheduler  # noqa: E402
 from agent.alerts.settings import AlertSettings  # noqa: E402
+from agent.store.chain import verify  # noqa: E402
 from agent.store.engine import open_store  # noqa: E402
 from bench.rules_eval import WEEK  # noqa: E402
 from bench.rules_eval import insert_sqlite  # noqa: E402
 from bench.rules_eval import synthetic_calls  # noqa: E402
 from bench.rules_eval import synthetic_reuse  # noqa: E402
-from rules.engine.chain import verify  # noqa: E402
 
 
 def main() -> int:

@@ -36,17 +36,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.support.raw_http import httpx_client  # noqa: E402
-from agent.standin.harness import StandinProcess  # noqa: E402
-from agent.standin.harness import standin_proxy  # noqa: E402
+from tests.support.standin.harness import StandinProcess  # noqa: E402
+from tests.support.standin.harness import standin_proxy  # noqa: E402
 
-CAPTURE = REPO / "agent" / "capture" / "script.py"
+CAPTURE = REPO / "agent" / "proxy" / "script.py"
 STREAM = REPO / "bench" / "stream_events.py"
 URL = "https://api.openai.com/v1/chat/completions"
 
 
 def _prompt(i: int) -> str:
     """About 4 KB of prompt text, different for every call (the issue-#12 mix)."""
-    from agent.standin.text import _WORDS
+    from tests.support.standin.text import _WORDS
 
     words = [_WORDS[(i * 7 + k * 13) % len(_WORDS)] for k in range(560)]
     return f"Request {i}: " + " ".join(words)
@@ -153,7 +153,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def drain(journal_dir: Path, timeout: float = 120) -> None:
-    from agent.commands.status import journal_pending
+    from agent.writer.fleet import journal_pending
 
     deadline = time.monotonic() + timeout
     while journal_pending(journal_dir)[0] and time.monotonic() < deadline:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import gzip
+import itertools
 import json
 import random
 import re
@@ -37,16 +37,16 @@ import zstandard
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.fingerprint import fingerprint  # noqa: E402
-from agent.fingerprint.fingerprint import Fingerprint  # noqa: E402
-from agent.fingerprint.fingerprint import exact_hash  # noqa: E402
-from agent.fingerprint.index import OutputIndex  # noqa: E402
-from agent.fingerprint.matching import ReuseDetector  # noqa: E402
-from agent.fingerprint.shingles import mix64  # noqa: E402
-from agent.fingerprint.shingles import ngram_hashes  # noqa: E402
-from agent.watch.readers import Record  # noqa: E402
-from agent.watch.readers import read_records  # noqa: E402
-from agent.watch.readers import string_fields  # noqa: E402
+from agent.reuse import fingerprint  # noqa: E402
+from agent.reuse.fingerprint import Fingerprint  # noqa: E402
+from agent.reuse.fingerprint import exact_hash  # noqa: E402
+from agent.reuse.index import OutputIndex  # noqa: E402
+from agent.reuse.matching import ReuseDetector  # noqa: E402
+from agent.reuse.shingles import mix64  # noqa: E402
+from agent.reuse.shingles import ngram_hashes  # noqa: E402
+from agent.scan.readers import Record  # noqa: E402
+from agent.scan.readers import read_records  # noqa: E402
+from agent.scan.readers import string_fields  # noqa: E402
 
 CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "edit10", "edit25", "two")
 NEGATIVES = ("same_domain", "boilerplate", "unrelated")

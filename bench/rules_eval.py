@@ -28,8 +28,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agent.store.chain import verify  # noqa: E402
 from agent.store.engine import open_store  # noqa: E402
-from rules.engine.chain import verify  # noqa: E402
 from rules.engine.collection import load_rules  # noqa: E402
 from rules.engine.evaluate import evaluate  # noqa: E402
 from rules.engine.evaluate import run_rules  # noqa: E402

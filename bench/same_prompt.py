@@ -49,16 +49,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.fingerprint import fingerprint  # noqa: E402
-from agent.fingerprint.scoring import SHORT_WORDS  # noqa: E402
-from agent.watch.readers import Record  # noqa: E402
-from agent.watch.readers import read_records  # noqa: E402
+from agent.reuse import fingerprint  # noqa: E402
+from agent.reuse.scoring import SHORT_WORDS  # noqa: E402
+from agent.scan.readers import Record  # noqa: E402
+from agent.scan.readers import read_records  # noqa: E402
 from bench.reuse_detection import MinHashBaseline  # noqa: E402
 from bench.reuse_detection import Writer  # noqa: E402
 from bench.reuse_detection import reformat  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "same-prompt" / "answers.jsonl.gz"
-CAPTURE = ROOT / "agent" / "capture" / "script.py"
+CAPTURE = ROOT / "agent" / "proxy" / "script.py"
 CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "edit10", "edit25")
 TARGETS = {"exact": 1.0, "reformatted": 1.0, "truncated": 1.0, "excerpt": 1.0, "embedded": 1.0,
            "edit10": 0.98, "edit25": None}
@@ -113,10 +113,10 @@ def completion_body(answer: Answer, number: int) -> bytes:
 
 def capture(answers: list[Answer], work: Path) -> tuple[str, Path]:
     """Send every answer through mitmdump + the capture addon; returns (database URL, config)."""
-    from agent.commands.status import journal_pending
-    from agent.standin import StandinServer
+    from agent.writer.fleet import journal_pending
     from tests.support.remote_clients import clients
-    from agent.standin.harness import standin_proxy
+    from tests.support.standin import StandinServer
+    from tests.support.standin.harness import standin_proxy
 
     url = f"sqlite:///{work / 'audit.db'}"
     config = work / "aiaudit.yaml"
@@ -336,8 +336,8 @@ def main() -> int:
     print(f"captured {len(captured)} answers of {args.captured} through mitmdump + the capture addon "
           f"(store_text none) in {time.perf_counter() - started:.0f} s; {len(ids)} outputs stored")
 
+    from agent.reuse.outputs import OutputCatalog
     from agent.store.engine import open_store
-    from agent.watch.outputs import OutputCatalog
 
     catalog = OutputCatalog(open_store(url), work / "index")
     catalog.sync()

@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.support.raw_http import httpx_client  # noqa: E402
-from agent.standin.harness import StandinProcess  # noqa: E402
-from agent.standin.harness import standin_proxy  # noqa: E402
+from tests.support.standin.harness import StandinProcess  # noqa: E402
+from tests.support.standin.harness import standin_proxy  # noqa: E402
 
-CAPTURE = REPO / "agent" / "capture" / "script.py"
+CAPTURE = REPO / "agent" / "proxy" / "script.py"
 CHAT = "https://api.openai.com/v1/chat/completions"
 MESSAGES = "https://api.anthropic.com/v1/messages"
 

@@ -31,18 +31,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agent.capture.attribution import Attributor  # noqa: E402
-from agent.capture.catalogue import Catalogue  # noqa: E402
-from agent.capture.counters import CaptureCounters  # noqa: E402
-from agent.capture.exchange import RequestSnapshot  # noqa: E402
-from agent.capture.exchange import ResponseSnapshot  # noqa: E402
-from agent.capture.journal import Journal  # noqa: E402
-from agent.capture.record import CapturedExchange  # noqa: E402
-from agent.capture.record import encode_parts  # noqa: E402
-from agent.capture.writer import CaptureWriter  # noqa: E402
 from agent.ids import new_id  # noqa: E402
-from agent.standin.text import _WORDS  # noqa: E402
-from agent.standin.text import split_deltas  # noqa: E402
+from agent.proxy.counters import CaptureCounters  # noqa: E402
+from agent.proxy.exchange import RequestSnapshot  # noqa: E402
+from agent.proxy.exchange import ResponseSnapshot  # noqa: E402
+from agent.proxy.hosts import Catalogue  # noqa: E402
+from agent.proxy.journal import Journal  # noqa: E402
+from agent.proxy.record import CapturedExchange  # noqa: E402
+from agent.proxy.record import encode_parts  # noqa: E402
+from agent.writer.attribution import Attributor  # noqa: E402
+from agent.writer.drain import CaptureWriter  # noqa: E402
+from tests.support.standin.text import _WORDS  # noqa: E402
+from tests.support.standin.text import split_deltas  # noqa: E402
 
 PROMPT_BYTES = 4096
 ANSWER_BYTES = 1536
@@ -108,7 +108,8 @@ def store_url(kind: str, work: Path) -> str:
         url = os.environ.get("AIAUDIT_TEST_PG_URL")
         if not url:
             raise SystemExit("--store postgresql needs AIAUDIT_TEST_PG_URL")
-        from sqlalchemy import create_engine, text
+        from sqlalchemy import create_engine
+        from sqlalchemy import text
 
         engine = create_engine(url)  # a fresh schema each run: the writer binds its journal to the store
         with engine.begin() as c:

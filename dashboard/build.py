@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Iterable
+from typing import Any
+from typing import Iterable
 
 import pandas as pd
 from sqlalchemy import String
@@ -51,7 +52,7 @@ def build_week(store, week: IsoWeek | str, *, teams: Iterable[str] = (), terms: 
     """The report model of `week` (an IsoWeek or "2026-W47") from the store, read-only.
 
     `teams`: configured team names to list even without activity. `terms`: the vendor terms
-    catalogue (default rules/vendors.yaml). `generated_at`: defaults to now (UTC)."""
+    catalogue (default rules/terms.yaml). `generated_at`: defaults to now (UTC)."""
     from rules.engine.severity import team_risk
     from rules.engine.terms import load_terms
 

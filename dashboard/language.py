@@ -18,20 +18,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-DOMAIN = "aiaudit"
-SOURCE_LANGUAGE = "en"
+from agent.config.languages import DOMAIN
+from agent.config.languages import SOURCE_LANGUAGE
+from agent.config.languages import report_languages as available_languages
+
 LOCALES_DIR = Path(__file__).with_name("locales")
 
 
 def N_(message: str) -> str:
     """Marks a message for extraction; translated where it is shown (gettext_noop)."""
     return message
-
-
-def available_languages() -> tuple[str, ...]:
-    """English and every language with a compiled catalogue, sorted."""
-    found = {p.parent.parent.name for p in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")}
-    return tuple(sorted(found | {SOURCE_LANGUAGE}))
 
 
 class LanguageError(ValueError):

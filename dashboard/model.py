@@ -224,7 +224,7 @@ class ReportModel:
         return self.findings[:n]
 
     def to_json(self) -> dict[str, Any]:
-        """report.json (DESIGN.md contract; extend only)."""
+        """report.json (the contract in docs/architecture.md; extend only)."""
         return {
             "week": self.week.label,
             "period": {"start": iso(self.period_start), "end": iso(self.period_end)},

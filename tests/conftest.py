@@ -24,6 +24,19 @@ def pytest_report_header(config):
 def pytest_collection_modifyitems(config, items):
     if REQUIRE_PG and not PG_URL:
         raise pytest.UsageError("AIAUDIT_REQUIRE_PG=1 but AIAUDIT_TEST_PG_URL is not set")
+    for item in items:
+        if item.get_closest_marker("e2e") or _uses_mitmproxy(item.module):
+            item.add_marker(pytest.mark.mitmproxy)
+
+
+def _uses_mitmproxy(module) -> bool:
+    """True for a test module that imports mitmproxy's own code (the addon tests under taddons):
+    with the e2e tests, what the second supported line (another mitmproxy) has to run."""
+    for value in vars(module).values():
+        name = getattr(value, "__module__", None) or getattr(value, "__name__", "")
+        if isinstance(name, str) and (name == "mitmproxy" or name.startswith("mitmproxy.")):
+            return True
+    return False
 
 
 def reset_postgres(url: str) -> None:

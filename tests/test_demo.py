@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,10 @@ def running_demo_processes(marker: str) -> list[str]:
 
 def test_demo_tells_the_four_teams_apart_and_leaves_nothing_running(run_cli, tmp_path):
     out = tmp_path / "reports"
-    started = time.monotonic()
     result = run_cli("demo", "--out", str(out), timeout=300)
-    elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-3000:]
     index = Path(result.stdout.strip().splitlines()[-1])
     assert index.is_file() and index.parent.parent == out
-    assert elapsed < 90, f"the demo took {elapsed:.0f} s"
     assert "[1/6]" in result.stderr and "calls through the proxy" in result.stderr  # progress shown
 
     report = json.loads((index.parent / "report.json").read_text())

@@ -12,6 +12,9 @@ import pytest
 from agent.config import load_config
 from tests.support.client_side import clients_python
 
+# install.sh generates the CA with mitmproxy and pins what it declares: part of each mitmproxy line
+pytestmark = pytest.mark.mitmproxy
+
 REPO = Path(__file__).resolve().parents[1]
 INSTALL = REPO / "install.sh"
 
@@ -185,3 +188,45 @@ def test_the_vendor_sdks_live_only_in_the_clients_venv():
     result = subprocess.run([str(clients), "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()) != PRODUCT
+
+
+TEST_ONLY = {"tests", "tools", "bench", "pytest", "hypothesis", "httpx", "datasketch", "jsonschema", "openai",
+             "anthropic", "cohere", "boto3", "botocore", "huggingface_hub", "google"}
+
+
+def _site_packages(root: Path) -> Path:
+    found = list((root / "opt/aiaudit/venv/lib").glob("python3*/site-packages"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_installed_product_ships_no_test_code_and_its_data_files(staged):
+    """install.sh installs the built wheel (not the checkout): what it holds is what users get."""
+    root, _ = staged
+    site = _site_packages(root)
+    assert not (site / "tests").exists() and not (site / "tools").exists()
+    assert not (site / "agent" / "standin").exists()
+    for gone in ("browser.py", "sample.py", "screenshots.py"):
+        assert not (site / "dashboard" / gone).exists(), gone
+    for data in ("agent/proxy/hosts.yaml", "rules/terms.yaml", "agent/config/aiaudit.example.yaml",
+                 "agent/store/migrations/env.py", "agent/store/migrations/script.py.mako",
+                 "agent/store/migrations/versions/0007_alerts.py", "dashboard/templates/_evidence.html",
+                 "dashboard/schema/report.schema.json", "agent/demo/route.py", "agent/proxy/script.py"):
+        assert (site / data).is_file(), data
+
+
+def test_no_installed_module_imports_test_code_or_a_test_only_dependency(staged):
+    import ast
+
+    root, _ = staged
+    site = _site_packages(root)
+    bad = []
+    modules = [p for top in ("agent", "rules", "dashboard") for p in (site / top).rglob("*.py")]
+    assert len(modules) > 150
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                     else [])
+            bad += [f"{path.relative_to(site)}: {n}" for n in names if n.split(".")[0] in TEST_ONLY]
+    assert bad == []

@@ -17,22 +17,22 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
-from agent.capture.attribution import Attributor
-from agent.capture.counters import CaptureCounters
-from agent.capture.fleet import _health
-from agent.capture.fleet import collect
-from agent.capture.heartbeat import STATE_FILE
-from agent.capture.heartbeat import read_local
-from agent.capture.identity import read_identity
-from agent.capture.journal import Journal
-from agent.capture.writer import CaptureWriter
 from agent.commands.status import _seconds
 from agent.commands.status_text import _age
 from agent.config import load_config_text
+from agent.proxy.counters import CaptureCounters
+from agent.proxy.journal import Journal
 from agent.store.engine import open_store
 from agent.store.models import ProxyHeartbeat
-from tests.capture.test_writer import fill
-from tests.capture.test_writer import run_writer
+from agent.writer.attribution import Attributor
+from agent.writer.drain import CaptureWriter
+from agent.writer.fleet import _health
+from agent.writer.fleet import collect
+from agent.writer.heartbeat import STATE_FILE
+from agent.writer.heartbeat import read_local
+from agent.writer.proxy_identity import read_identity
+from tests.writer.test_drain import fill
+from tests.writer.test_drain import run_writer
 
 
 def write_config(path, url, journal_dir):

@@ -1,4 +1,5 @@
-"""`aiaudit report [--week YYYY-Www] [--out DIR]`: the weekly HTML report, report.json and CSVs."""
+"""`aiaudit report [--week YYYY-Www] [--out DIR] [--no-evaluate]`: the weekly HTML report,
+report.json and CSVs, after evaluating the week (agent.pipeline.weekly_report)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--week", metavar="YYYY-Www",
                         help="ISO week to report, e.g. 2026-W47 (default: the last complete week)")
     parser.add_argument("--out", metavar="DIR", help="folder for the reports (default: config report.out_dir)")
+    parser.add_argument("--no-evaluate", dest="evaluate", action="store_false",
+                        help="only render what the store holds: do not match uploads or run the rules first")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     signing_key = signing_key_from(config)
     store = store_from(config)
     try:
-        path = _write(store, week, out, config, now, option, signing_key)
+        path = _write(store, week, out, config, now, option, signing_key, evaluate_first=args.evaluate)
     finally:
         store.dispose()
     print(path)
@@ -69,21 +72,9 @@ def signing_key_from(config):
         raise UserError(f"report.signing_key: {e}") from None
 
 
-def _write(store, week, out: Path, config, now: dt.datetime, option: str, signing_key=None) -> Path:
-    from agent.watch.outputs import OutputCatalog
-    from agent.watch.uploads import match_uploads
-    from dashboard.report import write_weekly_report
-    from rules.engine.model import RuleError
+def _write(store, week, out: Path, config, now: dt.datetime, option: str, signing_key=None,
+           evaluate_first: bool = True) -> Path:
+    from agent.pipeline import weekly_report
 
-    try:  # training uploads captured since the last scan are matched before the rules run
-        match_uploads(store, OutputCatalog(store, config.index_dir))
-    except OSError as e:
-        raise UserError(f"scanner.index_dir {e.filename or config.index_dir}: {e.strerror or e}") from None
-    try:
-        return write_weekly_report(store, week, out, rule_paths=config.rule_paths,
-                                   teams=[t.name for t in config.teams], now=now, signing_key=signing_key,
-                                   language=config.report_language)
-    except RuleError as e:
-        raise UserError(str(e)) from None
-    except OSError as e:
-        raise UserError(f"{option} {out}: cannot write the report ({e.strerror or e})") from None
+    return weekly_report(config, store, week, out, evaluate_first=evaluate_first, now=now,
+                         signing_key=signing_key, out_option=option)

@@ -1,6 +1,6 @@
 """`aiaudit scan PATH...`: find records that reuse captured outputs, once.
 
-Findings go to stdout (a line each, or DESIGN.md's JSON lines); progress, problems with files and
+Findings go to stdout (a line each, or JSON lines with the scan fields of docs/architecture.md); progress, problems with files and
 records, and the summary go to stderr.
 """
 
@@ -84,7 +84,7 @@ def print_summary(summary: dict) -> None:
 
 
 def open_catalog(config, store):
-    from agent.watch.outputs import OutputCatalog
+    from agent.reuse.outputs import OutputCatalog
 
     try:
         return OutputCatalog(store, config.index_dir)
@@ -95,8 +95,8 @@ def open_catalog(config, store):
 def run(args: argparse.Namespace) -> int:
     from agent.commands.common import config_from
     from agent.commands.common import store_from
-    from agent.watch.scan import Scanner
-    from agent.watch.scan import scan_summary
+    from agent.scan.scan import Scanner
+    from agent.scan.scan import scan_summary
 
     config = config_from(args)
     paths = [Path(p) for p in args.paths] or [w.path for w in config.watch]
@@ -140,7 +140,7 @@ def exit_code(summary: dict, uploads: int | None) -> int:
 def upload_matches(store, catalog) -> int | None:
     """Training uploads captured by the proxy are checked against the same index; returns the
     new findings, or None when that failed (said in one line)."""
-    from agent.watch.uploads import match_uploads
+    from agent.reuse.uploads import match_uploads
 
     try:
         found = match_uploads(store, catalog)

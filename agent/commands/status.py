@@ -1,6 +1,6 @@
 """`aiaudit status`: what every proxy of the fleet captured, stored, holds pending and dropped.
 
-captured = stored + pending + dropped{reason}, for each proxy and in total (agent.capture.fleet
+captured = stored + pending + dropped{reason}, for each proxy and in total (agent.writer.fleet
 gathers it). A heartbeat older than `--stale-after` means the proxy is down or cut off from the
 store; an error is shown as current only while it is. With the store away, what this host knows
 is still shown, and the exit code says the rest could not be.
@@ -12,9 +12,8 @@ import argparse
 import json
 import sys
 
-from agent.capture.fleet import DEFAULT_STALE_AFTER_S
-from agent.capture.fleet import collect
-from agent.capture.fleet import journal_pending  # noqa: F401 - where demo, bench and tests find it
+from agent.writer.fleet import DEFAULT_STALE_AFTER_S
+from agent.writer.fleet import collect
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +37,6 @@ def run(args: argparse.Namespace) -> int:
     from agent.commands.common import config_from
     from agent.commands.common import store_from
     from agent.errors import UserError
-
     from agent.store.engine import make_engine
 
     config = config_from(args)

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from agent.commands.common import config_from
     from agent.commands.common import store_from
-    from rules.engine.chain import verify
+    from agent.store.chain import verify
 
     config = config_from(args)
     reports = Path(args.against).expanduser() if getattr(args, "against", None) else None

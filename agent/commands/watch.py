@@ -19,8 +19,8 @@ def run(args: argparse.Namespace) -> int:
     from agent.commands.common import config_from
     from agent.commands.common import store_from
     from agent.commands.scan import open_catalog
-    from agent.watch.observer import Root
-    from agent.watch.observer import Watcher
+    from agent.scan.observer import Root
+    from agent.scan.observer import Watcher
 
     config = config_from(args)
     if args.paths:

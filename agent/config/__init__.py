@@ -47,7 +47,7 @@ class Config:
     team_header: str | None = None
     watch: tuple[WatchDir, ...] = ()
     rule_paths: tuple[Path, ...] = ()
-    index_dir: Path | None = None  # None: the store's own, see agent.watch.outputs.default_index_dir
+    index_dir: Path | None = None  # None: the store's own, see agent.reuse.outputs.default_index_dir
     rescan_seconds: int = 300
     quiet_seconds: int = 2
     listen_host: str = "0.0.0.0"

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from agent.config.languages import SOURCE_LANGUAGE
+from agent.config.languages import report_languages
 from agent.config.yamlfile import LineDict
-from agent.config.yamlfile import LineList
-from dashboard.language import SOURCE_LANGUAGE
-from dashboard.language import available_languages
 
 
 @dataclass(frozen=True)
@@ -208,7 +207,7 @@ SCHEMA = Mapping(
             },
             "The capture addon.",
         ),
-        "vendors": Sequence(Mapping({}), "Extra vendor catalogue entries, same shape as agent/capture/vendors.yaml."),
+        "vendors": Sequence(Mapping({}), "Extra vendor catalogue entries, same shape as agent/proxy/hosts.yaml."),
         "retention": Mapping(
             {
                 "raw_text_days": Scalar(int, 30, "Days raw output text is kept (when privacy.store_text keeps any); "
@@ -225,7 +224,7 @@ SCHEMA = Mapping(
                 "out_dir": Scalar(str, "./aiaudit-reports", "Where `aiaudit report` writes weeks."),
                 "language": Scalar(str, SOURCE_LANGUAGE, "Language of the report pages: en, or a language with a "
                                    "catalogue in dashboard/locales (ja). report.json and the CSVs do not change.",
-                                   choices=available_languages()),
+                                   choices=report_languages()),
                 "signing_key": Scalar(str, "", "Path of the site's Ed25519 private key (PEM) that signs the "
                                       "chain head each report publishes (and evidence bundles' manifests); empty: reports are not signed. "
                                       "The key itself never goes in this file.", check=_key_path),

@@ -1,4 +1,11 @@
-"""YAML for configuration: safe types only, duplicate keys rejected, every node's line kept.
+"""The one YAML loader (configuration, rule files, the vendor host catalogue): safe types only,
+duplicate keys rejected, every node's line kept, alias bombs refused.
+
+Two modes. Raise-first (`load_text`, `load_file`): the first problem is a UserError saying
+`source:line: what`. Collect-all (`load_documents`): every problem is appended to a list as
+(line, message) and reading goes on, keeping the first of two equal keys, so that a rule file's
+every mistake is reported at once.
+
 
 Plain PyYAML keeps the last of two equal keys without a word, which is how a setting silently
 disappears; here it is an error naming both lines. Mappings and lists come back as `LineDict` and
@@ -38,14 +45,21 @@ class LineList(list):
 
 
 class _Loader(yaml.SafeLoader):
-    def __init__(self, stream, source: str) -> None:
+    def __init__(self, stream, source: str, problems: list[tuple[int, str]] | None = None) -> None:
         super().__init__(stream)
         self.source = source
+        self.problems = problems  # None: raise-first; a list: collect-all
 
     def construct_document(self, node):
         if expanded_size(node, {}) > MAX_NODES:
-            raise UserError(f"{self.source}:{node.start_mark.line + 1}: document expands to more than {MAX_NODES} nodes")
+            raise _TooLarge(node.start_mark.line + 1, f"document expands to more than {MAX_NODES} nodes")
         return super().construct_document(node)
+
+
+class _TooLarge(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 def expanded_size(node, memo: dict) -> int:
@@ -72,9 +86,19 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
-        if not isinstance(key, (str, int, float, bool)) and key is not None:
+        if loader.problems is not None:  # collect-all: say it, keep the first, read on
+            try:
+                hash(key)
+            except TypeError:
+                loader.problems.append((line, "a mapping key must be a plain value"))
+                continue
+            if key in result:
+                loader.problems.append((line, f"duplicate key {key!r} (first at line {result.key_lines[key]}); "
+                                              "the first one is kept"))
+                continue
+        elif not isinstance(key, (str, int, float, bool)) and key is not None:
             raise UserError(f"{loader.source}:{line}: mapping keys must be plain scalars")
-        if key in result:
+        elif key in result:
             first = result.key_lines[key]
             raise UserError(f"{loader.source}:{line}: duplicate key {key!r} (first defined on line {first})")
         result[key] = loader.construct_object(value_node, deep=True)
@@ -93,8 +117,15 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
 
 
+def _one_line(error: yaml.YAMLError) -> str:
+    return " ".join(str(error).split())
+
+
 def load_text(text: str, source: str):
-    loader = _Loader(text, source)
+    try:
+        loader = _Loader(text, source)  # the reader refuses control characters right here
+    except yaml.YAMLError as e:
+        raise UserError(f"{source}: not valid YAML: {_one_line(e)}") from e
     try:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as e:
@@ -102,9 +133,35 @@ def load_text(text: str, source: str):
         line = mark.line + 1 if mark else 0
         raise UserError(f"{source}:{line}: not valid YAML: {e.problem or e.context}") from e
     except yaml.YAMLError as e:
-        raise UserError(f"{source}: not valid YAML: {e}") from e
+        raise UserError(f"{source}: not valid YAML: {_one_line(e)}") from e
+    except _TooLarge as e:
+        raise UserError(f"{source}:{e.line}: {e}") from e
     finally:
         loader.dispose()
+
+
+def load_documents(text: str, source: str, problems: list[tuple[int, str]]) -> list:
+    """Every document of `text` (None documents left out), collecting each problem found into
+    `problems` as (line, message) instead of raising; a syntax error ends the reading there."""
+    try:
+        loader = _Loader(text, source, problems)
+    except yaml.YAMLError as e:
+        problems.append((0, f"invalid YAML: {_one_line(e)}"))
+        return []
+    documents: list = []
+    try:
+        while loader.check_data():
+            documents.append(loader.get_data())
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problems.append((mark.line + 1 if mark else 0, f"invalid YAML: {e.problem or e.context or 'invalid YAML'}"))
+    except yaml.YAMLError as e:
+        problems.append((0, f"invalid YAML: {_one_line(e)}"))
+    except _TooLarge as e:
+        problems.append((e.line, str(e)))
+    finally:
+        loader.dispose()
+    return [doc for doc in documents if doc is not None]
 
 
 def load_file(path: Path):

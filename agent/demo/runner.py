@@ -36,6 +36,7 @@ class Demo:
         path = self.work / "aiaudit.yaml"
         path.write_text(
             f"database_url: sqlite:///{self.work / 'audit.db'}\n"
+            f"proxy:\n  confdir: {self.work / 'mitmproxy'}\n"
             f"capture:\n  journal_dir: {self.work / 'journal'}\n"
             f"scanner:\n  index_dir: {self.work / 'index'}\n  quiet_seconds: 1\n  rescan_seconds: 5\n"
             f"watch:\n  - path: {self.work / 'datasets'}\n"
@@ -47,33 +48,28 @@ class Demo:
 
     def run(self) -> Path:
         from agent.config import load_config
-        from agent.standin.harness import StandinProcess
-        from agent.standin.harness import standin_proxy
+        from agent.demo.proxy import DemoProxy
+        from agent.demo.vendor import DemoVendorServer
+        from agent.reuse.outputs import OutputCatalog
+        from agent.scan.observer import Root
+        from agent.scan.observer import Watcher
         from agent.store.engine import open_store
-        from agent.watch.observer import Root
-        from agent.watch.observer import Watcher
-        from agent.watch.outputs import OutputCatalog
 
         config_path = self.config()
         config = load_config(config_path)
         store = open_store(config.database_url)
-        capture = Path(__file__).resolve().parents[1] / "capture" / "script.py"
-        env = {"AIAUDIT_CONFIG": str(config_path)}
         self.progress(f"starting a stand-in AI vendor, mitmdump with the aiaudit addon, and the watcher (in {self.work})")
-        with StandinProcess(log_path=self.work / "standin.log") as standin:
-            proxy = standin_proxy(self.work / "mitmproxy", standin.port, scripts=[capture],
-                                  options={"proxyauth": "any"}, env=env)
-            with proxy:
-                watcher = Watcher(store, OutputCatalog(store, config.index_dir), [Root(config.watch[0].path)],
-                                  quiet_seconds=config.quiet_seconds, rescan_seconds=config.rescan_seconds,
-                                  on_line=lambda line: None)
-                watching = threading.Thread(target=watcher.run, name="aiaudit-demo-watch", daemon=True)
-                watching.start()
-                try:
-                    self._traffic(proxy, store, config)
-                finally:
-                    watcher.stop()
-                    watching.join(30)
+        with DemoVendorServer() as vendor, DemoProxy(config, vendor.port, self.work / "mitmdump.log") as proxy:
+            watcher = Watcher(store, OutputCatalog(store, config.index_dir), [Root(config.watch[0].path)],
+                              quiet_seconds=config.quiet_seconds, rescan_seconds=config.rescan_seconds,
+                              on_line=lambda line: None)
+            watching = threading.Thread(target=watcher.run, name="aiaudit-demo-watch", daemon=True)
+            watching.start()
+            try:
+                self._traffic(proxy, store, config)
+            finally:
+                watcher.stop()
+                watching.join(30)
         self.progress("evaluating the rules and writing the weekly report")
         return self._report(store, config)
 
@@ -121,7 +117,7 @@ class Demo:
         self._wait_reuse(store, {"tutor_sft_v3.jsonl", "qa_corpus.csv"})
 
     def _wait_stored(self, config, timeout: float = 60) -> None:
-        from agent.commands.status import journal_pending
+        from agent.writer.fleet import journal_pending
 
         deadline = time.monotonic() + timeout
         while journal_pending(config.journal_dir)[0] and time.monotonic() < deadline:
@@ -142,15 +138,10 @@ class Demo:
         self.say("      (the watcher did not report every file in time; the report shows what it found)")
 
     def _report(self, store, config) -> Path:
-        from agent.watch.outputs import OutputCatalog
-        from agent.watch.uploads import match_uploads
-        from dashboard.report import write_weekly_report
+        from agent.pipeline import weekly_report
         from dashboard.weeks import IsoWeek
 
-        match_uploads(store, OutputCatalog(store, config.index_dir))
         now = dt.datetime.now(dt.timezone.utc)
-        week = IsoWeek.containing(now)
-        path = write_weekly_report(store, week, self.out, teams=[t.name for t in config.teams], now=now,
-                                    language=config.report_language)
+        path = weekly_report(config, store, IsoWeek.containing(now), self.out, now=now)
         store.dispose()
         return path

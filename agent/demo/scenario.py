@@ -25,6 +25,7 @@ from dataclasses import field
 from pathlib import Path
 
 from agent.demo.http import ProxyClient
+from agent.demo.vendor import BATCH_SIZE_HEADER
 
 OPENAI = "https://api.openai.com/v1"
 ANTHROPIC = "https://api.anthropic.com/v1/messages"
@@ -94,7 +95,7 @@ def growth_analytics(client: Callable[[str], ProxyClient], traffic: Traffic, wor
         traffic.count(status == 200)
     if worker == 0:  # the nightly batch job's results
         status, _ = http.request("GET", f"{OPENAI}/files/file-growth-nightly/content",
-                                 headers={**auth, "x-standin-batch-size": "1500"})
+                                 headers={**auth, BATCH_SIZE_HEADER: "1500"})
         traffic.count(status == 200)
 
 

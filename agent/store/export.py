@@ -1,4 +1,4 @@
-"""Streaming stored calls and findings out as JSON lines or CSV (DESIGN.md export contract)."""
+"""Streaming stored calls and findings out as JSON lines or CSV (the export contract, docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The store's tables: the system of record every other part reads and writes.
 
-Column names of `Call` match the fields of `aiaudit export calls` (DESIGN.md); a field added there
+Column names of `Call` match the fields of `aiaudit export calls` (docs/architecture.md); a field added there
 is added here first. Times are stored as timezone-aware UTC.
 """
 
@@ -155,7 +155,7 @@ class DatasetFile(Base):
 
 
 class ReuseFinding(Base):
-    """A dataset record that reuses captured outputs (one row per record, DESIGN.md scan fields)."""
+    """A dataset record that reuses captured outputs (one row per record, the scan fields of docs/architecture.md)."""
 
     __tablename__ = "reuse_findings"
 
@@ -245,7 +245,7 @@ class ChainRevision(Base):
 
     The revised row moves to a new link at the head of the chain; its earlier content stays here,
     at its original `chain_seq`, as the exact canonical text that was hashed, so the chain still
-    verifies link by link (rules/engine/chain.py)."""
+    verifies link by link (agent/store/chain.py)."""
 
     __tablename__ = "chain_revisions"
 
@@ -295,7 +295,7 @@ class AlertState(Base):
 class CaptureCounter(Base):
     """Capture accounting per proxy: captured = stored + pending + dropped{reason}.
 
-    Keyed by the proxy's identity (agent.capture.identity), not its host name, which several
+    Keyed by the proxy's identity (agent.writer.proxy_identity), not its host name, which several
     proxies may share; `proxy_host` is what the proxy was called when it last counted. Rows
     counted before proxies had identities carry the host name as their `proxy_id`.
     """

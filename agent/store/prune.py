@@ -65,7 +65,7 @@ def prune(store: Store, *, raw_text_days: int, metadata_days: int, now: dt.datet
     # metadata first: rows about to be deleted need no text clearing
     if metadata_days:
         cut = now - dt.timedelta(days=metadata_days)
-        from rules.engine.chain import prune_chain_older_than
+        from agent.store.chain import prune_chain_older_than
 
         report.chain_checkpoint = prune_chain_older_than(store, cut).checkpoint_seq
         report.deleted["reuse_findings"] = _batched(

@@ -15,5 +15,5 @@ Public entry points:
 - `rules.engine.terms.load_terms()`: the vendor terms catalogue.
 - `rules.engine.evaluate.evaluate(store, since, until, extra_rule_paths)`: findings + evidence.
 - `rules.engine.severity.team_risk(findings)`: risk score and level per team.
-- `rules.engine.chain.verify(store)` / `prune_chain_before(store, seq)`: the evidence chain.
+- `agent.store.chain.verify(store)` / `prune_chain_before(store, seq)`: the evidence chain.
 """

@@ -26,10 +26,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy import select
 
+from agent.store.chain import GENESIS
+from agent.store.chain import TABLES
+from agent.store.chain import head
 from agent.store.models import ChainCheckpoint
-from rules.engine.chain import GENESIS
-from rules.engine.chain import TABLES
-from rules.engine.chain import head
 
 FORMAT = "aiaudit-chain-head/1"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -19,7 +19,8 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable
+from typing import Iterable
 
 _TOKEN = re.compile(r"\s*(?:(?P<paren>[()])|(?P<word>[A-Za-z0-9_*\-.]+))")
 _KEYWORDS = {"and", "or", "not", "of", "them", "all", "any"}

@@ -20,16 +20,17 @@ import time
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
 from agent.ids import new_id
+from agent.store import chain
 from agent.store.models import Evidence
 from agent.store.models import Finding
-from rules.engine import chain
 from rules.engine.collection import load_rules
 from rules.engine.conditions import evaluate_condition
 from rules.engine.correlations import NS

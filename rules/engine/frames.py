@@ -10,7 +10,8 @@ int64 `_ts_ns` column (nanoseconds since the epoch) that windows are cut from.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from typing import Any
+from typing import Iterable
 
 import numpy as np
 import pandas as pd

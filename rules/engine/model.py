@@ -52,7 +52,7 @@ class Status(_OrderedEnum):
 
 
 class Stance(enum.Enum):
-    """A vendor's terms on using its outputs to train models (rules/vendors.yaml)."""
+    """A vendor's terms on using its outputs to train models (rules/terms.yaml)."""
 
     PROHIBITS = "prohibits"
     UNKNOWN = "unknown"

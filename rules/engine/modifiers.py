@@ -19,12 +19,17 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from rules.engine.fields import BOOL, FLOAT, INT, STR, TIME
+from rules.engine.fields import BOOL
+from rules.engine.fields import FLOAT
+from rules.engine.fields import INT
+from rules.engine.fields import STR
+from rules.engine.fields import TIME
 
 FLAGS = frozenset({"all", "cased"})
 

@@ -28,7 +28,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from dataclasses import field
-from typing import Any, Iterable
+from typing import Any
+from typing import Iterable
 
 import pandas as pd
 

@@ -1,6 +1,6 @@
 """The rule files and terms catalogue a finding was judged by, kept as they were.
 
-Rule files and rules/vendors.yaml change over time; a finding must still be explainable by the
+Rule files and rules/terms.yaml change over time; a finding must still be explainable by the
 texts in force when it was evaluated. `attach_sources` names each draft's files by SHA-256 in
 its aggregate evidence (which the chain covers), and `store_snapshots` keeps the bytes in
 `source_snapshots` once per distinct content — so an evidence bundle can carry them and a

@@ -1,4 +1,4 @@
-"""The vendor terms catalogue (rules/vendors.yaml): what each vendor's texts say about training
+"""The vendor terms catalogue (rules/terms.yaml): what each vendor's texts say about training
 models on its outputs, word for word, where and when that was read, and how it was seen.
 
 A vendor's stance is not written down separately: it is the strictest of the documents that
@@ -18,7 +18,8 @@ import fnmatch
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from typing import Iterable
 
 from rules.engine.loader import LineDict
 from rules.engine.loader import line_of
@@ -27,7 +28,7 @@ from rules.engine.model import Problem
 from rules.engine.model import RuleError
 from rules.engine.model import Stance
 
-TERMS_PATH = Path(__file__).resolve().parent.parent / "vendors.yaml"
+TERMS_PATH = Path(__file__).resolve().parent.parent / "terms.yaml"
 
 # How strongly a stance weighs a finding (severity.py) when its text was read first-hand.
 # Unknown sits between: it may well turn out to prohibit.

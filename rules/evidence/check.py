@@ -20,7 +20,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from rules.engine import chain
+from agent.store import chain
 from rules.evidence import FORMAT
 from rules.evidence import MANIFEST
 from rules.evidence import PROOF

@@ -11,10 +11,12 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from typing import Iterable
 
 from sqlalchemy import select
 
+from agent.store import chain
 from agent.store.models import Call
 from agent.store.models import ChainCheckpoint
 from agent.store.models import ChainRevision
@@ -23,7 +25,6 @@ from agent.store.models import Finding
 from agent.store.models import Output
 from agent.store.models import ReuseFinding
 from agent.store.models import SourceSnapshot
-from rules.engine import chain
 from rules.evidence import FORMAT
 from rules.evidence import MANIFEST
 from rules.evidence import PROOF

@@ -19,12 +19,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent.alerts.dispatcher import Dispatcher
 from agent.alerts.scheduler import Scheduler
 from agent.alerts.settings import load_alert_settings
-from agent.capture.journal import Journal
+from agent.proxy.journal import Journal
 from agent.store.engine import open_store
-from tests.capture.test_writer import fill
 from tests.rules.conftest import seed
 from tests.rules.scenario import CALLS
 from tests.rules.scenario import DAY
+from tests.writer.test_drain import fill
 
 from .conftest import config_with
 
@@ -161,7 +161,7 @@ def test_the_writer_process_serves_its_health(tmp_path):
     fill(journal, 5)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("AIAUDIT_")}, "AIAUDIT_CONFIG": cfg,
            "XDG_DATA_HOME": str(tmp_path / "xdg")}
-    process = subprocess.Popen([sys.executable, "-m", "agent.capture.writer", "--journal", str(journal_dir),
+    process = subprocess.Popen([sys.executable, "-m", "agent.writer.drain", "--journal", str(journal_dir),
                                 "--parent", str(os.getpid())], env=env, stderr=subprocess.PIPE, text=True)
     try:
         values = {}
@@ -193,7 +193,7 @@ def test_the_writer_reports_a_store_outage_with_what_waits_in_the_journal(tmp_pa
     fill(Journal(journal_dir, 1 << 30), 4)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("AIAUDIT_")}, "AIAUDIT_CONFIG": cfg,
            "XDG_DATA_HOME": str(tmp_path / "xdg")}
-    process = subprocess.Popen([sys.executable, "-m", "agent.capture.writer", "--journal", str(journal_dir),
+    process = subprocess.Popen([sys.executable, "-m", "agent.writer.drain", "--journal", str(journal_dir),
                                 "--parent", str(os.getpid())], env=env, stderr=subprocess.DEVNULL)
     try:
         values = {}
@@ -217,11 +217,11 @@ def test_the_writer_reports_a_store_outage_with_what_waits_in_the_journal(tmp_pa
 
 def test_the_watcher_serves_scanning_and_alert_counts(tmp_path):
     from agent.alerts.scheduler import AlertService
+    from agent.commands.scan import open_catalog
     from agent.config import load_config
     from agent.metrics import serve_watch
-    from agent.watch.observer import Root
-    from agent.watch.observer import Watcher
-    from agent.commands.scan import open_catalog
+    from agent.scan.observer import Root
+    from agent.scan.observer import Watcher
 
     url = f"sqlite:///{tmp_path / 'a.db'}"
     port = free_port()

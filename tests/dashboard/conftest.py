@@ -22,7 +22,7 @@ def seeded_reports(tmp_path_factory):
     from agent.store.engine import open_store
     from dashboard.build import build_week
     from dashboard.render import write_report
-    from dashboard.sample import seed_sample_store
+    from tests.support.sample import seed_sample_store
 
     result = {}
     for name, hostile in (("plain", False), ("hostile", True)):
@@ -38,8 +38,8 @@ def seeded_reports(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def chromium():
-    from dashboard.browser import CHROMIUM
-    from dashboard.browser import Chromium
+    from tests.support.browser import CHROMIUM
+    from tests.support.browser import Chromium
 
     if not Path(CHROMIUM).exists():
         if REQUIRE_BROWSER:

@@ -10,10 +10,10 @@ import tempfile
 
 import pytest
 
-from dashboard import sample
-from dashboard.browser import CHROMIUM
-from dashboard.browser import FLAGS
 from dashboard.model import team_slug
+from tests.support import sample
+from tests.support.browser import CHROMIUM
+from tests.support.browser import FLAGS
 
 from .conftest import WEEK
 

@@ -16,10 +16,10 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from dashboard import sample
 from dashboard.model import team_slug
 from dashboard.render import environment
 from dashboard.render import safe_cell
+from tests.support import sample
 
 from .conftest import WEEK
 

@@ -50,7 +50,7 @@ def reports(tmp_path_factory):
     from agent.store.engine import open_store
     from dashboard.build import build_week
     from dashboard.render import write_report
-    from dashboard.sample import seed_sample_store
+    from tests.support.sample import seed_sample_store
 
     base = tmp_path_factory.mktemp("languages")
     store = open_store(f"sqlite:///{base / 'audit.db'}")
@@ -121,7 +121,7 @@ def test_vendor_clauses_are_quoted_as_the_vendor_wrote_them(reports, chromium):
         shown |= set(read(chromium, page)["clauses"])
     quoted = {f["clause"] for f in report["findings"] if f.get("clause")}
     assert len(quoted) >= 2 and quoted <= shown
-    # the sample's vendor texts are English and stay so; the vendor table quotes rules/vendors.yaml
+    # the sample's vendor texts are English and stay so; the vendor table quotes rules/terms.yaml
     assert not any(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", c) for c in shown)
     assert any("use Output to develop artificial intelligence models" in c for c in shown)
 
@@ -146,10 +146,10 @@ def test_dates_and_numbers_are_written_for_the_locale(reports, chromium):
 @pytest.mark.browser
 def test_hostile_text_never_runs_on_the_japanese_pages(tmp_path, chromium):
     from agent.store.engine import open_store
-    from dashboard import sample
     from dashboard.build import build_week
     from dashboard.render import write_report
-    from dashboard.sample import seed_sample_store
+    from tests.support import sample
+    from tests.support.sample import seed_sample_store
 
     from .test_browser import NOT_EXECUTED
 

@@ -25,7 +25,7 @@ WEEK = "2026-W47"
 def report(store, tmp_path):
     seed(store, calls=CALLS, reuse_findings=reuse_entries())
     evaluate(store, SINCE, UNTIL)
-    write_weekly_report(store, WEEK, tmp_path, evaluate=False, now=dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc))
+    write_weekly_report(store, WEEK, tmp_path, now=dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc))
     page = unescape(re.sub(r"\s+", " ", (tmp_path / WEEK / "index.html").read_text()))
     return page, json.loads((tmp_path / WEEK / "report.json").read_text())
 
@@ -51,7 +51,7 @@ def test_a_second_hand_clause_says_so(store, tmp_path):
     calls = [{"ts": SINCE + dt.timedelta(hours=1), "team": "bedrock-team", "vendor": "aws-bedrock",
               "model": "amazon.nova-pro-v1:0", "endpoint": "converse", "repeat": 5, "every": "1m", "id": "bx{i}"}]
     seed(store, calls=calls)
-    write_weekly_report(store, WEEK, tmp_path, evaluate=False, now=dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc))
+    write_weekly_report(store, WEEK, tmp_path, now=dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc))
     page = unescape(re.sub(r"\s+", " ", (tmp_path / WEEK / "index.html").read_text()))
     row = page.split('id="vendors"', 1)[1].split("</table>", 1)[0]
     assert "aws-bedrock" in row and "quoted second-hand" in row

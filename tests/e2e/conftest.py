@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from agent.standin import StandinServer
-from agent.standin.harness import ProxyProcess
-from agent.standin.harness import standin_proxy
 from agent.store.engine import open_store
 from agent.store.models import Call
 from agent.store.models import Output
+from tests.support.standin import StandinServer
+from tests.support.standin.harness import ProxyProcess
+from tests.support.standin.harness import standin_proxy
 
 REPO = Path(__file__).resolve().parents[2]
-CAPTURE = REPO / "agent" / "capture" / "script.py"
+CAPTURE = REPO / "agent" / "proxy" / "script.py"
 TEAM_KEY = "sk-proj-team-research-key-0001"
 CAP = 8 << 20  # capture.max_body_bytes for these tests: large bodies are cut here
 

@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.support.remote_clients import clients
-from agent.standin.harness import standin_proxy
 from agent.store.engine import open_store
 from agent.store.models import Finding
 from tests.alerts.listeners import HTTPCollector
@@ -24,10 +22,12 @@ from tests.alerts.listeners import UDPSyslog
 from tests.alerts.listeners import self_signed
 from tests.conftest import aiaudit_command
 from tests.e2e.test_durability import wait_drained
+from tests.support.remote_clients import clients
+from tests.support.standin.harness import standin_proxy
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-CAPTURE = REPO / "agent" / "capture" / "script.py"
+CAPTURE = REPO / "agent" / "proxy" / "script.py"
 EVALUATE_MINUTES = 0.05  # 3 s
 TOKEN = "e2e-hec-token-90be"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.standin import expected_text
 from tests.support.client_side import client_side
 from tests.support.raw_http import httpx_client
+from tests.support.standin import expected_text
 
 pytestmark = pytest.mark.e2e
 

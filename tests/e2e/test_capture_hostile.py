@@ -11,9 +11,9 @@ import time
 import httpx
 import pytest
 
+from tests.e2e.conftest import all_files
 from tests.support.client_side import client_side
 from tests.support.raw_http import httpx_client
-from tests.e2e.conftest import all_files
 
 pytestmark = pytest.mark.e2e
 CHAT = "https://api.openai.com/v1/chat/completions"

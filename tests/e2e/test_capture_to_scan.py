@@ -19,16 +19,16 @@ import zstandard
 from sqlalchemy import func
 from sqlalchemy import select
 
-from agent.standin import StandinServer
-from agent.standin.harness import standin_proxy
-from tests.support.client_side import client_side
 from agent.store.engine import open_store
 from agent.store.models import Call
 from tests.e2e.test_durability import wait_drained
+from tests.support.client_side import client_side
+from tests.support.standin import StandinServer
+from tests.support.standin.harness import standin_proxy
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-CAPTURE = REPO / "agent" / "capture" / "script.py"
+CAPTURE = REPO / "agent" / "proxy" / "script.py"
 
 
 def reformat(text: str) -> str:

@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from agent.standin import expected_text
-from agent.standin import expected_usage
 from tests.e2e.conftest import TEAM_KEY
 from tests.support.client_side import client_side
 from tests.support.sdk_clients import OPENAI_COMPATIBLE_BASE_URLS
+from tests.support.standin import expected_text
+from tests.support.standin import expected_usage
 
 pytestmark = pytest.mark.e2e
 

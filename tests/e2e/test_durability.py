@@ -19,18 +19,18 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from agent.standin import StandinServer
-from tests.support.raw_http import httpx_client
-from agent.standin import expected_text
-from agent.standin.harness import free_port
-from agent.standin.harness import standin_proxy
 from agent.store.engine import open_store
 from agent.store.models import Call
 from tests.conftest import reset_postgres
+from tests.support.raw_http import httpx_client
+from tests.support.standin import StandinServer
+from tests.support.standin import expected_text
+from tests.support.standin.harness import free_port
+from tests.support.standin.harness import standin_proxy
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-CAPTURE = REPO / "agent" / "capture" / "script.py"
+CAPTURE = REPO / "agent" / "proxy" / "script.py"
 CHAT = "https://api.openai.com/v1/chat/completions"
 
 
@@ -83,7 +83,7 @@ def write_config(work: Path, url: str) -> Path:
 
 def wait_drained(journal_dir: Path, timeout: float = 120) -> None:
     """Until the writer has stored everything journaled (it runs niced, so it may lag traffic)."""
-    from agent.commands.status import journal_pending
+    from agent.writer.fleet import journal_pending
 
     deadline = time.monotonic() + timeout
     while journal_pending(journal_dir)[0] and time.monotonic() < deadline:

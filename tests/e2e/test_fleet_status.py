@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from agent.capture.fleet import collect
-from agent.capture.heartbeat import read_local
-from agent.capture.identity import read_identity
 from agent.config import load_config
-from agent.standin import StandinServer
-from tests.support.remote_clients import clients
-from agent.standin import expected_text
-from agent.standin.harness import ROUTE_SCRIPT
-from agent.standin.harness import free_port
 from agent.store.engine import open_store
+from agent.writer.fleet import collect
+from agent.writer.heartbeat import read_local
+from agent.writer.proxy_identity import read_identity
 from tests.conftest import aiaudit_command
 from tests.conftest import reset_postgres
+from tests.support.remote_clients import clients
+from tests.support.standin import StandinServer
+from tests.support.standin import expected_text
+from tests.support.standin.harness import ROUTE_SCRIPT
+from tests.support.standin.harness import free_port
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.standin import StandinServer
-from agent.standin import expected_text
-from agent.standin.harness import ROUTE_SCRIPT
-from agent.standin.harness import free_port
 from tests.conftest import aiaudit_command
 from tests.support.client_side import client_side
+from tests.support.standin import StandinServer
+from tests.support.standin import expected_text
+from tests.support.standin.harness import ROUTE_SCRIPT
+from tests.support.standin.harness import free_port
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

@@ -20,13 +20,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.commands.proxy import options_set
-from agent.standin import StandinServer
-from agent.standin import expected_text
-from agent.standin.harness import ROUTE_SCRIPT
-from agent.standin.harness import free_port
+from agent.proxy.launch import options_set
 from tests.conftest import REPO
 from tests.conftest import aiaudit_command
+from tests.support.standin import StandinServer
+from tests.support.standin import expected_text
+from tests.support.standin.harness import ROUTE_SCRIPT
+from tests.support.standin.harness import free_port
 
 pytestmark = pytest.mark.e2e
 CA = "mitmproxy-ca-cert.pem"

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.standin import StandinServer
-from tests.support.remote_clients import clients
-from agent.standin.harness import standin_proxy
 from tests.e2e.test_capture_to_scan import edit
 from tests.e2e.test_durability import wait_drained
+from tests.support.remote_clients import clients
+from tests.support.standin import StandinServer
+from tests.support.standin.harness import standin_proxy
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-CAPTURE = REPO / "agent" / "capture" / "script.py"
+CAPTURE = REPO / "agent" / "proxy" / "script.py"
 
 SONNET = ("Shall I compare thee to a summer's day? Thou art more lovely and more temperate: Rough winds "
           "do shake the darling buds of May, And summer's lease hath all too short a date; Sometime too hot "

@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from agent.capture.journal import journal_store
-from agent.standin import StandinServer
-from tests.support.remote_clients import clients
-from agent.standin.harness import ROUTE_SCRIPT
-from agent.standin.harness import free_port
+from agent.proxy.journal import journal_store
 from agent.store.engine import open_store
 from agent.store.identity import read_identity
 from agent.store.models import Call
 from tests.conftest import aiaudit_command
+from tests.support.remote_clients import clients
+from tests.support.standin import StandinServer
+from tests.support.standin.harness import ROUTE_SCRIPT
+from tests.support.standin.harness import free_port
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

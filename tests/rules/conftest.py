@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from rules.engine.fixtures import expand_entries
 from rules.engine.fixtures import complete
+from rules.engine.fixtures import expand_entries
 from rules.engine.fixtures import insert_records
 
 DAY = dt.datetime(2026, 11, 16, tzinfo=dt.timezone.utc)

@@ -13,9 +13,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
 
+from agent.store.chain import verify
 from agent.store.models import Evidence
 from agent.store.models import Finding
-from rules.engine.chain import verify
 from rules.engine.drafts import EVIDENCE_CAP
 from rules.engine.evaluate import evaluate
 from rules.engine.model import RuleError

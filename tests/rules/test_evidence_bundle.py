@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from agent.cli import main
+from agent.store import chain
 from agent.store.engine import open_store
 from agent.store.models import Finding
 from agent.store.models import SourceSnapshot
-from rules.engine import chain
 from rules.engine.evaluate import evaluate
 from rules.evidence import MANIFEST
 from rules.evidence import PROOF

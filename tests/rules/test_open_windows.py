@@ -14,12 +14,12 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from agent.store.chain import prune_chain_before
+from agent.store.chain import verify
 from agent.store.engine import open_store
 from agent.store.models import ChainRevision
 from agent.store.models import Evidence
 from agent.store.models import Finding
-from rules.engine.chain import prune_chain_before
-from rules.engine.chain import verify
 from rules.engine.evaluate import evaluate
 from rules.engine.evaluate import write_findings
 

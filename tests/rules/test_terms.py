@@ -39,8 +39,8 @@ def test_catalogue_is_valid_and_every_document_has_its_source():
 
 
 def test_vendor_entries_are_the_capture_catalogue():
-    """The terms catalogue and the capture catalogue name the same vendors (DESIGN.md)."""
-    from agent.capture.catalogue import Catalogue
+    """The terms catalogue and the capture catalogue name the same vendors (docs/architecture.md)."""
+    from agent.proxy.hosts import Catalogue
 
     terms = load_terms()
     assert vendor_ids(terms) == set(Catalogue.load().vendor_ids())
@@ -201,7 +201,7 @@ def test_any_catalogue_text_gives_problems_never_an_exception(tmp_path_factory, 
     ("api.llama.com", "/v1/chat/completions", "meta", "metadata"),  # native shape: recorded, not parsed
 ])
 def test_vendors_added_for_their_terms_are_captured(host, path, vendor, family):
-    from agent.capture.catalogue import Catalogue
+    from agent.proxy.hosts import Catalogue
 
     route = Catalogue.load().match(host, path, "POST")
     assert (route.vendor, route.family) == (vendor, family)

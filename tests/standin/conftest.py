@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.standin import StandinServer
-from agent.standin.harness import ProxyProcess, standin_proxy
+from tests.support.standin import StandinServer
+from tests.support.standin.harness import ProxyProcess
+from tests.support.standin.harness import standin_proxy
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from agent.standin import expected_text
-from agent.standin.harness import ProxyProcess
 from tests.support.client_side import ClientError
 from tests.support.remote_clients import Record
 from tests.support.remote_clients import clients
+from tests.support.standin import expected_text
+from tests.support.standin.harness import ProxyProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from agent.standin import expected_text, expected_usage
-from agent.standin.harness import ProxyProcess
 from tests.support.client_side import client_side
+from tests.support.standin import expected_text
+from tests.support.standin import expected_usage
+from tests.support.standin.harness import ProxyProcess
 
 pytestmark = pytest.mark.e2e
 

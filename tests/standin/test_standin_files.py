@@ -8,10 +8,11 @@ import json
 
 import pytest
 
-from agent.standin import batch_prompt, expected_text
-from agent.standin.harness import ProxyProcess
 from tests.support.client_side import client_side
 from tests.support.raw_http import httpx_client
+from tests.support.standin import batch_prompt
+from tests.support.standin import expected_text
+from tests.support.standin.harness import ProxyProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -7,10 +7,12 @@ import json
 
 import pytest
 
-from agent.standin import expected_reasoning, expected_text, expected_usage
-from agent.standin.harness import ProxyProcess
 from tests.support.client_side import client_side
 from tests.support.raw_http import httpx_client
+from tests.support.standin import expected_reasoning
+from tests.support.standin import expected_text
+from tests.support.standin import expected_usage
+from tests.support.standin.harness import ProxyProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.standin import StandinServer, expected_text
-from agent.standin.harness import ProxyProcess, StandinProcess, standin_proxy
 from tests.support.raw_http import httpx_client
+from tests.support.standin import StandinServer
+from tests.support.standin import expected_text
+from tests.support.standin.harness import ProxyProcess
+from tests.support.standin.harness import StandinProcess
+from tests.support.standin.harness import standin_proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +67,7 @@ def test_stop_waits_for_shutdown_hooks_and_kill_does_not(standin: StandinServer,
 
 
 def test_proxy_on_a_given_port_and_failed_start(standin: StandinServer, tmp_path: Path) -> None:
-    from agent.standin.harness import free_port
+    from tests.support.standin.harness import free_port
 
     port = free_port()
     with standin_proxy(tmp_path / "a", standin.port, listen_port=port,

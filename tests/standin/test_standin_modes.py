@@ -15,10 +15,11 @@ import httpx
 import pytest
 import zstandard
 
-from agent.standin import expected_text
-from agent.standin.harness import ProxyProcess
-from tests.support.client_side import ClientError, client_side
+from tests.support.client_side import ClientError
+from tests.support.client_side import client_side
 from tests.support.raw_http import httpx_client
+from tests.support.standin import expected_text
+from tests.support.standin.harness import ProxyProcess
 
 pytestmark = pytest.mark.e2e
 

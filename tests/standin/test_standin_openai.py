@@ -9,11 +9,14 @@ import struct
 
 import pytest
 
-from agent.standin import expected_reasoning, expected_text, expected_usage
-from agent.standin.harness import ProxyProcess
-from tests.support.client_side import ClientError, client_side
+from tests.support.client_side import ClientError
+from tests.support.client_side import client_side
 from tests.support.raw_http import httpx_client
 from tests.support.sdk_clients import OPENAI_COMPATIBLE_BASE_URLS
+from tests.support.standin import expected_reasoning
+from tests.support.standin import expected_text
+from tests.support.standin import expected_usage
+from tests.support.standin.harness import ProxyProcess
 
 pytestmark = pytest.mark.e2e
 

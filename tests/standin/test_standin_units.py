@@ -8,14 +8,18 @@ import time
 import zlib
 
 import httpx
-import pytest
 
-from agent.standin import StandinServer, expected_text, expected_usage
-from agent.standin.eventstream import encode_frame, event_frame
-from agent.standin.modes import _zero_block_deflate, gzip_bomb
-from agent.standin.router import vendor_for_host
-from agent.standin.text import count_tokens, split_deltas
 from tests.support.client_side import client_side
+from tests.support.standin import StandinServer
+from tests.support.standin import expected_text
+from tests.support.standin import expected_usage
+from tests.support.standin.eventstream import encode_frame
+from tests.support.standin.eventstream import event_frame
+from tests.support.standin.modes import _zero_block_deflate
+from tests.support.standin.modes import gzip_bomb
+from tests.support.standin.router import vendor_for_host
+from tests.support.standin.text import count_tokens
+from tests.support.standin.text import split_deltas
 
 
 def test_expected_text_is_deterministic_and_distinct() -> None:
@@ -137,8 +141,8 @@ def test_server_wide_delay_applies_without_header() -> None:
 
 
 def test_compressed_stream_events_decode_one_by_one() -> None:
-    from agent.standin.call import Reply
-    from agent.standin.modes import compress
+    from tests.support.standin.call import Reply
+    from tests.support.standin.modes import compress
 
     events = [b"data: 1\n\n", b"data: 2\n\n"]
     reply = compress(Reply(events=list(events)), "gzip")

@@ -12,13 +12,13 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agent.capture.journal import JournalStoreMismatch
-from agent.capture.journal import bind_journal
-from agent.capture.journal import journal_refusals
-from agent.capture.journal import journal_store
 from agent.config import database_key
-from agent.fingerprint.index import EMPTY
-from agent.fingerprint.index import Generation
+from agent.proxy.journal import JournalStoreMismatch
+from agent.proxy.journal import bind_journal
+from agent.proxy.journal import journal_refusals
+from agent.proxy.journal import journal_store
+from agent.reuse.index import EMPTY
+from agent.reuse.index import Generation
 
 NAME = st.text(string.ascii_letters + string.digits + "_-.", min_size=1, max_size=20)
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -8,13 +8,13 @@ from alembic import command
 from sqlalchemy import select
 from sqlalchemy import text
 
-from agent.capture.fleet import collect
 from agent.config import load_config_text
 from agent.store.engine import open_store
 from agent.store.migrate import alembic_config
 from agent.store.migrate import upgrade
 from agent.store.models import CaptureCounter
 from agent.store.models import ProxyHeartbeat
+from agent.writer.fleet import collect
 
 T = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.timezone.utc)
 

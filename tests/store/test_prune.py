@@ -7,17 +7,17 @@ import datetime as dt
 from sqlalchemy import func
 from sqlalchemy import select
 
-from agent.fingerprint import fingerprint
 from agent.ids import new_id
+from agent.reuse import fingerprint
 from agent.store import prune as prune_module
+from agent.store.chain import append
+from agent.store.chain import verify
 from agent.store.models import Call
 from agent.store.models import Evidence
 from agent.store.models import Finding
 from agent.store.models import Output
 from agent.store.models import ReuseFinding
 from agent.store.prune import prune
-from rules.engine.chain import append
-from rules.engine.chain import verify
 
 NOW = dt.datetime(2026, 11, 29, 12, tzinfo=dt.timezone.utc)
 

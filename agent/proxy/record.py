@@ -1,0 +1,86 @@
+"""One captured exchange as plain data, and its journal encoding.
+
+The hook builds a `CapturedExchange` (already redacted) and appends it to the journal; the writer
+reads it back. The encoding is a small JSON header followed by the raw bodies, so bodies are never
+base64-inflated and can be written with one `writev` without joining chunks on the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.hosts import Route
+
+_HEADER_LEN = struct.Struct(">I")
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedExchange:
+    call_id: str
+    route: Route
+    request: RequestSnapshot
+    response: ResponseSnapshot
+    key_sha256: str | None
+    proxy_user: str | None
+    client_ip: str | None
+    header_team: str | None
+    finished: float
+    request_bytes: int
+    response_bytes: int
+
+
+def encode_parts(ex: CapturedExchange, request_body: Sequence[bytes | memoryview],
+                 response_body: Sequence[bytes | memoryview]) -> list[bytes | memoryview]:
+    """The payload as a list of buffers (for writev); bodies are passed as the chunks they are."""
+    req_len = sum(len(b) for b in request_body)
+    resp_len = sum(len(b) for b in response_body)
+    r, q, p = ex.route, ex.request, ex.response
+    header = {
+        "v": 1,
+        "id": ex.call_id,
+        "route": [r.vendor, r.endpoint, r.kind, r.family, r.stream, r.model, r.deployment, dict(r.params)],
+        "req": [q.method, q.scheme, q.host, q.port, q.path, q.headers, q.ts, req_len],
+        "resp": [p.status, p.headers, p.streamed, p.truncated, p.error, resp_len],
+        "who": [ex.key_sha256, ex.proxy_user, ex.client_ip, ex.header_team],
+        "t": ex.finished,
+        "bytes": [ex.request_bytes, ex.response_bytes],
+    }
+    head = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return [_HEADER_LEN.pack(len(head)), head, *request_body, *response_body]
+
+
+def decode(payload: bytes) -> CapturedExchange:
+    (head_len,) = _HEADER_LEN.unpack_from(payload, 0)
+    start = _HEADER_LEN.size
+    h = json.loads(payload[start : start + head_len])
+    if h.get("v") != 1:
+        raise ValueError(f"unknown journal record version {h.get('v')!r}")
+    body_at = start + head_len
+    vendor, endpoint, kind, family, stream, model, deployment, params = h["route"]
+    method, scheme, host, port, path, req_headers, ts, req_len = h["req"]
+    status, resp_headers, streamed, truncated, error, resp_len = h["resp"]
+    if body_at + req_len + resp_len != len(payload):
+        raise ValueError("journal record length does not match its header")
+    request = RequestSnapshot(method, scheme, host, port, path, tuple(tuple(x) for x in req_headers),
+                              payload[body_at : body_at + req_len], ts)
+    response = ResponseSnapshot(status, tuple(tuple(x) for x in resp_headers),
+                                payload[body_at + req_len :], streamed, truncated, error)
+    key, user, ip, header_team = h["who"]
+    return CapturedExchange(
+        call_id=h["id"],
+        route=Route(vendor, endpoint, kind, family, stream, model, deployment, params),
+        request=request,
+        response=response,
+        key_sha256=key,
+        proxy_user=user,
+        client_ip=ip,
+        header_team=header_team,
+        finished=h["t"],
+        request_bytes=h["bytes"][0],
+        response_bytes=h["bytes"][1],
+    )

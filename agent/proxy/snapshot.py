@@ -1,0 +1,133 @@
+"""From a live mitmproxy flow to plain, redacted data: the only code that reads a flow.
+
+Everything that leaves the hook passes through `snapshot()`, which runs the redactor over the
+request and response headers and the URL before building the record; nothing secret exists past
+this point. Response bodies are never joined here: the chunks the tee saw are handed on as they
+are, so the hook stays cheap however large the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field
+
+from mitmproxy import http
+
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.hosts import Route
+from agent.proxy.record import CapturedExchange
+from agent.proxy.redact import redact_headers
+from agent.proxy.redact import redact_url
+from agent.proxy.redact import scrub_text
+
+
+@dataclass(slots=True)
+class StreamTee:
+    """Set as `flow.response.stream`: passes every chunk through unchanged, keeps a capped copy."""
+
+    cap: int
+    inner: Callable[[bytes], Iterable[bytes] | bytes] | None = None
+    # With a Content-Length, the client holds the whole response as soon as the last byte is
+    # forwarded, before mitmproxy runs the response hook; `on_complete` journals the call just
+    # before that last chunk goes out, so a delivered call is always journaled.
+    expected_length: int | None = None
+    on_complete: Callable[[], None] | None = None
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
+    seen: int = 0
+    truncated: bool = False
+
+    def __call__(self, chunk: bytes) -> bytes:
+        self.seen += len(chunk)
+        self._keep(chunk)
+        if self.on_complete is not None and self.expected_length is not None and self.seen >= self.expected_length:
+            done, self.on_complete = self.on_complete, None
+            done()
+        return chunk if self.inner is None else self.inner(chunk)
+
+    def _keep(self, chunk: bytes) -> None:
+        n = len(chunk)
+        if n and not self.truncated:
+            if self.size + n <= self.cap:
+                self.chunks.append(chunk)
+                self.size += n
+            else:
+                self.truncated = True
+
+
+# bodies whose content type says "a stream of events", not one document
+STREAM_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream", "application/x-ndjson",
+                "application/stream+json", "application/jsonl")
+
+
+def _str_headers(headers) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.fields]
+
+
+def _control_free(value: str | None, limit: int = 128) -> str | None:
+    if value is None:
+        return None
+    cleaned = "".join(ch for ch in value if ch.isprintable()).strip()[:limit]
+    return cleaned or None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    exchange: CapturedExchange
+    request_body: list[bytes | memoryview]
+    response_body: list[bytes | memoryview]
+
+
+def snapshot(flow: http.HTTPFlow, route: Route, call_id: str, *, cap: int, extra_secret_headers: frozenset[str],
+             team_header: str | None, error: str | None = None) -> Snapshot:
+    req = flow.request
+    req_headers, req_cred = redact_headers(_str_headers(req.headers), extra_secret_headers)
+    path, url_cred = redact_url(req.path)
+    credential = req_cred or url_cred
+    raw = req.raw_content or b""
+    request_body = [memoryview(raw)[:cap]] if len(raw) > cap else [raw]
+    # bodies travel beside the snapshot (see record.encode_parts) and are re-attached on decode
+    request = RequestSnapshot(req.method, req.scheme, req.pretty_host, req.port, path, req_headers, b"",
+                              req.timestamp_start or 0.0)
+
+    resp = flow.response
+    tee = flow.response.stream if resp is not None and isinstance(resp.stream, StreamTee) else None
+    if resp is None:
+        status, resp_headers, response_body, truncated, response_bytes = None, (), [], False, 0
+    else:
+        status = resp.status_code
+        resp_headers, _ = redact_headers(_str_headers(resp.headers), extra_secret_headers)
+        if tee is not None:
+            response_body, truncated, response_bytes = list(tee.chunks), tee.truncated, tee.seen
+        else:
+            body = resp.raw_content or b""
+            response_body = [memoryview(body)[:cap]] if len(body) > cap else [body]
+            truncated, response_bytes = len(body) > cap, len(body)
+    content_type = (resp.headers.get("content-type", "") if resp is not None else "").lower()
+    event_stream = any(t in content_type for t in STREAM_TYPES)
+    response = ResponseSnapshot(status, resp_headers, b"", event_stream, truncated,
+                                scrub_text(error) if error else None)
+
+    proxy_user = None
+    auth = flow.metadata.get("proxyauth")
+    if isinstance(auth, tuple) and auth:
+        proxy_user = _control_free(str(auth[0]), 255)  # auth[1] is the password: never read
+    peer = flow.client_conn.peername
+    header_team = _control_free(req.headers.get(team_header)) if team_header else None
+    exchange = CapturedExchange(
+        call_id=call_id,
+        route=route,
+        request=request,
+        response=response,
+        key_sha256=credential.sha256 if credential else None,
+        proxy_user=proxy_user,
+        client_ip=peer[0] if peer else None,
+        header_team=header_team,
+        finished=(resp and resp.timestamp_end) or req.timestamp_end or req.timestamp_start or 0.0,
+        request_bytes=len(raw),
+        response_bytes=response_bytes,
+    )
+    return Snapshot(exchange, request_body, response_body)

@@ -1,0 +1,296 @@
+"""Scoring (record, output) pairs from their shared 5-grams, the decision rule, the class.
+
+Only hits aligned in order on both sides count: the longest chain whose record and output
+positions both increase. Scattered shared phrases (domain vocabulary, boilerplate) cannot form a
+long chain, an edited copy still does. Hot (boilerplate) 5-grams, and the seams between them, are
+left out of the chain and of the output's size, so they neither help nor hurt; verbatim runs may
+pass through them. `score_many` scores all candidates of a batch with numpy at once; `score` is
+the same for one pair.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.reuse.shingles import K
+
+SHORT_WORDS = 25  # below: whole-field exact matches only
+MEDIUM_WORDS = 40  # below: near-complete copies only (decon's length decay)
+MIN_RUN_WORDS = 40  # a verbatim run this long is reuse on its own (~50 tokens, Lee et al.)
+MIN_CHAIN = 8  # aligned 5-grams needed by the coverage rules
+COVERAGE = 0.5  # light edits, truncation, embedding
+COVERAGE_MEDIUM = 0.8  # outputs of SHORT_WORDS..MEDIUM_WORDS words
+COVERAGE_SPREAD = 0.15  # heavy edits: sparse hits ...
+# ... found all along the output (Score.spread), advancing in step on both sides (Score.steady).
+# Independent answers to the same prompt share phrases in a few places: on the calibration
+# questions of bench/same_prompt.py their spread had a median of 0.2 (0.5 among those the
+# earlier span rule flagged), 25 %-edited copies 0.88; 0.75 kept 0.87 of those copies
+# at 2 more false positives in 2,220 than 0.8 (0.75 of them).
+SPREAD_LIGHT = 0.5
+SPREAD_HEAVY = 0.75
+STEADY = 0.9
+MOST = 0.5  # a verbatim stretch over this share of the output is reuse whatever it repeats
+WHOLE = 0.98  # coverage that counts as "the whole output"
+NEAR_WHOLE = 0.85  # re-formatting (list markers, markup words) changes a few tokens; 10 % edits ~0.6
+MIN_RUN_CORE = 4  # non-boilerplate 5-grams a verbatim run must contain
+WINDOW = 16  # words per stretch of Score.spread
+
+REUSE_CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "edited")
+# Confidence tiers: only the first two may raise high or critical findings (rules/severity).
+VERBATIM = "verbatim"  # the output, or 40+ words of it, word for word
+NEAR_VERBATIM = "near-verbatim"  # most of the output, in order, with light edits
+SIMILAR = "similar"  # an edited copy's sparse but aligned remains; an independent answer can look so
+TIERS = (VERBATIM, NEAR_VERBATIM, SIMILAR)
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    record_pos: np.ndarray  # 5-gram start positions in the record, increasing
+    output_pos: np.ndarray  # matching 5-gram start positions in the output, increasing
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    chain: int  # aligned non-hot 5-grams
+    output_coverage: float  # chain / non-hot 5-grams of the output
+    record_coverage: float  # record words covered by the chain / record words
+    matched_words: int  # record words covered by the chain
+    longest_run: int  # longest verbatim stretch, in words
+    run_at_start: bool  # that stretch begins where the output begins (modulo boilerplate)
+    run_share: float  # longest run / output words the chain covers
+    span: float  # share of the output's non-boilerplate 5-grams between the first and last chained
+    steady: float  # share of chain steps that advance about as far in the record as in the output
+    run_record_start: int  # record word where the longest verbatim run begins
+    spread: float = 0.0  # share of the output's stretches of WINDOW words holding a chained 5-gram
+    echoed_run: int = 0  # longest verbatim stretch in words, echoes of the prompt included
+
+
+def _chain_indices(record_pos: np.ndarray) -> list[int]:
+    """Indices of a longest strictly increasing subsequence (patience sorting, O(h log h))."""
+    tails: list[int] = []  # smallest record position ending a chain of length i+1
+    tail_at: list[int] = []
+    previous = [-1] * len(record_pos)
+    for i, value in enumerate(record_pos.tolist()):
+        slot = bisect_left(tails, value)  # strict increase: replace the first tail >= value
+        if slot == len(tails):
+            tails.append(value)
+            tail_at.append(i)
+        else:
+            tails[slot] = value
+            tail_at[slot] = i
+        previous[i] = tail_at[slot - 1] if slot else -1
+    picked = []
+    at = tail_at[-1] if tail_at else -1
+    while at >= 0:
+        picked.append(at)
+        at = previous[at]
+    picked.reverse()
+    return picked
+
+
+def longest_chain(record_pos: np.ndarray, output_pos: np.ndarray) -> Alignment:
+    """Longest chain of hit pairs increasing strictly in both positions."""
+    order = np.lexsort((-record_pos, output_pos))  # by output position, ties: record desc
+    rec, out = record_pos[order], output_pos[order]
+    picked = _chain_indices(rec)
+    return Alignment(rec[picked], out[picked])
+
+
+def bridge_boilerplate(hot: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Also count as boilerplate the few 5-grams joining two boilerplate stretches.
+
+    Two stock sentences that often follow each other ("...before you make any changes. Let me
+    know if...") leave K-1 5-grams straddling the seam; each seam may be rare enough not to be
+    hot itself, yet it carries no content. `starts` delimits the outputs in `hot` (n + 1 offsets).
+    """
+    if not hot.any():
+        return hot
+    cold = np.concatenate(([False], ~hot, [False]))
+    edges = np.flatnonzero(cold[1:] != cold[:-1])
+    run_first, run_end = edges[0::2], edges[1::2]  # cold runs [first, end) in `hot` positions
+    output_of = np.searchsorted(starts, run_first, "right") - 1
+    bounded = ((run_end - run_first < K) & (run_first > starts[output_of])
+               & (run_end < starts[output_of + 1]))
+    if not bounded.any():
+        return hot
+    bridged = hot.copy()
+    lengths = (run_end - run_first)[bounded]
+    bridged[np.repeat(run_first[bounded], lengths) + np.arange(int(lengths.sum()))
+            - np.repeat(np.cumsum(lengths) - lengths, lengths)] = True
+    return bridged
+
+
+def _per_candidate_sum(candidate: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
+    return np.bincount(candidate, weights=values, minlength=count)
+
+
+def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output: np.ndarray,
+               hot: np.ndarray, hot_start: np.ndarray, record_words: np.ndarray,
+               echo: np.ndarray | None = None) -> list[Score]:
+    """Score many (record, output) candidates at once, with numpy over all their hit pairs.
+
+    pair_*: every (candidate, record 5-gram position, output 5-gram position) with equal hashes.
+    hot[hot_start[c] + i]: 5-gram i of candidate c's output is boilerplate (len(hot_start) = n + 1).
+    echo (same layout, a subset of hot): it restates a prompt, so a verbatim run through it is not
+    credited with its words.
+    record_words[c]: words of candidate c's record.
+    """
+    count = len(hot_start) - 1
+    not_hot = np.concatenate(([0], np.cumsum(~hot)))  # non-boilerplate 5-grams before a position
+    core = np.maximum(1, not_hot[hot_start[1:]] - not_hot[hot_start[:-1]])
+    order = np.lexsort((-pair_record, pair_output, pair_candidate))
+    cand, rec, out = pair_candidate[order], pair_record[order], pair_output[order]
+    pair_hot = hot[hot_start[cand] + out]
+
+    # The chain: non-boilerplate pairs, increasing on both sides. Copies are usually monotone
+    # already; only candidates with a step backwards go through the Python LIS.
+    c_cand, c_rec, c_out = cand[~pair_hot], rec[~pair_hot], out[~pair_hot]
+    same = c_cand[1:] == c_cand[:-1]
+    backwards = same & ((c_rec[1:] <= c_rec[:-1]) | (c_out[1:] <= c_out[:-1]))
+    if backwards.any():
+        keep = np.ones(len(c_cand), dtype=bool)
+        for candidate in np.unique(c_cand[1:][backwards]).tolist():
+            low = int(np.searchsorted(c_cand, candidate, "left"))
+            high = int(np.searchsorted(c_cand, candidate, "right"))
+            keep[low:high] = False
+            keep[low + np.array(_chain_indices(c_rec[low:high]), dtype=np.int64)] = True
+        c_cand, c_rec, c_out = c_cand[keep], c_rec[keep], c_out[keep]
+        same = c_cand[1:] == c_cand[:-1]
+    chain = np.bincount(c_cand, minlength=count)
+    has_chain = chain > 0
+    step_rec, step_out = np.diff(c_rec), np.diff(c_out)
+    step_cand = c_cand[1:][same]
+    step_rec, step_out = step_rec[same], step_out[same]
+    matched_words = _per_candidate_sum(step_cand, np.minimum(step_rec, K), count) + K * has_chain
+    covered_output = _per_candidate_sum(step_cand, np.minimum(step_out, K), count) + K * has_chain
+    # Edits shift a copy a word or two at a time, so the record and the output advance about
+    # equally between hits of an edited copy; phrases shared by chance jump independently.
+    in_step = np.abs(step_rec - step_out) <= 3 + step_out // 4
+    steps = np.bincount(step_cand, minlength=count)
+    steady = _per_candidate_sum(step_cand, in_step, count) / np.maximum(1, steps)
+    first = np.searchsorted(c_cand, np.arange(count), "left")
+    last = np.searchsorted(c_cand, np.arange(count), "right") - 1
+    span_core = np.zeros(count, dtype=np.int64)
+    chained = np.flatnonzero(has_chain)
+    if len(chained):
+        base = hot_start[chained]
+        span_core[chained] = (not_hot[base + c_out[last[chained]] + 1] - not_hot[base + c_out[first[chained]]])
+
+    # Spread: an edited copy keeps aligned 5-grams all along the output, between its edits; two
+    # independent answers to one prompt share phrases in a few places. Stretches made only of
+    # boilerplate or echoes are left out (neither side can hold evidence there).
+    own = np.repeat(np.arange(count), np.diff(hot_start))
+    window = (np.arange(len(hot)) - hot_start[own]) // WINDOW
+    stretches = np.bincount(np.unique(own[~hot] * (1 << 32) + window[~hot]) >> 32, minlength=count)
+    held = np.bincount(np.unique(c_cand * (1 << 32) + c_out // WINDOW) >> 32, minlength=count)
+    spread = held / np.maximum(1, stretches)
+
+    # Verbatim runs over all pairs, boilerplate included (it is real verbatim text), but a run
+    # needs MIN_RUN_CORE non-boilerplate 5-grams, so shared boilerplate alone never makes one.
+    # Echoes are not credited: two answers that both repeat the code the question gave share
+    # long runs of it.
+    diagonal = rec - out
+    by_diagonal = np.lexsort((out, diagonal, cand))
+    r_cand, r_diag, r_out, r_hot = cand[by_diagonal], diagonal[by_diagonal], out[by_diagonal], pair_hot[by_diagonal]
+    linked = (r_cand[1:] == r_cand[:-1]) & (r_diag[1:] == r_diag[:-1]) & (r_out[1:] == r_out[:-1] + 1)
+    breaks = np.flatnonzero(~linked)
+    run_first = np.concatenate(([0], breaks + 1))[: len(r_cand)]
+    run_last = np.concatenate((breaks, [len(r_cand) - 1]))[: len(r_cand)]
+    core_before = np.concatenate(([0], np.cumsum(~r_hot)))
+    run_core = core_before[run_last + 1] - core_before[run_first]
+    run_words = r_out[run_last] - r_out[run_first] + K
+    whole_run = np.zeros(count, dtype=np.int64)  # longest run with its echoes, per candidate
+    np.maximum.at(whole_run, r_cand[run_first], np.where(run_core >= MIN_RUN_CORE, run_words, 0))
+    if echo is not None:
+        echo_before = np.concatenate(([0], np.cumsum(echo[hot_start[r_cand] + r_out])))
+        run_words = run_words - (echo_before[run_last + 1] - echo_before[run_first])
+    run_words = np.where(run_core >= MIN_RUN_CORE, run_words, 0)
+    run_cand = r_cand[run_first]
+    best_order = np.lexsort((run_words, run_cand))  # per candidate, the longest run last
+    best_at = np.searchsorted(run_cand[best_order], np.arange(count), "right") - 1
+    valid_best = np.zeros(count, dtype=bool)
+    if len(run_cand):
+        valid_best = (best_at >= 0) & (run_cand[best_order][np.maximum(best_at, 0)] == np.arange(count))
+
+    # Per-candidate values as Python lists: indexing numpy arrays element by element in this loop
+    # cost more than all the vectorised work above for a batch of ~1000 candidates.
+    run = best_order[np.maximum(best_at, 0)] if len(run_cand) else np.zeros(count, dtype=np.int64)
+    run_start = run_first[run] if len(run_cand) else run
+    longest_of = np.where(valid_best, run_words[run] if len(run_cand) else 0, 0).tolist()
+    run_out_of = np.where(valid_best, r_out[run_start] if len(run_cand) else 0, -1).tolist()
+    run_rec_of = np.where(valid_best, (r_out[run_start] + r_diag[run_start]) if len(run_cand) else 0, 0).tolist()
+    results = []
+    for n_chain, n_core, words, rec_words, covered, span_n, steady_share, longest, run_out, run_rec, share, whole in zip(
+            chain.tolist(), core.tolist(), matched_words.tolist(), record_words.tolist(), covered_output.tolist(),
+            span_core.tolist(), steady.tolist(), longest_of, run_out_of, run_rec_of, spread.tolist(),
+            whole_run.tolist()):
+        results.append(Score(
+            chain=n_chain,
+            output_coverage=min(1.0, n_chain / n_core),
+            record_coverage=min(1.0, float(words) / max(1, int(rec_words))),
+            matched_words=int(words),
+            longest_run=longest if n_chain else 0,
+            run_at_start=run_out == 0,
+            run_share=min(1.0, longest / max(1.0, float(covered))),
+            span=min(1.0, span_n / n_core),
+            steady=float(steady_share),
+            run_record_start=run_rec,
+            spread=min(1.0, share),
+            echoed_run=whole if n_chain else 0,
+        ))
+    return results
+
+
+def score(matched: Alignment, output_hot: np.ndarray, record_words: int) -> Score:
+    """Score one (record, output) pair from all its matched 5-gram pairs (see score_many)."""
+    candidate = np.zeros(len(matched.record_pos), dtype=np.int64)
+    return score_many(candidate, np.asarray(matched.record_pos, dtype=np.int64),
+                      np.asarray(matched.output_pos, dtype=np.int64), np.asarray(output_hot, dtype=bool),
+                      np.array([0, len(output_hot)]), np.array([record_words]))[0]
+
+
+def is_reuse(result: Score, output_words: int) -> bool:
+    """The decision rule for partial reuse (exact-layer matches are decided before this)."""
+    if output_words < SHORT_WORDS or result.chain < 2:
+        return False
+    if result.longest_run >= MIN_RUN_WORDS:
+        return True
+    if result.echoed_run >= MOST * output_words:
+        return True  # most of the output word for word, even if much of it repeats its prompt
+    if output_words < MEDIUM_WORDS:
+        return result.chain >= MIN_CHAIN and result.output_coverage >= COVERAGE_MEDIUM
+    if result.chain < MIN_CHAIN:
+        return False
+    if result.output_coverage >= COVERAGE and result.spread >= SPREAD_LIGHT:
+        return True
+    return (result.output_coverage >= COVERAGE_SPREAD and result.spread >= SPREAD_HEAVY
+            and result.steady >= STEADY)
+
+
+def classify(result: Score, field_words: int) -> str:
+    """How a flagged output appears; `field_words`: words of the fields holding the match.
+    (A field equal to the output is "exact"/"reformatted" from the exact layer already.)"""
+    verbatim = result.run_share >= WHOLE
+    fills_fields = result.matched_words >= NEAR_WHOLE * field_words
+    if verbatim and result.output_coverage >= WHOLE:
+        return "reformatted" if result.matched_words >= WHOLE * field_words else "embedded"
+    if (result.output_coverage >= NEAR_WHOLE and result.span >= WHOLE and result.steady >= WHOLE
+            and fills_fields):
+        return "reformatted"  # all of it, in order, a few tokens changed by re-formatting
+    if verbatim and result.run_at_start:
+        return "truncated"
+    if verbatim and result.longest_run >= MIN_RUN_WORDS:
+        return "excerpt"
+    return "edited"
+
+
+def tier(result: Score, reuse_class: str) -> str:
+    """How sure a flagged match is, from its class and alignment (see TIERS)."""
+    if reuse_class != "edited":
+        return VERBATIM
+    if result.output_coverage >= COVERAGE:
+        return NEAR_VERBATIM
+    return SIMILAR

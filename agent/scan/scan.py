@@ -1,0 +1,322 @@
+"""Scanning dataset files for reused outputs, remembering what was scanned.
+
+Each file's identity and progress live in `dataset_files`: a file whose size, mtime, inode and
+first bytes are unchanged, scanned when the index held the same outputs, is not read again; an
+appended JSONL/CSV file is read from where the last scan stopped; anything else is read from the
+start. Findings are unique per (path, record, record hash), so scanning again adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+
+from agent.errors import internal_reason
+from agent.ids import new_id
+from agent.reuse.matching import OutputMatch
+from agent.reuse.outputs import OutputCatalog
+from agent.reuse.roles import role_of_fields
+from agent.scan.readers import FileReadError
+from agent.scan.readers import Record
+from agent.scan.readers import RecordError
+from agent.scan.readers import file_format
+from agent.scan.walk import iter_files
+from agent.scan.walk import regular_file
+from agent.store.engine import Store
+from agent.store.models import DatasetFile
+from agent.store.models import ReuseFinding
+
+log = logging.getLogger(__name__)
+
+HEAD_BYTES = 4096
+COMMIT_EVERY = 5000  # records per transaction on big files
+RESUMABLE = {"jsonl", "csv", "tsv"}
+CLASS_STRENGTH = ["edited", "embedded", "excerpt", "truncated", "reformatted", "exact"]
+TIER_STRENGTH = ["similar", "near-verbatim", "verbatim"]
+
+
+@dataclass
+class FileResult:
+    path: str
+    state: str = "scanned"  # scanned | resumed | unchanged | error | skipped
+    records: int = 0
+    bad_records: int = 0
+    bytes: int = 0
+    findings: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    new_findings: int = 0
+
+
+def _head_hash(path: Path, length: int = HEAD_BYTES) -> str:
+    """Identity of a file's content: its first bytes (as many as it had when last scanned, so
+    that appending to a small file does not make it a different file)."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read(min(length, HEAD_BYTES))).hexdigest()
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def finding_row(path: str, record: Record, matches: list[OutputMatch], infos: dict) -> dict | None:
+    """One record's matches as a reuse finding (DESIGN.md scan fields), or None if every matched
+    output has been pruned from the store since it was indexed."""
+    known = [m for m in matches if m.output_id in infos]
+    if not known:
+        return None
+    calls = sorted({infos[m.output_id].call_id for m in known})
+    strongest = max(known, key=lambda m: CLASS_STRENGTH.index(m.reuse_class) if m.reuse_class in CLASS_STRENGTH else -1)
+    return {
+        "path": path,
+        "record": record.number,
+        "record_sha256": record.sha256,
+        "call_ids": calls,
+        "output_ids": sorted(m.output_id for m in known),
+        "vendors": sorted({infos[m.output_id].vendor for m in known}),
+        "teams": sorted({infos[m.output_id].team for m in known}),
+        "output_coverage": round(max(m.output_coverage for m in known), 4),
+        "record_coverage": round(min(1.0, sum(m.record_coverage for m in known)), 4),
+        "matched_words": int(sum(m.matched_words for m in known)),
+        "longest_run": int(max(m.longest_run for m in known)),
+        "reuse_class": "multiple" if len(known) > 1 else strongest.reuse_class,
+        "fields": list(dict.fromkeys(str(f) for m in known for f in m.fields)),
+        "role": role_of_fields([f for m in known for f in m.fields]),
+        "tier": max((m.tier for m in known), key=lambda t: TIER_STRENGTH.index(t) if t in TIER_STRENGTH else -1),
+    }
+
+
+class Scanner:
+    def __init__(self, store: Store, catalog: OutputCatalog, *, on_error: Callable[[str], None] | None = None,
+                 on_progress: Callable[[int], None] | None = None) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.on_error = on_error or (lambda line: log.warning("%s", line))
+        self.on_progress = on_progress or (lambda n: None)
+
+    # -- walking --
+
+    def scan_paths(self, paths: list[Path]) -> Iterator[FileResult]:
+        self.catalog.sync()
+        for root in paths:
+            root = root.absolute()  # a file's identity must not depend on where scan was run from
+            if not root.is_dir() and (why := self._not_scannable(root)) is not None:
+                yield self._file_error(FileResult(str(root)), f"{root}: {why}")  # named, so said
+                continue
+            unlisted: list[str] = []  # directories of the tree that could not be listed
+            for path in iter_files(root, unlisted):
+                yield from self._unlisted(unlisted)
+                yield self.scan_file(path, root if root.is_dir() else root.parent)
+            yield from self._unlisted(unlisted)
+
+    @staticmethod
+    def _not_scannable(path: Path) -> str | None:
+        """Why a file named on the command line would not be scanned (a walk skips it quietly)."""
+        try:
+            file_format(path)
+        except FileReadError as e:
+            return e.reason
+        return regular_file(path, path.parent)
+
+    def _unlisted(self, lines: list[str]) -> Iterator[FileResult]:
+        while lines:
+            line = lines.pop(0)
+            yield self._file_error(FileResult(line.split(": ", 1)[0]), line)
+
+    # -- one file --
+
+    def scan_file(self, path: Path, root: Path) -> FileResult:
+        """Scan one file. Never raises: whatever goes wrong is reported as `path: reason`,
+        stored on the file's row and counted (state "error"), and the caller goes on."""
+        result = FileResult(str(path))
+        try:
+            return self._scan_file(path, root, result)
+        except Exception as e:  # a bug or a store failure: this file only
+            self._file_error(result, f"{path}: {internal_reason(e, f'scanning {path}')}")
+            self._store_error(path, root, result)
+            return result
+
+    def _scan_file(self, path: Path, root: Path, result: FileResult) -> FileResult:
+        why = regular_file(path, root)
+        if why is not None:
+            result.state = "skipped"
+            result.errors.append(f"{path}: {why}")
+            self.on_error(result.errors[-1])
+            return result
+        with self.store.session() as s:
+            state = s.scalars(select(DatasetFile).where(DatasetFile.path == str(path))).first()
+        try:
+            st = path.stat()
+            head = _head_hash(path, state.size if state is not None else HEAD_BYTES)
+        except OSError as e:
+            self._file_error(result, f"{path}: {e.strerror or e}")
+            self._store_error(path, root, result)
+            return result
+        version = self.catalog.version
+        start_offset = start_record = 0
+        if state is not None and state.index_generation == version and state.inode == st.st_ino \
+                and state.head_sha256 == head:
+            if state.size == st.st_size and state.mtime_ns == st.st_mtime_ns and state.state == "ok":
+                result.state = "unchanged"
+                result.findings = self.stored_findings(str(path))
+                return result
+            fmt, _ = file_format(path)
+            if st.st_size > state.size and fmt in RESUMABLE and state.offset:
+                start_offset, start_record = state.offset, state.records
+                result.state = "resumed"
+        if state is None or head != state.head_sha256 or st.st_size < HEAD_BYTES:
+            try:
+                head = _head_hash(path, st.st_size)
+            except OSError as e:
+                self._file_error(result, f"{path}: {e.strerror or e}")
+                self._store_error(path, root, result)
+                return result
+        return self._read(path, root, st, head, version, result, start_offset, start_record)
+
+    def _read(self, path: Path, root: Path, st: os.stat_result, head: str, version: int, result: FileResult,
+              start_offset: int, start_record: int) -> FileResult:
+        from agent.scan.readers import read_records
+
+        detector = self.catalog.detector()
+        offset, records_done = start_offset, start_record
+        pending: list[dict] = []
+        records: deque[Record] = deque()  # read ahead by the detector, one batch at most
+
+        def records_only() -> Iterator[list[tuple[str, str]]]:
+            nonlocal offset, records_done
+            try:
+                for item in read_records(path, start_offset, start_record):
+                    if isinstance(item, RecordError):
+                        result.bad_records += 1
+                        line = f"{path}:{item.number}: {item.message}"
+                        result.errors.append(line)
+                        self.on_error(line)
+                        continue
+                    records.append(item)
+                    yield item.fields
+            except FileReadError as e:
+                line = str(e)  # already "path: what is wrong"
+                result.errors.append(line)
+                self.on_error(line)
+                result.state = "error"
+
+        try:
+            for matches in detector.match_stream(records_only()):
+                record = records.popleft()
+                result.records += 1
+                offset = max(offset, record.end_offset)
+                records_done = max(records_done, record.number)
+                if matches:
+                    infos = self.catalog.describe({m.output_id for m in matches})
+                    row = finding_row(str(path), record, matches, infos)
+                    if row is not None:
+                        pending.append(row)
+                if result.records % COMMIT_EVERY == 0:
+                    self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
+                    pending = []
+                    self.on_progress(0)
+        except Exception as e:
+            # Findings up to here are kept; the file stays marked for a full scan next time.
+            reason = (e.strerror or str(e)) if isinstance(e, OSError) else internal_reason(e, f"scanning {path}")
+            self._file_error(result, f"{path}: {reason}")
+            self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=True)
+            return result
+        result.bytes = max(0, st.st_size - start_offset)
+        self._commit(path, root, st, head, version, offset, records_done, result, pending, partial=False)
+        return result
+
+    def _commit(self, path: Path, root: Path, st: os.stat_result, head: str, version: int, offset: int,
+                records_done: int, result: FileResult, rows: list[dict], *, partial: bool) -> None:
+        now = _utcnow()
+        with self.store.write_session() as s:
+            if rows:
+                for row in rows:
+                    row.setdefault("id", new_id())
+                    row.setdefault("found_at", now)
+                    row.setdefault("source", "dataset")
+                ins = (postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert)(ReuseFinding)
+                stmt = ins.on_conflict_do_nothing(index_elements=["path", "record", "record_sha256"])
+                inserted = s.connection().execute(stmt.returning(ReuseFinding.id), rows).all()
+                result.new_findings += len(inserted)
+                result.findings.extend(rows)
+            values = {
+                "path": str(path), "root": str(root), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                "inode": st.st_ino, "device": st.st_dev, "head_sha256": head, "offset": offset,
+                "records": records_done, "bad_records": result.bad_records,
+                # a partial commit keeps the old version, so an interrupted scan is redone in full
+                "index_generation": -1 if partial else version,
+                "state": "error" if result.state == "error" else "ok",
+                "error": result.errors[-1][:2000] if result.errors else None, "scanned_at": now,
+            }
+            ins = (postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert)(DatasetFile)
+            s.execute(ins.values(**values).on_conflict_do_update(
+                index_elements=["path"], set_={k: v for k, v in values.items() if k != "path"}))
+
+    def _file_error(self, result: FileResult, line: str) -> FileResult:
+        result.state = "error"
+        result.errors.append(line)
+        self.on_error(line)
+        return result
+
+    def _store_error(self, path: Path, root: Path, result: FileResult) -> None:
+        """The file's row says it could not be scanned (and why), so it is read again in full."""
+        values = {"path": str(path), "root": str(root), "index_generation": -1, "state": "error",
+                  "error": result.errors[-1][:2000], "scanned_at": _utcnow()}
+        try:
+            with self.store.write_session() as s:
+                ins = (postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert)(DatasetFile)
+                s.execute(ins.values(**values).on_conflict_do_update(
+                    index_elements=["path"], set_={k: v for k, v in values.items() if k != "path"}))
+        except Exception as e:  # the store itself is failing: the line on stderr has to do
+            log.warning("aiaudit: could not record the error of %s in the store: %s", path, e)
+
+    def forget(self, path: Path) -> None:
+        """A file that is gone: its state says so (its findings stay, as evidence)."""
+        with self.store.write_session() as s:
+            row = s.scalars(select(DatasetFile).where(DatasetFile.path == str(path))).first()
+            if row is not None:
+                row.state = "gone"
+                row.scanned_at = _utcnow()
+
+    def stored_findings(self, path: str) -> list[dict]:
+        with self.store.session() as s:
+            rows = s.scalars(select(ReuseFinding).where(ReuseFinding.path == path,
+                                                        ReuseFinding.source == "dataset")
+                             .order_by(ReuseFinding.record)).all()
+        return [{c: getattr(r, c) for c in ("path", "record", "call_ids", "output_ids", "vendors", "teams",
+                                            "output_coverage", "record_coverage", "matched_words",
+                                            "longest_run", "reuse_class", "fields", "role", "tier")} for r in rows]
+
+
+def scan_summary(results: list[FileResult], seconds: float) -> dict:
+    total_bytes = sum(r.bytes for r in results)
+    return {
+        "files": len(results),
+        "scanned": sum(r.state in ("scanned", "resumed") for r in results),
+        "unchanged": sum(r.state == "unchanged" for r in results),
+        "errors": sum(r.state == "error" for r in results),
+        "skipped": sum(r.state == "skipped" for r in results),
+        "records": sum(r.records for r in results),
+        "bad_records": sum(r.bad_records for r in results),
+        "records_reusing_outputs": sum(len(r.findings) for r in results),
+        "new_findings": sum(r.new_findings for r in results),
+        "megabytes": total_bytes / 1e6,
+        "mb_per_s": total_bytes / 1e6 / seconds if seconds > 0 else 0.0,
+        "seconds": seconds,
+    }
+
+
+def now() -> float:
+    return time.perf_counter()

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from agent.proxy.redact import Credential
+from agent.proxy.redact import redact_headers
+from agent.proxy.redact import redact_url
+from agent.proxy.redact import scrub_text
+
+CANARY = "sk-proj-CANARYcanary0123456789abcdefXYZ"
+AKID = "AKIAIOSFODNN7EXAMPLE"
+
+
+def sha(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def assert_no_secret(headers, *secrets):
+    flat = repr(headers)
+    for secret in secrets:
+        assert secret not in flat
+
+
+@pytest.mark.parametrize("name", ["Authorization", "authorization", "AUTHORIZATION"])
+def test_bearer_in_any_case(name):
+    headers, credential = redact_headers([(name, f"Bearer {CANARY}"), ("Content-Type", "application/json")])
+    assert headers == ((name, "Bearer REDACTED"), ("Content-Type", "application/json"))
+    assert credential == Credential("bearer", sha(CANARY))
+
+
+@pytest.mark.parametrize(
+    "name,kind",
+    [("x-api-key", "x-api-key"), ("X-Api-Key", "x-api-key"), ("api-key", "api-key"), ("Api-Key", "api-key"),
+     ("x-goog-api-key", "x-goog-api-key"), ("X-Goog-Api-Key", "x-goog-api-key")],
+)
+def test_key_headers(name, kind):
+    headers, credential = redact_headers([(name, CANARY), ("anthropic-version", "2023-06-01")])
+    assert headers[0] == (name, "REDACTED")
+    assert credential == Credential(kind, sha(CANARY))
+
+
+def test_sigv4_hashes_access_key_id_and_redacts_signature():
+    value = (
+        f"AWS4-HMAC-SHA256 Credential={AKID}/20260101/us-east-1/bedrock/aws4_request, "
+        "SignedHeaders=content-type;host;x-amz-date, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024"
+    )
+    headers, credential = redact_headers(
+        [("Authorization", value), ("X-Amz-Security-Token", "FwoGZXIvYXdzEJr//////////wEaDSECRET"), ("X-Amz-Date", "20260101T000000Z")]
+    )
+    assert credential == Credential("aws-sigv4", sha(AKID))
+    assert headers[0][1] == (
+        "AWS4-HMAC-SHA256 Credential=REDACTED/20260101/us-east-1/bedrock/aws4_request, "
+        "SignedHeaders=content-type;host;x-amz-date, Signature=REDACTED"
+    )
+    assert headers[1] == ("X-Amz-Security-Token", "REDACTED")
+    assert headers[2] == ("X-Amz-Date", "20260101T000000Z")
+    assert_no_secret(headers, AKID, "fe5f80f7", "SECRET")
+
+
+def test_cookies_proxy_auth_and_extra_names():
+    headers, credential = redact_headers(
+        [("Cookie", "session=abc"), ("Set-Cookie", "sid=1"), ("Proxy-Authorization", "Basic YWxpY2U6cHc="),
+         ("X-Internal-Token", "tok123"), ("OpenAI-Organization", "org-1")],
+        extra_names=["x-internal-token"],
+    )
+    assert dict(headers) == {
+        "Cookie": "REDACTED", "Set-Cookie": "REDACTED", "Proxy-Authorization": "REDACTED",
+        "X-Internal-Token": "REDACTED", "OpenAI-Organization": "org-1",
+    }
+    assert credential is None
+
+
+def test_websocket_protocol_keys():
+    headers, _ = redact_headers([("Sec-WebSocket-Protocol", f"realtime, openai-insecure-api-key.{CANARY}, openai-beta.realtime-v1")])
+    assert headers[0][1] == "realtime, REDACTED, openai-beta.realtime-v1"
+
+
+def test_vendor_key_header_wins_over_oauth_bearer():
+    _, credential = redact_headers([("Authorization", "Bearer ya29.token-for-user"), ("x-goog-api-key", CANARY)])
+    assert credential == Credential("x-goog-api-key", sha(CANARY))
+
+
+@pytest.mark.parametrize(
+    "url,expected,credential",
+    [
+        (f"/v1beta/models/gemini:generateContent?key={CANARY}&alt=sse",
+         "/v1beta/models/gemini:generateContent?key=REDACTED&alt=sse", Credential("query-key", sha(CANARY))),
+        (f"/x?alt=sse&API_KEY={CANARY}", "/x?alt=sse&API_KEY=REDACTED", Credential("query-key", sha(CANARY))),
+        (f"/bucket/obj?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={AKID}%2F20260101%2Fus-east-1%2Fs3%2Faws4_request"
+         "&X-Amz-Signature=abcdef0123&X-Amz-Security-Token=tok",
+         "/bucket/obj?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED"
+         "&X-Amz-Security-Token=REDACTED", Credential("aws-sigv4", sha(AKID))),
+        ("/o?sig=s1&Signature=s2&AWSAccessKeyId=AK&X-Goog-Signature=g&token=t&access_token=a&keep=1",
+         "/o?sig=REDACTED&Signature=REDACTED&AWSAccessKeyId=REDACTED&X-Goog-Signature=REDACTED&token=REDACTED"
+         "&access_token=REDACTED&keep=1", None),
+        ("https://user:pa55@api.example.com/v1/x?a=1", "https://api.example.com/v1/x?a=1", None),
+        ("/v1/chat/completions", "/v1/chat/completions", None),
+        ("/openai/deployments/d/chat/completions?api-version=2024-10-21",
+         "/openai/deployments/d/chat/completions?api-version=2024-10-21", None),
+    ],
+)
+def test_redact_url(url, expected, credential):
+    assert redact_url(url) == (expected, credential)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        CANARY, "sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345", "AIzaSyA1234567890abcdefghijklmnopqrstu",
+        AKID, "hf_abcdefghijklmnopqrstuvwxyzABCD", "gsk_abcdefghijklmnopqrstuvwx", "xai-abcdefghijklmnopqrstuvwx",
+        "pplx-abcdefghijklmnopqrstuvwx", "sk-or-v1-0123456789abcdef0123456789abcdef", "sk-abcdefghijklmnopqrstuvwx",
+        "ya29.a0AfH6SMBx-abcdefghijklmnop",
+    ],
+)
+def test_scrub_text(secret):
+    text = f"401 Incorrect API key provided: {secret}. See https://x.example/?key={secret}"
+    scrubbed = scrub_text(text)
+    assert secret not in scrubbed
+    assert scrubbed.startswith("401 Incorrect API key provided: REDACTED")
+
+
+def test_scrub_text_bearer_and_plain_text_untouched():
+    assert scrub_text("header was Bearer abc.def-ghi_123") == "header was Bearer REDACTED"
+    assert scrub_text("Authorization: Token auth_tokens/0a1b2c3d4e5f6g7h8i9j") == "Authorization: Token REDACTED"
+    for harmless in ("the task-list has 12 items", "exceeds the token limitation of the model", "run task-abcdefghijklmnopqrstuvwxyz now", "ask-me-anything-abcdefghijklmnop"):
+        assert scrub_text(harmless) == harmless
+
+
+def test_redaction_is_cheap():
+    import time
+
+    headers = [("Host", "api.openai.com"), ("Authorization", f"Bearer {CANARY}"), ("Content-Type", "application/json"),
+               ("User-Agent", "OpenAI/Python 1.50"), ("Accept", "application/json"), ("X-Stainless-Lang", "python")]
+    started = time.perf_counter()
+    for _ in range(2000):
+        redact_headers(headers)
+        redact_url("/v1/chat/completions")
+    assert (time.perf_counter() - started) / 2000 < 50e-6

@@ -1,0 +1,273 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from agent.reuse import Fingerprint
+from agent.reuse import fingerprint
+from agent.reuse.index import OutputIndex
+from agent.reuse.matching import ReuseDetector
+from agent.reuse.roles import role_of
+from agent.reuse.roles import role_of_fields
+from agent.reuse.scoring import TIERS
+from tests.reuse.texts import BOILERPLATE
+from tests.reuse.texts import answer
+from tests.reuse.texts import answers
+from tests.reuse.texts import edit
+
+OUTPUTS = answers(100, 60)  # ids 1..60
+SHORT = "Positive sentiment, confidence high, no further review needed."  # id 61 (9 words)
+TINY = "Yes."  # id 62
+
+
+@pytest.fixture(scope="module", params=["full", "winnowed"])
+def detector(request, tmp_path_factory):
+    directory = tmp_path_factory.mktemp(request.param)
+    index = OutputIndex.open(directory, winnow_above=0 if request.param == "winnowed" else 1_000_000)
+    index.add([(i + 1, fingerprint(t)) for i, t in enumerate(OUTPUTS)])
+    index.add([(61, fingerprint(SHORT)), (62, fingerprint(TINY))])
+    return ReuseDetector(index)
+
+
+def other(seed: int, words: int = 200) -> str:
+    return answer(random.Random(seed), words)
+
+
+def reformat(text: str) -> str:
+    sentences = text.split(". ")
+    return "## ANSWER\n\n" + "\n".join(f"- **{s.upper()}**" for s in sentences).replace("'", "\u2019")
+
+
+def ids(found) -> list[int]:
+    return sorted(m.output_id for m in found)
+
+
+@pytest.mark.parametrize(("make", "reuse_class"), [
+    (lambda t: [("messages[0].content", "question?"), ("messages[1].content", t)], "exact"),
+    (lambda t: [("messages[1].content", reformat(t))], "reformatted"),
+    (lambda t: [("messages[1].content", " ".join(t.split()[: len(t.split()) * 6 // 10]))], "truncated"),
+    (lambda t: [("text", other(1, 80) + " " + " ".join(t.split()[30:75]) + " " + other(2, 60))], "excerpt"),
+    (lambda t: [("text", other(3, 300) + "\n\n" + t + "\n\n" + other(4, 200))], "embedded"),
+    (lambda t: [("completion", edit(t, 0.10, seed=len(t)))], "edited"),
+])
+def test_each_reuse_class_is_found_and_named(detector, make, reuse_class):
+    for output_id in (3, 17, 42):
+        found = detector.match(make(OUTPUTS[output_id - 1]))
+        assert ids(found) == [output_id]
+        assert found[0].reuse_class == reuse_class
+
+
+def test_exact_copy_scores(detector):
+    text = OUTPUTS[9]
+    found = detector.match([("q", "short question here"), ("a", text)])[0]
+    words = fingerprint(text).word_count
+    assert found.output_coverage == 1.0 and found.matched_words == words and found.longest_run == words
+    assert found.record_coverage == pytest.approx(words / (words + 3))
+    assert found.fields == ("a",)
+
+
+def test_excerpt_scores_its_run(detector):
+    words = OUTPUTS[20].split()
+    excerpt = " ".join(words[40:90])
+    text = other(5, 100) + " " + excerpt + " " + other(6, 100)
+    found = detector.match([("text", text)])
+    assert ids(found) == [21]
+    assert found[0].longest_run == found[0].matched_words == 50
+    assert found[0].record_coverage == pytest.approx(50 / fingerprint(text).word_count)
+    assert found[0].output_coverage == pytest.approx(46 / len(fingerprint(OUTPUTS[20]).shingles))
+
+
+# 25 % edits: 18 of 20 before the same-prompt precision work (bench/same_prompt.py), which
+# demands aligned hits all along the output; heavily edited copies pay for it.
+@pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 15)])
+def test_edited_copies(detector, share, minimum):
+    hits = sum(ids(detector.match([("a", edit(OUTPUTS[i], share, seed=i))])) == [i + 1] for i in range(20))
+    assert hits >= minimum
+
+
+def test_two_outputs_in_one_record_are_both_reported(detector):
+    record = [("messages[1].content", OUTPUTS[4]), ("messages[2].content", "and then?"),
+              ("messages[3].content", " ".join(OUTPUTS[50].split()[:60]))]
+    found = detector.match(record)
+    assert ids(found) == [5, 51]
+    by_id = {m.output_id: m for m in found}
+    assert by_id[5].fields == ("messages[1].content",)
+    assert by_id[51].reuse_class == "truncated"
+    assert by_id[5].record_coverage + by_id[51].record_coverage == pytest.approx(1.0, abs=0.05)
+
+
+def test_output_split_across_fields_is_found(detector):
+    words = OUTPUTS[7].split()
+    found = detector.match([("part1", " ".join(words[:70])), ("part2", " ".join(words[70:]))])
+    assert ids(found) == [8]
+    assert found[0].output_coverage == 1.0
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_unrelated_same_vocabulary_text_is_not_flagged(detector, seed):
+    assert detector.match([("a", other(1000 + seed, 250)), ("b", other(2000 + seed, 40))]) == []
+
+
+def test_boilerplate_only_record_is_not_flagged(detector):
+    record = [("a", f"{BOILERPLATE} Sure. {BOILERPLATE}"), ("b", "Let me know if you have any other questions.")]
+    assert detector.match(record) == []
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ([("label", SHORT)], [61]),
+    ([("label", "positive SENTIMENT — confidence: high; no further review needed")], [61]),
+    ([("text", f"Reviewer notes: {SHORT} Then more words follow here.")], []),  # inside a longer field
+    ([("a", "Positive sentiment, confidence high,"), ("b", "no further review needed.")], [61]),  # whole record
+    ([("answer", "Yes.")], []),  # one- and two-word outputs are too common to mean anything
+])
+def test_short_outputs_match_whole_fields_only(detector, fields, expected):
+    assert ids(detector.match(fields)) == expected
+
+
+def test_short_exact_and_reformatted_are_told_apart(detector):
+    assert detector.match([("x", SHORT)])[0].reuse_class == "exact"
+    assert detector.match([("x", SHORT.upper())])[0].reuse_class == "reformatted"
+
+
+def test_batches_give_the_same_answers_as_single_records(detector):
+    records = [[("a", OUTPUTS[i])] if i % 3 == 0 else [("a", other(i, 120))] for i in range(30)]
+    one_by_one = [detector.match(r) for r in records]
+    small_batches = ReuseDetector(detector.index, batch_bytes=2000)
+    assert small_batches.match_many(records) == one_by_one
+    assert [ids(f) for f in one_by_one] == [[i + 1] if i % 3 == 0 else [] for i in range(30)]
+
+
+def test_empty_records_and_fields(detector):
+    assert detector.match_many([[], [("a", "")], [("a", "   ")]]) == [[], [], []]
+
+
+def test_verification_can_use_the_callers_fingerprints(tmp_path):
+    texts = answers(300, 10)
+    blobs = {i + 1: fingerprint(t).to_blob() for i, t in enumerate(texts)}
+    index = OutputIndex.open(tmp_path)
+    index.add((i, Fingerprint.from_blob(b)) for i, b in blobs.items())
+    asked: list[int] = []
+
+    def load(output_ids):
+        asked.extend(output_ids)
+        return {i: Fingerprint.from_blob(blobs[i]) for i in output_ids}
+
+    record = [("a", " ".join(texts[6].split()[10:70]))]
+    with_callback = ReuseDetector(index, load_fingerprints=load).match(record)
+    assert ids(with_callback) == [7] and 7 in asked
+    assert with_callback == ReuseDetector(index).match(record)
+
+
+def test_a_text_file_holding_many_outputs_reports_them_all(detector):
+    paragraphs = [(f"paragraph[{i}]", OUTPUTS[i]) for i in range(45)]
+    found = detector.match(paragraphs)
+    assert ids(found) == list(range(1, 46))
+    assert {m.reuse_class for m in found} == {"exact"}
+    shouted = detector.match([(p, t.upper()) for p, t in paragraphs])  # found by the shingle layer
+    assert ids(shouted) == list(range(1, 46))
+    assert {m.reuse_class for m in shouted} == {"reformatted"}
+
+
+SINGLE_FIELD_RECORDS = [
+    OUTPUTS[2],  # exact
+    reformat(OUTPUTS[16]),  # reformatted
+    " ".join(OUTPUTS[41].split()[:50]),  # truncated
+    other(1, 80) + " " + " ".join(OUTPUTS[9].split()[30:75]) + " " + other(2, 60),  # excerpt
+    other(3, 300) + "\n\n" + OUTPUTS[10] + "\n\n" + other(4, 200),  # embedded
+    edit(OUTPUTS[11], 0.10, seed=11),  # edited
+    OUTPUTS[4] + "\n\n" + " ".join(OUTPUTS[50].split()[:60]),  # two outputs
+    SHORT,  # short output, exact
+    SHORT.upper(),  # short output, reformatted
+    other(1000, 250), other(1001, 40), f"{BOILERPLATE} Sure. {BOILERPLATE}", "Yes.", "", "two words",
+]
+
+
+def test_fingerprints_match_like_the_texts_they_were_made_from(detector):
+    by_fingerprint = detector.match_fingerprints([fingerprint(t) for t in SINGLE_FIELD_RECORDS], path="f")
+    by_text = [detector.match([("f", t)]) for t in SINGLE_FIELD_RECORDS]
+    assert by_fingerprint == by_text
+    classes = [sorted(m.reuse_class for m in found) for found in by_fingerprint]
+    assert classes[:9] == [["exact"], ["reformatted"], ["truncated"], ["excerpt"], ["embedded"], ["edited"],
+                           ["embedded", "truncated"], ["exact"], ["reformatted"]]
+    assert by_fingerprint[9:] == [[]] * 6
+
+
+def test_fingerprints_in_small_batches(detector):
+    fingerprints = [fingerprint(t) for t in SINGLE_FIELD_RECORDS]
+    small = ReuseDetector(detector.index, batch_bytes=8 * 400 * 2)  # two records per batch
+    assert small.match_fingerprints(fingerprints) == detector.match_fingerprints(fingerprints)
+    assert detector.match_fingerprints([]) == []
+
+
+# ---- where the reused text sits, and answers to the same prompt -------------------------------
+
+QUESTION = answer(random.Random(900), 60)  # a long question, e.g. one that pastes a code block
+
+
+@pytest.fixture(scope="module")
+def same_prompt(tmp_path_factory):
+    """Output 1 answers QUESTION by repeating it and adding its own 120 words; output 2 is an
+    unrelated answer captured without its prompt."""
+    index = OutputIndex.open(tmp_path_factory.mktemp("same-prompt"))
+    own = other(901, 120)
+    index.add([(1, fingerprint(QUESTION + " " + own, [QUESTION])), (2, fingerprint(OUTPUTS[7]))])
+    return ReuseDetector(index), QUESTION + " " + own
+
+
+def chat(prompt: str, response: str) -> list[tuple[str, str]]:
+    from agent.scan.readers import string_fields
+
+    return string_fields({"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]})
+
+
+def test_a_copy_names_its_fields_side_and_tier(same_prompt):
+    detector, output = same_prompt
+    found = detector.match(chat(QUESTION, output))
+    assert ids(found) == [1]
+    assert (found[0].fields, found[0].role, found[0].tier) == (("messages[1].content",), "response", "verbatim")
+    edited = detector.match(chat("q", edit(OUTPUTS[7], 0.10, seed=3)))
+    assert ids(edited) == [2] and edited[0].role == "response" and edited[0].tier == "near-verbatim"
+
+
+def test_another_answer_repeating_the_same_question_is_not_reuse(same_prompt):
+    detector, output = same_prompt
+    independent = QUESTION + " " + other(902, 120)
+    assert detector.match(chat(QUESTION, independent)) == []  # the record's own prompt holds the echo
+    assert detector.match([("text", independent)]) == []  # the capture marked it: no prompt needed
+    assert ids(detector.match([("text", output)])) == [1]
+
+
+def test_an_output_only_in_the_prompt_is_a_prompt_side_match(same_prompt):
+    detector, _ = same_prompt
+    found = detector.match(chat("Rate this answer: " + OUTPUTS[7], "It is fine, 7 of 10."))
+    assert ids(found) == [2] and found[0].role == "prompt" and found[0].fields == ("messages[0].content",)
+    both = detector.match(chat(OUTPUTS[7], OUTPUTS[7]))  # the response side is preferred
+    assert ids(both) == [2] and both[0].role == "response"
+
+
+PATHS = ["messages[0].content", "messages[1].content", "instruction", "output", "text", "conversations[1].value"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(["", "tiny", "question", "copy", "half", "huge",
+                                                                   "other"])), max_size=6),
+       st.integers(0, 1000))
+def test_any_record_gives_matches_that_name_real_fields(same_prompt, fields, seed):
+    """Empty, tiny, duplicate and huge fields on either side: every match names fields the record
+    has, its side follows from them, and its figures stay in range."""
+    detector, output = same_prompt
+    words = output.split()
+    texts = {"": "", "tiny": "ok", "question": QUESTION, "copy": output, "half": " ".join(words[: len(words) // 2]),
+             "huge": other(seed, 20_000) + " " + output, "other": other(seed, 150)}
+    record = [(path, texts[kind]) for path, kind in fields]
+    for match in detector.match(record):
+        assert set(match.fields) <= {p for p, _ in record}
+        assert match.role == role_of_fields(match.fields) and match.tier in TIERS
+        assert 0 < match.output_coverage <= 1 and 0 < match.record_coverage <= 1 and match.matched_words > 0
+        if match.output_id == 1 and match.role == "prompt":
+            assert all(role_of(p) == "prompt" for p in match.fields)

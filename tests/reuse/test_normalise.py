@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from agent.reuse import fingerprint
+from agent.reuse import normalise
+from agent.reuse import tokens
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Hello, World!", "hello world"),
+    ("ÀÉÎ straße", "àéî strasse"),  # casefold, not lower: ß -> ss
+    ("ＡＢＣ １２３", "abc 123"),  # NFKC folds full-width forms
+    ("it\u2019s \u201cquoted\u201d \u2014 dash", "it s quoted dash"),
+    ("non\u00a0breaking\u202fspace", "non breaking space"),
+    ("zero\u200bwidth\u200d joiner\ufeff", "zerowidth joiner"),
+    ("soft\u00adhyphen", "softhyphen"),
+    ("Fish &amp; chips &lt;3 &#8217;", "fish chips 3"),
+    ("<p>Some <b>bold</b> text</p><br/>", "some bold text"),
+    ("**bold** _italic_ `code` # Heading\n> quote\n| a | b |\n|---|---|", "bold italic code heading quote a b"),
+    ("see [the docs](https://example.com/x \"title\") now", "see the docs now"),
+    ("```python\nprint(1)\n```", "print 1"),
+    ("version 3.14 has 2,048 items", "version 3 14 has 2 048 items"),
+    ("snake_case and kebab-case", "snake case and kebab case"),
+    ("東京タワーへ行く", "東 京 タ ワ ー へ 行 く"),
+    ("ภาษาไทย", "ภ า ษ า ไ ท ย"),
+    ("Mixed 中文 text", "mixed 中 文 text"),
+    ("한국어 문장", "한국어 문장"),  # Hangul is written with spaces: word tokens
+    ("", ""),
+    ("  \n\t ", ""),
+])
+def test_normalise(text, expected):
+    assert normalise(text) == expected
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("The Quick brown fox.", "the quick BROWN fox"),
+    ("## Title\n\n- item one\n- item two", "Title item one item two"),
+    ("He said \u201chi\u201d", 'he said "hi"'),
+    ("<em>emphasis</em> here", "*emphasis* here"),
+    ("tab\tseparated\nlines", "tab separated lines"),
+])
+def test_formatting_does_not_change_the_exact_layer(a, b):
+    assert fingerprint(a).exact == fingerprint(b).exact
+    assert fingerprint(a).text_hash != fingerprint(b).text_hash
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("one two three", "one two four"),
+    ("one two three", "three two one"),
+    ("version 3", "version 4"),  # digits are kept
+])
+def test_different_words_change_the_exact_layer(a, b):
+    assert fingerprint(a).exact != fingerprint(b).exact
+
+
+def test_tokens_are_what_word_count_counts():
+    text = "Déjà vu: 3 cafés, 東京!"
+    assert tokens(text) == ["déjà", "vu", "3", "cafés", "東", "京"]
+    assert fingerprint(text).word_count == 6
+
+
+def test_lone_surrogates_do_not_raise():
+    assert normalise("bad \ud800 half") == "bad half"

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from agent.reuse.scoring import NEAR_VERBATIM
+from agent.reuse.scoring import SIMILAR
+from agent.reuse.scoring import TIERS
+from agent.reuse.scoring import VERBATIM
+from agent.reuse.scoring import Alignment
+from agent.reuse.scoring import Score
+from agent.reuse.scoring import bridge_boilerplate
+from agent.reuse.scoring import classify
+from agent.reuse.scoring import is_reuse
+from agent.reuse.scoring import longest_chain
+from agent.reuse.scoring import score
+from agent.reuse.scoring import score_many
+from agent.reuse.scoring import tier
+
+
+def brute_force_chain(pairs):
+    best = 0
+    for size in range(len(pairs), 0, -1):
+        for combo in itertools.combinations(sorted(pairs, key=lambda p: (p[1], p[0])), size):
+            if all(a[0] < b[0] and a[1] < b[1] for a, b in zip(combo, combo[1:])):
+                return size
+    return best
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), max_size=9, unique=True))
+def test_longest_chain_is_longest_and_increasing(pairs):
+    rec = np.array([p[0] for p in pairs], dtype=np.int64)
+    out = np.array([p[1] for p in pairs], dtype=np.int64)
+    chain = longest_chain(rec, out)
+    assert len(chain.record_pos) == brute_force_chain(pairs)
+    assert np.all(np.diff(chain.record_pos) > 0) and np.all(np.diff(chain.output_pos) > 0)
+    assert set(zip(chain.record_pos.tolist(), chain.output_pos.tolist())) <= set(pairs)
+
+
+def _score(rec, out, output_words, record_words, hot=None):
+    rec, out = np.array(rec), np.array(out)
+    output_hot = np.zeros(output_words - 4, dtype=bool) if hot is None else hot
+    return score(Alignment(rec, out), output_hot, record_words)
+
+
+def test_whole_verbatim_copy_scores_full():
+    result = _score(range(100), range(100), 104, 104)
+    assert result.output_coverage == 1.0 and result.record_coverage == 1.0
+    assert result.longest_run == 104 and result.run_at_start and result.span == 1.0
+    assert is_reuse(result, 104)
+    assert classify(result, 104) == "reformatted"
+    assert classify(result, 400) == "embedded"
+
+
+def test_scattered_hits_out_of_order_are_not_reuse():
+    rng = np.random.default_rng(3)
+    rec = rng.permutation(200)[:30]
+    out = rng.permutation(200)[:30]
+    result = _score(rec, out, 204, 204)
+    assert result.chain < 30
+    assert not is_reuse(result, 204)
+
+
+def test_boilerplate_alone_makes_no_run():
+    hot = np.zeros(196, dtype=bool)
+    hot[180:196] = True  # the closing sentence is boilerplate
+    result = _score(range(50, 66), range(180, 196), 200, 300, hot=hot)
+    assert result.longest_run == 0
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    (dict(chain=120, output_coverage=0.6, longest_run=20, span=0.9, steady=1.0, spread=0.95), True),  # light edits
+    (dict(chain=120, output_coverage=0.6, longest_run=20, span=0.9, steady=1.0, spread=0.45), False),  # half of it
+    (dict(chain=36, output_coverage=0.2, longest_run=45, span=0.2, steady=1.0, spread=0.2), True),  # 45-word excerpt
+    (dict(chain=30, output_coverage=0.2, longest_run=39, span=0.2, steady=1.0, spread=0.2), False),  # too short
+    (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.95, spread=0.9), True),  # heavy edits
+    (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.6, spread=0.9), False),  # jumpy: chance
+    # phrases two answers to one prompt share, in order but in a few places only
+    (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.95, spread=0.5), False),
+    # sparse steady hits: the old STEADY rule flagged these; same-prompt answers look the same
+    (dict(chain=14, output_coverage=0.1, longest_run=10, span=0.8, steady=1.0, spread=0.9), False),
+    (dict(chain=7, output_coverage=0.07, longest_run=20, span=0.9, steady=1.0, spread=1.0), False),  # few hits
+])
+def test_decision_rule(fields, expected):
+    base = dict(chain=0, output_coverage=0.0, record_coverage=0.5, matched_words=100, longest_run=0,
+                run_at_start=False, run_share=0.5, span=0.0, steady=0.0, run_record_start=0)
+    assert is_reuse(Score(**{**base, **fields}), 200) is expected
+
+
+@pytest.mark.parametrize(("words", "coverage", "expected"), [(20, 1.0, False), (30, 0.7, False), (30, 0.9, True)])
+def test_short_outputs_need_near_complete_copies(words, coverage, expected):
+    result = Score(chain=20, output_coverage=coverage, record_coverage=1.0, matched_words=words,
+                   longest_run=words, run_at_start=True, run_share=1.0, span=1.0, steady=1.0,
+                   run_record_start=0)
+    assert is_reuse(result, words) is expected
+
+
+def test_seams_between_boilerplate_count_as_boilerplate():
+    hot = np.array([0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0] + [1, 0, 0, 1], dtype=bool)
+    starts = np.array([0, 15, 19])
+    bridged = bridge_boilerplate(hot, starts)
+    # seam of 2 between hot stretches: bridged; run of 5 (>= K): content; leading/trailing cold: kept;
+    # the cold pair at 13..14 / 15 is not bounded within its own output
+    assert bridged.tolist() == [0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0] + [1, 1, 1, 1]
+
+
+def test_score_many_matches_one_by_one_scoring():
+    rng = np.random.default_rng(11)
+    pairs, hots, single = [], [], []
+    for candidate in range(6):
+        length = int(rng.integers(30, 80))
+        hot = rng.random(length) < 0.1
+        count = 0 if candidate == 2 else int(rng.integers(1, 40))  # candidate 2 has no pairs
+        rec = rng.integers(0, 200, count)
+        out = rng.integers(0, length, count)
+        pairs.append((np.full(count, candidate), rec, out))
+        hots.append(hot)
+        single.append(score(Alignment(rec, out), hot, 250))
+    starts = np.concatenate(([0], np.cumsum([len(h) for h in hots])))
+    many = score_many(np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]),
+                      np.concatenate([p[2] for p in pairs]), np.concatenate(hots), starts, np.full(6, 250))
+    assert many == single
+    assert many[2].chain == 0 and many[2].span == 0.0
+
+
+# ---- spread, echoes, tiers ---------------------------------------------------------------------
+
+PAIRS = st.lists(st.tuples(st.integers(0, 400), st.integers(0, 299)), max_size=120)
+
+
+@settings(max_examples=150, deadline=None)
+@given(PAIRS, st.integers(0, 2**32 - 1), st.floats(0, 1), st.booleans())
+def test_scores_stay_in_range_for_any_pairs(pairs, seed, hot_share, duplicate):
+    """Empty, sparse, duplicate and out-of-order pairs; any boilerplate and echo masks."""
+    if duplicate:
+        pairs = pairs + pairs
+    rng = np.random.default_rng(seed)
+    hot = rng.random(300) < hot_share
+    echo = hot & (rng.random(300) < 0.5)
+    rec = np.array([p[0] for p in pairs], dtype=np.int64)
+    out = np.array([p[1] for p in pairs], dtype=np.int64)
+    result = score_many(np.zeros(len(pairs), np.int64), rec, out, hot, np.array([0, 300]), np.array([404]), echo)[0]
+    for share in (result.output_coverage, result.record_coverage, result.span, result.steady, result.spread,
+                  result.run_share):
+        assert 0.0 <= share <= 1.0
+    assert 0 <= result.longest_run <= 304 and result.chain <= len(set(pairs))
+    assert tier(result, classify(result, 404)) in TIERS
+
+
+def test_spread_tells_hits_all_along_the_output_from_one_shared_block():
+    along = _score(range(0, 296, 4), range(0, 296, 4), 300, 300)  # every 4th 5-gram, as edits leave them
+    block = _score(range(100, 160), range(0, 60), 300, 300)  # 64 words in one place
+    assert along.spread == 1.0 and block.spread == pytest.approx(4 / 19, abs=0.01)
+
+
+def test_echoed_words_are_not_credited_to_a_verbatim_run():
+    hot = np.zeros(196, dtype=bool)
+    hot[0:30] = True  # the answer starts by repeating the question's code
+    plain = score_many(np.zeros(60, np.int64), np.arange(60), np.arange(60), hot, np.array([0, 196]),
+                       np.array([300]))[0]
+    echoed = score_many(np.zeros(60, np.int64), np.arange(60), np.arange(60), hot, np.array([0, 196]),
+                        np.array([300]), hot)[0]
+    assert plain.longest_run == 64 and echoed.longest_run == 34
+    assert is_reuse(plain, 200) and not is_reuse(echoed, 200)
+
+
+@pytest.mark.parametrize(("reuse_class", "coverage", "expected"), [
+    ("exact", 1.0, VERBATIM), ("excerpt", 0.2, VERBATIM), ("truncated", 0.6, VERBATIM),
+    ("edited", 0.6, NEAR_VERBATIM), ("edited", 0.3, SIMILAR),
+])
+def test_tiers(reuse_class, coverage, expected):
+    result = Score(chain=50, output_coverage=coverage, record_coverage=0.5, matched_words=100, longest_run=20,
+                   run_at_start=False, run_share=0.5, span=1.0, steady=1.0, run_record_start=0, spread=1.0)
+    assert tier(result, reuse_class) == expected

@@ -1,0 +1,67 @@
+"""mitmproxy addon: send every upstream connection to the local stand-in vendor.
+
+    mitmdump -s tests/support/standin/route.py --set standin_port=PORT --set connection_strategy=lazy \
+        --ssl-insecure
+
+The request keeps the host, path, headers and SNI the client sent (so other addons still see
+`api.openai.com`); only the TCP destination changes. Streamed vendor replies (SSE, AWS event
+stream, NDJSON) are passed through chunk by chunk unless another addon already set
+`flow.response.stream` (e.g. to a tee function). This file imports nothing from the project: it
+is loaded as a script, and mitmproxy puts its directory on sys.path.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from mitmproxy import ctx
+from mitmproxy import http
+from mitmproxy.proxy import server_hooks
+
+_STREAMED_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream",
+                   "application/stream+json", "application/x-ndjson")
+_STREAM_TRUE = re.compile(rb'"stream"\s*:\s*true')
+
+
+def _is_event_stream(flow: http.HTTPFlow) -> bool:
+    """An answer sent event by event: by content type, or a streaming request answered chunked
+    (Gemini's incremental JSON array has a plain JSON content type)."""
+    assert flow.response is not None
+    if flow.response.headers.get("content-type", "").startswith(_STREAMED_TYPES):
+        return True
+    if ":streamGenerateContent" in flow.request.path:
+        return True
+    chunked = "chunked" in flow.response.headers.get("transfer-encoding", "")
+    return chunked and bool(_STREAM_TRUE.search(flow.request.raw_content or b""))
+
+
+class RouteToStandin:
+    def load(self, loader) -> None:
+        loader.add_option("standin_port", int, 0,
+                          "Port of the stand-in vendor on standin_host; 0 leaves routing alone.")
+        loader.add_option("standin_host", str, "127.0.0.1", "Host of the stand-in vendor.")
+        loader.add_option("standin_stream", bool, True,
+                          "Stream event-stream replies through instead of buffering them.")
+
+    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        if ctx.options.standin_port:
+            data.server.address = (ctx.options.standin_host, ctx.options.standin_port)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response is None:
+            return
+        if ctx.options.standin_port and flow.response.headers.get("connection") == "close":
+            # The stand-in closes every upstream connection (mitmproxy cannot reuse re-targeted
+            # ones); that is no reason to make the client reconnect and redo TLS with the proxy.
+            del flow.response.headers["connection"]
+        if ctx.options.standin_stream and not flow.response.stream and _is_event_stream(flow):
+            flow.response.stream = True
+
+    def running(self) -> None:
+        if ctx.options.standin_port:
+            logging.info("routing upstream connections to %s:%d", ctx.options.standin_host,
+                         ctx.options.standin_port)
+
+
+addons = [RouteToStandin()]
