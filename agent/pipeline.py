@@ -65,6 +65,6 @@ def weekly_report(config: Config, store, week, out: Path, *, evaluate_first: boo
         _run_rules(config, store, week.start, min(week.end, max(now, dt.datetime.now(dt.timezone.utc))))
     try:
         return write_weekly_report(store, week, out, teams=[t.name for t in config.teams], now=now,
-                                   signing_key=signing_key)
+                                   signing_key=signing_key, language=config.report_language)
     except OSError as e:
         raise UserError(f"{out_option} {out}: cannot write the report ({e.strerror or e})") from None

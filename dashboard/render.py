@@ -10,7 +10,6 @@ report and a team that disappeared from the data leaves no stale page behind.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import os
@@ -22,6 +21,10 @@ from typing import Any
 import jinja2
 
 from dashboard import charts
+from dashboard.filters import Filters
+from dashboard.language import ENGLISH
+from dashboard.language import N_
+from dashboard.language import ReportLanguage
 from dashboard.model import SEVERITIES
 from dashboard.model import ReportModel
 from dashboard.model import TeamReport
@@ -34,7 +37,7 @@ _WEEK_DIR = re.compile(r"^\d{4}-W\d{2}$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def environment() -> jinja2.Environment:
+def environment(language: ReportLanguage = ENGLISH) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("dashboard", "templates"),
         autoescape=True,
@@ -42,62 +45,20 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters.update(num=_num, pct=_pct, utc=_utc, score=_score, plain=_plain, window=_window, period=_period, condition=_condition, extra_keys=_extra_keys,
-                       compact=charts.compact)
-    env.globals.update(SEVERITIES=SEVERITIES)
+    # {% trans %} blocks are extracted with their whitespace collapsed (babel.cfg: trimmed)
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(language.translations, newstyle=True)
+    f = Filters(language)
+    env.filters.update(num=f.num, pct=f.pct, utc=f.utc, score=f.score, plain=f.plain, window=f.window,
+                       period=f.period, condition=_condition, extra_keys=_extra_keys, compact=language.compact,
+                       translate=language.text)
+    env.globals.update(SEVERITIES=SEVERITIES, LANGUAGE=language.code)
     return env
 
 
 # -- filters ------------------------------------------------------------------------------------
-
-def _num(value: Any) -> str:
-    if value is None:
-        return "—"
-    value = float(value)
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
-
-
-def _pct(value: Any) -> str:
-    return "—" if value is None else f"{float(value) * 100:.0f}%"
-
-
-def _score(value: Any) -> str:
-    return "—" if value is None else f"{float(value):.1f}"
-
-
-def _as_datetime(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    if isinstance(value, str):
-        try:
-            return _as_datetime(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            return None
-    return None
-
-
-def _utc(value: Any) -> str:
-    moment = _as_datetime(value)
-    if moment is None:
-        return _plain(value)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _window(start: dt.datetime, end: dt.datetime) -> str:
-    """A finding's window as a reader says it: a whole day, or a span of hours."""
-    if end - start == dt.timedelta(days=1) and start.hour == 0 and start.minute == 0:
-        return start.strftime("%a %d %b %Y (whole day, UTC)")
-    if start.date() == end.date() or end - start <= dt.timedelta(days=1):
-        return f"{start:%a %d %b %Y %H:%M}–{end:%H:%M} UTC"
-    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
-
-
-def _period(week) -> str:
-    """Mon 16 Nov – Sun 22 Nov 2026 (UTC)."""
-    first, last = week.start, week.end - dt.timedelta(days=1)
-    return f"{first:%a %d %b} – {last:%a %d %b %Y} (UTC)"
-
 
 _CONDITION_WORDS = {"gte": "≥", "gt": ">", "lte": "≤", "lt": "<", "eq": "="}
 
@@ -113,69 +74,65 @@ def _extra_keys(items: list, known: tuple[str, ...]) -> list[str]:
     return sorted({k for e in items for k in e.detail if k not in known})
 
 
-def _plain(value: Any) -> str:
-    """Any JSON value as one line of text (escaped later by the template, like all text)."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return _num(value)
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_plain(v) for v in value) if value else "—"
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return str(value)
-
-
 # -- charts of a page ---------------------------------------------------------------------------
 
-_SEVERITY_SERIES = [(f"sev-{s}", s.capitalize(), s) for s in SEVERITIES]
+_SEVERITY_SERIES = [("sev-critical", N_("Critical"), "critical"), ("sev-high", N_("High"), "high"),
+                    ("sev-medium", N_("Medium"), "medium"), ("sev-low", N_("Low"), "low"),
+                    ("sev-informational", N_("Informational"), "informational")]
+assert [s for _, _, s in _SEVERITY_SERIES] == list(SEVERITIES)
 
 
-def overview_charts(model: ReportModel) -> list[charts.Chart]:
+def overview_charts(model: ReportModel, language: ReportLanguage = ENGLISH) -> list[charts.Chart]:
+    _ = language.gettext
     weeks = [p.week for p in model.history]
     return [
-        charts.stacked_bars("calls-per-week", "Calls per week", "calls", weeks,
-                            [("bar", "Calls", [p.calls for p in model.history])]),
-        charts.stacked_bars("tokens-per-week", "Output tokens per week", "output tokens", weeks,
-                            [("bar", "Output tokens", [p.output_tokens for p in model.history])]),
-        charts.stacked_bars("findings-per-week", "Findings per week by severity", "findings", weeks,
-                            [(css, text, [p.findings.get(s, 0) for p in model.history]) for css, text, s in _SEVERITY_SERIES]),
+        charts.stacked_bars("calls-per-week", _("Calls per week"), _("calls"), weeks,
+                            [("bar", _("Calls"), [p.calls for p in model.history])], language=language),
+        charts.stacked_bars("tokens-per-week", _("Output tokens per week"), _("output tokens"), weeks,
+                            [("bar", _("Output tokens"), [p.output_tokens for p in model.history])],
+                            language=language),
+        charts.stacked_bars("findings-per-week", _("Findings per week by severity"), _("findings"), weeks,
+                            [(css, _(text), [p.findings.get(s, 0) for p in model.history])
+                             for css, text, s in _SEVERITY_SERIES], language=language),
     ]
 
 
-def team_charts(team: TeamReport) -> list[charts.Chart]:
+def team_charts(team: TeamReport, language: ReportLanguage = ENGLISH) -> list[charts.Chart]:
+    _ = language.gettext
     weeks = [p.week for p in team.history]
     risk = [p.risk_score or 0.0 for p in team.history]
-    days = [d.day.strftime("%a %d") for d in team.days]
+    days = [language.date(d.day, N_("EEE dd")) for d in team.days]
     per_day = [d.calls for d in team.days]
     return [
-        charts.stacked_bars(f"risk-{team.slug}", "Risk score per week", "risk score", weeks,
-                            [("bar", "Risk score", risk)], decimals=1,
-                            description=_risk_sentence(weeks, risk)),
-        charts.stacked_bars(f"calls-{team.slug}", "Calls per week", "calls", weeks,
-                            [("bar", "Calls", [p.calls for p in team.history])]),
-        charts.stacked_bars(f"days-{team.slug}", "Calls per day this week", "calls", days,
-                            [("bar", "Calls", per_day)], highlight_last=False,
-                            description=charts.peak_sentence(days, per_day, "calls")),
+        charts.stacked_bars(f"risk-{team.slug}", _("Risk score per week"), _("risk score"), weeks,
+                            [("bar", _("Risk score"), risk)], decimals=1,
+                            description=_risk_sentence(weeks, risk, language), language=language),
+        charts.stacked_bars(f"calls-{team.slug}", _("Calls per week"), _("calls"), weeks,
+                            [("bar", _("Calls"), [p.calls for p in team.history])], language=language),
+        charts.stacked_bars(f"days-{team.slug}", _("Calls per day this week"), _("calls"), days,
+                            [("bar", _("Calls"), per_day)], highlight_last=False,
+                            description=charts.peak_sentence(days, per_day, _("calls"), language),
+                            language=language),
     ]
 
 
-def _risk_sentence(weeks: list[str], risk: list[float]) -> str:
+def _risk_sentence(weeks: list[str], risk: list[float], language: ReportLanguage = ENGLISH) -> str:
+    _ = language.gettext
     earlier = risk[:-1]
-    sentence = f"{weeks[-1]}: risk score {risk[-1]:.1f}."
+    sentence = _("%(week)s: risk score %(score)s.") % {"week": weeks[-1], "score": language.number(risk[-1], 1)}
     if any(earlier):
-        sentence += f" Highest of the {len(earlier)} weeks before: {max(earlier):.1f}."
+        sentence += _(" Highest of the %(n)s weeks before: %(score)s.") % {
+            "n": language.number(len(earlier)), "score": language.number(max(earlier), 1)}
     else:
-        sentence += f" No findings stored for the {len(earlier)} weeks before."
+        sentence += _(" No findings stored for the %(n)s weeks before.") % {"n": language.number(len(earlier))}
     return sentence
 
 
 # -- writing ------------------------------------------------------------------------------------
 
-def write_report(model: ReportModel, out_dir: str | os.PathLike) -> Path:
-    """Write the week's report into OUT/YYYY-Www/ and rebuild OUT/index.html.
+def write_report(model: ReportModel, out_dir: str | os.PathLike, language: ReportLanguage = ENGLISH) -> Path:
+    """Write the week's report into OUT/YYYY-Www/ and rebuild OUT/index.html, the pages in
+    `language` (report.json and the CSVs are the same in every language).
     Returns the path of the week's index.html. Raises OSError when OUT cannot be written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -184,12 +141,12 @@ def write_report(model: ReportModel, out_dir: str | os.PathLike) -> Path:
     if staging.exists():
         shutil.rmtree(staging)
     try:
-        _write_week(model, staging)
+        _write_week(model, staging, language)
         _swap_in(staging, out / label)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    write_weeks_index(out)
+    write_weeks_index(out, language)
     return out / label / "index.html"
 
 
@@ -202,14 +159,14 @@ def _swap_in(staging: Path, target: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
 
 
-def _write_week(model: ReportModel, folder: Path) -> None:
-    env = environment()
+def _write_week(model: ReportModel, folder: Path, language: ReportLanguage) -> None:
+    env = environment(language)
     (folder / "teams").mkdir(parents=True)
     context = {"model": model, "generated": iso(model.generated_at)}
     _write_text(folder / "index.html",
-                env.get_template("week.html").render(**context, charts=overview_charts(model)))
+                env.get_template("week.html").render(**context, charts=overview_charts(model, language)))
     for team in model.teams:
-        html = env.get_template("team.html").render(**context, team=team, charts=team_charts(team))
+        html = env.get_template("team.html").render(**context, team=team, charts=team_charts(team, language))
         _write_text(folder / "teams" / f"{team.slug}.html", html)
     _write_text(folder / REPORT_JSON, json.dumps(model.to_json(), indent=2, allow_nan=False) + "\n")
     _write_text(folder / CSV_CALLS, calls_csv(model))
@@ -251,14 +208,14 @@ def findings_csv(model: ReportModel) -> str:
                  "count", "value", "stance", "title", "clause", "clause_reviewed"], rows)
 
 
-def write_weeks_index(out_dir: str | os.PathLike) -> Path:
+def write_weeks_index(out_dir: str | os.PathLike, language: ReportLanguage = ENGLISH) -> Path:
     """OUT/index.html listing every week folder present, newest first."""
     out = Path(out_dir)
     weeks = []
     for folder in sorted((p for p in out.iterdir() if p.is_dir() and _WEEK_DIR.match(p.name)), reverse=True):
         weeks.append(_week_summary(folder))
     path = out / "index.html"
-    _write_text(path, environment().get_template("index.html").render(weeks=weeks))
+    _write_text(path, environment(language).get_template("index.html").render(weeks=weeks))
     return path
 
 

@@ -18,10 +18,12 @@ from dashboard.weeks import IsoWeek
 
 
 def write_weekly_report(store, week: IsoWeek | str, out_dir: str | os.PathLike, *, teams: Iterable[str] = (),
-                        now: dt.datetime | None = None, signing_key=None) -> Path:
-    """Write OUT/YYYY-Www/ and OUT/index.html from what the store holds, publishing the evidence
-    chain's head (signed with `signing_key`, an Ed25519 private key, when given). Returns the
-    week's index.html. Raises OSError when OUT cannot be written."""
+                        now: dt.datetime | None = None, signing_key=None, language: str = "en") -> Path:
+    """Write OUT/YYYY-Www/ and OUT/index.html from what the store holds, the pages in `language`
+    (config report.language), publishing the evidence chain's head (signed with `signing_key`, an
+    Ed25519 private key, when given). Returns the week's index.html. Raises OSError when OUT
+    cannot be written."""
+    from dashboard.language import ReportLanguage
     from dashboard.model import iso
     from rules.engine.anchor import published_head
 
@@ -30,4 +32,4 @@ def write_weekly_report(store, week: IsoWeek | str, out_dir: str | os.PathLike, 
     model = build_week(store, week, teams=teams, generated_at=now)
     # taken after any evaluation, so the head covers this week's findings
     model.chain = published_head(store, week.label, iso(model.generated_at), signing_key)
-    return write_report(model, out_dir)
+    return write_report(model, out_dir, ReportLanguage(language))

@@ -44,6 +44,18 @@ def test_system_layout_and_modes(staged):
     assert "mitmproxy-ca-cert.pem" in result.stdout and "private key" in result.stdout
 
 
+def test_the_installed_product_carries_the_compiled_report_catalogues(staged):
+    root, _ = staged
+    python = root / "opt/aiaudit/venv/bin/python"
+    probe = ("from dashboard.language import ReportLanguage, available_languages, LOCALES_DIR; "
+             "print(LOCALES_DIR); print(available_languages()); print(ReportLanguage('ja').gettext('Findings'))")
+    result = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, timeout=120, cwd=root)
+    assert result.returncode == 0, result.stderr
+    where, languages, findings = result.stdout.splitlines()
+    assert where.startswith(str(root / "opt/aiaudit/venv")), where  # the installed copy, not the checkout
+    assert languages == "('en', 'ja')" and findings == "検出事項"
+
+
 def test_installed_config_is_the_commented_example_and_loads(staged):
     root, _ = staged
     text = (root / "etc/aiaudit/aiaudit.yaml").read_text()

@@ -63,6 +63,7 @@ class Config:
     vendors: tuple[dict, ...] = ()
     report_dir: Path = Path("aiaudit-reports")
     report_signing_key: Path | None = None
+    report_language: str = "en"
     report_public_key: Path | None = None
     raw_text_days: int = 30
     metadata_days: int = 400
@@ -194,6 +195,7 @@ def _build(v: dict[str, Any], source: Path | None, db: str | None) -> Config:
         vendors=tuple(v["vendors"]),
         report_dir=_relative(source, v["report"]["out_dir"]),
         report_signing_key=_relative(source, v["report"]["signing_key"]) if v["report"]["signing_key"] else None,
+        report_language=v["report"]["language"],
         report_public_key=_relative(source, v["report"]["public_key"]) if v["report"]["public_key"] else None,
         raw_text_days=v["retention"]["raw_text_days"],
         metadata_days=v["retention"]["metadata_days"],

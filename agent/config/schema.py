@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from agent.config.languages import SOURCE_LANGUAGE
+from agent.config.languages import report_languages
 from agent.config.yamlfile import LineDict
 
 
@@ -229,6 +231,9 @@ SCHEMA = Mapping(
         "report": Mapping(
             {
                 "out_dir": Scalar(str, "./aiaudit-reports", "Where `aiaudit report` writes weeks."),
+                "language": Scalar(str, SOURCE_LANGUAGE, "Language of the report pages: en, or a language with a "
+                                   "catalogue in dashboard/locales (ja). report.json and the CSVs do not change.",
+                                   choices=report_languages()),
                 "signing_key": Scalar(str, "", "Path of the site's Ed25519 private key (PEM) that signs the "
                                       "chain head each report publishes (and evidence bundles' manifests); empty: reports are not signed. "
                                       "The key itself never goes in this file.", check=_key_path),

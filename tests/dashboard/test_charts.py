@@ -9,8 +9,8 @@ def test_axis_tops_are_round_numbers():
 
 
 def test_compact_numbers():
-    assert [charts.compact(v) for v in (0, 950, 1_000, 13_809, 6_673_471, 2.5e9)] == ["0", "950", "1k", "13.8k",
-                                                                                      "6.7M", "2.5G"]
+    assert [charts.compact(v) for v in (0, 950, 1_000, 13_809, 6_673_471, 2.5e9)] == ["0", "950", "1K", "13.8K",
+                                                                                      "6.7M", "2.5B"]
 
 
 def test_a_chart_has_its_text_alternative():

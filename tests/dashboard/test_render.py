@@ -50,7 +50,8 @@ ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "mai
                 "strong", "br", "i", "svg", "desc", "line", "rect", "text"}
 ALLOWED_ATTRIBUTES = {"lang", "charset", "http-equiv", "content", "name", "class", "id", "href", "scope", "colspan",
                       "role", "aria-label", "aria-labelledby", "aria-describedby", "aria-hidden", "style", "viewbox",
-                      "xmlns", "x", "y", "x1", "x2", "y1", "y2", "width", "height", "text-anchor"}
+                      "xmlns", "x", "y", "x1", "x2", "y1", "y2", "width", "height", "text-anchor",
+                      "translate"}  # translate="no": vendor clauses are quoted as written
 
 
 class TagCollector(HTMLParser):
