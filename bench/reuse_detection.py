@@ -45,10 +45,10 @@ from agent.reuse.matching import ReuseDetector  # noqa: E402
 from agent.reuse.shingles import mix64  # noqa: E402
 from agent.reuse.shingles import ngram_hashes  # noqa: E402
 from agent.reuse.spans import attach_spans  # noqa: E402
-from agent.scan.scan import COMMIT_EVERY as SCAN_COMMIT_EVERY  # noqa: E402
 from agent.scan.readers import Record  # noqa: E402
 from agent.scan.readers import read_records  # noqa: E402
 from agent.scan.readers import string_fields  # noqa: E402
+from agent.scan.scan import COMMIT_EVERY as SCAN_COMMIT_EVERY  # noqa: E402
 
 CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "edit10", "edit25", "two")
 NEGATIVES = ("same_domain", "boilerplate", "unrelated")

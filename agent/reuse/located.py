@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.reuse.normalise import ASCII_FOLD
 from agent.reuse.normalise import _FENCE_INFO  # the same patterns as prepare(), so tokens agree
 from agent.reuse.normalise import _HTML_TAG
 from agent.reuse.normalise import _LINK_TARGET
 from agent.reuse.normalise import _PUNCTUATION
+from agent.reuse.normalise import ASCII_FOLD
 from agent.reuse.normalise import tokens as reference_tokens
 from agent.reuse.scripts import word_bounds
 from agent.reuse.shingles import folded_token_hashes

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import func
 from sqlalchemy import select
 
 from agent.scan import sketch
@@ -82,6 +83,18 @@ def new_output_hashes(catalog, scanned_at_version: int) -> np.ndarray:
     return sketch.sorted_unique(np.concatenate(parts)) if parts else np.empty(0, np.uint32)
 
 
+def _only_newer_outputs_since(catalog, scanned_at_version: int) -> bool:
+    """Whether every output captured since the file was scanned has an id above the highest one
+    indexed then: the store still holds exactly as many outputs at or below it as the index did.
+    Outputs that committed late below that id (concurrent writers), or a prune, make the ids no
+    guide to what is new: the file is then read in full."""
+    since, indexed_then = scanned_at_version >> 24, scanned_at_version & 0xFFFFFF
+    with catalog.store.session() as s:
+        held = s.scalar(select(func.count()).select_from(Output)
+                        .where(Output.kind == "generated", Output.id <= since)) or 0
+    return (held & 0xFFFFFF) == indexed_then
+
+
 def candidates(scanner, path: Path, state, st: os.stat_result, head: str):
     """(records to read back, bytes they span) from the file's sketch, or None when there is no
     sketch bound to this store and this file as it is: then the file is read in full."""
@@ -91,6 +104,8 @@ def candidates(scanner, path: Path, state, st: os.stat_result, head: str):
         return None
     if int(data.ends[-1] if len(data.ends) else 0) != state.offset and state.offset:
         return None  # the sketch does not cover what the state says was read
+    if not _only_newer_outputs_since(catalog, state.index_generation):
+        return None
     key = (catalog.version, state.index_generation)
     if key not in scanner.new_output_hashes:
         if len(scanner.new_output_hashes) >= 8:  # files scanned at many versions: keep it bounded

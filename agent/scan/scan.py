@@ -25,11 +25,11 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
 from agent.errors import internal_reason
-from agent.reuse.spans import attach_spans
 from agent.ids import new_id
 from agent.reuse.matching import OutputMatch
 from agent.reuse.outputs import OutputCatalog
 from agent.reuse.roles import role_of_fields
+from agent.reuse.spans import attach_spans
 from agent.scan import incremental
 from agent.scan.formats.delta import table_of as delta_table_of
 from agent.scan.readers import FileReadError
@@ -221,6 +221,8 @@ class Scanner:
         self._read(path, root, st, head, version, result, state.offset, state.records,
                    source=incremental.read_back(path, spans))
         result.bytes = span_bytes
+        # like an unchanged file, a checked one reports every finding it holds, not only the new
+        result.findings = self.stored_findings(str(path))
         return result
 
     def _read(self, path: Path, root: Path | str, st: os.stat_result, head: str, version: int, result: FileResult,

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from agent.reuse.normalise import normalise
-from agent.store.models import Evidence
-from agent.store.models import Finding
 from agent.reuse.outputs import OutputCatalog
 from agent.scan.scan import Scanner
+from agent.store.models import Evidence
+from agent.store.models import Finding
 from rules.engine.evaluate import evaluate
 from rules.evidence import MANIFEST
 from rules.evidence import record_member

@@ -7,8 +7,8 @@ import json
 from sqlalchemy import select
 
 from agent.reuse.normalise import normalise
-from agent.store.models import ReuseFinding
 from agent.scan.scan import Scanner
+from agent.store.models import ReuseFinding
 from tests.scan.conftest import add_outputs
 from tests.scan.conftest import answer
 

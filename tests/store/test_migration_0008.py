@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import text
 
 from agent.store.engine import open_store
-from agent.store.migrate import current_revision
 from agent.store.migrate import alembic_config
+from agent.store.migrate import current_revision
 from agent.store.migrate import head_revision
 from agent.store.migrate import upgrade
 from agent.store.models import ReuseFinding
