@@ -226,10 +226,11 @@ class ClusterScan:
         result.bad_records += unit.bad_records
         rows = []
         catalog = self.scanner.catalog
-        for number, sha256, end, matches in unit.matches:
+        for number, sha256, end, matches, spans in unit.matches:
             infos = catalog.describe({m.output_id for m in matches})
             row = finding_row(name, Record(number + shift, [], end, sha256=sha256), matches, infos)
             if row is not None:
+                row["spans"] = known_spans(spans, set(row["output_ids"]))
                 rows.append(row)
         done = resume.DoneUnit(unit.key, unit.lines, unit.records, unit.bad_records,
                                unit.max_record + shift if unit.records else 0, unit.max_end)
@@ -267,3 +268,14 @@ class ClusterScan:
         if plan.resumed:  # what the earlier run recorded counts too
             result.findings = self.scanner.stored_findings(name)
         return result
+
+
+def known_spans(spans: list[dict], known: set[int]) -> list[dict]:
+    """The worker's spans, naming only outputs the store still describes (finding_row drops the
+    others: pruned while the scan ran); a span left with none is dropped."""
+    kept = []
+    for span in spans:
+        outputs = [i for i in span.get("outputs", []) if i in known]
+        if outputs:
+            kept.append({**span, "outputs": outputs})
+    return kept

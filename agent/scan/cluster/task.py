@@ -19,6 +19,7 @@ from pathlib import Path
 
 from agent.reuse.matching import OutputMatch
 from agent.reuse.matching import ReuseDetector
+from agent.reuse.spans import attach_spans
 from agent.scan.cluster.units import BYTES
 from agent.scan.cluster.units import ROWS
 from agent.scan.cluster.units import WorkUnit
@@ -46,7 +47,8 @@ class UnitResult:
     max_end: int = 0  # highest end offset of a record read
     nbytes: int = 0
     seconds: float = 0.0
-    matches: list[tuple[int, str, int, list[OutputMatch]]] = field(default_factory=list)  # number, sha256, end
+    # number, sha256, end offset, matches, matched spans (spans.attach_spans) of each matched record
+    matches: list[tuple[int, str, int, list[OutputMatch], list[dict]]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)  # record number, message
     fatal: str | None = None  # the unit could not be read (further): why
     worker: str = ""
@@ -126,12 +128,18 @@ def scan_unit(unit: WorkUnit, detector: ReuseDetector | None = None) -> UnitResu
         except OSError as e:
             result.fatal = e.strerror or str(e)
 
+    matched_fields: list[list[tuple[str, str]]] = []
     for matches in detector.match_stream(fields()):
         record = records.popleft()
         result.records += 1
         result.max_record = max(result.max_record, record.number)
         result.max_end = max(result.max_end, record.end_offset)
         if matches:
-            result.matches.append((record.number, record.sha256, record.end_offset, list(matches)))
+            result.matches.append((record.number, record.sha256, record.end_offset, list(matches), []))
+            matched_fields.append(record.fields)
+    # Spans are found here, where the record text is: the client gets no text (agent.reuse.spans)
+    wanted = [{"output_ids": sorted({m.output_id for m in found[3]})} for found in result.matches]
+    attach_spans(wanted, matched_fields, detector)
+    result.matches = [(*found[:4], row["spans"]) for found, row in zip(result.matches, wanted)]
     result.seconds = time.perf_counter() - started
     return result

@@ -69,7 +69,7 @@ def findings(store, root: Path) -> list[tuple]:
         rows = s.scalars(select(ReuseFinding).where(ReuseFinding.path.startswith(str(root) + "/"))).all()
     return sorted((str(Path(r.path).relative_to(root)), r.record, r.record_sha256, tuple(r.call_ids),
                    tuple(r.output_ids), r.reuse_class, r.tier, r.role, tuple(r.fields), r.matched_words,
-                   r.output_coverage, r.record_coverage) for r in rows)
+                   r.output_coverage, r.record_coverage, json.dumps(r.spans, sort_keys=True)) for r in rows)
 
 
 def file_states(store, root: Path) -> list[tuple]:

@@ -81,9 +81,9 @@ def test_matches_of_ranges_renumbered_equal_the_whole_file(captured, tmp_path):
     for unit in units:
         got = scan_unit(unit, detector)
         assert got.fatal is None and got.local_numbers
-        parts += [(n + before, sha, end, [m.output_id for m in ms]) for n, sha, end, ms in got.matches]
+        parts += [(n + before, sha, end, [m.output_id for m in ms]) for n, sha, end, ms, _ in got.matches]
         before += got.lines
-    assert parts == [(n, sha, end, [m.output_id for m in ms]) for n, sha, end, ms in whole.matches]
+    assert parts == [(n, sha, end, [m.output_id for m in ms]) for n, sha, end, ms, _ in whole.matches]
     assert sum(scan_unit(u, detector).records for u in units) == whole.records
 
 
