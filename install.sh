@@ -163,6 +163,9 @@ install_system() {
     install -d -m 0755 "$opt"
     make_venv "$opt/venv"
     echo "installing aiaudit into $opt/venv ..."
+    # setuptools builds the wheel through build/ in the checkout and never deletes what earlier
+    # builds left there: modules moved or removed since would ship again (build/ is its scratch)
+    rm -rf "$HERE/build"
     "$opt/venv/bin/python" -m pip install --quiet --upgrade "$HERE$EXTRAS" || die "pip could not install aiaudit$EXTRAS"
 
     install -d -m 0755 "$etc"

@@ -182,7 +182,7 @@ def test_the_lake_extra_is_part_of_the_production_pins():
 def test_pins_are_what_install_sh_computes_from_the_installed_product():
     script = INSTALL.read_text()
     function = script[script.index("production_pins() {"):script.index("\n}\n", script.index("production_pins() {")) + 3]
-    result = subprocess.run(["bash", "-c", f"{function}\nproduction_pins {PRODUCT} lake"], capture_output=True, text=True,
+    result = subprocess.run(["bash", "-c", f"{function}\nproduction_pins {PRODUCT} lake cluster"], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert dict(line.split("==", 1) for line in result.stdout.split()) == _pins()
