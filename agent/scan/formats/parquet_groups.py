@@ -18,7 +18,7 @@ from agent.scan.readers import FileReadError
 from agent.scan.readers import Record
 from agent.scan.readers.common import _one_line
 from agent.scan.readers.common import string_fields
-from agent.scan.readers.parquet import _has_strings
+from agent.scan.readers.parquet import has_strings
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ def read_row_group(path: Path, group: RowGroup) -> Iterator[Record]:
     import pyarrow as pa
 
     parquet = _open(path)
-    columns = [field.name for field in parquet.schema_arrow if _has_strings(field.type)]
+    columns = [field.name for field in parquet.schema_arrow if has_strings(field.type)]
     if not columns:
         return
     number = group.first_row - 1

@@ -10,23 +10,7 @@ from typing import Any
 
 from agent.scan.readers import Record
 from agent.scan.readers import string_fields
-
-
-def has_strings(arrow_type: Any) -> bool:
-    """Whether a column of this type can hold text (nested lists, structs, maps, dictionaries)."""
-    import pyarrow as pa
-
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return True
-    if pa.types.is_struct(arrow_type):
-        return any(has_strings(arrow_type.field(i).type) for i in range(arrow_type.num_fields))
-    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type):
-        return has_strings(arrow_type.value_type)
-    if pa.types.is_map(arrow_type):
-        return has_strings(arrow_type.key_type) or has_strings(arrow_type.item_type)
-    if pa.types.is_dictionary(arrow_type):
-        return has_strings(arrow_type.value_type)
-    return False
+from agent.scan.readers.parquet import has_strings
 
 
 def text_columns(schema: Any) -> list[str]:

@@ -20,19 +20,20 @@ from agent.scan.readers.common import _open
 from agent.scan.readers.common import string_fields
 
 
-def _has_strings(arrow_type: Any) -> bool:
+def has_strings(arrow_type: Any) -> bool:
+    """Whether a column of this type can hold text (nested lists, structs, maps, dictionaries)."""
     import pyarrow as pa
 
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return True
     if pa.types.is_struct(arrow_type):
-        return any(_has_strings(arrow_type.field(i).type) for i in range(arrow_type.num_fields))
+        return any(has_strings(arrow_type.field(i).type) for i in range(arrow_type.num_fields))
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type):
-        return _has_strings(arrow_type.value_type)
+        return has_strings(arrow_type.value_type)
     if pa.types.is_map(arrow_type):
-        return _has_strings(arrow_type.key_type) or _has_strings(arrow_type.item_type)
+        return has_strings(arrow_type.key_type) or has_strings(arrow_type.item_type)
     if pa.types.is_dictionary(arrow_type):
-        return _has_strings(arrow_type.value_type)
+        return has_strings(arrow_type.value_type)
     return False
 
 
@@ -55,7 +56,7 @@ def _read_parquet(path: Path, compression: str | None, start_record: int) -> Ite
             parquet = pq.ParquetFile(source)
         except (pa.ArrowException, OSError) as error:
             raise FileReadError(path, f"not a readable Parquet file: {_one_line(error)}") from None
-        columns = [field.name for field in parquet.schema_arrow if _has_strings(field.type)]
+        columns = [field.name for field in parquet.schema_arrow if has_strings(field.type)]
         number = 0
         if not columns:
             return
