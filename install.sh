@@ -12,6 +12,8 @@
 #   ./install.sh --python PATH   use that interpreter (default: python3), e.g. python3.12
 #   ./install.sh --venv DIR      the product venv in DIR (the SDKs then go to DIR-clients), so
 #                                two lines (3.11 with mitmproxy 11, 3.12 with 12) can coexist
+#   ./install.sh --clients DIR   with --dev: the SDK clients' venv in DIR (default VENV-clients); a
+#                                second line can share the first's (clients run in any Python)
 #   sudo ./install.sh --system   /opt/aiaudit, the aiaudit user, /etc/aiaudit, /var/lib/aiaudit,
 #                                systemd units for the proxy, the watcher and the weekly report
 #   ./install.sh --system --root DIR   stage the system layout under DIR (no users, no systemctl)
@@ -25,6 +27,7 @@ LAKE=0
 CLUSTER=0
 ROOT=""
 VENV=""
+CLIENTS=""
 SERVICE_USER=aiaudit
 
 die() { echo "install.sh: $*" >&2; exit 1; }
@@ -41,7 +44,9 @@ while [ $# -gt 0 ]; do
         --python=*) PYTHON="${1#--python=}" ;;
         --venv) [ $# -ge 2 ] || die "--venv needs a directory"; VENV="$(realpath -m "$2")"; shift ;;
         --venv=*) VENV="$(realpath -m "${1#--venv=}")" ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --clients) [ $# -ge 2 ] || die "--clients needs a directory"; CLIENTS="$(realpath -m "$2")"; shift ;;
+        --clients=*) CLIENTS="$(realpath -m "${1#--clients=}")" ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see ./install.sh --help)" ;;
     esac
     shift
@@ -54,6 +59,7 @@ if [ "$CLUSTER" = 1 ]; then EXTRA_NAMES="${EXTRA_NAMES:+$EXTRA_NAMES }cluster"; 
 EXTRAS=""
 if [ -n "$EXTRA_NAMES" ]; then EXTRAS="[${EXTRA_NAMES// /,}]"; fi
 [ -z "$VENV" ] || [ "$MODE" = local ] || die "--venv does not apply to --system (it installs into /opt/aiaudit/venv)"
+[ -z "$CLIENTS" ] || [ "$DEV" = 1 ] || die "--clients only applies to --dev (the SDK clients are test tools)"
 
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found: install Python 3.11 or newer"
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -99,7 +105,7 @@ PY
 
 install_local() {
     local venv="${VENV:-$HERE/.venv}"
-    local clients="$venv-clients"
+    local clients="${CLIENTS:-$venv-clients}"
     if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import openai' >/dev/null 2>&1; then
         # an earlier --dev put the SDKs (and their newer h11) into the product venv
         echo "$venv holds the vendor SDKs of an older --dev install: making it anew without them"
@@ -126,6 +132,8 @@ install_local() {
             || die "pip could not install the vendor SDKs into $clients"
         "$clients/bin/python" -c 'import openai, anthropic, google.genai, boto3, cohere, httpx, moto.server, datasets' \
             || die "the vendor SDKs for the tests did not install into $clients"
+        # where the tests find the clients (tests/support/client_side.py), when not beside the venv
+        if [ "$clients" = "$venv-clients" ]; then rm -f "$venv/aiaudit-clients"; else echo "$clients" > "$venv/aiaudit-clients"; fi
     fi
     "$venv/bin/python" -m pip check >/dev/null \
         || { "$venv/bin/python" -m pip check >&2; die "$venv does not hold the versions its packages declare (pip check above)"; }

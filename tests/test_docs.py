@@ -33,7 +33,7 @@ def test_quick_start_is_exactly_the_demo_and_one_test_command_per_line():
     assert quick_start_commands() == [
         "./install.sh && .venv/bin/aiaudit demo",
         "./install.sh --dev && .venv/bin/pytest",
-        "./install.sh --dev --python python3.12 --venv .venv-312 && .venv-312/bin/pytest -m mitmproxy",
+        "./install.sh --dev --python python3.12 --venv .venv-312 --clients .venv-clients && .venv-312/bin/pytest -m mitmproxy",
     ]
 
 

@@ -40,9 +40,14 @@ CALL_TIMEOUT = 120.0
 
 
 def clients_python() -> Path:
-    """The clients' interpreter: $AIAUDIT_TEST_CLIENTS_PYTHON, else PRODUCT-VENV-clients."""
+    """The clients' interpreter: $AIAUDIT_TEST_CLIENTS_PYTHON, else the venv that
+    `./install.sh --dev --clients DIR` recorded in PRODUCT-VENV/aiaudit-clients, else PRODUCT-VENV-clients."""
     configured = os.environ.get("AIAUDIT_TEST_CLIENTS_PYTHON")
-    return Path(configured) if configured else Path(f"{sys.prefix}-clients") / "bin" / "python"
+    if configured:
+        return Path(configured)
+    recorded = Path(sys.prefix) / "aiaudit-clients"
+    venv = Path(recorded.read_text().strip()) if recorded.is_file() else Path(f"{sys.prefix}-clients")
+    return venv / "bin" / "python"
 
 
 class ClientError(Exception):
