@@ -130,7 +130,7 @@ def word_bounds(folded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Korean runs are cut as the module docstring says."""
     is_space = folded == _SPACE_BYTE
     lead = np.flatnonzero(folded >= 0xC0)
-    cuts = np.empty(0, dtype=np.int64)
+    cuts: tuple[np.ndarray, ...] = ()
     if len(lead):
         size = len(folded)
         first = folded[lead].astype(np.uint32)
@@ -156,12 +156,17 @@ def word_bounds(folded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         before, after = lead[alone], lead[alone] + length[alone]
         ascii_before = (folded[before - 1] < 0x80) & ~is_space[before - 1]
         ascii_after = (folded[np.minimum(after, size - 1)] < 0x80) & ~is_space[np.minimum(after, size - 1)]
-        cuts = np.unique(np.concatenate((lead[adjacent + 1][pair_cut], before[ascii_before],
-                                         after[ascii_after]))).astype(np.int64)
+        # Three disjoint sets, none on an edge: a pair cut is at a lead byte after a continuation
+        # byte, a cut before a character is at a lead byte after an ASCII letter, a cut after
+        # one is at an ASCII byte; all sit between two non-space bytes. So no np.unique (its
+        # hash pass was half of this function's time on Chinese text), and each set is sorted.
+        cuts = (lead[adjacent + 1][pair_cut], before[ascii_before], after[ascii_after])
     edges = np.flatnonzero(is_space[:-1] != is_space[1:]) + 1
-    if not len(cuts):
+    if not any(map(len, cuts)):
         return edges[0::2], edges[1::2]
-    return np.sort(np.concatenate((edges[0::2], cuts))), np.sort(np.concatenate((edges[1::2], cuts)))
+    # a stable sort (timsort for int64) of a few ascending runs is a merge
+    return (np.sort(np.concatenate((edges[0::2], *cuts)), kind="stable"),
+            np.sort(np.concatenate((edges[1::2], *cuts)), kind="stable"))
 
 
 def cut_positions(points: np.ndarray) -> np.ndarray:
