@@ -16,6 +16,8 @@ from agent.reuse.scripts import HIRAGANA
 from agent.reuse.scripts import KATAKANA
 from agent.reuse.scripts import OTHER
 from agent.reuse.scripts import SEPARATOR
+from agent.reuse.scripts import _multi_byte_points
+from agent.reuse.scripts import _points_by_numpy
 from agent.reuse.scripts import cut_positions
 from agent.reuse.scripts import script_class
 from agent.reuse.scripts import word_bounds
@@ -121,3 +123,21 @@ def test_a_character_cut_off_at_the_end_of_a_buffer_does_not_raise():
 def test_the_same_phrase_is_cut_the_same_way_in_any_context():
     phrase = "ファイルシステムを作成する"
     assert " ".join(tokens(phrase)) in " ".join(tokens("まず、" + phrase + "。"))
+
+
+@given(st.text(st.sampled_from(HAN_CHARS[:50] + KATAKANA_CHARS[:20] + HANGUL_CHARS[:20]
+                               + list("aZ9 é\u0e01\U00020000\ud800\u3001"))))
+def test_the_codec_and_the_byte_by_byte_decoder_agree(text):
+    """word_bounds decodes with Python's codecs and falls back to numpy on bytes they refuse."""
+    folded = np.frombuffer(b" " + text.encode("utf-8", "surrogatepass") + b" ", dtype=np.uint8)
+    lead = np.flatnonzero(folded >= 0xC0)
+    first = folded[lead].astype(np.uint32)
+    length = np.where(first >= 0xF0, 4, np.where(first >= 0xE0, 3, 2))
+    assert _multi_byte_points(folded, lead, first, length).tolist() == _points_by_numpy(folded, lead, first, length).tolist()
+
+
+def test_stray_bytes_take_the_byte_by_byte_decoder():
+    # prepare() never makes them (only a token cut at shingles._CHUNK ends mid-character)
+    folded = np.frombuffer(b" \xff\xc0 " + "漢字".encode() + b" \x80 ", dtype=np.uint8)
+    starts, ends = word_bounds(folded)
+    assert len(starts) == len(ends) >= 1 and (starts < ends).all()
