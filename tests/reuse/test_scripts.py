@@ -16,7 +16,7 @@ from agent.reuse.scripts import HIRAGANA
 from agent.reuse.scripts import KATAKANA
 from agent.reuse.scripts import OTHER
 from agent.reuse.scripts import SEPARATOR
-from agent.reuse.scripts import _multi_byte_points
+from agent.reuse.scripts import _points_by_codec
 from agent.reuse.scripts import _points_by_numpy
 from agent.reuse.scripts import cut_positions
 from agent.reuse.scripts import script_class
@@ -133,11 +133,11 @@ def test_the_codec_and_the_byte_by_byte_decoder_agree(text):
     lead = np.flatnonzero(folded >= 0xC0)
     first = folded[lead].astype(np.uint32)
     length = np.where(first >= 0xF0, 4, np.where(first >= 0xE0, 3, 2))
-    assert _multi_byte_points(folded, lead, first, length).tolist() == _points_by_numpy(folded, lead, first, length).tolist()
+    assert _points_by_codec(folded).tolist() == _points_by_numpy(folded, lead, first, length).tolist()
 
 
 def test_stray_bytes_take_the_byte_by_byte_decoder():
     # prepare() never makes them (only a token cut at shingles._CHUNK ends mid-character)
-    folded = np.frombuffer(b" \xff\xc0 " + "漢字".encode() + b" \x80 ", dtype=np.uint8)
+    folded = np.frombuffer(b" \xff\xc0 " + "漢字".encode() * 10 + b" \x80 ", dtype=np.uint8)
     starts, ends = word_bounds(folded)
     assert len(starts) == len(ends) >= 1 and (starts < ends).all()
