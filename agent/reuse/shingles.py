@@ -201,4 +201,8 @@ def winnow(hashes: np.ndarray, window: int = WINNOW_WINDOW) -> np.ndarray:
         return np.array([len(hashes) - 1 - int(np.argmin(hashes[::-1]))], dtype=np.int64)
     windows = sliding_window_view(hashes, window)
     rightmost = window - 1 - np.argmin(windows[:, ::-1], axis=1)
-    return np.unique(np.arange(len(windows)) + rightmost)
+    chosen = np.arange(len(windows)) + rightmost
+    # Non-decreasing: the next window's minimum is this one's or the new last hash (rightmost on
+    # ties), or later when this one falls out. So a neighbour comparison, not np.unique, whose
+    # hash pass (numpy 2.3+) measured 30x slower than sorting on 200k int64.
+    return chosen[np.concatenate(([True], chosen[1:] != chosen[:-1]))]

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import unicodedata
+
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agent.reuse import fingerprint
 from agent.reuse import normalise
 from agent.reuse import tokens
+from agent.reuse.normalise import _FULL_WIDTH_PUNCTUATION
+from agent.reuse.normalise import _PUNCTUATION
+from agent.reuse.normalise import ASCII_FOLD
+from agent.reuse.normalise import _common_full_width
+from agent.reuse.scripts import word_bounds
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -62,3 +72,28 @@ def test_tokens_are_what_word_count_counts():
 
 def test_lone_surrogates_do_not_raise():
     assert normalise("bad \ud800 half") == "bad half"
+
+
+# Characters around which NFKC composes or reorders, and the punctuation prepare() handles itself.
+_TRICKY = (list("，（）：；！？．\u3000ＡＢａｂ１２ｶﾞﾟ") + ["\u0301", "\u0308", "\u3099", "\u309a", "\u1161", "\u11a8"]
+           + list("aeAEuU東京カタ가한ー 。、") + [chr(c) for c in _PUNCTUATION])
+
+
+@given(st.text(st.sampled_from(_TRICKY), max_size=60))
+def test_full_width_punctuation_replaced_before_nfkc_changes_nothing(text):
+    assert unicodedata.normalize("NFKC", _common_full_width(text)) == unicodedata.normalize("NFKC", text)
+
+
+def test_the_replaced_punctuation_is_what_nfkc_makes_of_it():
+    for char, replacement in _FULL_WIDTH_PUNCTUATION:
+        assert unicodedata.normalize("NFKC", char) == replacement and replacement.isascii()
+
+
+@given(st.text(st.sampled_from(_TRICKY), max_size=60))
+def test_typographic_punctuation_left_in_place_cuts_as_its_ascii_form(text):
+    # prepare() translates only the characters that change tokens (deleted ones, ʼ); before, it
+    # translated all of _PUNCTUATION between NFKC and case folding
+    before = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION).casefold().encode("utf-8", "surrogatepass")
+    folded = b" " + before.translate(ASCII_FOLD) + b" "
+    starts, ends = word_bounds(np.frombuffer(folded, dtype=np.uint8))
+    assert tokens(text) == [folded[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends)]

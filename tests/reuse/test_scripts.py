@@ -16,6 +16,9 @@ from agent.reuse.scripts import HIRAGANA
 from agent.reuse.scripts import KATAKANA
 from agent.reuse.scripts import OTHER
 from agent.reuse.scripts import SEPARATOR
+from agent.reuse.scripts import TOKENISER
+from agent.reuse.scripts import _points_by_codec
+from agent.reuse.scripts import _points_by_numpy
 from agent.reuse.scripts import cut_positions
 from agent.reuse.scripts import script_class
 from agent.reuse.scripts import word_bounds
@@ -121,3 +124,32 @@ def test_a_character_cut_off_at_the_end_of_a_buffer_does_not_raise():
 def test_the_same_phrase_is_cut_the_same_way_in_any_context():
     phrase = "ファイルシステムを作成する"
     assert " ".join(tokens(phrase)) in " ".join(tokens("まず、" + phrase + "。"))
+
+
+@given(st.text(st.sampled_from(HAN_CHARS[:50] + KATAKANA_CHARS[:20] + HANGUL_CHARS[:20]
+                               + list("aZ9 é\u0e01\U00020000\ud800\u3001"))))
+def test_the_codec_and_the_byte_by_byte_decoder_agree(text):
+    """word_bounds decodes with Python's codecs and falls back to numpy on bytes they refuse."""
+    folded = np.frombuffer(b" " + text.encode("utf-8", "surrogatepass") + b" ", dtype=np.uint8)
+    lead = np.flatnonzero(folded >= 0xC0)
+    first = folded[lead].astype(np.uint32)
+    length = np.where(first >= 0xF0, 4, np.where(first >= 0xE0, 3, 2))
+    assert _points_by_codec(folded).tolist() == _points_by_numpy(folded, lead, first, length).tolist()
+
+
+def test_stray_bytes_take_the_byte_by_byte_decoder():
+    # prepare() never makes them (only a token cut at shingles._CHUNK ends mid-character)
+    folded = np.frombuffer(b" \xff\xc0 " + "漢字".encode() * 10 + b" \x80 ", dtype=np.uint8)
+    starts, ends = word_bounds(folded)
+    assert len(starts) == len(ends) >= 1 and (starts < ends).all()
+
+
+def test_tokeniser_2_cuts_as_it_did_when_its_fingerprints_were_stored():
+    # Made by tokeniser 2 before the scan-speed work of issue #18 (commit 3afa1c8): fingerprints
+    # stored then must still match, so a change here needs a new scripts.TOKENISER.
+    text = ("“配置文件”（见 /etc/apt）：使用 apt-get 命令，安装软件包！ファイルシステムを「ｅｘｔ４」で作成する？"
+            "한국어 문장입니다．don\u02bct\u00a0soft\u00adhyphen")
+    assert TOKENISER == 2
+    assert tokens(text) == ["配", "置", "文", "件", "见", "etc", "apt", "使", "用", "apt", "get", "命令", "安", "装",
+                            "软", "件", "包", "ファイルシステム", "を", "ext4", "で", "作", "成", "す", "る", "한국", "어",
+                            "문장", "입니", "다", "don", "t", "softhyphen"]
