@@ -37,10 +37,8 @@ TESTED_BY = {
     "agent/scan/formats/arrow.py": "tests/scan/test_lake_formats.py",
     "agent/scan/formats/delta.py": "tests/scan/test_lake_formats.py",
     "agent/scan/formats/rows.py": "tests/scan/test_lake_formats.py",
-    "agent/scan/formats/jsonl_ranges.py": "tests/scan/test_lake_sketch.py",
-    "agent/scan/incremental.py": "tests/scan/test_lake_sketch.py",
-    "agent/scan/sketch.py": "tests/scan/test_lake_sketch.py",
-    "agent/scan/remote.py": "tests/scan/test_lake_s3.py",  # object stores and Delta tables as the CLI scans them
+    "agent/scan/formats/jsonl_ranges.py": "tests/scan/test_sketch.py",
+    "agent/scan/incremental.py": "tests/scan/test_sketch.py",  # checked through the sketch it reads
 }
 
 UNTESTED = {

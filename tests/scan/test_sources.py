@@ -3,7 +3,7 @@ emulator that can run here (no network, and none ships on PyPI as a server like 
 so these tests stop at the boundary: the URL is accepted by `aiaudit scan`, the right fsspec backend
 is asked for (hidden, it is named in one line with the extra to install; installed, it is the one
 that opens the URL), and URLs are shown without secrets. S3 is tested end to end against a real
-server in test_lake_s3.py."""
+server in test_remote.py."""
 
 from __future__ import annotations
 
