@@ -5,8 +5,9 @@ file itself has not changed (same size, mtime, inode and first bytes), the outpu
 scan are looked up in its sketch and only the records with two kept 5-grams of one of them
 (sketch.GUARANTEED_HITS) are read back and matched: plain JSONL by their byte spans, other formats by a read that matches only those
 record numbers. A sketch bound to another store, store state (prune), or file content is not
-used: the file is read in full, as before sketches existed. Remote objects and Delta tables are
-not sketched (a new version or object is read in full anyway; see issue 15 for range reads).
+used: the file is read in full, as before sketches existed. Objects in object stores and Delta
+table versions are sketched too (agent.scan.remote), under their URL and bound to their listed
+identity (ETag or version, size, modified time) or table version instead of inode and mtime.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def _only_newer_outputs_since(catalog, scanned_at_version: int) -> bool:
     return (held & 0xFFFFFF) == indexed_then
 
 
-def candidates(scanner, path: Path, state, st: os.stat_result, head: str):
+def candidates(scanner, path: Path | str, state, st, head: str):
     """(records to read back, bytes they span) from the file's sketch, or None when there is no
     sketch bound to this store and this file as it is: then the file is read in full."""
     catalog = scanner.catalog

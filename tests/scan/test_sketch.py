@@ -181,34 +181,6 @@ def test_units_sketched_apart_and_merged_cover_the_file_and_keep_the_guarantee(s
 
 
 @FAST
-@given(counts=st.lists(st.integers(0, 12), max_size=20), n_outputs=st.integers(0, 5), need=st.integers(1, 3),
-       seed=st.integers(0, 999))
-def test_candidates_are_the_records_with_enough_hits_in_one_output(counts, n_outputs, need, seed):
-    rng = np.random.default_rng(seed)
-    pool = rng.integers(0, 1 << 64, 30, dtype=np.uint64)  # few distinct 5-grams: many shared, repeats
-    outputs = [rng.choice(pool, rng.integers(0, 15)) for _ in range(n_outputs)]
-    hashes = sketch.sketch_hash(rng.choice(pool, sum(counts))) if counts else np.empty(0, np.uint32)
-    zeros = np.zeros(len(counts), np.int64)
-    data = sketch.SketchData({}, hashes.astype(np.uint32), np.array(counts, np.int64), zeros, zeros, zeros)
-    got = data.candidates(sketch.NewOutputs.of(outputs), need).tolist()
-    assert got == brute_candidates(data, outputs, need)
-
-
-def test_one_shared_5_gram_does_not_make_a_record_a_candidate():
-    from agent.reuse.fingerprint import fingerprint
-
-    rng = random.Random(4)
-    output = filler(rng, 200)
-    builder = sketch.SketchBuilder()
-    builder.add(1, [("t", output)], 0)
-    data = builder.finish({})
-    kept = data.hashes[:1]
-    lone = sketch.NewOutputs.of([np.array([int(kept[0]) << 40], np.uint64)])  # one of its kept 5-grams
-    assert data.candidates(lone).tolist() == [] and data.candidates(lone, need=1).tolist() == [0]
-    assert data.candidates(sketch.NewOutputs.of([fingerprint(output).shingles])).tolist() == [0]
-
-
-@FAST
 @given(counts=st.lists(st.integers(0, 50), max_size=30), seed=st.integers(0, 99))
 def test_a_sketch_is_read_back_as_written(tmp_path_factory, counts, seed):
     rng = np.random.default_rng(seed)
