@@ -35,7 +35,6 @@ TESTED_BY = {
     "dashboard/model.py": "tests/dashboard/test_build.py",
     # data-lake formats and the sketch (#14)
     "agent/scan/formats/rows.py": "tests/scan/formats/test_arrow.py",  # Arrow rows as records
-    "agent/scan/formats/jsonl_ranges.py": "tests/scan/test_sketch.py",
     "agent/scan/incremental.py": "tests/scan/test_sketch.py",  # checked through the sketch it reads
 }
 

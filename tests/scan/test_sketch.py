@@ -1,5 +1,5 @@
-"""Issue 14: JSONL byte ranges, the dataset-side sketch, and checking new captures against files
-already scanned (real SQLite stores, real files, the real detector)."""
+"""Issue 14: the dataset-side sketch, and checking new captures against files already scanned
+(real SQLite stores, real files, the real detector). JSONL byte ranges: formats/test_jsonl_ranges.py."""
 
 from __future__ import annotations
 
@@ -16,11 +16,8 @@ from sqlalchemy import select
 
 from agent.reuse.outputs import OutputCatalog
 from agent.scan import sketch
-from agent.scan.formats.jsonl_ranges import plan_ranges
-from agent.scan.formats.jsonl_ranges import read_range
 from agent.scan.incremental import sketch_dir
 from agent.scan.readers import Record
-from agent.scan.readers import read_records
 from agent.scan.scan import Scanner
 from agent.store.engine import open_store
 from agent.store.identity import note_outputs_removed
@@ -30,48 +27,6 @@ from tests.scan.conftest import add_outputs
 from tests.scan.conftest import answer
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def as_tuples(items):
-    return [(i.number, i.fields, i.sha256, i.end_offset) if isinstance(i, Record) else (i.number, i.message)
-            for i in items]
-
-
-# ---- byte ranges --------------------------------------------------------------------------
-
-jsonl_lines = st.lists(st.one_of(
-    st.builds(lambda t: json.dumps({"t": t}), st.text(max_size=30)),
-    st.just(""), st.just("   "), st.just("{broken"), st.just(json.dumps({"t": "dup"})),
-    st.just(json.dumps({"t": "w " * 3000}))), max_size=40)
-
-
-@FAST
-@given(lines=jsonl_lines, target=st.integers(1, 20000), crlf=st.booleans(), tail=st.booleans())
-def test_ranges_read_alone_give_exactly_the_whole_file_read(tmp_path_factory, lines, target, crlf, tail):
-    path = tmp_path_factory.mktemp("r") / "d.jsonl"
-    sep = "\r\n" if crlf else "\n"
-    path.write_bytes((sep.join(lines) + (sep if tail and lines else "")).encode())
-    ranges = plan_ranges(path, target)
-    assert ranges[0].start == 0 and ranges[-1].end == path.stat().st_size
-    assert all(a.end == b.start for a, b in zip(ranges, ranges[1:]))  # no gap, no overlap
-    if path.stat().st_size == 0:
-        return  # an empty file: one empty range, nothing to read
-    whole = as_tuples(read_records(path))
-    pieces = [item for r in ranges for item in as_tuples(read_range(path, r))]
-    assert pieces == whole
-
-
-def test_ranges_of_a_big_file_split_it_evenly_and_number_records_as_a_whole_read(tmp_path):
-    path = tmp_path / "big.jsonl"
-    with open(path, "w") as f:
-        for i in range(60000):
-            f.write(json.dumps({"i": i, "t": answer(i % 97, 20)}) + "\n" + ("\n" if i % 1000 == 0 else ""))
-    ranges = plan_ranges(path, 1 << 20)
-    assert len(ranges) == -(-path.stat().st_size // (1 << 20))
-    numbers = [r.number for rng in ranges[3:5] for r in read_range(path, rng)]
-    whole = [r.number for r in read_records(path)]
-    start = whole.index(numbers[0])
-    assert numbers == whole[start:start + len(numbers)]
 
 
 # ---- the sketch ---------------------------------------------------------------------------
