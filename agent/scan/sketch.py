@@ -126,10 +126,13 @@ class SketchData:
         hit = np.flatnonzero(query.present[self.hashes])  # one array index per kept hash
         if not len(hit):
             return np.empty(0, np.int64)
-        values = self.hashes[hit]
+        record = np.searchsorted(np.cumsum(self.counts), hit, side="right")
+        # sorted by hash, the binary searches below walk query.hashes in order: unsorted, they
+        # took 0.19 s a file of 125 MB (cache misses), sorted 0.02 s plus the sort's 0.03 s
+        keyed = np.sort((self.hashes[hit].astype(np.uint64) << np.uint64(32)) | record.astype(np.uint64))
+        values, record = (keyed >> np.uint64(32)).astype(np.uint32), (keyed & np.uint64(0xFFFFFFFF)).astype(np.int64)
         first = np.searchsorted(query.hashes, values, "left")
         many = np.searchsorted(query.hashes, values, "right") - first  # outputs holding each hit
-        record = np.searchsorted(np.cumsum(self.counts), hit, side="right")
         # every (record, output) pair a hit makes, laid out flat: hit i gives many[i] of them
         total = int(many.sum())
         at = np.arange(total) - np.repeat(np.cumsum(many) - many - first, many)
