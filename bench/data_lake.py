@@ -1,7 +1,7 @@
 """Data-lake benchmark (issue 14): object store against local disk, incremental check against a
 full rescan, and the sketch's size, all measured in one run on one corpus.
 
-    python bench/data_lake.py [--mb 64] [--new 10000] [--planted 300] [--workdir DIR]
+    python bench/data_lake.py [--mb 64] [--new 10000] [--planted 300] [--workdir DIR] [--no-s3] [--profile]
 
 The corpus is chat-style JSONL (word frequencies Zipf-distributed over a 20,000-word vocabulary,
 so common 5-grams recur as in real text) in two identical copies, A and B. Before the first scan
@@ -10,11 +10,14 @@ already in the corpus, whole or as an excerpt of 20 to 60 words embedded in othe
 
 1. S3 against local disk: A is scanned from local disk, then from a real moto_server over HTTP
    (tests/support/s3_server.py: needs ./install.sh --dev), by the same Scanner: MB/s and ratio.
+   `--no-s3` skips the S3 pass (A and B are then only scanned from local disk).
 2. `--new` outputs are captured. A is checked through its sketches (only candidate records read
    back); B, its sketches deleted, is read in full, as every scan did before issue 14. Reported:
-   both times (index sync excluded from both, it is the same work) and their ratio (target
-   <= 0.05), recall of the planted reuse in each (same recall is the target), and whether the two
-   found the same records.
+   both times, wall and CPU (index sync excluded from both, it is the same work; both start with
+   an empty cache of which call made each output), and their ratio (target <= 0.05; on a shared
+   machine the CPU ratio is the one to trust), recall of the planted reuse in each (same recall is
+   the target), and whether the two found the same records. `--profile` prints where the check
+   spends its time (cProfile, which slows it: not for the ratio).
 3. Sketch bytes over the bytes of text they cover (target <= 0.10).
 """
 
