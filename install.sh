@@ -132,6 +132,15 @@ install_local() {
             || die "pip could not install the vendor SDKs into $clients"
         "$clients/bin/python" -c 'import openai, anthropic, google.genai, boto3, cohere, httpx, moto.server, datasets' \
             || die "the vendor SDKs for the tests did not install into $clients"
+        # Azurite, Azure Storage's emulator, for the az:// tests (tests/support/azurite_server.py):
+        # from the npm registry, pinned; without npm those tests skip (CI fails them)
+        if command -v npm >/dev/null 2>&1; then
+            echo "installing Azurite (Azure Storage emulator) into $clients/azurite ..."
+            npm install --silent --no-audit --no-fund --prefix "$clients/azurite" azurite@3.37.0 >/dev/null \
+                || die "npm could not install azurite into $clients/azurite"
+        else
+            echo "npm not found: the az:// tests against Azurite will be skipped"
+        fi
         # where the tests find the clients (tests/support/client_side.py), when not beside the venv
         if [ "$clients" = "$venv-clients" ]; then rm -f "$venv/aiaudit-clients"; else echo "$clients" > "$venv/aiaudit-clients"; fi
     fi

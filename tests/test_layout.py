@@ -33,14 +33,9 @@ TESTED_BY = {
     "agent/writer/parsers/responses.py": "tests/writer/parsers/test_openai.py",
     "agent/writer/parsers/bedrock_native.py": "tests/writer/test_bedrock_families.py",
     "dashboard/model.py": "tests/dashboard/test_build.py",
-    # data-lake sources and formats (#14): read through the scanner, locally and from moto's S3
-    "agent/scan/formats/arrow.py": "tests/scan/test_lake_formats.py",
-    "agent/scan/formats/delta.py": "tests/scan/test_lake_formats.py",
-    "agent/scan/formats/rows.py": "tests/scan/test_lake_formats.py",
-    "agent/scan/formats/jsonl_ranges.py": "tests/scan/test_lake_sketch.py",
-    "agent/scan/incremental.py": "tests/scan/test_lake_sketch.py",
-    "agent/scan/sketch.py": "tests/scan/test_lake_sketch.py",
-    "agent/scan/remote.py": "tests/scan/test_lake_s3.py",  # object stores and Delta tables as the CLI scans them
+    # data-lake formats and the sketch (#14)
+    "agent/scan/formats/rows.py": "tests/scan/formats/test_arrow.py",  # Arrow rows as records
+    "agent/scan/incremental.py": "tests/scan/test_sketch.py",  # checked through the sketch it reads
 }
 
 UNTESTED = {

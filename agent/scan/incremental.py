@@ -2,11 +2,12 @@
 
 A file read in full leaves a sketch beside the index. When outputs are captured afterwards and the
 file itself has not changed (same size, mtime, inode and first bytes), the outputs added since its
-scan are looked up in its sketch and only the records sharing a 5-gram with them are read back
-and matched: plain JSONL by their byte spans, other formats by a read that matches only those
+scan are looked up in its sketch and only the records with two kept 5-grams of one of them
+(sketch.GUARANTEED_HITS) are read back and matched: plain JSONL by their byte spans, other formats by a read that matches only those
 record numbers. A sketch bound to another store, store state (prune), or file content is not
-used: the file is read in full, as before sketches existed. Remote objects and Delta tables are
-not sketched (a new version or object is read in full anyway; see issue 15 for range reads).
+used: the file is read in full, as before sketches existed. Objects in object stores and Delta
+table versions are sketched too (agent.scan.remote), under their URL and bound to their listed
+identity (ETag or version, size, modified time) or table version instead of inode and mtime.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -69,18 +69,15 @@ def forget(catalog, name: str) -> None:
         pass
 
 
-def new_output_hashes(catalog, scanned_at_version: int) -> np.ndarray:
-    """Top-32-bit 5-gram hashes of every indexed output above the highest id indexed when the
-    file was scanned (version >> 24 is that id: OutputCatalog.version)."""
+def new_output_hashes(catalog, scanned_at_version: int) -> sketch.NewOutputs:
+    """The 5-grams of every indexed output above the highest id indexed when the file was
+    scanned (version >> 24 is that id: OutputCatalog.version), for sketch lookups."""
     since = scanned_at_version >> 24
     with catalog.store.session() as s:
         ids = s.scalars(select(Output.id).where(Output.kind == "generated", Output.id > since)
                         .order_by(Output.id)).all()
-    if not ids:
-        return np.empty(0, np.uint32)
-    shingles = catalog.index.shingles_many([int(i) for i in ids])
-    parts = [sketch.top32(v) for v in shingles.values() if len(v)]
-    return sketch.sorted_unique(np.concatenate(parts)) if parts else np.empty(0, np.uint32)
+    shingles = catalog.index.shingles_many([int(i) for i in ids]) if ids else {}
+    return sketch.NewOutputs.of(shingles.values())
 
 
 def _only_newer_outputs_since(catalog, scanned_at_version: int) -> bool:
@@ -95,7 +92,7 @@ def _only_newer_outputs_since(catalog, scanned_at_version: int) -> bool:
     return (held & 0xFFFFFF) == indexed_then
 
 
-def candidates(scanner, path: Path, state, st: os.stat_result, head: str):
+def candidates(scanner, path: Path | str, state, st, head: str):
     """(records to read back, bytes they span) from the file's sketch, or None when there is no
     sketch bound to this store and this file as it is: then the file is read in full."""
     catalog = scanner.catalog

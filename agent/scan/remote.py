@@ -6,6 +6,13 @@ Its identity in the scan state is its listing (ETag or version, size, modified t
 listed the same as when it was scanned, when the index held the same outputs, is not fetched.
 Objects are immutable, so a changed one is read again in full. A listing that fails is one
 `URL: cannot list ...` line and a result in state "error": the caller goes on, and tries again.
+
+An object or Delta table version read in full leaves a sketch (agent.scan.sketch) bound to the
+store and to its identity (ETag or version, size, modified time; for Delta the table version).
+When outputs are captured later and the listing still gives that identity, the new outputs are
+checked against the sketch: only candidate records are read back. Of plain JSONL objects only
+their byte spans are fetched (ranged GETs, near spans fetched together); other formats, and Delta
+tables, are read again but only candidate records are matched.
 """
 
 from __future__ import annotations
@@ -23,8 +30,10 @@ from sqlalchemy import select
 
 from agent.errors import UserError
 from agent.errors import internal_reason
+from agent.scan import incremental
 from agent.scan.formats import delta
 from agent.scan.readers import FileReadError
+from agent.scan.readers import file_format
 from agent.scan.scan import FileResult
 from agent.scan.scan import Scanner
 from agent.scan.sources import RemoteObject
@@ -36,6 +45,7 @@ from agent.scan.walk import supported
 from agent.store.models import DatasetFile
 
 _COPY_CHUNK = 8 << 20
+_SPAN_GAP = 1 << 20  # spans closer than this are fetched in one ranged GET
 
 
 def _identity(*parts: object) -> str:
@@ -91,18 +101,30 @@ def scan_object(scanner: Scanner, fs: Any, obj: RemoteObject, root: str) -> File
         unchanged = _unchanged(scanner, obj.url, identity)
         if unchanged is not None:
             return unchanged
+        st = _stat(obj.size, obj.mtime_ns)
+        state = _state(scanner, obj.url)
+        found = incremental.candidates(scanner, obj.url, state, st, identity) if _checkable(scanner, state, identity) \
+            else None
         with tempfile.TemporaryDirectory(prefix="aiaudit-object-") as scratch:
             copy = Path(scratch) / PurePosixPath(obj.key).name  # the name keeps the format's suffix
+            kind, compression = file_format(copy)
+            spans_only = found is not None and kind == "jsonl" and compression is None
             try:
-                with fs.open(obj.key, "rb", block_size=_COPY_CHUNK) as src, open(copy, "wb") as dst:
-                    shutil.copyfileobj(src, dst, _COPY_CHUNK)
+                if spans_only:
+                    _fetch_spans(fs, obj.key, found[0], copy)
+                else:
+                    with fs.open(obj.key, "rb", block_size=_COPY_CHUNK) as src, open(copy, "wb") as dst:
+                        shutil.copyfileobj(src, dst, _COPY_CHUNK)
             except Exception as e:
                 reason = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())[:300]
                 scanner._file_error(result, f"{obj.url}: cannot fetch ({type(e).__name__}: {reason})")
                 scanner._store_error(obj.url, root, result)
                 return result
-            return scanner._read(copy, root, _stat(obj.size, obj.mtime_ns), identity, scanner.catalog.version,
-                                 result, 0, 0, name=obj.url)
+            if found is None:
+                return scanner._read(copy, root, st, identity, scanner.catalog.version, result, 0, 0, name=obj.url,
+                                     sketched=True)
+            return _checked(scanner, copy, root, st, identity, state, result, found,
+                            incremental.read_back(copy, found[0]))
     except Exception as e:
         scanner._file_error(result, f"{obj.url}: {internal_reason(e, f'scanning {obj.url}')}")
         scanner._store_error(obj.url, root, result)
@@ -128,12 +150,53 @@ def scan_delta(scanner: Scanner, table: str, root: str, *, remote: bool = False)
         if unchanged is not None:
             return unchanged
         size = sum(int(a.get("size_bytes", 0) or 0) for a in _sizes(opened))
-        return scanner._read(Path(shown), root, _stat(size, 0), identity, scanner.catalog.version, result, 0, 0,
-                             name=name, source=delta.read_table(opened, name))
+        st, state = _stat(size, 0), _state(scanner, name)
+        found = incremental.candidates(scanner, name, state, st, identity) if _checkable(scanner, state, identity) \
+            else None
+        if found is not None:  # this version was read before new outputs: only candidates are matched
+            wanted = {number for _, _, number in found[0]}
+            rows = (r for r in delta.read_table(opened, name) if r.number in wanted)
+            return _checked(scanner, Path(shown), root, st, identity, state, result, found, rows)
+        return scanner._read(Path(shown), root, st, identity, scanner.catalog.version, result, 0, 0,
+                             name=name, source=delta.read_table(opened, name), sketched=True)
     except Exception as e:
         scanner._file_error(result, f"{shown}: {internal_reason(e, f'scanning {shown}')}")
         scanner._store_error(result.path, root, result)
         return result
+
+
+def _checkable(scanner: Scanner, state: DatasetFile | None, identity: str) -> bool:
+    """Read in full before, as it is now listed, at an index version since outdated."""
+    return state is not None and state.state == "ok" and state.head_sha256 == identity \
+        and state.index_generation not in (scanner.catalog.version, -1)
+
+
+def _checked(scanner: Scanner, path: Path, root: str, st: Any, identity: str, state: DatasetFile,
+             result: FileResult, found: tuple[list, int], source: Iterator) -> FileResult:
+    """Match only the candidate records `source` gives; the result is "checked" (as for a file)."""
+    spans, span_bytes = found
+    result.state = "checked"
+    scanner._read(path, root, st, identity, scanner.catalog.version, result, state.offset, state.records,
+                  name=result.path, source=source)
+    result.bytes = span_bytes
+    result.findings = scanner.stored_findings(result.path)
+    return result
+
+
+def _fetch_spans(fs: Any, key: str, spans: list[tuple[int, int, int]], copy: Path) -> None:
+    """A sparse local copy holding only the byte spans of the candidate records, at their offsets
+    (so they are read back as from the whole object), fetched by ranged GETs."""
+    ordered = sorted((start, end) for start, end, _ in spans if end > start)
+    groups: list[list[int]] = []
+    for start, end in ordered:
+        if groups and start - groups[-1][1] <= _SPAN_GAP:
+            groups[-1][1] = max(groups[-1][1], end)
+        else:
+            groups.append([start, end])
+    with open(copy, "wb") as out:
+        for start, end in groups:
+            out.seek(start)
+            out.write(fs.cat_file(key, start=start, end=end))
 
 
 def _sizes(table: Any) -> list[dict]:

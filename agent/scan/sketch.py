@@ -1,15 +1,28 @@
 """A compact dataset-side sketch of what a scan read, so new captures are checked without rereading.
 
 While a file is read in full, each record's text is cut into the same word 5-grams the detector
-uses, winnowed with a window of SKETCH_WINDOW (any run of K + SKETCH_WINDOW - 1 = 20 shared words
-keeps at least one 5-gram on both sides), and the top 32 bits of each kept hash are stored with
-the record it came from (its number and byte span). When outputs are captured later, their 5-grams
-are looked up in the sketch; only the records that share one are read back and matched, the rest
-of the file is not touched. 32 bits: a 5-gram of the new outputs hits an unrelated record with
-probability ~ sketch size / 2^32, so false candidates cost a few extra reads, never a finding.
+uses, winnowed with a window of SKETCH_WINDOW, and the top HASH_BITS bits of each kept 5-gram are
+stored with the record it came from (its number and byte span). When outputs are captured later,
+a record is read back and matched only when at least GUARANTEED_HITS of its kept 5-grams belong to
+one and the same new output; the rest of the file is not touched.
 
-Stored: the hashes (uint32, in record order) and, per record, its number, start and end offsets
-and how many hashes it has (delta-encoded, zstd-compressed). A sketch is bound to the store
+The guarantee (tested with hypothesis in tests/scan/test_sketch.py): a run of REUSE_WORDS = 20
+words shared by a record and an output holds REUSE_WORDS - K + 1 = 16 consecutive 5-grams of the
+record, all of them 5-grams of the output. Winnowing keeps the minimum of every window of
+SKETCH_WINDOW consecutive 5-grams, so each of the 16 // SKETCH_WINDOW = 2 disjoint windows inside
+the run keeps a position of its own: the record has GUARANTEED_HITS = 2 kept positions whose
+5-grams are in that output, whatever the text around the run. One shared 5-gram is not enough to
+read a record back: common phrases gave 12 % of the records of bench/data_lake.py one, two in the
+same output are rare. Positions are kept with repeats (a 5-gram kept twice counts twice), so the
+guarantee does not depend on the run's 5-grams being distinct.
+
+24 bits: a kept 5-gram of an unrelated record is in one given output of ~200 5-grams with
+probability ~ 200 / 2^24; two of them in the same output ~ 10^-7 per record and output, so false
+candidates cost a few extra reads, never a finding. 24 bits also let the lookup be one array
+index per kept hash (a table of 2^24 flags built from the new outputs) instead of a binary search.
+
+Stored: the hashes (3 bytes each, in record order) and, per record, its number, start and end
+offsets and how many hashes it has (delta-encoded, zstd-compressed). A sketch is bound to the store
 (store id and removal epoch: agent/store/identity.py) and to the file's identity and the output
 index version it was read at; a sketch bound to anything else is not used and the file is read.
 """
@@ -19,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,18 +47,22 @@ from agent.reuse.shingles import folded_token_hashes
 from agent.reuse.shingles import ngram_hashes
 from agent.reuse.shingles import winnow
 
-SKETCH_WINDOW = 16  # K + 16 - 1 = 20 words: the reuse length the sketch guarantees to see
-MIN_WORDS = K + SKETCH_WINDOW - 1
-_MAGIC = b"AIAUDIT-SKETCH-1\n"
+REUSE_WORDS = 20  # the shortest reuse the sketch is guaranteed to see (issue 14)
+SKETCH_WINDOW = 8
+GUARANTEED_HITS = (REUSE_WORDS - K + 1) // SKETCH_WINDOW  # 2: kept 5-grams of one output in such a run
+MIN_WORDS = REUSE_WORDS
+HASH_BITS = 24
+_MAGIC = b"AIAUDIT-SKETCH-2\n"  # 1 stored 32-bit hashes of a window of 16: not read (the file is)
 
 
-def top32(hashes: np.ndarray) -> np.ndarray:
-    """The high half of 64-bit 5-gram hashes (echo marks live in the low byte: both sides agree)."""
-    return (np.asarray(hashes, dtype=np.uint64) >> np.uint64(32)).astype(np.uint32)
+def sketch_hash(hashes: np.ndarray) -> np.ndarray:
+    """The top HASH_BITS bits of 64-bit 5-gram hashes (echo marks live in the low byte: both sides agree)."""
+    return (np.asarray(hashes, dtype=np.uint64) >> np.uint64(64 - HASH_BITS)).astype(np.uint32)
 
 
 def record_hashes(records: Sequence[Sequence[tuple[str, str]]]) -> list[np.ndarray]:
-    """Per record, its winnowed 5-gram hashes (top 32 bits, unique): a batch tokenised at once."""
+    """Per record, the hashes (sketch_hash) of its winnowed 5-grams, one per kept position, in
+    position order: a batch tokenised at once."""
     texts = [text for fields in records for _, text in fields]
     if not texts:
         return [np.empty(0, np.uint32) for _ in records]
@@ -69,10 +87,8 @@ def record_hashes(records: Sequence[Sequence[tuple[str, str]]]) -> list[np.ndarr
     keyed[~valid] = np.uint64(np.iinfo(np.uint64).max)
     picks = winnow(keyed, SKETCH_WINDOW)
     picks = picks[valid[picks]]
-    owner = np.searchsorted(bounds, picks, side="right") - 1
-    pairs = np.unique((owner.astype(np.uint64) << np.uint64(32)) | top32(grams[picks]).astype(np.uint64))
-    owner = (pairs >> np.uint64(32)).astype(np.int64)
-    values = (pairs & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    owner = np.searchsorted(bounds, picks, side="right") - 1  # picks ascend, so owners do
+    values = sketch_hash(grams[picks])
     cuts = np.searchsorted(owner, np.arange(1, len(records)))
     return np.split(values, cuts)
 
@@ -100,20 +116,55 @@ class SketchData:
 
     @property
     def nbytes(self) -> int:
-        return self.hashes.nbytes + 4 * 8 * len(self.counts)
+        return 3 * len(self.hashes) + 4 * 8 * len(self.counts)
 
-    def candidates(self, query: np.ndarray) -> np.ndarray:
-        """Indices (into numbers/starts/ends) of records holding any of the `query` hashes."""
-        if not len(self.hashes) or not len(query):
+    def candidates(self, query: NewOutputs, need: int = GUARANTEED_HITS) -> np.ndarray:
+        """Indices (into numbers/starts/ends) of records with at least `need` kept 5-grams in one
+        and the same output of `query`, ascending."""
+        if not len(self.hashes) or not len(query.hashes):
             return np.empty(0, np.int64)
-        wanted = sorted_unique(np.asarray(query, dtype=np.uint32))
-        at = np.searchsorted(wanted, self.hashes)
-        at[at == len(wanted)] = 0
-        hit = np.flatnonzero(wanted[at] == self.hashes)
+        hit = np.flatnonzero(query.present[self.hashes])  # one array index per kept hash
         if not len(hit):
             return np.empty(0, np.int64)
-        record_of = np.searchsorted(np.cumsum(self.counts), hit, side="right")
-        return sorted_unique(record_of)  # hit is ascending, so record_of is sorted already
+        record = np.searchsorted(np.cumsum(self.counts), hit, side="right")
+        # sorted by hash, the binary searches below walk query.hashes in order: unsorted, they
+        # took 0.19 s a file of 125 MB (cache misses), sorted 0.02 s plus the sort's 0.03 s
+        keyed = np.sort((self.hashes[hit].astype(np.uint64) << np.uint64(32)) | record.astype(np.uint64))
+        values, record = (keyed >> np.uint64(32)).astype(np.uint32), (keyed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        first = np.searchsorted(query.hashes, values, "left")
+        many = np.searchsorted(query.hashes, values, "right") - first  # outputs holding each hit
+        # every (record, output) pair a hit makes, laid out flat: hit i gives many[i] of them
+        total = int(many.sum())
+        at = np.arange(total) - np.repeat(np.cumsum(many) - many - first, many)
+        pairs = np.sort((np.repeat(record, many).astype(np.uint64) << np.uint64(32))
+                        | query.outputs[at].astype(np.uint64))
+        run_starts = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1])))
+        runs = np.diff(np.append(run_starts, total))
+        return sorted_unique((pairs[run_starts[runs >= need]] >> np.uint64(32)).astype(np.int64))
+
+
+@dataclass
+class NewOutputs:
+    """The 5-grams of outputs captured since a scan, as `SketchData.candidates` looks them up:
+    one (hash, output) pair per distinct 5-gram of each output, sorted by hash, and a flag per
+    possible hash saying whether any output has it."""
+
+    hashes: np.ndarray  # uint32 sketch hashes, ascending
+    outputs: np.ndarray  # uint32: which output (0..n-1 in the order given) each pair is from
+    present: np.ndarray  # bool[2**HASH_BITS]
+
+    @classmethod
+    def of(cls, shingles: Iterable[np.ndarray]) -> NewOutputs:
+        """From each output's 64-bit 5-gram hashes (all of them, as the index holds them)."""
+        parts = [sketch_hash(v) for v in shingles if len(v)]
+        present = np.zeros(1 << HASH_BITS, dtype=bool)
+        if not parts:
+            return cls(np.empty(0, np.uint32), np.empty(0, np.uint32), present)
+        owner = np.repeat(np.arange(len(parts), dtype=np.uint64), [len(p) for p in parts])
+        keyed = sorted_unique((np.concatenate(parts).astype(np.uint64) << np.uint64(32)) | owner)
+        hashes = (keyed >> np.uint64(32)).astype(np.uint32)
+        present[hashes] = True
+        return cls(hashes, (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32), present)
 
 
 class SketchBuilder:
@@ -155,6 +206,38 @@ class SketchBuilder:
                           np.empty(0, np.int64), rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy())
 
 
+def _three_bytes(hashes: np.ndarray) -> bytes:
+    """HASH_BITS = 24: the low three bytes of each little-endian uint32."""
+    return np.ascontiguousarray(hashes.astype("<u4").view(np.uint8).reshape(-1, 4)[:, :3]).tobytes()
+
+
+def _from_three_bytes(raw: np.ndarray) -> np.ndarray:
+    wide = np.zeros((len(raw) // 3, 4), dtype=np.uint8)
+    wide[:, :3] = raw.reshape(-1, 3)
+    return wide.view("<u4").ravel().astype(np.uint32)
+
+
+def sketch_of_unit(records: Iterable, start_offset: int, binding: dict | None = None) -> SketchData:
+    """The sketch of one unit of a file (a byte range, a row group) from its records in order
+    (agent.scan.readers.Record: number, fields, end_offset), for a worker that read only that
+    unit; `start_offset` is where the unit's first record starts. `merge` joins the units' sketches."""
+    builder = SketchBuilder()
+    builder.last_end = start_offset
+    for record in records:
+        builder.add(record.number, record.fields, record.end_offset)
+    return builder.finish(binding or {})
+
+
+def merge(parts: Sequence[SketchData], binding: dict) -> SketchData:
+    """The sketch of a whole file from the sketches of its units, given in file order."""
+    parts = [p for p in parts if len(p.counts)]
+    if not parts:
+        return SketchBuilder().finish(binding)
+    join = [np.concatenate([getattr(p, name) for p in parts]) for name in ("hashes", "counts", "numbers",
+                                                                             "starts", "ends")]
+    return SketchData(binding, join[0].astype(np.uint32), *join[1:])
+
+
 def sketch_path(directory: Path, name: str) -> Path:
     return Path(directory) / (hashlib.sha256(name.encode()).hexdigest()[:32] + ".sketch")
 
@@ -170,7 +253,7 @@ def save(data: SketchData, path: Path) -> int:
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     with open(tmp, "wb") as f:
         f.write(_MAGIC + len(header).to_bytes(4, "little") + header)
-        f.write(data.hashes.astype("<u4").tobytes())
+        f.write(_three_bytes(data.hashes))
         f.write(packed)
     os.replace(tmp, path)
     return path.stat().st_size
@@ -187,8 +270,8 @@ def load(path: Path) -> SketchData | None:
         header = json.loads(raw[at + 4:at + 4 + size])
         at += 4 + size
         n_hashes, n_records = int(header["hashes"]), int(header["records"])
-        hashes = np.frombuffer(raw, "<u4", n_hashes, at).astype(np.uint32)
-        at += 4 * n_hashes
+        hashes = _from_three_bytes(np.frombuffer(raw, np.uint8, 3 * n_hashes, at))
+        at += 3 * n_hashes
         table = np.frombuffer(zstandard.ZstdDecompressor().decompress(raw[at:at + int(header["table_bytes"])]),
                               np.int64).reshape(4, n_records)
         counts, numbers, starts = table[0], np.cumsum(table[1]), np.cumsum(table[2])
@@ -199,5 +282,5 @@ def load(path: Path) -> SketchData | None:
         return None
 
 
-__all__ = ["MIN_WORDS", "SKETCH_WINDOW", "SketchBuilder", "SketchData", "load", "record_hashes", "save",
-           "sketch_path", "top32"]
+__all__ = ["GUARANTEED_HITS", "HASH_BITS", "MIN_WORDS", "REUSE_WORDS", "SKETCH_WINDOW", "NewOutputs", "SketchBuilder",
+           "SketchData", "load", "merge", "record_hashes", "save", "sketch_hash", "sketch_of_unit", "sketch_path"]

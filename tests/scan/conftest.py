@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,11 @@ def captured(tmp_path, sqlite_url):
     call_ids = add_outputs(store, texts)
     catalog = OutputCatalog(store, tmp_path / "index")
     return store, catalog, texts, call_ids
+
+
+def scanned(store, catalog, *paths):
+    """Scan `paths` with a real Scanner: (results, sorted (file name, record) of their findings)."""
+    from agent.scan.scan import Scanner
+
+    results = list(Scanner(store, catalog, on_error=lambda line: None).scan_paths([Path(p) for p in paths]))
+    return results, sorted((Path(f["path"]).name, f["record"]) for r in results for f in r.findings)

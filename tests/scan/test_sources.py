@@ -1,9 +1,8 @@
-"""Sources named by URL (agent.scan.sources): gs://, abfs:// / az:// and hf://datasets/ have no
-emulator that can run here (no network, and none ships on PyPI as a server like moto does for S3),
-so these tests stop at the boundary: the URL is accepted by `aiaudit scan`, the right fsspec backend
-is asked for (hidden, it is named in one line with the extra to install; installed, it is the one
-that opens the URL), and URLs are shown without secrets. S3 is tested end to end against a real
-server in test_lake_s3.py."""
+"""Sources named by URL (agent.scan.sources): for gs:// and hf://datasets/ no emulator is installed
+here, so these tests stop at the boundary: the URL is accepted by `aiaudit scan`, the right fsspec
+backend is asked for (hidden, it is named in one line with the extra to install; installed, it is
+the one that opens the URL), and URLs are shown without secrets. S3 (moto_server) and az://
+(Azurite, from npm) are tested end to end against real servers in test_remote.py."""
 
 from __future__ import annotations
 

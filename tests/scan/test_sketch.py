@@ -1,5 +1,5 @@
-"""Issue 14: JSONL byte ranges, the dataset-side sketch, and checking new captures against files
-already scanned (real SQLite stores, real files, the real detector)."""
+"""Issue 14: the dataset-side sketch, and checking new captures against files already scanned
+(real SQLite stores, real files, the real detector). JSONL byte ranges: formats/test_jsonl_ranges.py."""
 
 from __future__ import annotations
 
@@ -16,11 +16,8 @@ from sqlalchemy import select
 
 from agent.reuse.outputs import OutputCatalog
 from agent.scan import sketch
-from agent.scan.formats.jsonl_ranges import plan_ranges
-from agent.scan.formats.jsonl_ranges import read_range
 from agent.scan.incremental import sketch_dir
 from agent.scan.readers import Record
-from agent.scan.readers import read_records
 from agent.scan.scan import Scanner
 from agent.store.engine import open_store
 from agent.store.identity import note_outputs_removed
@@ -32,48 +29,6 @@ from tests.scan.conftest import answer
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-def as_tuples(items):
-    return [(i.number, i.fields, i.sha256, i.end_offset) if isinstance(i, Record) else (i.number, i.message)
-            for i in items]
-
-
-# ---- byte ranges --------------------------------------------------------------------------
-
-jsonl_lines = st.lists(st.one_of(
-    st.builds(lambda t: json.dumps({"t": t}), st.text(max_size=30)),
-    st.just(""), st.just("   "), st.just("{broken"), st.just(json.dumps({"t": "dup"})),
-    st.just(json.dumps({"t": "w " * 3000}))), max_size=40)
-
-
-@FAST
-@given(lines=jsonl_lines, target=st.integers(1, 20000), crlf=st.booleans(), tail=st.booleans())
-def test_ranges_read_alone_give_exactly_the_whole_file_read(tmp_path_factory, lines, target, crlf, tail):
-    path = tmp_path_factory.mktemp("r") / "d.jsonl"
-    sep = "\r\n" if crlf else "\n"
-    path.write_bytes((sep.join(lines) + (sep if tail and lines else "")).encode())
-    ranges = plan_ranges(path, target)
-    assert ranges[0].start == 0 and ranges[-1].end == path.stat().st_size
-    assert all(a.end == b.start for a, b in zip(ranges, ranges[1:]))  # no gap, no overlap
-    if path.stat().st_size == 0:
-        return  # an empty file: one empty range, nothing to read
-    whole = as_tuples(read_records(path))
-    pieces = [item for r in ranges for item in as_tuples(read_range(path, r))]
-    assert pieces == whole
-
-
-def test_ranges_of_a_big_file_split_it_evenly_and_number_records_as_a_whole_read(tmp_path):
-    path = tmp_path / "big.jsonl"
-    with open(path, "w") as f:
-        for i in range(60000):
-            f.write(json.dumps({"i": i, "t": answer(i % 97, 20)}) + "\n" + ("\n" if i % 1000 == 0 else ""))
-    ranges = plan_ranges(path, 1 << 20)
-    assert len(ranges) == -(-path.stat().st_size // (1 << 20))
-    numbers = [r.number for rng in ranges[3:5] for r in read_range(path, rng)]
-    whole = [r.number for r in read_records(path)]
-    start = whole.index(numbers[0])
-    assert numbers == whole[start:start + len(numbers)]
-
-
 # ---- the sketch ---------------------------------------------------------------------------
 
 
@@ -82,8 +37,13 @@ def filler(rng: random.Random, words: int) -> str:
 
 
 @FAST
-@given(seed=st.integers(0, 10**6), run=st.integers(20, 120), before=st.integers(0, 200), after=st.integers(0, 200))
-def test_a_reused_run_of_20_words_or_more_is_always_a_candidate(seed, run, before, after):
+@given(seed=st.integers(0, 10**6), run=st.integers(20, 120), before=st.integers(0, 200), after=st.integers(0, 200),
+       others=st.integers(0, 3))
+def test_a_reused_run_of_20_words_or_more_is_always_a_candidate(seed, run, before, after, others):
+    """The docstring's guarantee: such a run leaves GUARANTEED_HITS kept 5-grams of its output in
+    the record, so the record is read back at the threshold the check uses."""
+    from agent.reuse.fingerprint import fingerprint
+
     rng = random.Random(seed)
     output = filler(rng, 300)
     words = output.split()
@@ -96,10 +56,83 @@ def test_a_reused_run_of_20_words_or_more_is_always_a_candidate(seed, run, befor
     for i, fields in enumerate(records):
         builder.add(i + 1, fields, 0)
     data = builder.finish({})
+    outputs = [filler(rng, 200) for _ in range(others)]
+    outputs.insert(rng.randint(0, others), output)
+    query = sketch.NewOutputs.of([fingerprint(t).shingles for t in outputs])
+    assert sketch.GUARANTEED_HITS == 2
+    assert hit in data.candidates(query).tolist()
+
+
+def brute_candidates(data: sketch.SketchData, outputs: list[np.ndarray], need: int) -> list[int]:
+    """candidates() the slow way: per record, per output, count the kept hashes in it."""
+    found, at = [], 0
+    for index, count in enumerate(data.counts.tolist()):
+        mine = data.hashes[at:at + count].tolist()
+        at += count
+        if any(sum(h in set(sketch.sketch_hash(o).tolist()) for h in mine) >= need for o in outputs):
+            found.append(index)
+    return found
+
+
+@FAST
+@given(counts=st.lists(st.integers(0, 12), max_size=20), n_outputs=st.integers(0, 5), need=st.integers(1, 3),
+       seed=st.integers(0, 999))
+def test_candidates_are_the_records_with_enough_hits_in_one_output(counts, n_outputs, need, seed):
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(0, 1 << 64, 30, dtype=np.uint64)  # few distinct 5-grams: many shared, repeats
+    outputs = [rng.choice(pool, rng.integers(0, 15)) for _ in range(n_outputs)]
+    hashes = sketch.sketch_hash(rng.choice(pool, sum(counts))) if counts else np.empty(0, np.uint32)
+    zeros = np.zeros(len(counts), np.int64)
+    data = sketch.SketchData({}, hashes.astype(np.uint32), np.array(counts, np.int64), zeros, zeros, zeros)
+    got = data.candidates(sketch.NewOutputs.of(outputs), need).tolist()
+    assert got == brute_candidates(data, outputs, need)
+
+
+def test_one_shared_5_gram_does_not_make_a_record_a_candidate():
     from agent.reuse.fingerprint import fingerprint
 
-    query = sketch.top32(fingerprint(output).shingles)
-    assert hit in data.candidates(query).tolist()
+    rng = random.Random(4)
+    output = filler(rng, 200)
+    builder = sketch.SketchBuilder()
+    builder.add(1, [("t", output)], 0)
+    data = builder.finish({})
+    kept = data.hashes[:1]
+    lone = sketch.NewOutputs.of([np.array([int(kept[0]) << 40], np.uint64)])  # one of its kept 5-grams
+    assert data.candidates(lone).tolist() == [] and data.candidates(lone, need=1).tolist() == [0]
+    assert data.candidates(sketch.NewOutputs.of([fingerprint(output).shingles])).tolist() == [0]
+
+
+@FAST
+@given(sizes=st.lists(st.integers(0, 6), max_size=6).filter(any), seed=st.integers(0, 99))
+def test_units_sketched_apart_and_merged_cover_the_file_and_keep_the_guarantee(sizes, seed):
+    """What a worker builds for its unit (sketch.sketch_of_unit), merged: the records and spans of
+    the whole file, and a planted run of 20 words is a candidate wherever the units were cut.
+    (The kept hashes themselves may differ from a one-pass sketch: windows across a cut differ.)"""
+    from agent.reuse.fingerprint import fingerprint
+
+    rng = random.Random(seed)
+    output = filler(rng, 100)
+    total = sum(sizes)
+    planted = rng.randint(1, total)
+    records, end = [], 0
+    for n in range(1, total + 1):
+        end += rng.randint(1, 500)
+        text = f"{filler(rng, 10)} {' '.join(output.split()[30:50])} {filler(rng, 5)}" if n == planted \
+            else filler(rng, rng.randint(0, 60))
+        records.append(Record(n, [("t", text)], end, "x"))
+    whole = sketch.SketchBuilder()
+    for r in records:
+        whole.add(r.number, r.fields, r.end_offset)
+    parts, at, start = [], 0, 0
+    for size in sizes:
+        unit = records[at:at + size]
+        parts.append(sketch.sketch_of_unit(unit, start))
+        at, start = at + size, unit[-1].end_offset if unit else start
+    merged, expected = sketch.merge(parts, {"b": 1}), whole.finish({"b": 1})
+    assert merged.binding == expected.binding and int(merged.counts.sum()) == len(merged.hashes)
+    for name in ("numbers", "starts", "ends"):
+        assert np.array_equal(getattr(merged, name), getattr(expected, name)), name
+    assert planted - 1 in merged.candidates(sketch.NewOutputs.of([fingerprint(output).shingles])).tolist()
 
 
 @FAST
@@ -109,7 +142,7 @@ def test_a_sketch_is_read_back_as_written(tmp_path_factory, counts, seed):
     numbers = np.cumsum(rng.integers(1, 4, len(counts))).astype(np.int64)
     ends = np.cumsum(rng.integers(0, 1 << 40, len(counts))).astype(np.int64)
     starts = np.concatenate(([0], ends))[:len(ends)].astype(np.int64)
-    data = sketch.SketchData({"store_id": "s"}, rng.integers(0, 1 << 32, sum(counts), dtype=np.uint64).astype(np.uint32),
+    data = sketch.SketchData({"store_id": "s"}, rng.integers(0, 1 << sketch.HASH_BITS, sum(counts)).astype(np.uint32),
                              np.array(counts, np.int64), numbers, starts, ends)
     path = tmp_path_factory.mktemp("s") / "x.sketch"
     sketch.save(data, path)
@@ -122,7 +155,9 @@ def test_a_sketch_is_read_back_as_written(tmp_path_factory, counts, seed):
 def test_a_damaged_sketch_is_not_used(tmp_path):
     path = tmp_path / "x.sketch"
     assert sketch.load(path) is None
-    path.write_bytes(b"AIAUDIT-SKETCH-1\n\xff\xff\xff\x7f{")
+    path.write_bytes(b"AIAUDIT-SKETCH-2\n\xff\xff\xff\x7f{")
+    assert sketch.load(path) is None
+    path.write_bytes(b"AIAUDIT-SKETCH-1\n\x02\x00\x00\x00{}")  # the 32-bit format before: not read
     assert sketch.load(path) is None
     path.write_bytes(b"garbage")
     assert sketch.load(path) is None
