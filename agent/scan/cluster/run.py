@@ -85,6 +85,8 @@ class ClusterScan:
         self.on_unit = on_unit or (lambda state, unit: None)
         self.progress = ClusterProgressState()
         self.submitted = 0  # units sent to the cluster by this run
+        self.task_seconds = 0.0  # wall time the workers spent in this run's tasks, summed
+        self.task_cpu_seconds = 0.0  # CPU of those tasks' threads, summed
         self.units_by_task: dict[str, WorkUnit] = {}  # task key -> its unit
 
     # -- planning --
@@ -180,6 +182,8 @@ class ClusterScan:
                 unit_result = UnitResult(unit.path, unit.key, local_numbers=False, fatal=plan.failed[unit.key])
             else:
                 plan.waiting[unit_result.key] = unit_result
+                self.task_seconds += unit_result.seconds
+                self.task_cpu_seconds += unit_result.cpu_seconds
                 self.progress.records += unit_result.records
                 self.progress.bytes += unit_result.nbytes
                 self._record_ready(plan, version)
