@@ -3,9 +3,10 @@
 Files are planned in the order a local scan walks them; unchanged files are not read (as in a
 local scan), and units already recorded by an interrupted run are not submitted again
 (agent.scan.cluster.resume). Results are recorded as they arrive, through the local scanner's
-own `_commit` (one code path for findings and file state): a JSONL range as soon as every range
-before it is known (its records' numbers depend on how many lines precede it), anything else at
-once. A file's state is completed when its last unit is recorded. A worker lost mid-task is the
+own `_commit` (one code path for findings and file state): a JSONL or CSV range as soon as every
+range before it is known (its records' numbers depend on how many lines precede it; a CSV range
+whose guessed start is not where the range before it ended is run again from there), anything
+else at once. A file's state is completed when its last unit is recorded. A worker lost mid-task is the
 scheduler's business: it runs the task again elsewhere, and the future completes once.
 Object-store URLs and Delta tables are scanned by the client itself, through the local scanner.
 """
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -28,7 +30,9 @@ from agent.scan.cluster.task import UnitResult
 from agent.scan.cluster.task import scan_unit
 from agent.scan.cluster.units import BYTES
 from agent.scan.cluster.units import WorkUnit
+from agent.scan.cluster.units import is_table
 from agent.scan.cluster.units import plan_units
+from agent.scan.formats.csv_ranges import start_is_known
 from agent.scan.formats.delta import table_of as delta_table_of
 from agent.scan.readers import Record
 from agent.scan.scan import HEAD_BYTES
@@ -87,6 +91,8 @@ class ClusterScan:
         self.submitted = 0  # units sent to the cluster by this run
         self.task_seconds = 0.0  # wall time the workers spent in this run's tasks, summed
         self.task_cpu_seconds = 0.0  # CPU of those tasks' threads, summed
+        self.reruns = 0  # CSV ranges run again from their true start
+        self._running = None  # the as_completed of this run's futures (reruns join it)
         self.units_by_task: dict[str, WorkUnit] = {}  # task key -> its unit
 
     # -- planning --
@@ -171,7 +177,8 @@ class ClusterScan:
             if plans[name].complete:
                 yield self._finish(plans.pop(name), version)
         self.units_by_task = {future.key: unit for future, unit in zip(futures, pending)}
-        for future in as_completed(futures, loop=self.client.loop):
+        self._running = as_completed(futures, loop=self.client.loop)
+        for future in self._running:
             unit = self.units_by_task[future.key]
             plan = plans[unit.path]
             self.progress.tasks_done += 1
@@ -199,21 +206,38 @@ class ClusterScan:
             else:
                 yield self.scanner.scan_file(Path(target), Path(target).parent)
 
+    def _rerun(self, unit: WorkUnit) -> None:
+        """Run `unit` again (a CSV range from the row start the range before it ended at)."""
+        future = self.client.submit(scan_unit, unit, pure=False, priority=1, retries=0)
+        self.units_by_task[future.key] = unit
+        self.progress.tasks_total += 1
+        self.submitted += 1
+        self.reruns += 1
+        self._running.add(future)
+
     def _record_ready(self, plan: FilePlan, version: int) -> None:
-        """Record every returned unit whose record numbers are known (see the module doc)."""
-        lines_before = 0
+        """Record every returned unit whose record numbers are known (see the module doc). A CSV
+        range that did not start where the range before it ended is run again from there."""
+        lines_before, previous_end = 0, 0
+        table = is_table(plan.path)
         for unit in plan.units:
             done = plan.done.get(unit.key)
             if done is not None:
                 lines_before += done.lines
+                previous_end = done.max_end
                 continue
             returned = plan.waiting.pop(unit.key, None)
             if returned is None:
                 if unit.kind == BYTES:
                     return  # later ranges wait for this one's line count
                 continue
+            if table and unit.kind == BYTES and returned.fatal is None \
+                    and not start_is_known(returned.start, previous_end, first=unit.start == 0):
+                self._rerun(replace(unit, exact_start=previous_end))
+                return
             plan.done[unit.key] = self._record(plan, returned, lines_before if returned.local_numbers else 0, version)
             lines_before += returned.lines
+            previous_end = plan.done[unit.key].max_end
 
     def _record(self, plan: FilePlan, unit: UnitResult, shift: int, version: int) -> resume.DoneUnit:
         name, result = str(plan.path), plan.result

@@ -23,6 +23,9 @@ from agent.reuse.spans import attach_spans
 from agent.scan.cluster.units import BYTES
 from agent.scan.cluster.units import ROWS
 from agent.scan.cluster.units import WorkUnit
+from agent.scan.cluster.units import is_table
+from agent.scan.formats.csv_ranges import RangeRows
+from agent.scan.formats.csv_ranges import read_csv_range
 from agent.scan.formats.jsonl_ranges import ByteRange
 from agent.scan.formats.jsonl_ranges import read_range
 from agent.scan.formats.parquet_groups import RowGroup
@@ -53,6 +56,8 @@ class UnitResult:
     errors: list[tuple[int, str]] = field(default_factory=list)  # record number, message
     fatal: str | None = None  # the unit could not be read (further): why
     worker: str = ""
+    start: int = 0  # CSV range: where it started (checked by the client against the range before)
+    end: int = 0  # CSV range: where the next range must start (a row start)
 
 
 def line_start_at_or_after(raw, offset: int, size: int) -> int:
@@ -92,8 +97,27 @@ def aligned_range(path: Path, unit: WorkUnit) -> tuple[ByteRange, int]:
     return ByteRange(start, end, 1), lines
 
 
-def _items(unit: WorkUnit, result: UnitResult) -> Iterator[Record | RecordError]:
+def _csv_range(path: Path, unit: WorkUnit, result: UnitResult) -> Iterator[Record | RecordError]:
+    """A CSV/TSV range from its given or guessed start; its bounds go into `result` at the end.
+    Not the last range: `max_end` is the true end, which the next range is checked against (also
+    after a resume, from the stored mark)."""
+    size = os.stat(path).st_size
+    start = unit.exact_start
+    if start is None:
+        with open(path, "rb") as raw:
+            start = line_start_at_or_after(raw, unit.start, size)
+    bounds = RangeRows()
+    yield from read_csv_range(path, start, unit.end, bounds)
+    result.lines, result.start, result.end = bounds.rows, bounds.start, bounds.end or 0
+    if unit.end < size:
+        result.max_end = result.end
+
+
+def read_unit(unit: WorkUnit, result: UnitResult) -> Iterator[Record | RecordError]:
+    """The records of one unit; what the read learns about the unit's bounds goes into `result`."""
     path = Path(unit.path)
+    if unit.kind == BYTES and is_table(path):
+        return _csv_range(path, unit, result)
     if unit.kind == BYTES:
         byte_range, result.lines = aligned_range(path, unit)
         return read_range(path, byte_range)
@@ -117,7 +141,7 @@ def scan_unit(unit: WorkUnit, detector: ReuseDetector | None = None) -> UnitResu
 
     def fields() -> Iterator[list[tuple[str, str]]]:
         try:
-            for item in _items(unit, result):
+            for item in read_unit(unit, result):
                 if isinstance(item, RecordError):
                     result.bad_records += 1
                     result.errors.append((item.number, item.message))

@@ -62,6 +62,7 @@ def test_findings_and_file_states_equal_a_local_scan(lake, client, tmp_path, sha
     assert expected and findings(store, on_cluster) == expected
     assert file_states(store, on_cluster) == file_states(store, local)
     assert run.submitted > 40  # the big JSONL file went out in byte ranges, the Parquet file in row groups
+    assert run.reruns >= 1  # a CSV range guessed a start inside a quoted field and was read again
     assert sorted(r.records for r in results) == sorted(r.records for r in local_results)
     assert sum(len(r.findings) for r in results) == len(expected)
     # malformed records are named with their line numbers in the whole file, as a local scan names them
@@ -134,6 +135,6 @@ def test_an_interrupted_client_resumes_without_the_units_it_recorded(lake, clien
     # the order they finish in (a byte range waits for the one before it: 3 of 10 seen under load)
     assert left < total
     run, _ = _cluster_scan(store, catalog, client, on_cluster)
-    assert run.submitted == left
+    assert run.submitted == left + run.reruns  # CSV ranges whose guessed start was wrong run twice
     assert findings(store, on_cluster) == findings(store, local)
     assert file_states(store, on_cluster) == file_states(store, local)
