@@ -8,7 +8,8 @@ range before it is known (its records' numbers depend on how many lines precede 
 whose guessed start is not where the range before it ended is run again from there), anything
 else at once. A file's state is completed when its last unit is recorded. A worker lost mid-task is the
 scheduler's business: it runs the task again elsewhere, and the future completes once.
-Object-store URLs and Delta tables are scanned by the client itself, through the local scanner.
+Objects in an object store are listed here and read by the workers, each opening them itself
+(agent.scan.cluster.remote_units); Delta tables are scanned by the client, through their log.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 from pathlib import Path
+from pathlib import PurePosixPath
 
 from sqlalchemy import select
 
+from agent.errors import UserError
 from agent.errors import internal_reason
 from agent.scan.cluster import resume
 from agent.scan.cluster.task import UnitResult
@@ -50,8 +53,8 @@ DEFAULT_RANGE_BYTES = 256 << 20
 
 @dataclass
 class FilePlan:
-    path: Path
-    root: Path
+    path: Path | str  # an object's public URL (a str) when it is in an object store
+    root: Path | str
     st: os.stat_result
     head: str
     units: list[WorkUnit]
@@ -122,6 +125,49 @@ class ClusterScan:
         done = resume.recorded(self.scanner.store, str(path), st, head, version)
         return FilePlan(path, root, st, head, units, {k: v for k, v in done.items() if k in {u.key for u in units}})
 
+    def _plan_objects(self, url: str, version: int, local: list[str]) -> Iterator[FilePlan | FileResult]:
+        """The objects under `url`, listed here and planned for the workers (which open them
+        themselves, agent.scan.cluster.remote_units); Delta tables are left to this client
+        (`local`, as "table URL\0root"), as a local scan reads them through their log."""
+        from agent.scan import remote
+        from agent.scan.formats import delta
+        from agent.scan.sources import list_objects
+        from agent.scan.sources import open_filesystem
+        from agent.scan.sources import public_url
+        from agent.scan.sources import scrub
+        from agent.scan.walk import supported
+
+        root = public_url(url)
+        try:
+            fs, base = open_filesystem(url)
+            objects = list_objects(fs, base)
+        except UserError as e:
+            yield self.scanner._file_error(FileResult(root), scrub(str(e), url))
+            return
+        except Exception as e:  # no bucket, denied, network: the line a local scan gives
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())[:300]
+            yield self.scanner._file_error(FileResult(root), scrub(f"{root}: cannot list objects "
+                                                                   f"({type(e).__name__}: {reason})", url))
+            return
+        tables = sorted({str(PurePosixPath(o.key).parent.parent) for o in objects
+                         if PurePosixPath(o.key).parent.name == delta.LOG_DIR})
+        local.extend(f"{fs.unstrip_protocol(t)}\0{root}" for t in tables)
+        for obj in objects:
+            if any(obj.key == t or obj.key.startswith(t + "/") for t in tables):
+                continue
+            if not supported(Path(PurePosixPath(obj.key).name)):
+                continue
+            identity = remote._identity("object", obj.etag, obj.size, obj.mtime_ns)
+            unchanged = remote._unchanged(self.scanner, obj.url, identity)
+            if unchanged is not None:
+                yield unchanged
+                continue
+            st = remote._stat(obj.size, obj.mtime_ns)
+            units = plan_units(obj.url, obj.size, self.range_bytes, source=lambda key=obj.key: fs.open(key, "rb"))
+            done = resume.recorded(self.scanner.store, obj.url, st, identity, version)
+            yield FilePlan(obj.url, root, st, identity, units,
+                           {k: v for k, v in done.items() if k in {u.key for u in units}})
+
     def _walk(self, paths: list[Path | str]) -> Iterator[tuple[Path, Path] | FileResult | str]:
         """(file, root) for local files; FileResult for what cannot be scanned; the URL or Delta
         table path (str) for what the client scans itself."""
@@ -157,10 +203,15 @@ class ClusterScan:
         for item in self._walk(paths):
             if isinstance(item, FileResult):
                 yield item
+                continue
+            if isinstance(item, str) and is_url(item):
+                planned_all = list(self._plan_objects(item, version, local))
             elif isinstance(item, str):
                 local.append(item)
+                continue
             else:
-                planned = self._plan(*item, version)
+                planned_all = [self._plan(*item, version)]
+            for planned in planned_all:
                 if isinstance(planned, FileResult):
                     yield planned
                 else:
@@ -199,10 +250,11 @@ class ClusterScan:
             if plan.complete:
                 yield self._finish(plans.pop(unit.path), version)
         for target in local:
-            if is_url(target):
-                from agent.scan.remote import scan_url
+            if is_url(target):  # a Delta table in a bucket
+                from agent.scan.remote import scan_delta
 
-                yield from scan_url(self.scanner, target)
+                table, root = target.split("\0")
+                yield scan_delta(self.scanner, table, root, remote=True)
             else:
                 yield self.scanner.scan_file(Path(target), Path(target).parent)
 

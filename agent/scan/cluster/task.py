@@ -13,6 +13,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -34,6 +35,7 @@ from agent.scan.readers import FileReadError
 from agent.scan.readers import Record
 from agent.scan.readers import RecordError
 from agent.scan.readers import read_records
+from agent.scan.sources import is_url
 
 _SCAN_CHUNK = 1 << 20
 
@@ -83,10 +85,11 @@ def count_newlines(raw, start: int, end: int) -> int:
     return count
 
 
-def aligned_range(path: Path, unit: WorkUnit) -> tuple[ByteRange, int]:
-    """The line-aligned range of a nominal JSONL range, and how many lines start in it."""
-    size = os.stat(path).st_size
-    with open(path, "rb") as raw:
+def aligned_range(path: Path, unit: WorkUnit, raw=None, size: int | None = None) -> tuple[ByteRange, int]:
+    """The line-aligned range of a nominal JSONL range, and how many lines start in it (`raw`,
+    `size`: the file already open, left open, and its size)."""
+    size = os.stat(path).st_size if size is None else size
+    with (open(path, "rb") if raw is None else nullcontext(raw)) as raw:
         start = line_start_at_or_after(raw, unit.start, size)
         end = line_start_at_or_after(raw, min(unit.end, size), size) if unit.end < size else size
         end = max(start, end)
@@ -97,17 +100,18 @@ def aligned_range(path: Path, unit: WorkUnit) -> tuple[ByteRange, int]:
     return ByteRange(start, end, 1), lines
 
 
-def _csv_range(path: Path, unit: WorkUnit, result: UnitResult) -> Iterator[Record | RecordError]:
+def _csv_range(path: Path, unit: WorkUnit, result: UnitResult, opener=None,
+               size: int | None = None) -> Iterator[Record | RecordError]:
     """A CSV/TSV range from its given or guessed start; its bounds go into `result` at the end.
     Not the last range: `max_end` is the true end, which the next range is checked against (also
-    after a resume, from the stored mark)."""
-    size = os.stat(path).st_size
+    after a resume, from the stored mark). `opener`/`size`: how to open the file (an object's)."""
+    size = os.stat(path).st_size if size is None else size
     start = unit.exact_start
     if start is None:
-        with open(path, "rb") as raw:
+        with (open(path, "rb") if opener is None else opener()) as raw:
             start = line_start_at_or_after(raw, unit.start, size)
     bounds = RangeRows()
-    yield from read_csv_range(path, start, unit.end, bounds)
+    yield from read_csv_range(path, start, unit.end, bounds, None if opener is None else opener(), size)
     result.lines, result.start, result.end = bounds.rows, bounds.start, bounds.end or 0
     if unit.end < size:
         result.max_end = result.end
@@ -115,6 +119,10 @@ def _csv_range(path: Path, unit: WorkUnit, result: UnitResult) -> Iterator[Recor
 
 def read_unit(unit: WorkUnit, result: UnitResult) -> Iterator[Record | RecordError]:
     """The records of one unit; what the read learns about the unit's bounds goes into `result`."""
+    if is_url(unit.path):
+        from agent.scan.cluster.remote_units import read_object_unit
+
+        return read_object_unit(unit, result)
     path = Path(unit.path)
     if unit.kind == BYTES and is_table(path):
         return _csv_range(path, unit, result)

@@ -40,6 +40,7 @@ class WorkUnit:
     first_row: int = 1  # ROWS: number of the group's first row in the file
     nbytes: int = 0  # bytes the unit reads, for progress and scheduling
     exact_start: int | None = None  # CSV range run again: the row start the range before it ended at
+    file_size: int = 0  # the whole file's size (an object's, so a worker need not ask the store)
 
     @property
     def key(self) -> str:
@@ -51,20 +52,22 @@ class WorkUnit:
         return WHOLE
 
 
-def plan_units(path: Path, size: int, range_bytes: int) -> list[WorkUnit]:
-    """The units of one local file of `size` bytes, in file order. A Parquet footer that cannot be
-    read makes the file one unit: the worker's read then reports why, like a local scan."""
+def plan_units(path: Path | str, size: int, range_bytes: int, source=None) -> list[WorkUnit]:
+    """The units of one file of `size` bytes (a local path, or an object's URL with `source`
+    opening it for its Parquet footer), in file order. A Parquet footer that cannot be read makes
+    the file one unit: the worker's read then reports why, like a local scan."""
     if range_bytes <= 0:
         raise ValueError("range_bytes must be positive")
-    kind, compression = file_format(path)
+    name = str(path)
+    kind, compression = file_format(Path(name))
     if kind in SPLIT_BY_BYTES and compression is None and size > range_bytes:
         cuts = list(range(0, size, range_bytes)) + [size]
-        return [WorkUnit(str(path), BYTES, a, b, nbytes=b - a) for a, b in zip(cuts, cuts[1:])]
+        return [WorkUnit(name, BYTES, a, b, nbytes=b - a, file_size=size) for a, b in zip(cuts, cuts[1:])]
     if kind == "parquet" and compression is None and size > range_bytes:
         try:
-            groups = plan_row_groups(path)
+            groups = plan_row_groups(Path(name), source() if source is not None else None)
         except Exception:  # unreadable footer: one unit, whose read names the problem
             groups = []
         if len(groups) > 1:
-            return [WorkUnit(str(path), ROWS, g.index, g.rows, g.first_row, g.nbytes) for g in groups]
-    return [WorkUnit(str(path), WHOLE, nbytes=size)]
+            return [WorkUnit(name, ROWS, g.index, g.rows, g.first_row, g.nbytes, file_size=size) for g in groups]
+    return [WorkUnit(name, WHOLE, nbytes=size, file_size=size)]

@@ -24,6 +24,7 @@ from agent.scan.readers import FileReadError
 from agent.scan.readers import Record
 from agent.scan.readers import RecordError
 from agent.scan.readers.common import _open
+from agent.scan.readers.common import _Stream
 from agent.scan.readers.table import RowBoundary
 from agent.scan.readers.table import _read_table
 
@@ -49,14 +50,16 @@ def start_is_known(start: int, previous_end: int, first: bool) -> bool:
     return first or not previous_end or start == previous_end
 
 
-def read_csv_range(path: Path, start: int, nominal_end: int, bounds: RangeRows) -> Iterator[Record | RecordError]:
+def read_csv_range(path: Path, start: int, nominal_end: int, bounds: RangeRows, raw=None,
+                   size: int | None = None) -> Iterator[Record | RecordError]:
     """The records of the rows that start in [start, nominal_end) (uncompressed CSV/TSV),
-    numbered from 1; `bounds` gets the true end and the rows used when the iterator ends."""
-    size = Path(path).stat().st_size
+    numbered from 1; `bounds` gets the true end and the rows used when the iterator ends. `raw`
+    and `size`: the file already open (seekable, binary; an object store's file) and its size."""
+    size = Path(path).stat().st_size if size is None else size
     bounds.start = start
     boundary = RowBoundary(nominal_end)
     try:
-        stream = _open(Path(path), None)
+        stream = _open(Path(path), None) if raw is None else _Stream(Path(path), None, raw, raw, seekable=True)
     except OSError as e:
         raise FileReadError(path, e.strerror or str(e)) from None
     with stream:
