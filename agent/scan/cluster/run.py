@@ -61,6 +61,7 @@ class FilePlan:
     done: dict[str, resume.DoneUnit]  # recorded, in an earlier run or this one
     waiting: dict[str, UnitResult] = field(default_factory=dict)  # returned, not yet recordable
     failed: dict[str, str] = field(default_factory=dict)  # unit key -> why its task failed
+    sketch_parts: dict[str, tuple] = field(default_factory=dict)  # unit key -> (its sketch, number shift)
     result: FileResult = None  # type: ignore[assignment]
     resumed: bool = False  # some units were recorded by an earlier run
 
@@ -312,6 +313,8 @@ class ClusterScan:
             if row is not None:
                 row["spans"] = known_spans(spans, set(row["output_ids"]))
                 rows.append(row)
+        if unit.sketch is not None:
+            plan.sketch_parts[unit.key] = (unit.sketch, shift)
         done = resume.DoneUnit(unit.key, unit.lines, unit.records, unit.bad_records,
                                unit.max_record + shift if unit.records else 0, unit.max_end)
         store = self.scanner.store
@@ -328,6 +331,24 @@ class ClusterScan:
     def _records_done(plan: FilePlan, extra: resume.DoneUnit | None = None) -> int:
         return max([d.max_record for d in plan.done.values()] + ([extra.max_record] if extra else []) + [0])
 
+    def _keep_sketch(self, plan: FilePlan, unusable: bool) -> None:
+        """Save the file's sketch joined from its units' parts, as a local scan saves the one it
+        builds; a file read with errors, or partly by an earlier run, has its old sketch dropped."""
+        from agent.scan import incremental
+        from agent.scan import sketch
+        from agent.scan.cluster.sketches import join
+
+        catalog, name = self.scanner.catalog, str(plan.path)
+        parts = None if unusable else _sketch_of(plan)
+        if parts is None:
+            incremental.forget(catalog, name)
+            return
+        try:
+            joined = join(parts, incremental.binding(catalog, name, plan.st, plan.head))
+            sketch.save(joined, sketch.sketch_path(incremental.sketch_dir(catalog), name))
+        except OSError:  # no sketch: the file is read in full when it must be checked again
+            incremental.forget(catalog, name)
+
     def _finish(self, plan: FilePlan, version: int) -> FileResult:
         """The file's state as a local scan leaves it. Its unit marks are dropped once it is
         complete; a file with failed units is an error (read again next time) and keeps the
@@ -342,12 +363,20 @@ class ClusterScan:
         result.bytes = plan.st.st_size
         result.bad_records = sum(d.bad_records for d in plan.done.values())
         failed = bool(plan.failed)
+        if not is_url(name):
+            self._keep_sketch(plan, failed or result.state == "error")
         self.scanner._commit(name, plan.root, plan.st, plan.head, version, self._offset(plan),
                              self._records_done(plan), result, [], partial=failed,
                              also=None if failed else (lambda s: resume.clear(s, name)))
         if plan.resumed:  # what the earlier run recorded counts too
             result.findings = self.scanner.stored_findings(name)
         return result
+
+
+def _sketch_of(plan: FilePlan):
+    """The parts of the file's sketch in file order, or None when a unit has none."""
+    parts = [plan.sketch_parts.get(u.key) for u in plan.units]
+    return None if any(p is None for p in parts) else parts
 
 
 def known_spans(spans: list[dict], known: set[int]) -> list[dict]:

@@ -35,6 +35,7 @@ from agent.scan.readers import FileReadError
 from agent.scan.readers import Record
 from agent.scan.readers import RecordError
 from agent.scan.readers import read_records
+from agent.scan.sketch import SketchBuilder
 from agent.scan.sources import is_url
 
 _SCAN_CHUNK = 1 << 20
@@ -60,6 +61,9 @@ class UnitResult:
     worker: str = ""
     start: int = 0  # CSV range: where it started (checked by the client against the range before)
     end: int = 0  # CSV range: where the next range must start (a row start)
+    # the unit's part of the file's incremental sketch (agent.scan.sketch; local files only, as in
+    # a local scan): numbered as the records here, joined by the client (agent.scan.cluster.sketches)
+    sketch: object = None
 
 
 def line_start_at_or_after(raw, offset: int, size: int) -> int:
@@ -146,6 +150,7 @@ def scan_unit(unit: WorkUnit, detector: ReuseDetector | None = None) -> UnitResu
         detector, worker = worker_detector(), get_worker().address
     result = UnitResult(unit.path, unit.key, local_numbers=unit.kind == BYTES, nbytes=unit.nbytes, worker=worker)
     records: deque[Record] = deque()
+    builder = None if is_url(unit.path) else SketchBuilder()
 
     def fields() -> Iterator[list[tuple[str, str]]]:
         try:
@@ -155,6 +160,8 @@ def scan_unit(unit: WorkUnit, detector: ReuseDetector | None = None) -> UnitResu
                     result.errors.append((item.number, item.message))
                     continue
                 records.append(item)
+                if builder is not None:
+                    builder.add(item.number, item.fields, item.end_offset)
                 yield item.fields
         except FileReadError as e:
             result.fatal = e.reason
@@ -174,6 +181,8 @@ def scan_unit(unit: WorkUnit, detector: ReuseDetector | None = None) -> UnitResu
     wanted = [{"output_ids": sorted({m.output_id for m in found[3]})} for found in result.matches]
     attach_spans(wanted, matched_fields, detector)
     result.matches = [(*found[:4], row["spans"]) for found, row in zip(result.matches, wanted)]
+    if builder is not None and result.fatal is None:
+        result.sketch = builder.finish({})
     result.seconds = time.perf_counter() - started
     result.cpu_seconds = time.thread_time() - cpu
     return result
