@@ -9,7 +9,11 @@ same page cache under its own paths (a file's scan state is keyed by path). Time
 planning, every task, and recording every finding in the store, i.e. what `aiaudit scan` waits
 for; starting the cluster and putting the index on the workers are timed apart (once per scan,
 not per byte). Prints the load average before and after: on a shared machine the ratios say
-more than the absolute rates. Ends with the projection for a weekly pass over 100 TB.
+more than the absolute rates. Prints the CPU seconds of every part (workers in and out of
+tasks, the client's main thread, the scheduler's threads) and how long the workers waited for a
+core, so a run on a loaded machine still says where the time went, and a 2-to-1 ratio bounded
+by CPU alone. Ends with the projection for a weekly pass over 100 TB at the measured rate per
+worker CPU second.
 """
 
 from __future__ import annotations
@@ -22,15 +26,18 @@ import random
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import distributed  # noqa: E402
+import psutil  # noqa: E402  (a dependency of distributed)
 
 from agent.reuse.outputs import OutputCatalog  # noqa: E402
 from agent.scan.cluster.connect import install_index  # noqa: E402
+from agent.scan.cluster.connect import local_cluster  # noqa: E402
 from agent.scan.cluster.run import ClusterScan  # noqa: E402
 from agent.scan.scan import Scanner  # noqa: E402
 from agent.store.engine import open_store  # noqa: E402
@@ -66,30 +73,67 @@ def link_tree(source: Path, target: Path) -> None:
         os.link(path, target / path.name)
 
 
-def local_scan(store, catalog, root: Path) -> tuple[float, int]:
-    started = time.perf_counter()
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def run_queue_wait(pid: int) -> float:
+    """Seconds the threads of `pid` were ready to run but waited for a core (/proc schedstat):
+    the share of a run lost to other load on the machine, not to the scan's design."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):  # a thread that ended, or no schedstat
+            pass
+    return total / 1e9
+
+
+def thread_cpu() -> dict[int, float]:
+    """CPU seconds of each thread of this process, by native thread id."""
+    return {t.id: t.user_time + t.system_time for t in psutil.Process().threads()}
+
+
+def local_scan(store, catalog, root: Path) -> dict:
+    started, cpu = time.perf_counter(), time.process_time()
     results = list(Scanner(store, catalog).scan_paths([root]))
-    return time.perf_counter() - started, sum(len(r.findings) for r in results)
+    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+            "findings": sum(len(r.findings) for r in results)}
 
 
 def cluster_scan(store, catalog, root: Path, workers: int, range_bytes: int) -> dict:
     started = time.perf_counter()
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+    cluster = local_cluster(workers, logging.ERROR)  # what `aiaudit scan --workers N` starts
     client = distributed.Client(cluster, set_as_default=False)
     try:
         client.wait_for_workers(workers)
         up = time.perf_counter()
         uploaded = install_index(client, catalog, shared=False)  # the upload path: what a remote cluster gets
         installed = time.perf_counter()
+        pids = client.run(os.getpid)  # worker address -> pid of its process
+        main = threading.main_thread().native_id
+        workers_before = {pid: cpu_seconds(pid) for pid in pids.values()}
+        waits_before = {pid: run_queue_wait(pid) for pid in pids.values()}
+        threads_before = thread_cpu()
+        begun = time.perf_counter()
         run = ClusterScan(Scanner(store, catalog), client, range_bytes=range_bytes)
         results = list(run.scan_paths([root]))
         done = time.perf_counter()
+        threads_after = thread_cpu()
+        worker_cpu = {pid: cpu_seconds(pid) - before for pid, before in workers_before.items()}
+        worker_wait = sum(run_queue_wait(pid) - before for pid, before in waits_before.items())
     finally:
         client.close()
         cluster.close()
-    return {"seconds": done - installed, "start": up - started, "install": installed - up, "uploaded": uploaded,
-            "tasks": run.submitted, "findings": sum(len(r.findings) for r in results)}
+    # this process: the main thread plans and records (the client's own work); the other threads
+    # run the in-process scheduler, the nannies and the client's and scheduler's comms
+    own = {tid: cpu - threads_before.get(tid, 0.0) for tid, cpu in threads_after.items()}
+    return {"seconds": done - begun, "start": up - started, "install": installed - up, "uploaded": uploaded,
+            "tasks": run.submitted, "findings": sum(len(r.findings) for r in results),
+            "worker_cpu": sorted(worker_cpu.values()), "client_cpu": own.pop(main, 0.0),
+            "scheduler_cpu": sum(own.values()), "worker_wait": worker_wait, "task_seconds": run.task_seconds,
+            "task_cpu": run.task_cpu_seconds}
 
 
 def main() -> int:
@@ -117,29 +161,56 @@ def main() -> int:
         for path in source.iterdir():  # warm the page cache: every run reads from memory
             path.read_bytes()
         load_before = os.getloadavg()
-        seconds, found = local_scan(store, catalog, work / "local")
+        local = local_scan(store, catalog, work / "local")
         one = cluster_scan(store, catalog, work / "one", 1, args.range_mb << 20)
         two = cluster_scan(store, catalog, work / "two", 2, args.range_mb << 20)
         load_after = os.getloadavg()
         mb = total / 1e6
         print(f"dataset: {mb:.1f} MB in {args.files} JSONL files, {args.outputs} outputs indexed, "
               f"{os.cpu_count()} cores, load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
-        print(f"local single process : {mb / seconds:7.1f} MB/s  ({seconds:.2f} s, {found} findings)")
-        for label, r in (("1 worker process     ", one), ("2 worker processes   ", two)):
+        print(f"local single process : {mb / local['seconds']:7.1f} MB/s  ({local['seconds']:.2f} s wall, "
+              f"{local['cpu']:.2f} s CPU = {mb / local['cpu']:.1f} MB per CPU second, {local['findings']} findings)")
+        for label, r, n in (("1 worker process     ", one, 1), ("2 worker processes   ", two, 2)):
+            workers = sum(r["worker_cpu"])
             print(f"{label}: {mb / r['seconds']:7.1f} MB/s  ({r['seconds']:.2f} s, {r['tasks']} tasks, "
                   f"{r['findings']} findings; cluster start {r['start']:.1f} s, index upload "
                   f"{r['uploaded'] / 1e6:.2f} MB once per worker in {r['install']:.2f} s)")
-        if not (found == one["findings"] == two["findings"]):
+            print(f"    CPU seconds: workers {' + '.join(f'{c:.2f}' for c in r['worker_cpu'])}, "
+                  f"(in tasks {r['task_cpu']:.2f}, Dask's own {workers - r['task_cpu']:.2f}), "
+                  f"client main thread {r['client_cpu']:.2f}, scheduler + comms threads {r['scheduler_cpu']:.2f}")
+            print(f"    workers' CPU / wall {workers / r['seconds']:.2f} (of {n}); {mb / workers:.1f} MB per worker "
+                  f"CPU second; time in tasks / wall {r['task_seconds'] / r['seconds']:.2f}; "
+                  f"client + scheduler share of all CPU "
+                  f"{(r['client_cpu'] + r['scheduler_cpu']) / (workers + r['client_cpu'] + r['scheduler_cpu']):.1%}; "
+                  f"workers waited {r['worker_wait']:.2f} s for a core")
+        if not (local["findings"] == one["findings"] == two["findings"]):
             print("MISMATCH: the runs found different numbers of records", file=sys.stderr)
             return 1
-        print(f"ratio 2 workers / 1 worker : {one['seconds'] / two['seconds']:.2f}x  (target >= 1.7x)")
-        print(f"ratio 1 worker / local     : {seconds / one['seconds']:.2f}x")
-        print(f"ratio 2 workers / local    : {seconds / two['seconds']:.2f}x")
+        speedup = one["seconds"] / two["seconds"]
+        print(f"ratio 2 workers / 1 worker : {speedup:.2f}x  (target >= 1.7x); serial fraction by Amdahl "
+              f"{max(0.0, 2 / speedup - 1):.2f}")
+        cpu_one, cpu_two = sum(one["worker_cpu"]), sum(two["worker_cpu"])
+        # what the load cannot blur: how much of the machine the workers got, and what a worker
+        # core scans; with whole cores each, 2 workers scan at the sum of their per-CPU rates
+        print(f"load-free view: 2 workers got {cpu_two / two['seconds']:.2f} cores of wall time, 1 worker "
+              f"{cpu_one / one['seconds']:.2f}; per worker CPU second {mb / cpu_one:.1f} MB (1) vs "
+              f"{mb / cpu_two:.1f} MB (2)")
+        overhead = two["client_cpu"] + two["scheduler_cpu"]
+        # on an idle machine 1 worker takes its CPU seconds (the client and scheduler use the other
+        # core), while 2 workers share both cores with the client and the scheduler
+        bound = (cpu_two + overhead) / 2  # two cores shared by the workers, the client and the scheduler
+        print(f"CPU-bound ratio 2 / 1 on {os.cpu_count()} idle cores: {cpu_one / bound:.2f}x "
+              f"(1 worker {cpu_one:.2f} CPU s; 2 workers {cpu_two:.2f} with client and scheduler "
+              f"{cpu_two + overhead:.2f}, over 2 cores)")
+        print(f"ratio 1 worker / local     : {local['seconds'] / one['seconds']:.2f}x")
+        print(f"ratio 2 workers / local    : {local['seconds'] / two['seconds']:.2f}x")
         print(f"index with every task instead of once per worker: {one['tasks'] * one['uploaded'] / 1e6:.1f} MB "
               f"instead of {one['uploaded'] / 1e6:.2f} MB")
-        per_core = mb / one["seconds"]
+        # a worker core's rate is what a worker scans per CPU second: the wall rate of a loaded
+        # machine says how busy the machine was, not what a core of a cluster node does
+        per_core = mb / cpu_one
         workers = LAKE / (per_core * 1e6 * WEEK)
-        print(f"projection: 100 TB at {per_core:.1f} MB/s per worker core = {LAKE / (per_core * 1e6) / 86400:.0f} "
+        print(f"projection: 100 TB at {per_core:.1f} MB per worker CPU second = {LAKE / (per_core * 1e6) / 86400:.0f} "
               f"core-days; a weekly pass needs {workers:.0f} worker cores running all week "
               f"({workers * 7:.0f} for a one-day pass)")
         return 0

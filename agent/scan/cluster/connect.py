@@ -34,14 +34,30 @@ def cluster_client(address: str | None, workers: int | None) -> Iterator[tuple[o
         finally:
             client.close()
         return
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.WARNING)
+    cluster = local_cluster(workers)
     client = distributed.Client(cluster, set_as_default=False)
     try:
         yield client, True
     finally:
         client.close()
         cluster.close()
+
+
+# What a LocalCluster's processes do besides scanning, turned off: sampling every worker thread's
+# stack 100 times a second for the dashboard's profile (there is no dashboard), which costs each
+# worker CPU on a machine where every core is a worker's.
+LOCAL_CONFIG = {"distributed.worker.profile.enabled": False}
+
+
+def local_cluster(workers: int, silence_logs: int = logging.WARNING):
+    """A LocalCluster of `workers` processes with one thread each (one process per core: the
+    scan is Python code, and threads of one process would share its GIL)."""
+    import dask
+
+    distributed = require_distributed()
+    with dask.config.set(LOCAL_CONFIG):  # the nannies hand this config to their worker processes
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, silence_logs=silence_logs)
 
 
 def install_index(client, catalog, *, shared: bool) -> int:

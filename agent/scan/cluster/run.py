@@ -3,11 +3,13 @@
 Files are planned in the order a local scan walks them; unchanged files are not read (as in a
 local scan), and units already recorded by an interrupted run are not submitted again
 (agent.scan.cluster.resume). Results are recorded as they arrive, through the local scanner's
-own `_commit` (one code path for findings and file state): a JSONL range as soon as every range
-before it is known (its records' numbers depend on how many lines precede it), anything else at
-once. A file's state is completed when its last unit is recorded. A worker lost mid-task is the
+own `_commit` (one code path for findings and file state): a JSONL or CSV range as soon as every
+range before it is known (its records' numbers depend on how many lines precede it; a CSV range
+whose guessed start is not where the range before it ended is run again from there), anything
+else at once. A file's state is completed when its last unit is recorded. A worker lost mid-task is the
 scheduler's business: it runs the task again elsewhere, and the future completes once.
-Object-store URLs and Delta tables are scanned by the client itself, through the local scanner.
+Objects in an object store are listed here and read by the workers, each opening them itself
+(agent.scan.cluster.remote_units); Delta tables are scanned by the client, through their log.
 """
 
 from __future__ import annotations
@@ -18,17 +20,22 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
+from pathlib import PurePosixPath
 
 from sqlalchemy import select
 
+from agent.errors import UserError
 from agent.errors import internal_reason
 from agent.scan.cluster import resume
 from agent.scan.cluster.task import UnitResult
 from agent.scan.cluster.task import scan_unit
 from agent.scan.cluster.units import BYTES
 from agent.scan.cluster.units import WorkUnit
+from agent.scan.cluster.units import is_table
 from agent.scan.cluster.units import plan_units
+from agent.scan.formats.csv_ranges import start_is_known
 from agent.scan.formats.delta import table_of as delta_table_of
 from agent.scan.readers import Record
 from agent.scan.scan import HEAD_BYTES
@@ -46,14 +53,15 @@ DEFAULT_RANGE_BYTES = 256 << 20
 
 @dataclass
 class FilePlan:
-    path: Path
-    root: Path
+    path: Path | str  # an object's public URL (a str) when it is in an object store
+    root: Path | str
     st: os.stat_result
     head: str
     units: list[WorkUnit]
     done: dict[str, resume.DoneUnit]  # recorded, in an earlier run or this one
     waiting: dict[str, UnitResult] = field(default_factory=dict)  # returned, not yet recordable
     failed: dict[str, str] = field(default_factory=dict)  # unit key -> why its task failed
+    sketch_parts: dict[str, tuple] = field(default_factory=dict)  # unit key -> (its sketch, number shift)
     result: FileResult = None  # type: ignore[assignment]
     resumed: bool = False  # some units were recorded by an earlier run
 
@@ -85,6 +93,10 @@ class ClusterScan:
         self.on_unit = on_unit or (lambda state, unit: None)
         self.progress = ClusterProgressState()
         self.submitted = 0  # units sent to the cluster by this run
+        self.task_seconds = 0.0  # wall time the workers spent in this run's tasks, summed
+        self.task_cpu_seconds = 0.0  # CPU of those tasks' threads, summed
+        self.reruns = 0  # CSV ranges run again from their true start
+        self._running = None  # the as_completed of this run's futures (reruns join it)
         self.units_by_task: dict[str, WorkUnit] = {}  # task key -> its unit
 
     # -- planning --
@@ -113,6 +125,49 @@ class ClusterScan:
         units = plan_units(path, st.st_size, self.range_bytes)
         done = resume.recorded(self.scanner.store, str(path), st, head, version)
         return FilePlan(path, root, st, head, units, {k: v for k, v in done.items() if k in {u.key for u in units}})
+
+    def _plan_objects(self, url: str, version: int, local: list[str]) -> Iterator[FilePlan | FileResult]:
+        """The objects under `url`, listed here and planned for the workers (which open them
+        themselves, agent.scan.cluster.remote_units); Delta tables are left to this client
+        (`local`, as "table URL\0root"), as a local scan reads them through their log."""
+        from agent.scan import remote
+        from agent.scan.formats import delta
+        from agent.scan.sources import list_objects
+        from agent.scan.sources import open_filesystem
+        from agent.scan.sources import public_url
+        from agent.scan.sources import scrub
+        from agent.scan.walk import supported
+
+        root = public_url(url)
+        try:
+            fs, base = open_filesystem(url)
+            objects = list_objects(fs, base)
+        except UserError as e:
+            yield self.scanner._file_error(FileResult(root), scrub(str(e), url))
+            return
+        except Exception as e:  # no bucket, denied, network: the line a local scan gives
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())[:300]
+            yield self.scanner._file_error(FileResult(root), scrub(f"{root}: cannot list objects "
+                                                                   f"({type(e).__name__}: {reason})", url))
+            return
+        tables = sorted({str(PurePosixPath(o.key).parent.parent) for o in objects
+                         if PurePosixPath(o.key).parent.name == delta.LOG_DIR})
+        local.extend(f"{fs.unstrip_protocol(t)}\0{root}" for t in tables)
+        for obj in objects:
+            if any(obj.key == t or obj.key.startswith(t + "/") for t in tables):
+                continue
+            if not supported(Path(PurePosixPath(obj.key).name)):
+                continue
+            identity = remote._identity("object", obj.etag, obj.size, obj.mtime_ns)
+            unchanged = remote._unchanged(self.scanner, obj.url, identity)
+            if unchanged is not None:
+                yield unchanged
+                continue
+            st = remote._stat(obj.size, obj.mtime_ns)
+            units = plan_units(obj.url, obj.size, self.range_bytes, source=lambda key=obj.key: fs.open(key, "rb"))
+            done = resume.recorded(self.scanner.store, obj.url, st, identity, version)
+            yield FilePlan(obj.url, root, st, identity, units,
+                           {k: v for k, v in done.items() if k in {u.key for u in units}})
 
     def _walk(self, paths: list[Path | str]) -> Iterator[tuple[Path, Path] | FileResult | str]:
         """(file, root) for local files; FileResult for what cannot be scanned; the URL or Delta
@@ -149,10 +204,15 @@ class ClusterScan:
         for item in self._walk(paths):
             if isinstance(item, FileResult):
                 yield item
+                continue
+            if isinstance(item, str) and is_url(item):
+                planned_all = list(self._plan_objects(item, version, local))
             elif isinstance(item, str):
                 local.append(item)
+                continue
             else:
-                planned = self._plan(*item, version)
+                planned_all = [self._plan(*item, version)]
+            for planned in planned_all:
                 if isinstance(planned, FileResult):
                     yield planned
                 else:
@@ -169,7 +229,8 @@ class ClusterScan:
             if plans[name].complete:
                 yield self._finish(plans.pop(name), version)
         self.units_by_task = {future.key: unit for future, unit in zip(futures, pending)}
-        for future in as_completed(futures, loop=self.client.loop):
+        self._running = as_completed(futures, loop=self.client.loop)
+        for future in self._running:
             unit = self.units_by_task[future.key]
             plan = plans[unit.path]
             self.progress.tasks_done += 1
@@ -180,6 +241,8 @@ class ClusterScan:
                 unit_result = UnitResult(unit.path, unit.key, local_numbers=False, fatal=plan.failed[unit.key])
             else:
                 plan.waiting[unit_result.key] = unit_result
+                self.task_seconds += unit_result.seconds
+                self.task_cpu_seconds += unit_result.cpu_seconds
                 self.progress.records += unit_result.records
                 self.progress.bytes += unit_result.nbytes
                 self._record_ready(plan, version)
@@ -188,28 +251,46 @@ class ClusterScan:
             if plan.complete:
                 yield self._finish(plans.pop(unit.path), version)
         for target in local:
-            if is_url(target):
-                from agent.scan.remote import scan_url
+            if is_url(target):  # a Delta table in a bucket
+                from agent.scan.remote import scan_delta
 
-                yield from scan_url(self.scanner, target)
+                table, root = target.split("\0")
+                yield scan_delta(self.scanner, table, root, remote=True)
             else:
                 yield self.scanner.scan_file(Path(target), Path(target).parent)
 
+    def _rerun(self, unit: WorkUnit) -> None:
+        """Run `unit` again (a CSV range from the row start the range before it ended at)."""
+        future = self.client.submit(scan_unit, unit, pure=False, priority=1, retries=0)
+        self.units_by_task[future.key] = unit
+        self.progress.tasks_total += 1
+        self.submitted += 1
+        self.reruns += 1
+        self._running.add(future)
+
     def _record_ready(self, plan: FilePlan, version: int) -> None:
-        """Record every returned unit whose record numbers are known (see the module doc)."""
-        lines_before = 0
+        """Record every returned unit whose record numbers are known (see the module doc). A CSV
+        range that did not start where the range before it ended is run again from there."""
+        lines_before, previous_end = 0, 0
+        table = is_table(plan.path)
         for unit in plan.units:
             done = plan.done.get(unit.key)
             if done is not None:
                 lines_before += done.lines
+                previous_end = done.max_end
                 continue
             returned = plan.waiting.pop(unit.key, None)
             if returned is None:
                 if unit.kind == BYTES:
                     return  # later ranges wait for this one's line count
                 continue
+            if table and unit.kind == BYTES and returned.fatal is None \
+                    and not start_is_known(returned.start, previous_end, first=unit.start == 0):
+                self._rerun(replace(unit, exact_start=previous_end))
+                return
             plan.done[unit.key] = self._record(plan, returned, lines_before if returned.local_numbers else 0, version)
             lines_before += returned.lines
+            previous_end = plan.done[unit.key].max_end
 
     def _record(self, plan: FilePlan, unit: UnitResult, shift: int, version: int) -> resume.DoneUnit:
         name, result = str(plan.path), plan.result
@@ -232,6 +313,8 @@ class ClusterScan:
             if row is not None:
                 row["spans"] = known_spans(spans, set(row["output_ids"]))
                 rows.append(row)
+        if unit.sketch is not None:
+            plan.sketch_parts[unit.key] = (unit.sketch, shift)
         done = resume.DoneUnit(unit.key, unit.lines, unit.records, unit.bad_records,
                                unit.max_record + shift if unit.records else 0, unit.max_end)
         store = self.scanner.store
@@ -248,6 +331,24 @@ class ClusterScan:
     def _records_done(plan: FilePlan, extra: resume.DoneUnit | None = None) -> int:
         return max([d.max_record for d in plan.done.values()] + ([extra.max_record] if extra else []) + [0])
 
+    def _keep_sketch(self, plan: FilePlan, unusable: bool) -> None:
+        """Save the file's sketch joined from its units' parts, as a local scan saves the one it
+        builds; a file read with errors, or partly by an earlier run, has its old sketch dropped."""
+        from agent.scan import incremental
+        from agent.scan import sketch
+        from agent.scan.cluster.sketches import join
+
+        catalog, name = self.scanner.catalog, str(plan.path)
+        parts = None if unusable else _sketch_of(plan)
+        if parts is None:
+            incremental.forget(catalog, name)
+            return
+        try:
+            joined = join(parts, incremental.binding(catalog, name, plan.st, plan.head))
+            sketch.save(joined, sketch.sketch_path(incremental.sketch_dir(catalog), name))
+        except OSError:  # no sketch: the file is read in full when it must be checked again
+            incremental.forget(catalog, name)
+
     def _finish(self, plan: FilePlan, version: int) -> FileResult:
         """The file's state as a local scan leaves it. Its unit marks are dropped once it is
         complete; a file with failed units is an error (read again next time) and keeps the
@@ -262,12 +363,20 @@ class ClusterScan:
         result.bytes = plan.st.st_size
         result.bad_records = sum(d.bad_records for d in plan.done.values())
         failed = bool(plan.failed)
+        if not is_url(name):
+            self._keep_sketch(plan, failed or result.state == "error")
         self.scanner._commit(name, plan.root, plan.st, plan.head, version, self._offset(plan),
                              self._records_done(plan), result, [], partial=failed,
                              also=None if failed else (lambda s: resume.clear(s, name)))
         if plan.resumed:  # what the earlier run recorded counts too
             result.findings = self.scanner.stored_findings(name)
         return result
+
+
+def _sketch_of(plan: FilePlan):
+    """The parts of the file's sketch in file order, or None when a unit has none."""
+    parts = [plan.sketch_parts.get(u.key) for u in plan.units]
+    return None if any(p is None for p in parts) else parts
 
 
 def known_spans(spans: list[dict], known: set[int]) -> list[dict]:

@@ -1,12 +1,14 @@
 """Work units of a cluster scan: whole files, nominal byte ranges of plain JSONL, Parquet row groups.
 
-The client plans without reading data: a JSONL file larger than `range_bytes` is cut at nominal
-offsets (multiples of `range_bytes`), and each worker aligns its range to line starts itself
-(a line belongs to the range its first byte is in), Hadoop-style. Its records are numbered from 1
-within the range and the worker counts the lines of the range; the client renumbers once the
-ranges before it are known (agent.scan.cluster.run). A Parquet file is cut at its row groups,
-read from the footer only. Everything else (CSV/TSV, whose quoted fields may span lines;
-compressed files, which cannot be entered mid-stream; JSON, text, Arrow) is one unit.
+The client plans without reading data: a JSONL, CSV or TSV file larger than `range_bytes` is cut
+at nominal offsets (multiples of `range_bytes`), and each worker aligns its range to line starts
+itself (a line belongs to the range its first byte is in), Hadoop-style. Its records are numbered
+from 1 within the range and the worker counts the lines (rows) of the range; the client renumbers
+once the ranges before it are known (agent.scan.cluster.run). A CSV range's start is a guess, as
+a quoted field may hold newlines: the client accepts it only where the range before it ended and
+otherwise runs the range again from there (`exact_start`; agent.scan.formats.csv_ranges). A
+Parquet file is cut at its row groups, read from the footer only. Everything else (compressed
+files, which cannot be entered mid-stream; JSON, text, Arrow) is one unit.
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ from agent.scan.formats.parquet_groups import plan_row_groups
 from agent.scan.readers import file_format
 
 WHOLE, BYTES, ROWS = "file", "bytes", "rows"
+SPLIT_BY_BYTES = ("jsonl", "csv", "tsv")
+TABLES = ("csv", "tsv")  # byte ranges whose starts the client checks
+
+
+def is_table(path: str | Path) -> bool:
+    try:
+        return file_format(Path(path))[0] in TABLES
+    except Exception:  # an unsupported name is never split
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +39,8 @@ class WorkUnit:
     end: int = 0  # BYTES: nominal end offset (exclusive); ROWS: rows in the group
     first_row: int = 1  # ROWS: number of the group's first row in the file
     nbytes: int = 0  # bytes the unit reads, for progress and scheduling
+    exact_start: int | None = None  # CSV range run again: the row start the range before it ended at
+    file_size: int = 0  # the whole file's size (an object's, so a worker need not ask the store)
 
     @property
     def key(self) -> str:
@@ -39,20 +52,22 @@ class WorkUnit:
         return WHOLE
 
 
-def plan_units(path: Path, size: int, range_bytes: int) -> list[WorkUnit]:
-    """The units of one local file of `size` bytes, in file order. A Parquet footer that cannot be
-    read makes the file one unit: the worker's read then reports why, like a local scan."""
+def plan_units(path: Path | str, size: int, range_bytes: int, source=None) -> list[WorkUnit]:
+    """The units of one file of `size` bytes (a local path, or an object's URL with `source`
+    opening it for its Parquet footer), in file order. A Parquet footer that cannot be read makes
+    the file one unit: the worker's read then reports why, like a local scan."""
     if range_bytes <= 0:
         raise ValueError("range_bytes must be positive")
-    kind, compression = file_format(path)
-    if kind == "jsonl" and compression is None and size > range_bytes:
+    name = str(path)
+    kind, compression = file_format(Path(name))
+    if kind in SPLIT_BY_BYTES and compression is None and size > range_bytes:
         cuts = list(range(0, size, range_bytes)) + [size]
-        return [WorkUnit(str(path), BYTES, a, b, nbytes=b - a) for a, b in zip(cuts, cuts[1:])]
+        return [WorkUnit(name, BYTES, a, b, nbytes=b - a, file_size=size) for a, b in zip(cuts, cuts[1:])]
     if kind == "parquet" and compression is None and size > range_bytes:
         try:
-            groups = plan_row_groups(path)
+            groups = plan_row_groups(Path(name), source() if source is not None else None)
         except Exception:  # unreadable footer: one unit, whose read names the problem
             groups = []
         if len(groups) > 1:
-            return [WorkUnit(str(path), ROWS, g.index, g.rows, g.first_row, g.nbytes) for g in groups]
-    return [WorkUnit(str(path), WHOLE, nbytes=size)]
+            return [WorkUnit(name, ROWS, g.index, g.rows, g.first_row, g.nbytes, file_size=size) for g in groups]
+    return [WorkUnit(name, WHOLE, nbytes=size, file_size=size)]

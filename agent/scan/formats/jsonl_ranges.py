@@ -93,10 +93,11 @@ class _Window:
         self.raw.close()
 
 
-def read_range(path: Path, byte_range: ByteRange) -> Iterator[Record | RecordError]:
-    """The records of one range (uncompressed JSONL), numbered as in the whole file."""
+def read_range(path: Path, byte_range: ByteRange, raw=None) -> Iterator[Record | RecordError]:
+    """The records of one range (uncompressed JSONL), numbered as in the whole file. `raw`: the
+    file already open (seekable, binary; an object store's file), closed at the end."""
     try:
-        raw = open(path, "rb")
+        raw = raw if raw is not None else open(path, "rb")
     except OSError as e:
         raise FileReadError(path, e.strerror or str(e)) from None
     with _Stream(Path(path), None, raw, _Window(raw, byte_range.end), seekable=True) as stream:

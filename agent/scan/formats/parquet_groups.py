@@ -29,19 +29,20 @@ class RowGroup:
     nbytes: int  # compressed bytes of its column chunks (what a reader fetches)
 
 
-def _open(path: Path):
+def _open(path: Path, source=None):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(path if source is None else source)
     except (pa.ArrowException, OSError) as error:
         raise FileReadError(path, f"not a readable Parquet file: {_one_line(error)}") from None
 
 
-def plan_row_groups(path: Path) -> list[RowGroup]:
-    """The file's row groups, from its footer alone (no data pages are read)."""
-    meta = _open(path).metadata
+def plan_row_groups(path: Path, source=None) -> list[RowGroup]:
+    """The file's row groups, from its footer alone (no data pages are read). `source`: the file
+    already open (an object store's file), read instead of `path`."""
+    meta = _open(path, source).metadata
     groups, first = [], 1
     for i in range(meta.num_row_groups):
         group = meta.row_group(i)
@@ -51,11 +52,12 @@ def plan_row_groups(path: Path) -> list[RowGroup]:
     return groups
 
 
-def read_row_group(path: Path, group: RowGroup) -> Iterator[Record]:
-    """The rows of one row group, numbered and hashed as in a whole-file read."""
+def read_row_group(path: Path, group: RowGroup, source=None) -> Iterator[Record]:
+    """The rows of one row group, numbered and hashed as in a whole-file read (`source`: as for
+    plan_row_groups)."""
     import pyarrow as pa
 
-    parquet = _open(path)
+    parquet = _open(path, source)
     columns = [field.name for field in parquet.schema_arrow if has_strings(field.type)]
     if not columns:
         return

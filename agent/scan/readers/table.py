@@ -66,8 +66,21 @@ def _header_names(cells: list[str]) -> list[str]:
     return names
 
 
+class RowBoundary:
+    """Where a read that stops early stopped (agent.scan.formats.csv_ranges): it stops before the
+    first row (or blank line) starting at or after `stop_at`, and notes that row's offset
+    (`reached`; the file's size once nothing is left), the last record number used, and whether
+    an over-long row ended the read of the whole file (`rest_unread`, as in a whole-file read)."""
+
+    def __init__(self, stop_at: int) -> None:
+        self.stop_at = stop_at
+        self.reached: int | None = None
+        self.rows = 0
+        self.rest_unread = False
+
+
 def _read_table(stream: _Stream, delimiter: str, start_offset: int,
-                start_record: int) -> Iterator[Record | RecordError]:
+                start_record: int, boundary: RowBoundary | None = None) -> Iterator[Record | RecordError]:
     csv.field_size_limit(MAX_RECORD_BYTES)  # process-wide; the stdlib default (128 KiB) is too small
     decoder = _Decoder()
     feed = _LineFeed(_lines(stream), decoder)
@@ -89,18 +102,27 @@ def _read_table(stream: _Stream, delimiter: str, start_offset: int,
         # The header was read from the start; continue at the first unconsumed row.
         stream.restart_at(start_offset)
         feed = _LineFeed(_lines(stream), decoder)
+        feed.end = start_offset
         reader = csv.reader(feed, delimiter=delimiter)
         number = start_record
     feed.number = number
     while True:
+        # between rows the reader is never inside a quoted field: feed.end is where a row starts
+        if boundary is not None and feed.end >= boundary.stop_at:
+            boundary.reached, boundary.rows = feed.end, number
+            return
         try:
             row = next(reader)
         except StopIteration:
+            if boundary is not None:
+                boundary.reached, boundary.rows = stream.position, number
             return
         except _RowTooLarge as error:
             yield _too_long(number + 1, int(str(error)), feed.end, "row")
             yield RecordError(number + 1, "cannot find the next row after an over-long row; "
                                           "the rest of the file is not read", feed.end)
+            if boundary is not None:  # a local read stops here too: no later range is read
+                boundary.rest_unread, boundary.rows = True, number
             return
         except csv.Error as error:
             number += 1

@@ -1,8 +1,9 @@
-"""A dataset tree with reuse in every shape a cluster scan splits (JSONL byte ranges, Parquet row
-groups) or keeps whole (CSV, text, gzip), and the findings of a store in comparable form."""
+"""A dataset tree with reuse in every shape a cluster scan splits (JSONL and CSV byte ranges,
+Parquet row groups) or keeps whole (small CSV, text, gzip), and the findings of a store in comparable form."""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import shutil
@@ -45,6 +46,16 @@ def make_tree(root: Path, texts: list[str], big_records: int = 1500) -> Path:
         f.write("id,text\n")
         for i in range(40):
             f.write(f'{i},"{texts[i % len(texts)] if i % 5 == 0 else answer(40_000 + i, 20)}"\n')
+    with (root / "sub" / "big.csv").open("w", newline="") as f:  # split in ranges; quoted newlines
+        table = csv.writer(f, lineterminator="\n")
+        table.writerow(["id", "text", "note"])
+        for i in range(400):
+            text = texts[i % len(texts)] if i % 9 == 0 else answer(70_000 + i, 25)
+            if i % 4 == 0:  # paragraphs in one cell: a range's guessed start can fall inside it
+                text = text.replace(". ", ".\n\n", 3)
+            table.writerow([i, text, 'a "quoted" word' if i % 6 == 0 else ""])
+            if i % 57 == 3:
+                f.write('5" screen,broken "row\n\n')
     with gzip.open(root / "sub" / "z.jsonl.gz", "wt") as f:
         for i in range(30):
             f.write(json.dumps({"text": texts[i % len(texts)] if i % 4 == 0 else answer(50_000 + i, 20)}) + "\n")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func
@@ -26,6 +27,8 @@ from tests.scan.cluster.conftest import RANGE_BYTES  # noqa: E402
 from tests.scan.cluster.conftest import file_states  # noqa: E402
 from tests.scan.cluster.conftest import findings  # noqa: E402
 from tests.scan.cluster.conftest import units_left  # noqa: E402
+from tests.scan.conftest import add_outputs  # noqa: E402
+from tests.scan.conftest import answer  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -62,6 +65,7 @@ def test_findings_and_file_states_equal_a_local_scan(lake, client, tmp_path, sha
     assert expected and findings(store, on_cluster) == expected
     assert file_states(store, on_cluster) == file_states(store, local)
     assert run.submitted > 40  # the big JSONL file went out in byte ranges, the Parquet file in row groups
+    assert run.reruns >= 1  # a CSV range guessed a start inside a quoted field and was read again
     assert sorted(r.records for r in results) == sorted(r.records for r in local_results)
     assert sum(len(r.findings) for r in results) == len(expected)
     # malformed records are named with their line numbers in the whole file, as a local scan names them
@@ -134,6 +138,22 @@ def test_an_interrupted_client_resumes_without_the_units_it_recorded(lake, clien
     # the order they finish in (a byte range waits for the one before it: 3 of 10 seen under load)
     assert left < total
     run, _ = _cluster_scan(store, catalog, client, on_cluster)
-    assert run.submitted == left
+    assert run.submitted == left + run.reruns  # CSV ranges whose guessed start was wrong run twice
     assert findings(store, on_cluster) == findings(store, local)
     assert file_states(store, on_cluster) == file_states(store, local)
+
+
+def test_new_captures_are_checked_through_the_sketches_a_cluster_scan_left(lake, client, tmp_path):
+    store, _texts, local, on_cluster = lake
+    catalog = OutputCatalog(store, tmp_path / "index")
+    _local_scan(store, catalog, local)
+    _cluster_scan(store, catalog, client, on_cluster)
+    before = len(findings(store, local))
+    # outputs captured after both scans, whose text is in records of the split files
+    add_outputs(store, [answer(10_000 + i, 30) for i in (1, 2, 3, 200, 700, 1400)]
+                + [answer(30_000 + i, 25) for i in (5, 450)] + [answer(70_000 + i, 25) for i in (1, 2, 399)])
+    here = {Path(r.path).relative_to(local): r.state for r in _local_scan(store, catalog, local)}
+    there = {Path(r.path).relative_to(on_cluster): r.state for r in _local_scan(store, catalog, on_cluster)}
+    assert there == here and here[Path("big.jsonl")] == "checked" and here[Path("sub/big.csv")] == "checked"
+    assert findings(store, on_cluster) == findings(store, local)
+    assert len(findings(store, local)) >= before + 11  # each new output is in one record at least

@@ -32,7 +32,7 @@ def test_jsonl_ranges_cover_the_file_once_in_order(tmp_path_factory, size, range
     assert len({u.key for u in units}) == len(units)
 
 
-@pytest.mark.parametrize("name", ["big.csv", "big.tsv", "big.jsonl.gz", "big.jsonl.zst", "big.json", "big.txt"])
+@pytest.mark.parametrize("name", ["big.csv.gz", "big.jsonl.gz", "big.jsonl.zst", "big.json", "big.txt"])
 def test_formats_that_cannot_be_entered_mid_file_are_one_unit(tmp_path, name):
     assert [u.kind for u in plan_units(tmp_path / name, 10**9, 1 << 20)] == [WHOLE]
 
@@ -56,3 +56,11 @@ def test_a_parquet_file_with_an_unreadable_footer_is_one_unit(tmp_path):
 def test_zero_range_bytes_is_refused(tmp_path):
     with pytest.raises(ValueError):
         plan_units(tmp_path / "a.jsonl", 10, 0)
+
+
+@pytest.mark.parametrize("name", ["big.csv", "big.tsv"])
+def test_tables_are_cut_at_nominal_offsets_like_jsonl(tmp_path, name):
+    units = plan_units(tmp_path / name, 10 << 20, 4 << 20)
+    assert [(u.kind, u.start, u.end) for u in units] == [(BYTES, 0, 4 << 20), (BYTES, 4 << 20, 8 << 20),
+                                                         (BYTES, 8 << 20, 10 << 20)]
+    assert all(u.exact_start is None for u in units)
