@@ -228,14 +228,32 @@ def sketch_of_unit(records: Iterable, start_offset: int, binding: dict | None = 
     return builder.finish(binding or {})
 
 
-def merge(parts: Sequence[SketchData], binding: dict) -> SketchData:
-    """The sketch of a whole file from the sketches of its units, given in file order."""
-    parts = [p for p in parts if len(p.counts)]
-    if not parts:
-        return SketchBuilder().finish(binding)
-    join = [np.concatenate([getattr(p, name) for p in parts]) for name in ("hashes", "counts", "numbers",
-                                                                             "starts", "ends")]
-    return SketchData(binding, join[0].astype(np.uint32), *join[1:])
+def merge(parts: Sequence[SketchData], binding: dict, shifts: Sequence[int] | None = None) -> SketchData:
+    """The sketch of a whole file from the sketches of its units, given in file order.
+
+    `shifts[i]` is added to part i's record numbers, for a worker that numbered its unit's
+    records from 1 (the client knows how many came before). Each part's first span is made to
+    start where the previous part's last record ended, as a one-pass builder starts it: a worker
+    can only start it at its own range, and lines between records (blank, broken) would be lost."""
+    hashes, counts, numbers, starts, ends = [], [], [], [], []
+    last_end = 0
+    for i, part in enumerate(parts):
+        if not len(part.counts):
+            continue
+        part_starts = part.starts.copy()
+        part_starts[0] = last_end
+        hashes.append(part.hashes)
+        counts.append(part.counts)
+        numbers.append(part.numbers + (shifts[i] if shifts is not None else 0))
+        starts.append(part_starts)
+        ends.append(part.ends)
+        last_end = int(part.ends[-1])
+
+    def joined(arrays: list[np.ndarray], dtype) -> np.ndarray:
+        return np.concatenate(arrays).astype(dtype) if arrays else np.empty(0, dtype)
+
+    return SketchData(binding, joined(hashes, np.uint32), joined(counts, np.int64), joined(numbers, np.int64),
+                      joined(starts, np.int64), joined(ends, np.int64))
 
 
 def sketch_path(directory: Path, name: str) -> Path:

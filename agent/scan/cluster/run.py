@@ -336,7 +336,6 @@ class ClusterScan:
         builds; a file read with errors, or partly by an earlier run, has its old sketch dropped."""
         from agent.scan import incremental
         from agent.scan import sketch
-        from agent.scan.cluster.sketches import join
 
         catalog, name = self.scanner.catalog, str(plan.path)
         parts = None if unusable else _sketch_of(plan)
@@ -344,7 +343,8 @@ class ClusterScan:
             incremental.forget(catalog, name)
             return
         try:
-            joined = join(parts, incremental.binding(catalog, name, plan.st, plan.head))
+            joined = sketch.merge([part for part, _ in parts], incremental.binding(catalog, name, plan.st, plan.head),
+                                  shifts=[shift for _, shift in parts])
             sketch.save(joined, sketch.sketch_path(incremental.sketch_dir(catalog), name))
         except OSError:  # no sketch: the file is read in full when it must be checked again
             incremental.forget(catalog, name)

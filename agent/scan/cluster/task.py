@@ -62,7 +62,7 @@ class UnitResult:
     start: int = 0  # CSV range: where it started (checked by the client against the range before)
     end: int = 0  # CSV range: where the next range must start (a row start)
     # the unit's part of the file's incremental sketch (agent.scan.sketch; local files only, as in
-    # a local scan): numbered as the records here, joined by the client (agent.scan.cluster.sketches)
+    # a local scan): numbered as the records here, joined by the client (agent.scan.sketch.merge)
     sketch: object = None
 
 

@@ -11,7 +11,6 @@ import numpy as np
 
 from agent.scan import incremental
 from agent.scan import sketch
-from agent.scan.cluster.sketches import join
 from agent.scan.cluster.task import scan_unit
 from agent.scan.cluster.units import plan_units
 from agent.scan.scan import Scanner
@@ -40,12 +39,12 @@ def test_parts_of_ranges_joined_are_the_local_sketch(captured, tmp_path):
         got = scan_unit(unit, catalog.detector())
         parts.append((got.sketch, before))
         before += got.lines
-    joined = join(parts, {})
+    joined = sketch.merge([p for p, _ in parts], {}, shifts=[b for _, b in parts])
     assert same_records(joined, local)
     assert joined.counts.sum() > 0.9 * local.counts.sum() and (joined.counts > 0).sum() == (local.counts > 0).sum()
 
 
 def test_nothing_joined_is_an_empty_sketch():
-    empty = join([], {"path": "x"})
+    empty = sketch.merge([], {"path": "x"})
     assert empty.binding == {"path": "x"} and not len(empty.counts) and empty.hashes.dtype == np.uint32
 
