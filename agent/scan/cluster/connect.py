@@ -16,7 +16,14 @@ from agent.errors import UserError
 from agent.scan.cluster import require_distributed
 from agent.scan.sources import public_url
 
-CONNECT_TIMEOUT = "20s"
+
+def connect_timeout() -> str:
+    """How long to try a scheduler address: Dask's own setting (`distributed.comm.timeouts.connect`,
+    30 s unless the site's Dask config or DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT says otherwise),
+    so a cluster's operators tune it where they tune every other Dask client."""
+    import dask
+
+    return str(dask.config.get("distributed.comm.timeouts.connect", default="30s"))
 
 
 @contextmanager
@@ -26,7 +33,7 @@ def cluster_client(address: str | None, workers: int | None) -> Iterator[tuple[o
     distributed = require_distributed()
     if address:
         try:
-            client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            client = distributed.Client(address, timeout=connect_timeout(), set_as_default=False)
         except (OSError, TimeoutError) as e:
             raise UserError(f"aiaudit scan: cannot reach the Dask scheduler at {public_url(address)}: {e}") from None
         try:

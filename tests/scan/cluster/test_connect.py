@@ -14,16 +14,20 @@ from agent.scan.cluster.connect import cluster_client  # noqa: E402
 pytestmark = pytest.mark.timeout(120)
 
 
-def test_an_unreachable_scheduler_is_a_user_error(monkeypatch):
-    from agent.scan.cluster import connect
+def test_an_unreachable_scheduler_is_a_user_error():
+    import dask
 
-    monkeypatch.setattr(connect, "CONNECT_TIMEOUT", "2s")
+    from agent.scan.cluster.connect import connect_timeout
+
+    assert connect_timeout() == dask.config.get("distributed.comm.timeouts.connect")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(UserError, match=f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"):
-        with cluster_client(f"tcp://127.0.0.1:{port}", None):
-            pass
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        assert connect_timeout() == "2s"
+        with pytest.raises(UserError, match=f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"):
+            with cluster_client(f"tcp://127.0.0.1:{port}", None):
+                pass
 
 
 def test_a_local_cluster_of_processes_is_started_and_stopped():

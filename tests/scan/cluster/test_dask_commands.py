@@ -207,7 +207,15 @@ def test_without_the_cluster_extra_one_line_names_it_and_exit_2(tmp_path, sqlite
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, sqlite_url):
     data = tmp_path / "d.jsonl"
     data.write_text('{"text": "x"}\n')
-    done = _scan(tmp_path, sqlite_url, "--cluster", f"tcp://127.0.0.1:{_free_port()}", str(data))
+    # Dask's own connect timeout, as a site would set it (30 s by default: the test need not wait it)
+    os.environ["DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"] = "2s"
+    try:
+        started = time.monotonic()
+        done = _scan(tmp_path, sqlite_url, "--cluster", f"tcp://127.0.0.1:{_free_port()}", str(data))
+        waited = time.monotonic() - started
+    finally:
+        del os.environ["DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"]
     assert done.returncode == 2
+    assert waited < 25  # the site's setting is the one used, not a fixed wait
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
