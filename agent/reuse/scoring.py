@@ -18,6 +18,12 @@ import numpy as np
 from agent.reuse.shingles import K
 
 SHORT_WORDS = 25  # below: whole-field exact matches only
+# Below MIN_EVIDENCE_WORDS an output is no evidence on its own, however it matches: independent
+# models give the same short answers word for word (a 3-word figure, a 16-word definition, a
+# 28-word rule list in bench/same_prompt.py). Such matches are still reported, in the SHORT tier,
+# which no high or critical rule takes. 40 words is also what a verbatim run inside other text
+# needs (MIN_RUN_WORDS), so whole outputs and excerpts are held to one length.
+MIN_EVIDENCE_WORDS = 40
 MEDIUM_WORDS = 40  # below: near-complete copies only (decon's length decay)
 MIN_RUN_WORDS = 40  # a verbatim run this long is reuse on its own (~50 tokens, Lee et al.) ...
 RUN_ISLAND = 0.8  # ... when it is most of the aligned text (Score.run_share)
@@ -37,8 +43,12 @@ COVERAGE_SPREAD = 0.15  # heavy edits: sparse hits ...
 # questions of bench/same_prompt.py their spread had a median of 0.2 (0.5 among those the
 # earlier span rule flagged), 25 %-edited copies 0.88; 0.75 kept 0.87 of those copies
 # at 2 more false positives in 2,220 than 0.8 (0.75 of them).
+# Raised to 0.9 for both rules (session 4): on the calibration questions, independent answers the
+# coverage rules flagged had spreads of 0.67-0.92 (the one verbatim-island pair aside), so 0.9 took
+# those false positives from 10 to 3 of 2,220, at the cost of 25 %-edited copies whose edits left
+# gaps over a tenth of the output (recall of that class fell from 0.88 to about half).
 SPREAD_LIGHT = 0.5
-SPREAD_HEAVY = 0.75
+SPREAD_HEAVY = 0.9
 STEADY = 0.9
 MOST = 0.5  # a verbatim stretch over this share of the output is reuse whatever it repeats
 WHOLE = 0.98  # coverage that counts as "the whole output"
@@ -51,7 +61,8 @@ REUSE_CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "ed
 VERBATIM = "verbatim"  # the output, or 40+ words of it, word for word
 NEAR_VERBATIM = "near-verbatim"  # most of the output, in order, with light edits
 SIMILAR = "similar"  # an edited copy's sparse but aligned remains; an independent answer can look so
-TIERS = (VERBATIM, NEAR_VERBATIM, SIMILAR)
+SHORT = "short"  # an output under MIN_EVIDENCE_WORDS words: reported, never evidence on its own
+TIERS = (VERBATIM, NEAR_VERBATIM, SIMILAR, SHORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,8 +306,10 @@ def classify(result: Score, field_words: int) -> str:
     return "edited"
 
 
-def tier(result: Score, reuse_class: str) -> str:
-    """How sure a flagged match is, from its class and alignment (see TIERS)."""
+def tier(result: Score, reuse_class: str, output_words: int) -> str:
+    """How sure a flagged match is, from the output's length, its class and alignment (see TIERS)."""
+    if output_words < MIN_EVIDENCE_WORDS:
+        return SHORT
     if reuse_class != "edited":
         return VERBATIM
     if result.output_coverage >= COVERAGE:
