@@ -21,6 +21,13 @@ same 300 questions (arena-bench-v1) and of 3 models to 500 more (arena-hard-v0.1
 3. The records are read by the real readers and matched by the real detector; a match counts as
    found only if it names the output the record really holds (any other output is a wrong id).
 
+Counted apart from recall, and printed as such: positives of outputs under MIN_EVIDENCE_WORDS (40)
+words, which are no evidence on their own (the detector reports them in the "short" tier, which no
+high or critical rule takes; a negative matched only so is not a false positive, and is printed on
+its own line), and the non-exact forms of outputs most of whose words restate their own prompt
+(echoes are weak evidence by design). Excerpts hold MIN_EXCERPT words of the output's own, not
+counting words that restate the prompt.
+
 Held-out split: questions are split by a hash of their id; the detector's thresholds were chosen
 looking at the calibration share only (`--calibration-share`, default 0.4), and the headline
 figures are those of the other questions, the report split. datasketch MinHash-LSH (threshold
@@ -55,8 +62,8 @@ from agent.reuse import fingerprint  # noqa: E402
 from agent.reuse.scoring import MIN_EVIDENCE_WORDS  # noqa: E402
 from agent.reuse.scoring import SHORT  # noqa: E402
 from agent.reuse.scoring import SHORT_WORDS  # noqa: E402
-from agent.reuse.shingles import K  # noqa: E402
 from agent.reuse.shingles import is_echo  # noqa: E402
+from agent.reuse.shingles import is_restated  # noqa: E402
 from agent.scan.readers import Record  # noqa: E402
 from agent.scan.readers import read_records  # noqa: E402
 from bench.reuse_detection import MinHashBaseline  # noqa: E402
@@ -72,9 +79,10 @@ UNRELATED = ("same_domain", "boilerplate", "unrelated")
 FORMATS = ("chat.jsonl", "alpaca.jsonl", "pairs.csv", "chat.parquet", "sharegpt.jsonl")
 FP_PER = 2000  # target: at most one false positive per this many same-prompt negatives
 MIN_EXCERPT = 40
-# Outputs most of whose words restate their own prompt (a script the user asked to tidy, a JSON of
-# the fields the prompt listed): the capture marks those words as echoes, weak evidence, so such an
-# output is found when copied exactly, and its other forms are counted apart from recall.
+# Outputs most of whose 5-grams echo their own prompt (a script the user asked to tidy, a JSON of
+# the fields the prompt listed): the capture marks those 5-grams as echoes, weak evidence that is
+# never posted in the index, so such an output is found when copied exactly, and its other forms
+# are counted apart from recall.
 RESTATES = "restates its prompt"
 
 
@@ -229,23 +237,18 @@ def positives(answer: Answer, output_id: int, split: str, host: str, vocabulary:
             start -= 5
         forms["excerpt"] = host[:cut] + " ".join(words[max(0, start):end]) + " " + host[cut:]
     apart = SHORT if _words(answer.text) < MIN_EVIDENCE_WORDS else ""
-    if not apart and own_words(answer.text, answer.question) < _words(answer.text) // 2:
-        apart = RESTATES
+    if not apart and is_echo(fingerprint(answer.text, [answer.question]).shingles).mean() >= 0.5:
+        apart = RESTATES  # most 5-grams restate the prompt or are made of its words: none is posted
     return [Sample(kind, split, answer.question, text, answer.model, output_id,
                    apart if kind != "exact" or apart == SHORT else "")
             for kind, text in forms.items()]
 
 
 def own_words(text: str, question: str) -> int:
-    """Words of `text` in 5-grams that do not echo `question` (as the capture marks echoes)."""
-    shingles = fingerprint(text, [question]).shingles
-    own = np.flatnonzero(~is_echo(shingles))
-    if len(own) == 0:
-        return 0
-    covered = np.zeros(len(shingles) + K - 1, dtype=bool)
-    for offset in range(K):
-        covered[own + offset] = True
-    return int(covered.sum())
+    """Words of `text` a verbatim run is credited with: one less for each 5-gram restating
+    `question` (scoring.score_many discounts runs so, from the marks the capture makes)."""
+    fp = fingerprint(text, [question])
+    return fp.word_count - int(np.count_nonzero(is_restated(fp.shingles)))
 
 
 # ---- dataset files -----------------------------------------------------------------------------
