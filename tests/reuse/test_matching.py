@@ -97,11 +97,9 @@ def test_a_passage_shared_inside_an_answer_following_the_output_throughout_is_no
         assert ids(detector.match([("a", alone)])) == [i + 1]
 
 
-# 25 % edits: 18 of 20 before the same-prompt precision work (bench/same_prompt.py), 15 with hits
-# demanded along three quarters of the output, 9 now that SPREAD_HEAVY asks for nine tenths (one
-# 10 %-edited copy whose edits cluster falls under it too): heavily edited copies pay for not
-# accusing independent answers.
-@pytest.mark.parametrize(("share", "minimum"), [(0.10, 19), (0.25, 9)])
+# 25 % edits: 18 of 20 before the same-prompt precision work (bench/same_prompt.py), which
+# demands aligned hits all along the output; heavily edited copies pay for it.
+@pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 15)])
 def test_edited_copies(detector, share, minimum):
     hits = sum(ids(detector.match([("a", edit(OUTPUTS[i], share, seed=i))])) == [i + 1] for i in range(20))
     assert hits >= minimum
