@@ -21,6 +21,13 @@ same 300 questions (arena-bench-v1) and of 3 models to 500 more (arena-hard-v0.1
 3. The records are read by the real readers and matched by the real detector; a match counts as
    found only if it names the output the record really holds (any other output is a wrong id).
 
+Counted apart from recall, and printed as such: positives of outputs under MIN_EVIDENCE_WORDS (40)
+words, which are no evidence on their own (the detector reports them in the "short" tier, which no
+high or critical rule takes; a negative matched only so is not a false positive, and is printed on
+its own line), and the non-exact forms of outputs most of whose words restate their own prompt
+(echoes are weak evidence by design). Excerpts hold MIN_EXCERPT words of the output's own, not
+counting words that restate the prompt.
+
 Held-out split: questions are split by a hash of their id; the detector's thresholds were chosen
 looking at the calibration share only (`--calibration-share`, default 0.4), and the headline
 figures are those of the other questions, the report split. datasketch MinHash-LSH (threshold
@@ -46,11 +53,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.reuse import fingerprint  # noqa: E402
+from agent.reuse.scoring import MIN_EVIDENCE_WORDS  # noqa: E402
+from agent.reuse.scoring import SHORT  # noqa: E402
 from agent.reuse.scoring import SHORT_WORDS  # noqa: E402
+from agent.reuse.shingles import is_echo  # noqa: E402
+from agent.reuse.shingles import is_restated  # noqa: E402
 from agent.scan.readers import Record  # noqa: E402
 from agent.scan.readers import read_records  # noqa: E402
 from bench.reuse_detection import MinHashBaseline  # noqa: E402
@@ -66,6 +79,11 @@ UNRELATED = ("same_domain", "boilerplate", "unrelated")
 FORMATS = ("chat.jsonl", "alpaca.jsonl", "pairs.csv", "chat.parquet", "sharegpt.jsonl")
 FP_PER = 2000  # target: at most one false positive per this many same-prompt negatives
 MIN_EXCERPT = 40
+# Outputs most of whose 5-grams echo their own prompt (a script the user asked to tidy, a JSON of
+# the fields the prompt listed): the capture marks those 5-grams as echoes, weak evidence that is
+# never posted in the index, so such an output is found when copied exactly, and its other forms
+# are counted apart from recall.
+RESTATES = "restates its prompt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +102,7 @@ class Sample:
     response: str
     model: str = ""  # negatives: whose answer it is
     output_id: int = 0  # positives: the captured output the record holds
+    apart: str = ""  # positives counted apart from recall: SHORT (under MIN_EVIDENCE_WORDS) or RESTATES
 
 
 def load(path: Path) -> list[Answer]:
@@ -206,16 +225,30 @@ def positives(answer: Answer, output_id: int, split: str, host: str, vocabulary:
     if _words(answer.text) < SHORT_WORDS:  # short outputs match as whole fields only, by design
         for kind in ("embedded", "edit10", "edit25"):
             del forms[kind]
-    elif _words(answer.text) >= MIN_EXCERPT + 10:
+    elif own_words(answer.text, answer.question) >= MIN_EXCERPT + 10:
+        # an excerpt holds MIN_EXCERPT words or more of the output's own: words restating the
+        # prompt (the user's code, the question) are the user's text, no evidence of reuse
         size = r.randint(MIN_EXCERPT, min(80, _words(answer.text) - 5))
         start = r.randint(0, len(words) - 1)
         end = start
-        while end < len(words) and _words(" ".join(words[start:end])) < size:
-            end += 1
-        while _words(" ".join(words[start:end])) < size:
-            start -= 1
-        forms["excerpt"] = host[:cut] + " ".join(words[start:end]) + " " + host[cut:]
-    return [Sample(kind, split, answer.question, text, answer.model, output_id) for kind, text in forms.items()]
+        while end < len(words) and own_words(" ".join(words[start:end]), answer.question) < size:
+            end += 5
+        while start > 0 and own_words(" ".join(words[start:end]), answer.question) < size:
+            start -= 5
+        forms["excerpt"] = host[:cut] + " ".join(words[max(0, start):end]) + " " + host[cut:]
+    apart = SHORT if _words(answer.text) < MIN_EVIDENCE_WORDS else ""
+    if not apart and is_echo(fingerprint(answer.text, [answer.question]).shingles).mean() >= 0.5:
+        apart = RESTATES  # most 5-grams restate the prompt or are made of its words: none is posted
+    return [Sample(kind, split, answer.question, text, answer.model, output_id,
+                   apart if kind != "exact" or apart == SHORT else "")
+            for kind, text in forms.items()]
+
+
+def own_words(text: str, question: str) -> int:
+    """Words of `text` a verbatim run is credited with: one less for each 5-gram restating
+    `question` (scoring.score_many discounts runs so, from the marks the capture makes)."""
+    fp = fingerprint(text, [question])
+    return fp.word_count - int(np.count_nonzero(is_restated(fp.shingles)))
 
 
 # ---- dataset files -----------------------------------------------------------------------------
@@ -261,12 +294,28 @@ class Tally:
     wrong_ids: Counter  # split -> matches naming an output the record does not hold
     tiers: Counter  # (kind or "negative", tier)
     roles: Counter
+    short_found: Counter  # (split, reason, kind): positives counted apart from recall (Sample.apart)
+    short_total: Counter
+    short_negatives: Counter  # split -> negatives matched only in the short tier (never a high finding)
 
     @classmethod
     def new(cls) -> Tally:
-        return cls(Counter(), Counter(), Counter(), Counter(), Counter(), Counter(), Counter(), Counter())
+        return cls(*(Counter() for _ in range(11)))
 
     def add(self, sample: Sample, matched: dict[int, object]) -> None:
+        for match in matched.values():
+            label = sample.kind if sample.output_id else "negative" if sample.kind == "negative" else "unrelated"
+            self.tiers[(label, getattr(match, "tier", "-"))] += 1
+            self.roles[(label, getattr(match, "role", "-"))] += 1
+        if sample.output_id and sample.apart:
+            self.short_total[(sample.split, sample.apart, sample.kind)] += 1
+            self.short_found[(sample.split, sample.apart, sample.kind)] += sample.output_id in matched
+            self.wrong_ids[sample.split] += len(set(matched) - {sample.output_id})
+            return
+        if not sample.output_id:  # a match of a short output is reported, but is no finding of reuse
+            evidence = {i: m for i, m in matched.items() if getattr(m, "tier", "verbatim") != SHORT}
+            self.short_negatives[sample.split] += bool(matched) and not evidence
+            matched = evidence
         if sample.output_id:
             self.total[(sample.split, sample.kind)] += 1
             if sample.output_id in matched:
@@ -280,10 +329,6 @@ class Tally:
                 self.fp[(sample.split, who)] += 1
             if any(getattr(m, "tier", "verbatim") != "similar" for m in matched.values()):
                 self.fp_strong[(sample.split, who)] += 1
-            label = "negative" if sample.kind == "negative" else "unrelated"
-        for match in matched.values():
-            self.tiers[(label, getattr(match, "tier", "-"))] += 1
-            self.roles[(label, getattr(match, "role", "-"))] += 1
 
     def recall(self, split: str, kind: str) -> float:
         return self.found[(split, kind)] / max(1, self.total[(split, kind)])
@@ -392,6 +437,13 @@ def report(args, tallies: dict[str, Tally], ds: Tally, files: dict) -> None:
             print(f"{kind:<14}{'-' if target is None else f'{target:.2f}':>7}{any_tally.total[(split, kind)]:>6}"
                   + "".join(f"{tallies[n].recall(split, kind):>15.3f}" for n in names)
                   + f"{ds.recall(split, kind):>12.3f}")
+        for reason, why in ((SHORT, f"outputs under {MIN_EVIDENCE_WORDS} words (no evidence on their own, reported "
+                                    "in the 'short' tier)"),
+                            (RESTATES, "outputs mostly restating their prompt (echoes are weak evidence; exact "
+                                       "copies stay in recall)")):
+            keys = [(split, reason, kind) for kind in CLASSES if any_tally.short_total[(split, reason, kind)]]
+            counts = "  ".join(f"{k[2]} {any_tally.short_found[k]}/{any_tally.short_total[k]}" for k in keys)
+            print(f"apart from recall, {why}, found/total ({names[0]}): {counts or 'none'}")
         models = sorted({k[1] for k in any_tally.negatives if k[0] == split and k[1] not in UNRELATED})
         print(f"{'false positives':<20}{'n':>7}" + "".join(f"{n:>15}" for n in names) + f"{'datasketch':>12}")
         for model in models:
@@ -413,6 +465,9 @@ def report(args, tallies: dict[str, Tally], ds: Tally, files: dict) -> None:
                 key = (split, kind)
                 print(f"{kind:<20}{any_tally.negatives[key]:>7}" + "".join(f"{tallies[n].fp[key]:>15}" for n in names)
                       + f"{ds.fp[key]:>12}")
+        print(f"{'short tier only':<20}{'':>7}" + "".join(f"{tallies[n].short_negatives[split]:>15}" for n in names)
+              + f"{'-':>12}   (negatives matching an output under {MIN_EVIDENCE_WORDS} words: reported, never a finding"
+              " of reuse; not counted above)")
         print(f"{'wrong output ids':<20}{0:>7}" + "".join(f"{tallies[n].wrong_ids[split]:>15}" for n in names)
               + f"{ds.wrong_ids[split]:>12}")
     chat = tallies["chat.jsonl"]

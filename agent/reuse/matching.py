@@ -43,6 +43,8 @@ from agent.reuse.roles import PROMPT
 from agent.reuse.roles import UNKNOWN
 from agent.reuse.roles import role_of_fields
 from agent.reuse.scoring import MIN_CHAIN
+from agent.reuse.scoring import MIN_EVIDENCE_WORDS
+from agent.reuse.scoring import SHORT
 from agent.reuse.scoring import SHORT_WORDS
 from agent.reuse.scoring import VERBATIM
 from agent.reuse.scoring import Score
@@ -83,7 +85,7 @@ class OutputMatch:
     reuse_class: str  # exact | reformatted | truncated | excerpt | embedded | edited
     fields: tuple[str, ...]  # field paths holding the matched words
     role: str = UNKNOWN  # side of the record those fields are on: response | prompt | unknown
-    tier: str = VERBATIM  # confidence: verbatim | near-verbatim | similar (scoring.tier)
+    tier: str = VERBATIM  # confidence: verbatim | near-verbatim | similar | short (scoring.tier)
 
 
 @dataclass(slots=True)
@@ -264,7 +266,7 @@ class ReuseDetector:
                 words = int(record_words[at])
                 paths = tuple(batch.paths[f] for f in np.flatnonzero(batch.field_record == at))
                 found[at][output_id] = OutputMatch(output_id, 1.0, 1.0, words, words, 1.0, "reformatted", paths,
-                                                   role_of_fields(paths), VERBATIM)
+                                                   role_of_fields(paths), _whole_output_tier(words))
 
     def _exact_match(self, batch: _Batch, found: list[dict[int, OutputMatch]], field: int,
                      output_id: int, kind: str, record_words: np.ndarray) -> None:
@@ -279,7 +281,7 @@ class ReuseDetector:
         words = int(batch.field_tokens[field, 1] - batch.field_tokens[field, 0])
         coverage = min(1.0, words / max(1, int(record_words[number])))
         found[number][output_id] = OutputMatch(output_id, 1.0, coverage, words, words, 1.0, kind, paths, role,
-                                               VERBATIM)
+                                               _whole_output_tier(words))
 
     def _shingle_layer(self, batch: _Batch, found: list[dict[int, OutputMatch]]) -> None:
         positions = np.flatnonzero(self.index.prefilter(batch.ngram) & batch.valid)
@@ -383,7 +385,7 @@ class ReuseDetector:
                 reuse_class = "reformatted"
             match = OutputMatch(output_id, result.output_coverage, result.record_coverage,
                                 result.matched_words, result.longest_run, result.span, reuse_class, paths,
-                                role_of_fields(paths), tier(result, reuse_class))
+                                role_of_fields(paths), tier(result, reuse_class, output_words))
             for same in self._aliases(output_id):
                 if same not in found[number]:
                     found[number][same] = replace(match, output_id=same)
@@ -418,6 +420,11 @@ class ReuseDetector:
             return [output_id]
         _, ids = self.index.ids_with_exact(np.array([hi], np.uint64), np.array([lo], np.uint64))
         return sorted({output_id, *ids.tolist()})
+
+
+def _whole_output_tier(words: int) -> str:
+    """Tier of an exact-layer match: the field (or record) holds the whole output, `words` long."""
+    return SHORT if words < MIN_EVIDENCE_WORDS else VERBATIM
 
 
 def _count_pairs(record: np.ndarray, output_id: np.ndarray, winnowed: np.ndarray,

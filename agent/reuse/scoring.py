@@ -18,6 +18,12 @@ import numpy as np
 from agent.reuse.shingles import K
 
 SHORT_WORDS = 25  # below: whole-field exact matches only
+# Below MIN_EVIDENCE_WORDS an output is no evidence on its own, however it matches: independent
+# models give the same short answers word for word (a 3-word figure, a 16-word definition, a
+# 28-word rule list in bench/same_prompt.py). Such matches are still reported, in the SHORT tier,
+# which no high or critical rule takes. 40 words is also what a verbatim run inside other text
+# needs (MIN_RUN_WORDS), so whole outputs and excerpts are held to one length.
+MIN_EVIDENCE_WORDS = 40
 MEDIUM_WORDS = 40  # below: near-complete copies only (decon's length decay)
 MIN_RUN_WORDS = 40  # a verbatim run this long is reuse on its own (~50 tokens, Lee et al.) ...
 RUN_ISLAND = 0.8  # ... when it is most of the aligned text (Score.run_share)
@@ -37,6 +43,11 @@ COVERAGE_SPREAD = 0.15  # heavy edits: sparse hits ...
 # questions of bench/same_prompt.py their spread had a median of 0.2 (0.5 among those the
 # earlier span rule flagged), 25 %-edited copies 0.88; 0.75 kept 0.87 of those copies
 # at 2 more false positives in 2,220 than 0.8 (0.75 of them).
+# 0.9 was measured in session 4: on the calibration questions it took the independent answers this
+# rule flagged from 6 to 1 of 2,220 (their spreads were 0.75-0.92), but cut the recall of
+# 25 %-edited copies from 0.88 to 0.4 and of 10 %-edited CJK paragraphs (bench/reuse_cjk.py) from
+# 1.0 to 0.75-0.87 (a paragraph of ~130 tokens has eight stretches; one without an intact 5-gram
+# is 0.875). Kept at 0.75 until a rule tells those apart.
 SPREAD_LIGHT = 0.5
 SPREAD_HEAVY = 0.75
 STEADY = 0.9
@@ -51,7 +62,8 @@ REUSE_CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "ed
 VERBATIM = "verbatim"  # the output, or 40+ words of it, word for word
 NEAR_VERBATIM = "near-verbatim"  # most of the output, in order, with light edits
 SIMILAR = "similar"  # an edited copy's sparse but aligned remains; an independent answer can look so
-TIERS = (VERBATIM, NEAR_VERBATIM, SIMILAR)
+SHORT = "short"  # an output under MIN_EVIDENCE_WORDS words: reported, never evidence on its own
+TIERS = (VERBATIM, NEAR_VERBATIM, SIMILAR, SHORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,8 +307,10 @@ def classify(result: Score, field_words: int) -> str:
     return "edited"
 
 
-def tier(result: Score, reuse_class: str) -> str:
-    """How sure a flagged match is, from its class and alignment (see TIERS)."""
+def tier(result: Score, reuse_class: str, output_words: int) -> str:
+    """How sure a flagged match is, from the output's length, its class and alignment (see TIERS)."""
+    if output_words < MIN_EVIDENCE_WORDS:
+        return SHORT
     if reuse_class != "edited":
         return VERBATIM
     if result.output_coverage >= COVERAGE:

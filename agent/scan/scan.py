@@ -49,7 +49,7 @@ HEAD_BYTES = 4096
 COMMIT_EVERY = 5000  # records per transaction on big files
 RESUMABLE = {"jsonl", "csv", "tsv"}
 CLASS_STRENGTH = ["edited", "embedded", "excerpt", "truncated", "reformatted", "exact"]
-TIER_STRENGTH = ["similar", "near-verbatim", "verbatim"]
+TIER_STRENGTH = ["short", "similar", "near-verbatim", "verbatim"]
 
 
 @dataclass

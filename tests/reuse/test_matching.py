@@ -14,6 +14,8 @@ from agent.reuse.index import OutputIndex
 from agent.reuse.matching import ReuseDetector
 from agent.reuse.roles import role_of
 from agent.reuse.roles import role_of_fields
+from agent.reuse.scoring import MIN_EVIDENCE_WORDS
+from agent.reuse.scoring import SHORT as SHORT_TIER
 from agent.reuse.scoring import TIERS
 from tests.reuse.texts import BOILERPLATE
 from tests.reuse.texts import answer
@@ -245,6 +247,21 @@ def test_a_copy_names_its_fields_side_and_tier(same_prompt):
     assert (found[0].fields, found[0].role, found[0].tier) == (("messages[1].content",), "response", "verbatim")
     edited = detector.match(chat("q", edit(OUTPUTS[7], 0.10, seed=3)))
     assert ids(edited) == [2] and edited[0].role == "response" and edited[0].tier == "near-verbatim"
+
+
+def test_a_short_output_is_reported_in_the_short_tier_only(tmp_path):
+    """Outputs under MIN_EVIDENCE_WORDS words match as whole fields and are never rated verbatim;
+    from that length on the same whole-field copy is."""
+    words = other(903, 100).split()
+    short, long = " ".join(words[:MIN_EVIDENCE_WORDS - 1]), " ".join(words[50:50 + MIN_EVIDENCE_WORDS])
+    assert (fingerprint(short).word_count, fingerprint(long).word_count) == (MIN_EVIDENCE_WORDS - 1, MIN_EVIDENCE_WORDS)
+    index = OutputIndex.open(tmp_path)
+    index.add([(1, fingerprint(short)), (2, fingerprint(long))])
+    detector = ReuseDetector(index)
+    found = detector.match(chat("q", short))
+    assert ids(found) == [1] and found[0].tier == SHORT_TIER
+    assert [m.tier for m in detector.match(chat("q", short.upper() + " !"))] == [SHORT_TIER]  # reformatted
+    assert [m.tier for m in detector.match(chat("q", long))] == ["verbatim"]
 
 
 def test_another_answer_repeating_the_same_question_is_not_reuse(same_prompt):

@@ -8,11 +8,17 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from agent.reuse.scoring import COVERAGE
+from agent.reuse.scoring import MIN_EVIDENCE_WORDS
 from agent.reuse.scoring import MIN_RUN_WORDS
 from agent.reuse.scoring import NEAR_VERBATIM
+from agent.reuse.scoring import REUSE_CLASSES
 from agent.reuse.scoring import RUN_ISLAND
+from agent.reuse.scoring import SHORT
 from agent.reuse.scoring import SHORT_WORDS
 from agent.reuse.scoring import SIMILAR
+from agent.reuse.scoring import SPREAD_HEAVY
+from agent.reuse.scoring import SPREAD_LIGHT
 from agent.reuse.scoring import TIERS
 from agent.reuse.scoring import VERBATIM
 from agent.reuse.scoring import Alignment
@@ -156,7 +162,7 @@ def test_scores_stay_in_range_for_any_pairs(pairs, seed, hot_share, duplicate):
                   result.run_share):
         assert 0.0 <= share <= 1.0
     assert 0 <= result.longest_run <= 304 and result.chain <= len(set(pairs))
-    assert tier(result, classify(result, 404)) in TIERS
+    assert tier(result, classify(result, 404), 300) in TIERS
 
 
 def test_spread_tells_hits_all_along_the_output_from_one_shared_block():
@@ -183,7 +189,7 @@ def test_echoed_words_are_not_credited_to_a_verbatim_run():
 def test_tiers(reuse_class, coverage, expected):
     result = Score(chain=50, output_coverage=coverage, record_coverage=0.5, matched_words=100, longest_run=20,
                    run_at_start=False, run_share=0.5, span=1.0, steady=1.0, run_record_start=0, spread=1.0)
-    assert tier(result, reuse_class) == expected
+    assert tier(result, reuse_class, MIN_EVIDENCE_WORDS) == expected
 
 
 @given(run=st.integers(MIN_RUN_WORDS, 400), share=st.floats(0.0, 1.0), words=st.integers(SHORT_WORDS, 2000),
@@ -196,3 +202,24 @@ def test_a_long_run_is_reuse_on_its_own_only_as_an_island(run, share, words, cha
                    echoed_run=run)
     words = max(words, 2 * run + 1)  # keep the echoed-majority rule out of it
     assert is_reuse(result, words) is (share >= RUN_ISLAND)
+
+
+@given(words=st.integers(0, 4000), reuse_class=st.sampled_from(REUSE_CLASSES), coverage=st.floats(0.0, 1.0),
+       run=st.integers(0, 4000))
+def test_an_output_under_the_evidence_length_is_short_whatever_matched(words, reuse_class, coverage, run):
+    """The tier policy: under MIN_EVIDENCE_WORDS words always SHORT (no high rule takes it), from
+    there on never SHORT."""
+    result = Score(chain=50, output_coverage=coverage, record_coverage=0.5, matched_words=run, longest_run=run,
+                   run_at_start=True, run_share=1.0, span=1.0, steady=1.0, run_record_start=0, spread=1.0)
+    assert (tier(result, reuse_class, words) == SHORT) is (words < MIN_EVIDENCE_WORDS)
+
+
+@given(spread=st.floats(0.0, 1.0), coverage=st.floats(0.15, 1.0), words=st.integers(MIN_EVIDENCE_WORDS, 3000))
+def test_aligned_hits_in_one_part_of_the_output_are_not_an_edited_copy(spread, coverage, words):
+    """Without a long verbatim island, an alignment is reuse only when it runs all along the
+    output (spread at SPREAD_LIGHT / SPREAD_HEAVY or more), however much it covers."""
+    result = Score(chain=200, output_coverage=coverage, record_coverage=0.5, matched_words=30, longest_run=30,
+                   run_at_start=False, run_share=0.2, span=1.0, steady=1.0, run_record_start=0, spread=spread,
+                   echoed_run=30)
+    needed = min(SPREAD_LIGHT, SPREAD_HEAVY) if coverage >= COVERAGE else SPREAD_HEAVY
+    assert is_reuse(result, max(words, 61)) is (spread >= needed)
