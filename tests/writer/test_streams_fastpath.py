@@ -128,38 +128,3 @@ def test_parse_sse_chat_stream_bom_and_cut_end():
     assert parse_sse(b"\xef\xbb\xbf" + body)[0] == parse_sse(body)[0]
     assert parse_sse(b"\xef\xbb\xbf\xef\xbb\xbf" + body)[0][0].data.startswith("\ufeff") is False
     assert parse_sse(body[:-1])[1] is False  # cut before the final blank line
-
-
-def _one_by_one(texts):
-    try:
-        return [json.loads(t) for t in texts]
-    except (ValueError, RecursionError):
-        return None
-
-
-# pieces that can close one event's array and open the next inside or outside a string
-_JSON_PIECES = st.sampled_from(['{"a": 1}', "{", "}", "[", "]", ",", '"', "],[", "] , [", "1", "null", " ", "\\\\",
-                                '"x"', "[1]", '{"b": [2, {}]}', "é", "\n"])
-JSON_TEXTS = st.lists(st.lists(_JSON_PIECES, max_size=8).map("".join).map(str.strip), max_size=8)
-
-
-@settings(max_examples=400, deadline=None)
-@given(JSON_TEXTS)
-def test_loads_all_is_each_text_loaded_or_none(texts):
-    from agent.writer.parsers.common import loads_all
-
-    joined = loads_all(texts)
-    each = _one_by_one(texts)
-    if joined is not None:  # whenever it answers, the answer is json.loads of each text
-        assert each is not None and json.dumps(joined) == json.dumps(each)
-    elif each is not None:  # it may decline only when a text holds an array boundary of its own
-        assert any("]" in t and "[" in t for t in texts)
-
-
-def test_loads_all_declines_texts_that_merge_into_the_same_count():
-    """`{"x":"}` and `{"}` read together as one object, and `{}],[{}` splits in two: three
-    texts, three arrays, none of them valid on its own."""
-    from agent.writer.parsers.common import loads_all
-
-    assert loads_all(['{"x":"}', '{"}', "{}],[{}"]) is None
-    assert loads_all(['{"a": 1}', "[2]", "null"]) == [{"a": 1}, [2], None]

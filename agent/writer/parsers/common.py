@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -120,14 +119,10 @@ def sse_json(x: Exchange) -> tuple[list[tuple[SSEEvent, Any]], bool]:
     only) so one bad event does not cost the rest of the stream.
     """
     events, clean = parse_sse(x.response_body)
-    texts = [event.data.strip() for event in events]
-    values = loads_all([t for t in texts if t != "[DONE]"])
-    if values is not None:
-        it = iter(values)
-        return [(event, None if text == "[DONE]" else next(it)) for event, text in zip(events, texts)], clean
     decoded: list[tuple[SSEEvent, Any]] = []
     bad = 0
-    for number, (event, data) in enumerate(zip(events, texts), start=1):
+    for number, event in enumerate(events, start=1):
+        data = event.data.strip()
         if data == "[DONE]":
             decoded.append((event, None))
             continue
@@ -141,36 +136,6 @@ def sse_json(x: Exchange) -> tuple[list[tuple[SSEEvent, Any]], bool]:
     if bad > 1:
         x.notes[-1] += f" (and {bad - 1} more)"
     return decoded, clean
-
-
-_JOINT = re.compile(r"\]\s*,\s*\[")
-
-
-def loads_all(texts: list[str]) -> list[Any] | None:
-    """[json.loads(t) for t in texts] in one scan, or None when that cannot be shown to give the
-    same values (then the caller decodes them one by one and reports the bad ones).
-
-    Each text is wrapped in its own array and the arrays joined: `[[t1],[t2],...]`. If the result
-    is n one-element arrays and the joined text holds exactly n - 1 places where one array closes
-    and the next opens (`]`, `,`, `[` with optional whitespace), then the outer array's n - 1
-    separators, each such a place, are the ones inserted, so element i is `[ti]` read whole and
-    holds json.loads(ti). One scan instead of eighty: a streamed 1.5 KB answer is that many
-    events, and the per-call cost of the scanner was the largest part of reading the stream."""
-    if not texts:
-        return []
-    joined = "[[" + "],[".join(texts) + "]]"
-    try:
-        value, end = _SCAN_ONCE(joined, 0)
-    except (StopIteration, ValueError, RecursionError):
-        return None
-    if end != len(joined) or len(value) != len(texts) or len(_JOINT.findall(joined)) != len(texts) - 1:
-        return None
-    out = []
-    for item in value:
-        if type(item) is not list or len(item) != 1:
-            return None
-        out.append(item[0])
-    return out
 
 
 def event_type(data: dict[str, Any], event: SSEEvent) -> str:
