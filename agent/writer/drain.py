@@ -63,6 +63,7 @@ IDLE_WAIT_S = 0.2
 # CPU, bench/writer_capacity.py), which one call per batch paid at a few hundred calls a second.
 # The proxy never waits for the writer; this only delays when a call shows up in the store.
 LINGER_S = 0.25
+LINGER_BELOW_BYTES = 4 << 20  # a batch cut by the journal's byte limit is not a sign of a quiet journal
 
 
 class CaptureWriter(threading.Thread):
@@ -90,7 +91,7 @@ class CaptureWriter(threading.Thread):
         self.store_errors = 0  # for agent.metrics
         self.caught_up_at = time.time()  # last time the journal was drained (writer lag)
         self._store = None
-        self.last_batch = 0  # records read by the last step
+        self.last_batch = self.last_batch_bytes = 0  # records and bytes read by the last step
         self._position = journal.acked()
         self._backlog = Backlog(journal, self._position)
         self._quarantine = Path(journal.dir) / "quarantine.jsonl"
@@ -136,7 +137,7 @@ class CaptureWriter(threading.Thread):
                 if stopping:
                     break
                 self._stopping.wait(IDLE_WAIT_S)
-            elif self.last_batch < self.batch_size and not stopping:
+            elif self.last_batch < self.batch_size and self.last_batch_bytes < LINGER_BELOW_BYTES and not stopping:
                 self._stopping.wait(LINGER_S)
         self._flush_counters_quietly()
         self._final_beat()
@@ -194,7 +195,7 @@ class CaptureWriter(threading.Thread):
 
     def _step(self) -> bool:
         payloads, end = self.journal.read(self._position, max_records=self.batch_size)
-        self.last_batch = len(payloads)
+        self.last_batch, self.last_batch_bytes = len(payloads), sum(map(len, payloads))
         if not payloads:
             self.caught_up_at = time.time()
             if end != self._position:  # moved past a finished segment

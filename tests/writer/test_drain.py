@@ -142,3 +142,37 @@ def test_nul_bytes_do_not_poison_a_batch(tmp_path, db_url):
         assert s.scalar(select(func.count()).select_from(Call)) == 4
         text = s.scalar(select(Call.output_text).where(Call.id == ex.call_id))
     assert "\x00" not in text and "nul byte" in text
+
+
+def _batches_for_a_trickle(tmp_path, db_url, monkeypatch, linger: float) -> tuple[int, float]:
+    """Batches the writer thread stores 40 calls in, arriving one every 10 ms, and how long they
+    took to arrive."""
+    import agent.writer.drain as drain
+
+    monkeypatch.setattr(drain, "LINGER_S", linger)
+    journal = Journal(tmp_path / f"j{linger}", 1 << 30)
+    writer = CaptureWriter(journal, CaptureCounters(), db_url, Attributor((), None), store_text="full",
+                           excerpt_chars=10, max_body_bytes=1 << 20)
+    writer._get_store()
+    batches = []
+    original = writer._insert
+    monkeypatch.setattr(writer, "_insert", lambda store, calls, *a: (batches.append(len(calls)), original(store, calls, *a)))
+    writer.start()
+    time.sleep(0.3)  # idle: the next call is read after one idle wait
+    fill_one_by_one = [exchange(f"trickle {i} of calls arriving one by one") for i in range(40)]
+    started = time.monotonic()
+    for ex, req, resp in fill_one_by_one:
+        journal.append(encode_parts(ex, [req], [resp]))
+        time.sleep(0.01)
+    arriving = time.monotonic() - started
+    writer.stop(timeout=30)
+    assert sum(batches) == 40
+    return len([b for b in batches if b]), arriving
+
+
+def test_a_trickle_of_calls_is_stored_in_few_batches(tmp_path, db_url, monkeypatch):
+    # each batch costs a transaction and an ack whatever its size: calls gather while the writer
+    # lingers after a small batch: one batch per linger while they arrive, one when the writer
+    # stops (without the linger a writer quicker than the trickle stores them one by one)
+    batches, arriving = _batches_for_a_trickle(tmp_path, db_url, monkeypatch, linger=0.25)
+    assert batches <= 2 + arriving / 0.25
