@@ -144,9 +144,9 @@ def test_nul_bytes_do_not_poison_a_batch(tmp_path, db_url):
     assert "\x00" not in text and "nul byte" in text
 
 
-def _batches_for_a_trickle(tmp_path, db_url, monkeypatch, linger: float) -> tuple[int, float]:
-    """Batches the writer thread stores 40 calls in, arriving one every 10 ms, and how long they
-    took to arrive."""
+def _steps_for_a_trickle(tmp_path, db_url, monkeypatch, linger: float) -> tuple[list[tuple[float, int]], float]:
+    """(start time, records read) of each step of the writer thread while 40 calls arrive, one
+    every 20 ms, and when it was asked to stop (it then stores what is left without waiting)."""
     import agent.writer.drain as drain
 
     monkeypatch.setattr(drain, "LINGER_S", linger)
@@ -154,25 +154,29 @@ def _batches_for_a_trickle(tmp_path, db_url, monkeypatch, linger: float) -> tupl
     writer = CaptureWriter(journal, CaptureCounters(), db_url, Attributor((), None), store_text="full",
                            excerpt_chars=10, max_body_bytes=1 << 20)
     writer._get_store()
-    batches = []
-    original = writer._insert
-    monkeypatch.setattr(writer, "_insert", lambda store, calls, *a: (batches.append(len(calls)), original(store, calls, *a)))
+    steps = []
+    original = writer._step
+
+    def step():
+        at = time.monotonic()
+        progressed = original()
+        steps.append((at, writer.last_batch))
+        return progressed
+
+    monkeypatch.setattr(writer, "_step", step)
     writer.start()
-    time.sleep(0.3)  # idle: the next call is read after one idle wait
-    fill_one_by_one = [exchange(f"trickle {i} of calls arriving one by one") for i in range(40)]
-    started = time.monotonic()
-    for ex, req, resp in fill_one_by_one:
+    for ex, req, resp in [exchange(f"trickle {i} of calls arriving one by one") for i in range(40)]:
         journal.append(encode_parts(ex, [req], [resp]))
-        time.sleep(0.01)
-    arriving = time.monotonic() - started
+        time.sleep(0.02)
+    stop_at = time.monotonic()
     writer.stop(timeout=30)
-    assert sum(batches) == 40
-    return len([b for b in batches if b]), arriving
+    assert sum(n for _, n in steps) == 40
+    return steps, stop_at
 
 
-def test_a_trickle_of_calls_is_stored_in_few_batches(tmp_path, db_url, monkeypatch):
-    # each batch costs a transaction and an ack whatever its size: calls gather while the writer
-    # lingers after a small batch: one batch per linger while they arrive, one when the writer
-    # stops (without the linger a writer quicker than the trickle stores them one by one)
-    batches, arriving = _batches_for_a_trickle(tmp_path, db_url, monkeypatch, linger=0.25)
-    assert batches <= 2 + arriving / 0.25
+def test_after_a_small_batch_the_writer_lingers_so_calls_gather(tmp_path, db_url, monkeypatch):
+    # each batch costs a transaction and an ack whatever its size: reading again at once after a
+    # batch of a few calls stored a trickle almost one call per batch
+    steps, stop_at = _steps_for_a_trickle(tmp_path, db_url, monkeypatch, linger=0.25)
+    gaps = [later - at for (at, n), (later, _) in zip(steps, steps[1:]) if n and later < stop_at]
+    assert gaps and min(gaps) >= 0.2
