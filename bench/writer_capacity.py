@@ -140,6 +140,7 @@ class _Timed(CaptureWriter):
         self.cpu_start = time.thread_time()
         self.wall_start = time.perf_counter()
         super().run()
+        self.cpu_end = time.thread_time()  # the whole run, idle waits and heartbeats included
 
     def _step(self) -> bool:
         progressed = super()._step()
@@ -240,7 +241,9 @@ def backlog(args) -> dict:
     left = fed_at_stop - stored()
     drain_s = time.perf_counter() - t_stop
     writer.stop(30)
-    return {"rate": args.rate, "seconds": args.seconds, "fed": fed_at_stop, "drain_after_stop_s": drain_s, "left_undrained": left,
+    cpu = writer.cpu_end - writer.cpu_start
+    return {"rate": args.rate, "seconds": args.seconds, "fed": fed_at_stop,
+            "writer_cpu_ms_per_call": 1000 * cpu / max(1, stored()), "drain_after_stop_s": drain_s, "left_undrained": left,
             "peak_pending": max(s[2] for s in samples), "peak_pending_bytes": max(s[3] for s in samples),
             "samples": samples, "loadavg": os.getloadavg()[0]}
 
@@ -308,7 +311,8 @@ def main() -> int:
     else:
         print(f"fed {out['fed']} calls at {out['rate']:.0f}/s for {out['seconds']:.0f} s (load {out['loadavg']:.1f}); "
               f"peak backlog {out['peak_pending']} calls ({out['peak_pending_bytes'] / 1e6:.1f} MB); "
-              f"{out['left_undrained']} left {out['drain_after_stop_s']:.1f} s after the feed stopped", flush=True)
+              f"{out['left_undrained']} left {out['drain_after_stop_s']:.1f} s after the feed stopped; "
+              f"writer {out['writer_cpu_ms_per_call']:.3f} ms CPU per call over the whole run", flush=True)
         for t, fed, pending, nbytes in out["samples"][:: max(1, len(out["samples"]) // 12)]:
             print(f"  t={t:5.1f}s fed={fed:7d} backlog={pending:7d} ({nbytes / 1e6:.1f} MB)")
     return 0

@@ -142,3 +142,41 @@ def test_nul_bytes_do_not_poison_a_batch(tmp_path, db_url):
         assert s.scalar(select(func.count()).select_from(Call)) == 4
         text = s.scalar(select(Call.output_text).where(Call.id == ex.call_id))
     assert "\x00" not in text and "nul byte" in text
+
+
+def _steps_for_a_trickle(tmp_path, db_url, monkeypatch, linger: float) -> tuple[list[tuple[float, int]], float]:
+    """(start time, records read) of each step of the writer thread while 40 calls arrive, one
+    every 20 ms, and when it was asked to stop (it then stores what is left without waiting)."""
+    import agent.writer.drain as drain
+
+    monkeypatch.setattr(drain, "LINGER_S", linger)
+    journal = Journal(tmp_path / f"j{linger}", 1 << 30)
+    writer = CaptureWriter(journal, CaptureCounters(), db_url, Attributor((), None), store_text="full",
+                           excerpt_chars=10, max_body_bytes=1 << 20)
+    writer._get_store()
+    steps = []
+    original = writer._step
+
+    def step():
+        at = time.monotonic()
+        progressed = original()
+        steps.append((at, writer.last_batch))
+        return progressed
+
+    monkeypatch.setattr(writer, "_step", step)
+    writer.start()
+    for ex, req, resp in [exchange(f"trickle {i} of calls arriving one by one") for i in range(40)]:
+        journal.append(encode_parts(ex, [req], [resp]))
+        time.sleep(0.02)
+    stop_at = time.monotonic()
+    writer.stop(timeout=30)
+    assert sum(n for _, n in steps) == 40
+    return steps, stop_at
+
+
+def test_after_a_small_batch_the_writer_lingers_so_calls_gather(tmp_path, db_url, monkeypatch):
+    # each batch costs a transaction and an ack whatever its size: reading again at once after a
+    # batch of a few calls stored a trickle almost one call per batch
+    steps, stop_at = _steps_for_a_trickle(tmp_path, db_url, monkeypatch, linger=0.25)
+    gaps = [later - at for (at, n), (later, _) in zip(steps, steps[1:]) if n and later < stop_at]
+    assert gaps and min(gaps) >= 0.2
