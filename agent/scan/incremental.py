@@ -3,8 +3,8 @@
 A file read in full leaves a sketch beside the index. When outputs are captured afterwards and the
 file itself has not changed (same size, mtime, inode and first bytes), the outputs added since its
 scan are looked up in its sketch and only the records with two kept 5-grams of one of them
-(sketch.GUARANTEED_HITS) are read back and matched: plain JSONL by their byte spans, other formats by a read that matches only those
-record numbers. A sketch bound to another store, store state (prune), or file content is not
+(sketch.GUARANTEED_HITS) are read back and matched: plain JSONL by their byte spans, Parquet by the
+row groups that hold them, other formats by a read that matches only those record numbers. A sketch bound to another store, store state (prune), or file content is not
 used: the file is read in full, as before sketches existed. Objects in object stores and Delta
 table versions are sketched too (agent.scan.remote), under their URL and bound to their listed
 identity (ETag or version, size, modified time) or table version instead of inode and mtime.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+from bisect import bisect_left
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from sqlalchemy import select
 
 from agent.scan import sketch
 from agent.scan.formats.jsonl_ranges import read_spans
+from agent.scan.formats.parquet_groups import open_parquet
+from agent.scan.formats.parquet_groups import plan_row_groups
+from agent.scan.formats.parquet_groups import read_row_group
 from agent.scan.readers import Record
 from agent.scan.readers import RecordError
 from agent.scan.readers import file_format
@@ -113,12 +117,31 @@ def candidates(scanner, path: Path | str, state, st, head: str):
     return spans, sum(e - s for s, e, _ in spans)
 
 
-def read_back(path: Path, spans: list[tuple[int, int, int]]) -> Iterator[Record | RecordError]:
+def read_back(path: Path, spans: list[tuple[int, int, int]], source=None) -> Iterator[Record | RecordError]:
+    """The records the sketch named, read as little of the file as its format allows: plain JSONL
+    by byte spans, Parquet by the row groups holding them (`source`: the object already open, so
+    an object store serves only its footer and those row groups), others by a full read that
+    keeps only those record numbers."""
     kind, compression = file_format(path)
-    if kind == "jsonl" and compression is None:
+    if kind == "jsonl" and compression is None and source is None:
         yield from read_spans(path, spans)
         return
     wanted = {number for _, _, number in spans}
+    if kind == "parquet" and compression is None:
+        yield from _row_groups_back(path, wanted, source)
+        return
     for item in read_records(path):
         if item.number in wanted:
             yield item
+
+
+def _row_groups_back(path: Path, wanted: set[int], source=None) -> Iterator[Record]:
+    numbers = sorted(wanted)
+    source = open_parquet(path, source)
+    for group in plan_row_groups(path, source):
+        at = bisect_left(numbers, group.first_row)
+        if at == len(numbers) or numbers[at] >= group.first_row + group.rows:
+            continue  # no candidate in this row group: its pages are never read
+        for record in read_row_group(path, group, source):
+            if record.number in wanted:
+                yield record

@@ -109,7 +109,13 @@ def scan_object(scanner: Scanner, fs: Any, obj: RemoteObject, root: str) -> File
             copy = Path(scratch) / PurePosixPath(obj.key).name  # the name keeps the format's suffix
             kind, compression = file_format(copy)
             spans_only = found is not None and kind == "jsonl" and compression is None
+            # a checked Parquet object is read in place: its footer and the candidates' row groups
+            groups_only = found is not None and kind == "parquet" and compression is None
             try:
+                if groups_only:
+                    with fs.open(obj.key, "rb") as source:
+                        return _checked(scanner, copy, root, st, identity, state, result, found,
+                                        incremental.read_back(copy, found[0], source=source))
                 if spans_only:
                     _fetch_spans(fs, obj.key, found[0], copy)
                 else:

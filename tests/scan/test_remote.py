@@ -268,7 +268,9 @@ def test_objects_and_delta_versions_read_before_new_outputs_are_checked_by_sketc
     root.mkdir()
     lines = [json.dumps({"text": later[0] if n == 150 else answer(1000 + n)}) for n in range(1, 301)]
     (root / "big.jsonl").write_text("\n".join(lines) + "\n")
-    pq.write_table(pa.table({"text": [answer(2000 + n) for n in range(40)] + [later[1]]}), root / "rows.parquet")
+    # several row groups: the check reads the object in place, its footer and one row group
+    pq.write_table(pa.table({"text": [answer(2000 + n) for n in range(40)] + [later[1]]}), root / "rows.parquet",
+                   row_group_size=8)
     upload(s3, bucket, "lake", root)
     table = base / "table"
     deltalake.write_deltalake(str(table), pa.table({"text": [answer(3000 + n) for n in range(30)] + [later[2]]}))

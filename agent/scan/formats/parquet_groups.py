@@ -29,10 +29,13 @@ class RowGroup:
     nbytes: int  # compressed bytes of its column chunks (what a reader fetches)
 
 
-def _open(path: Path, source=None):
+def open_parquet(path: Path, source=None):
+    """The file as a pyarrow ParquetFile (`source`: an open file, or a ParquetFile already made)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if isinstance(source, pq.ParquetFile):  # opened once for many row groups: one footer read
+        return source
     try:
         return pq.ParquetFile(path if source is None else source)
     except (pa.ArrowException, OSError) as error:
@@ -42,7 +45,7 @@ def _open(path: Path, source=None):
 def plan_row_groups(path: Path, source=None) -> list[RowGroup]:
     """The file's row groups, from its footer alone (no data pages are read). `source`: the file
     already open (an object store's file), read instead of `path`."""
-    meta = _open(path, source).metadata
+    meta = open_parquet(path, source).metadata
     groups, first = [], 1
     for i in range(meta.num_row_groups):
         group = meta.row_group(i)
@@ -57,7 +60,7 @@ def read_row_group(path: Path, group: RowGroup, source=None) -> Iterator[Record]
     plan_row_groups)."""
     import pyarrow as pa
 
-    parquet = _open(path, source)
+    parquet = open_parquet(path, source)
     columns = [field.name for field in parquet.schema_arrow if has_strings(field.type)]
     if not columns:
         return
