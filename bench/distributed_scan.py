@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import distributed  # noqa: E402
 
-from agent.reuse.outputs import OutputCatalog  # noqa: E402
+from agent.reuse.outputs import SyncedOutputIndex  # noqa: E402
 from agent.scan.cluster.connect import install_index  # noqa: E402
 from agent.scan.cluster.run import ClusterScan  # noqa: E402
 from agent.scan.scan import Scanner  # noqa: E402
@@ -66,13 +66,13 @@ def link_tree(source: Path, target: Path) -> None:
         os.link(path, target / path.name)
 
 
-def local_scan(store, catalog, root: Path) -> tuple[float, int]:
+def local_scan(store, output_index, root: Path) -> tuple[float, int]:
     started = time.perf_counter()
-    results = list(Scanner(store, catalog).scan_paths([root]))
+    results = list(Scanner(store, output_index).scan_paths([root]))
     return time.perf_counter() - started, sum(len(r.findings) for r in results)
 
 
-def cluster_scan(store, catalog, root: Path, workers: int, range_bytes: int) -> dict:
+def cluster_scan(store, output_index, root: Path, workers: int, range_bytes: int) -> dict:
     started = time.perf_counter()
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                        dashboard_address=None, silence_logs=logging.ERROR)
@@ -80,9 +80,9 @@ def cluster_scan(store, catalog, root: Path, workers: int, range_bytes: int) -> 
     try:
         client.wait_for_workers(workers)
         up = time.perf_counter()
-        uploaded = install_index(client, catalog, shared=False)  # the upload path: what a remote cluster gets
+        uploaded = install_index(client, output_index, shared=False)  # the upload path: what a remote cluster gets
         installed = time.perf_counter()
-        run = ClusterScan(Scanner(store, catalog), client, range_bytes=range_bytes)
+        run = ClusterScan(Scanner(store, output_index), client, range_bytes=range_bytes)
         results = list(run.scan_paths([root]))
         done = time.perf_counter()
     finally:
@@ -108,8 +108,8 @@ def main() -> int:
         store = open_store(f"sqlite:///{work / 'audit.db'}")
         texts = [answer(i, random.Random(i).randint(60, 300)) for i in range(args.outputs)]
         add_outputs(store, texts)
-        catalog = OutputCatalog(store, work / "index")
-        catalog.sync()
+        output_index = SyncedOutputIndex(store, work / "index")
+        output_index.sync()
         source = work / "source"
         total = make_tree(source, texts, args.mb, args.files)
         for name in ("local", "one", "two"):
@@ -117,9 +117,9 @@ def main() -> int:
         for path in source.iterdir():  # warm the page cache: every run reads from memory
             path.read_bytes()
         load_before = os.getloadavg()
-        seconds, found = local_scan(store, catalog, work / "local")
-        one = cluster_scan(store, catalog, work / "one", 1, args.range_mb << 20)
-        two = cluster_scan(store, catalog, work / "two", 2, args.range_mb << 20)
+        seconds, found = local_scan(store, output_index, work / "local")
+        one = cluster_scan(store, output_index, work / "one", 1, args.range_mb << 20)
+        two = cluster_scan(store, output_index, work / "two", 2, args.range_mb << 20)
         load_after = os.getloadavg()
         mb = total / 1e6
         print(f"dataset: {mb:.1f} MB in {args.files} JSONL files, {args.outputs} outputs indexed, "

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import sqlite
 from agent.ids import new_id
 from agent.reuse import Fingerprint
 from agent.reuse import fingerprint
-from agent.reuse.outputs import OutputCatalog
+from agent.reuse.outputs import SyncedOutputIndex
 from agent.reuse.shingles import K
 from agent.scan.readers import Record
 from agent.scan.scan import finding_row
@@ -49,10 +49,10 @@ def _readable(output_id: int, blob: bytes) -> Fingerprint:
         return fingerprint("")
 
 
-def match_uploads(store: Store, catalog: OutputCatalog) -> int:
+def match_uploads(store: Store, output_index: SyncedOutputIndex) -> int:
     """Check every uploaded text not yet checked; returns how many new findings were recorded."""
-    catalog.sync()
-    detector = catalog.detector()
+    output_index.sync()
+    detector = output_index.detector()
     new = 0
     while True:
         with store.session() as s:
@@ -70,7 +70,7 @@ def match_uploads(store: Store, catalog: OutputCatalog) -> int:
         for row, matches in zip(rows, results):
             if not matches:
                 continue
-            infos = catalog.describe({m.output_id for m in matches})
+            infos = output_index.describe({m.output_id for m in matches})
             digest = hashlib.sha256(f"{row.call_id}:{row.idx}".encode()).hexdigest()
             record = Record(number=row.idx + 1, fields=[], end_offset=0, sha256=digest)
             finding = finding_row(f"{row.host}{row.path.split('?')[0]}", record, matches, infos)

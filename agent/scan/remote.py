@@ -50,7 +50,7 @@ def _state(scanner: Scanner, name: str) -> DatasetFile | None:
 def _unchanged(scanner: Scanner, name: str, identity: str) -> FileResult | None:
     state = _state(scanner, name)
     if state is not None and state.state == "ok" and state.head_sha256 == identity \
-            and state.index_generation == scanner.catalog.version:
+            and state.index_generation == scanner.output_index.version:
         return FileResult(name, state="unchanged", findings=scanner.stored_findings(name))
     return None
 
@@ -101,7 +101,7 @@ def scan_object(scanner: Scanner, fs: Any, obj: RemoteObject, root: str) -> File
                 scanner._file_error(result, f"{obj.url}: cannot fetch ({type(e).__name__}: {reason})")
                 scanner._store_error(obj.url, root, result)
                 return result
-            return scanner._read(copy, root, _stat(obj.size, obj.mtime_ns), identity, scanner.catalog.version,
+            return scanner._read(copy, root, _stat(obj.size, obj.mtime_ns), identity, scanner.output_index.version,
                                  result, 0, 0, name=obj.url)
     except Exception as e:
         scanner._file_error(result, f"{obj.url}: {internal_reason(e, f'scanning {obj.url}')}")
@@ -128,7 +128,7 @@ def scan_delta(scanner: Scanner, table: str, root: str, *, remote: bool = False)
         if unchanged is not None:
             return unchanged
         size = sum(int(a.get("size_bytes", 0) or 0) for a in _sizes(opened))
-        return scanner._read(Path(shown), root, _stat(size, 0), identity, scanner.catalog.version, result, 0, 0,
+        return scanner._read(Path(shown), root, _stat(size, 0), identity, scanner.output_index.version, result, 0, 0,
                              name=name, source=delta.read_table(opened, name))
     except Exception as e:
         scanner._file_error(result, f"{shown}: {internal_reason(e, f'scanning {shown}')}")

@@ -9,7 +9,7 @@ import pytest
 
 from agent.ids import new_id
 from agent.reuse import fingerprint
-from agent.reuse.outputs import OutputCatalog
+from agent.reuse.outputs import SyncedOutputIndex
 from agent.store.engine import open_store
 from agent.store.models import Call
 from agent.store.models import Output
@@ -49,5 +49,5 @@ def captured(tmp_path, sqlite_url):
     store = open_store(sqlite_url)
     texts = [answer(i) for i in range(12)]
     call_ids = add_outputs(store, texts)
-    catalog = OutputCatalog(store, tmp_path / "index")
-    return store, catalog, texts, call_ids
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    return store, output_index, texts, call_ids

@@ -33,8 +33,8 @@ def save_dataset(path, columns):
     return sorted(os.listdir(path))
 
 
-def scanned(store, catalog, *paths):
-    results = list(Scanner(store, catalog, on_error=lambda line: None).scan_paths([Path(p) for p in paths]))
+def scanned(store, output_index, *paths):
+    results = list(Scanner(store, output_index, on_error=lambda line: None).scan_paths([Path(p) for p in paths]))
     return results, sorted((Path(f["path"]).name, f["record"]) for r in results for f in r.findings)
 
 
@@ -82,7 +82,7 @@ def test_corrupt_xz_is_one_file_error_after_the_records_before_it(tmp_path):
 def test_empty_and_truncated_compressed_files_are_one_line_each_and_the_scan_goes_on(captured, tmp_path):
     import zstandard
 
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     data = tmp_path / "data"
     data.mkdir()
     packers = {".zst": zstandard.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
@@ -94,7 +94,7 @@ def test_empty_and_truncated_compressed_files_are_one_line_each_and_the_scan_goe
         whole = pack(body)
         (data / f"cut{suffix[1:]}.jsonl{suffix}").write_bytes(whole[: len(whole) // 2])
     lines: list[str] = []
-    results = list(Scanner(store, catalog, on_error=lines.append).scan_paths([data]))
+    results = list(Scanner(store, output_index, on_error=lines.append).scan_paths([data]))
     by_name = {Path(r.path).name: r for r in results}
     assert len(results) == 12
     for suffix in packers:
@@ -110,10 +110,10 @@ def test_empty_and_truncated_compressed_files_are_one_line_each_and_the_scan_goe
 
 
 def test_reuse_in_a_bz2_file_is_found(captured, tmp_path):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     path = tmp_path / "train.jsonl.bz2"
     path.write_bytes(bz2.compress("".join(json.dumps({"c": t}) + "\n" for t in ["hi", texts[3]]).encode()))
-    _, found = scanned(store, catalog, path)
+    _, found = scanned(store, output_index, path)
     assert found == [("train.jsonl.bz2", 2)]
 
 
@@ -121,7 +121,7 @@ def test_reuse_in_a_bz2_file_is_found(captured, tmp_path):
 
 
 def test_a_dataset_saved_by_datasets_is_read_row_by_row(captured, tmp_path):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     rows = [answer(500 + i) for i in range(40)]
     rows[17] = f"Summary: {texts[2]}"
     rows[33] = texts[5]
@@ -130,7 +130,7 @@ def test_a_dataset_saved_by_datasets_is_read_row_by_row(captured, tmp_path):
     assert "dataset_info.json" in written and "state.json" in written
     arrow_files = sorted((tmp_path / "hf").glob("*.arrow"))
     assert arrow_files, "save_to_disk wrote no .arrow file"
-    results, found = scanned(store, catalog, tmp_path / "hf")
+    results, found = scanned(store, output_index, tmp_path / "hf")
     assert found == [(arrow_files[0].name, 18), (arrow_files[0].name, 34)]
     assert not [r for r in results if r.state == "error"]
     # the same rows in the arrow file read as Records numbered 1.. with the text columns' fields
@@ -156,25 +156,25 @@ def test_a_delta_table_is_read_at_its_version_and_findings_name_it(captured, tmp
     import deltalake
     import pyarrow as pa
 
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     table = tmp_path / "lake" / "events"
     first = [answer(700 + i) for i in range(20)]
     first[4] = texts[1]
     deltalake.write_deltalake(str(table), pa.table({"n": list(range(20)), "text": first}))
-    results, _ = scanned(store, catalog, tmp_path / "lake")
+    results, _ = scanned(store, output_index, tmp_path / "lake")
     assert [(r.path, r.state) for r in results] == [(f"{table}@v0", "scanned")]
     assert [(f["path"], f["record"]) for f in results[0].findings] == [(f"{table}@v0", 5)]
     # the same version is not read again
-    again, _ = scanned(store, catalog, tmp_path / "lake")
+    again, _ = scanned(store, output_index, tmp_path / "lake")
     assert [r.state for r in again] == ["unchanged"] and again[0].findings
     # an append is a new version, read again; its findings name version 1
     deltalake.write_deltalake(str(table), pa.table({"n": [20, 21], "text": ["short", texts[7]]}), mode="append")
-    later, _ = scanned(store, catalog, table)
+    later, _ = scanned(store, output_index, table)
     assert [(r.path, r.state) for r in later] == [(f"{table}@v1", "scanned")]
     assert sorted(f["record"] for f in later[0].findings) == [5, 22]
     # a delete leaves dead data files behind: they are not read (the walk does not enter the table)
     deltalake.DeltaTable(str(table)).delete("n = 4")
-    latest, _ = scanned(store, catalog, tmp_path / "lake")
+    latest, _ = scanned(store, output_index, tmp_path / "lake")
     assert [(r.path, r.state) for r in latest] == [(f"{table}@v2", "scanned")]
     # the delete rewrote the first file, now the newest: in commit order it comes after the
     # appended one, and the finding names the row of version 2 that holds the text
@@ -190,22 +190,22 @@ def test_a_file_event_inside_a_delta_table_reads_the_table(captured, tmp_path):
     import deltalake
     import pyarrow as pa
 
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     table = tmp_path / "t"
     deltalake.write_deltalake(str(table), pa.table({"text": [texts[0]]}))
     log_file = next((table / "_delta_log").glob("*.json"))
-    catalog.sync()  # as the watcher does before it hands files over
-    result = Scanner(store, catalog, on_error=lambda line: None).scan_file(log_file, tmp_path)
+    output_index.sync()  # as the watcher does before it hands files over
+    result = Scanner(store, output_index, on_error=lambda line: None).scan_file(log_file, tmp_path)
     assert result.path == f"{table}@v0" and [f["record"] for f in result.findings] == [1]
 
 
 def test_a_broken_delta_log_is_one_error_line(captured, tmp_path):
-    store, catalog, _, _ = captured
+    store, output_index, _, _ = captured
     table = tmp_path / "lake" / "t"
     (table / "_delta_log").mkdir(parents=True)
     (table / "_delta_log" / "00000000000000000000.json").write_text("{not json\n")
     lines: list[str] = []
-    results = list(Scanner(store, catalog, on_error=lines.append).scan_paths([tmp_path / "lake"]))
+    results = list(Scanner(store, output_index, on_error=lines.append).scan_paths([tmp_path / "lake"]))
     assert [r.state for r in results] == ["error"]
     assert len(lines) == 1 and lines[0].startswith(f"{table}: ") and "Delta" in lines[0]
 
@@ -217,12 +217,12 @@ def test_a_hive_partitioned_parquet_directory_is_read_file_by_file(captured, tmp
     import pyarrow as pa
     import pyarrow.dataset as pads
 
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     rows = [answer(900 + i) for i in range(30)]
     rows[3], rows[26] = texts[4], texts[8]
     pads.write_dataset(pa.table({"day": [f"2024-01-0{1 + i % 3}" for i in range(30)], "text": rows}),
                        str(tmp_path / "pq"), format="parquet", partitioning=["day"], partitioning_flavor="hive")
-    results, found = scanned(store, catalog, tmp_path / "pq")
+    results, found = scanned(store, output_index, tmp_path / "pq")
     assert len(results) == 3 and all(r.state == "scanned" for r in results)
     hit = {(Path(f["path"]).parent.name, f["record"]) for r in results for f in r.findings}
     # rows 3 and 26 are in days 1 (i%3==0) and 3 (i%3==2), rows 2 and 9 within their partitions

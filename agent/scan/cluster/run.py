@@ -140,9 +140,9 @@ class ClusterScan:
     def scan_paths(self, paths: list[Path | str]) -> Iterator[FileResult]:
         from distributed import as_completed
 
-        # the caller synced the catalog and put that index on the workers (connect.install_index):
+        # the caller synced the output index and put that index on the workers (connect.install_index):
         # syncing again here could record against outputs the workers do not have
-        version = self.scanner.catalog.version
+        version = self.scanner.output_index.version
         plans: dict[str, FilePlan] = {}
         order: list[str] = []  # files in walk order, for the results of those done without units
         local: list[str] = []
@@ -225,9 +225,9 @@ class ClusterScan:
         result.records += unit.records
         result.bad_records += unit.bad_records
         rows = []
-        catalog = self.scanner.catalog
+        output_index = self.scanner.output_index
         for number, sha256, end, matches, spans in unit.matches:
-            infos = catalog.describe({m.output_id for m in matches})
+            infos = output_index.describe({m.output_id for m in matches})
             row = finding_row(name, Record(number + shift, [], end, sha256=sha256), matches, infos)
             if row is not None:
                 row["spans"] = known_spans(spans, set(row["output_ids"]))
