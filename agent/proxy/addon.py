@@ -25,7 +25,6 @@ from agent.proxy.droplog import record_drop
 from agent.proxy.hosts import HostList
 from agent.proxy.hosts import HostListError
 from agent.proxy.journal import Journal
-from agent.proxy.record import encode_parts
 from agent.proxy.snapshot import STREAM_TYPES
 from agent.proxy.snapshot import StreamTee
 from agent.proxy.snapshot import snapshot
@@ -141,9 +140,8 @@ class AICapture:
             if route is None or flow.metadata.get(DONE) or self.journal is None:
                 return
             flow.metadata[DONE] = True
-            snap = snapshot(flow, route, new_id(flow.request.timestamp_start or None), cap=self.cap,
-                            extra_secret_headers=self.secret_headers, team_header=self.team_header, error=error)
-            parts = encode_parts(snap.exchange, snap.request_body, snap.response_body)
+            parts = snapshot(flow, route, new_id(flow.request.timestamp_start or None), cap=self.cap,
+                             extra_secret_headers=self.secret_headers, team_header=self.team_header, error=error)
             if self.journal.append(parts):
                 self.counters.live("journaled")
             else:
