@@ -26,9 +26,8 @@ from sqlalchemy.dialects import sqlite
 
 from agent.errors import internal_reason
 from agent.ids import new_id
-from agent.reuse.matching import OutputMatch
+from agent.reuse.findings import finding_row
 from agent.reuse.outputs import SyncedOutputIndex
-from agent.reuse.roles import role_of_fields
 from agent.reuse.spans import attach_spans
 from agent.scan import incremental
 from agent.scan.formats.delta import table_of as delta_table_of
@@ -48,8 +47,6 @@ log = logging.getLogger(__name__)
 HEAD_BYTES = 4096
 COMMIT_EVERY = 5000  # records per transaction on big files
 RESUMABLE = {"jsonl", "csv", "tsv"}
-CLASS_STRENGTH = ["edited", "embedded", "excerpt", "truncated", "reformatted", "exact"]
-TIER_STRENGTH = ["similar", "near-verbatim", "verbatim"]
 
 
 @dataclass
@@ -73,33 +70,6 @@ def _head_hash(path: Path, length: int = HEAD_BYTES) -> str:
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def finding_row(path: str, record: Record, matches: list[OutputMatch], infos: dict) -> dict | None:
-    """One record's matches as a reuse finding (DESIGN.md scan fields), or None if every matched
-    output has been pruned from the store since it was indexed."""
-    known = [m for m in matches if m.output_id in infos]
-    if not known:
-        return None
-    calls = sorted({infos[m.output_id].call_id for m in known})
-    strongest = max(known, key=lambda m: CLASS_STRENGTH.index(m.reuse_class) if m.reuse_class in CLASS_STRENGTH else -1)
-    return {
-        "path": path,
-        "record": record.number,
-        "record_sha256": record.sha256,
-        "call_ids": calls,
-        "output_ids": sorted(m.output_id for m in known),
-        "vendors": sorted({infos[m.output_id].vendor for m in known}),
-        "teams": sorted({infos[m.output_id].team for m in known}),
-        "output_coverage": round(max(m.output_coverage for m in known), 4),
-        "record_coverage": round(min(1.0, sum(m.record_coverage for m in known)), 4),
-        "matched_words": int(sum(m.matched_words for m in known)),
-        "longest_run": int(max(m.longest_run for m in known)),
-        "reuse_class": "multiple" if len(known) > 1 else strongest.reuse_class,
-        "fields": list(dict.fromkeys(str(f) for m in known for f in m.fields)),
-        "role": role_of_fields([f for m in known for f in m.fields]),
-        "tier": max((m.tier for m in known), key=lambda t: TIER_STRENGTH.index(t) if t in TIER_STRENGTH else -1),
-    }
 
 
 class Scanner:

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from agent.errors import internal_reason
+from agent.reuse.findings import finding_row
 from agent.scan.cluster import resume
 from agent.scan.cluster.task import UnitResult
 from agent.scan.cluster.task import scan_unit
@@ -35,7 +36,6 @@ from agent.scan.scan import HEAD_BYTES
 from agent.scan.scan import FileResult
 from agent.scan.scan import Scanner
 from agent.scan.scan import _head_hash
-from agent.scan.scan import finding_row
 from agent.scan.sources import is_url
 from agent.scan.walk import iter_files
 from agent.scan.walk import regular_file
