@@ -71,7 +71,7 @@ def _condition(text: Any) -> str:
 
 def _extra_keys(items: list, known: tuple[str, ...]) -> list[str]:
     """Detail fields of evidence rows that have no column of their own, in a stable order."""
-    return sorted({k for e in items for k in e.detail if k not in known})
+    return sorted({k for e in items for k in e.detail.names() if k not in known})
 
 
 # -- charts of a page ---------------------------------------------------------------------------
