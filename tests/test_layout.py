@@ -44,13 +44,28 @@ TESTED_BY = {
 }
 
 UNTESTED = {
-    "agent/alerts/dispatcher.py", "agent/alerts/document.py", "agent/alerts/ocsf.py", "agent/metrics.py",
-    "agent/reuse/segment.py", "agent/reuse/shingles.py",
-    "agent/reuse/sides.py", "agent/scan/walk.py", "agent/store/export.py", "agent/writer/backlog.py",
-    "agent/writer/fleet.py", "agent/writer/proxy_identity.py", "agent/writer/rows.py",
-    "rules/engine/collection.py", "rules/engine/document.py", "rules/engine/drafts.py", "rules/engine/fields.py",
-    "rules/engine/fixtures.py", "rules/engine/frames.py", "rules/engine/loader.py", "rules/engine/model.py",
-    "rules/engine/sources.py", "dashboard/remediation.py",
+    "agent/alerts/dispatcher.py",
+    "agent/alerts/document.py",
+    "agent/alerts/ocsf.py",
+    "agent/metrics.py",
+    "agent/reuse/segment.py",
+    "agent/reuse/shingles.py",
+    "agent/reuse/sides.py",
+    "agent/scan/walk.py",
+    "agent/store/export.py",
+    "agent/writer/backlog.py",
+    "agent/writer/fleet.py",
+    "agent/writer/proxy_identity.py",
+    "agent/writer/rows.py",
+    "rules/engine/collection.py",
+    "rules/engine/document.py",
+    "rules/engine/fields.py",
+    "rules/engine/fixtures.py",
+    "rules/engine/frames.py",
+    "rules/engine/loader.py",
+    "rules/engine/model.py",
+    "rules/engine/sources.py",
+    "dashboard/remediation.py",
 }
 
 

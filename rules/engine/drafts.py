@@ -82,7 +82,7 @@ class FindingDraft:
 
 def plain(value: Any) -> Any:
     """JSON-safe Python values for evidence and group keys."""
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:  # NaT is a datetime: test it first
         return None
     if isinstance(value, (pd.Timestamp, dt.datetime)):
         return pd.Timestamp(value).tz_convert("UTC").isoformat() if pd.Timestamp(value).tzinfo else pd.Timestamp(value).isoformat()
@@ -97,8 +97,6 @@ def plain(value: Any) -> Any:
         if math.isnan(value) or math.isinf(value):
             return None
         return int(value) if value.is_integer() and abs(value) < 2**53 else value
-    if value is pd.NA or value is pd.NaT:
-        return None
     return value
 
 
