@@ -45,8 +45,6 @@ TESTED_BY = {
 
 UNTESTED = {
     "agent/alerts/dispatcher.py",
-    "agent/alerts/document.py",
-    "agent/alerts/ocsf.py",
     "agent/metrics.py",
     "agent/reuse/segment.py",
     "agent/reuse/shingles.py",
@@ -54,7 +52,6 @@ UNTESTED = {
     "agent/store/export.py",
     "agent/writer/backlog.py",
     "agent/writer/fleet.py",
-    "agent/writer/proxy_identity.py",
     "agent/writer/rows.py",
     "rules/engine/collection.py",
     "rules/engine/document.py",
