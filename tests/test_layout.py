@@ -47,17 +47,14 @@ UNTESTED = {
     "agent/alerts/dispatcher.py",
     "agent/metrics.py",
     "agent/reuse/segment.py",
-    "agent/reuse/shingles.py",
     "agent/reuse/sides.py",
     "agent/store/export.py",
     "agent/writer/backlog.py",
     "agent/writer/fleet.py",
     "agent/writer/rows.py",
-    "rules/engine/collection.py",
     "rules/engine/document.py",
     "rules/engine/fixtures.py",
     "rules/engine/frames.py",
-    "rules/engine/loader.py",
     "rules/engine/sources.py",
 }
 
