@@ -52,9 +52,6 @@ UNTESTED = {
     "agent/writer/backlog.py",
     "agent/writer/fleet.py",
     "agent/writer/rows.py",
-    "rules/engine/document.py",
-    "rules/engine/fixtures.py",
-    "rules/engine/frames.py",
     "rules/engine/sources.py",
 }
 
