@@ -45,10 +45,8 @@ TESTED_BY = {
 
 UNTESTED = {
     "agent/alerts/dispatcher.py",
-    "agent/metrics.py",
     "agent/reuse/segment.py",
     "agent/reuse/sides.py",
-    "agent/store/export.py",
     "agent/writer/backlog.py",
     "agent/writer/fleet.py",
     "agent/writer/rows.py",
