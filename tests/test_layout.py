@@ -47,10 +47,8 @@ UNTESTED = {
     "agent/alerts/dispatcher.py",
     "agent/reuse/segment.py",
     "agent/reuse/sides.py",
-    "agent/writer/backlog.py",
     "agent/writer/fleet.py",
     "agent/writer/rows.py",
-    "rules/engine/sources.py",
 }
 
 
