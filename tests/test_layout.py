@@ -48,7 +48,6 @@ UNTESTED = {
     "agent/reuse/segment.py",
     "agent/reuse/sides.py",
     "agent/writer/fleet.py",
-    "agent/writer/rows.py",
 }
 
 
