@@ -45,8 +45,6 @@ TESTED_BY = {
 
 UNTESTED = {
     "agent/alerts/dispatcher.py",
-    "agent/reuse/segment.py",
-    "agent/reuse/sides.py",
     "agent/writer/fleet.py",
 }
 
