@@ -26,6 +26,8 @@ TESTED_BY = {
     "agent/demo/runner.py": "tests/test_demo.py",
     "agent/demo/scenario.py": "tests/test_demo.py",
     "agent/store/models.py": "tests/store/test_store.py",
+    "agent/alerts/dispatcher.py": "tests/alerts/test_outbox.py",  # real sinks: outages, restarts, a hanging sink
+    "agent/writer/fleet.py": "tests/test_status.py",  # `aiaudit status` over the fleet's heartbeats
     "agent/store/engine.py": "tests/store/test_store.py",
     "agent/store/migrate.py": "tests/store/test_store.py",
     "agent/writer/parsers/common.py": "tests/writer/test_parse_call.py",
@@ -43,10 +45,8 @@ TESTED_BY = {
     "agent/scan/remote.py": "tests/scan/test_lake_s3.py",  # object stores and Delta tables as the CLI scans them
 }
 
-UNTESTED = {
-    "agent/alerts/dispatcher.py",
-    "agent/writer/fleet.py",
-}
+# Modules with no test file of their own yet: none. A new module comes with its test file.
+UNTESTED: set[str] = set()
 
 
 def modules() -> list[str]:
