@@ -20,7 +20,6 @@ from rules.engine.details import Details
 from rules.engine.details import details_of
 
 SEVERITIES = ("critical", "high", "medium", "low", "informational")  # worst first
-RISK_LEVELS = ("none", "low", "medium", "high", "critical")
 
 
 def team_slug(team: str) -> str:
