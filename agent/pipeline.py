@@ -24,11 +24,11 @@ from agent.errors import UserError
 
 def match_uploads(config: Config, store) -> int:
     """Match the captured training uploads against the output index; the number matched."""
-    from agent.reuse.outputs import OutputCatalog
+    from agent.reuse.outputs import SyncedOutputIndex
     from agent.reuse.uploads import match_uploads as match
 
     try:
-        return match(store, OutputCatalog(store, config.index_dir))
+        return match(store, SyncedOutputIndex(store, config.index_dir))
     except OSError as e:
         raise UserError(f"scanner.index_dir {e.filename or config.index_dir}: {e.strerror or e}") from e
 

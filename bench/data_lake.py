@@ -41,7 +41,7 @@ from sqlalchemy import select  # noqa: E402
 
 from agent.ids import new_id  # noqa: E402
 from agent.reuse.fingerprint import fingerprint  # noqa: E402
-from agent.reuse.outputs import OutputCatalog  # noqa: E402
+from agent.reuse.outputs import SyncedOutputIndex  # noqa: E402
 from agent.scan import sketch  # noqa: E402
 from agent.scan.incremental import sketch_dir  # noqa: E402
 from agent.scan.scan import Scanner  # noqa: E402
@@ -130,14 +130,14 @@ def findings(store, prefix: str) -> set[tuple[str, int]]:
     return {(Path(p).name, r) for p, r in rows if p.startswith(prefix)}
 
 
-def scan(store, catalog, paths, label: str, profile: bool = False) -> tuple[float, list]:
+def scan(store, output_index, paths, label: str, profile: bool = False) -> tuple[float, list]:
     """Wall seconds of one scan (its CPU seconds are printed: the machine may be shared)."""
     lines: list[str] = []
     profiler = cProfile.Profile() if profile else None
     t, cpu = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
-    results = list(Scanner(store, catalog, on_error=lines.append).scan_paths(paths))
+    results = list(Scanner(store, output_index, on_error=lines.append).scan_paths(paths))
     if profiler is not None:
         profiler.disable()
     seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
@@ -150,7 +150,7 @@ def scan(store, catalog, paths, label: str, profile: bool = False) -> tuple[floa
     return seconds, results
 
 
-def s3_vs_local(store, catalog, work: Path, text_bytes: int) -> None:
+def s3_vs_local(store, output_index, work: Path, text_bytes: int) -> None:
     """First scans of A from local disk and from a real moto_server over HTTP (tests/support/
     s3_server.py: needs ./install.sh --dev), and of B from local disk."""
     import os
@@ -163,10 +163,10 @@ def s3_vs_local(store, catalog, work: Path, text_bytes: int) -> None:
         server.make_bucket("lake")
         server.upload_tree("lake", "A", work / "A")
         server.fs().pipe("lake/warm/w.jsonl", b'{"t": "warm"}\n')
-        scan(store, catalog, ["s3://lake/warm"], "warm-up s3")  # s3fs's session
-        local_s, _ = scan(store, catalog, [work / "A"], "local A")
-        s3_s, s3_results = scan(store, catalog, ["s3://lake/A"], "s3 A")
-        scan(store, catalog, [work / "B"], "local B")
+        scan(store, output_index, ["s3://lake/warm"], "warm-up s3")  # s3fs's session
+        local_s, _ = scan(store, output_index, [work / "A"], "local A")
+        s3_s, s3_results = scan(store, output_index, ["s3://lake/A"], "s3 A")
+        scan(store, output_index, [work / "B"], "local B")
     finally:
         server.stop()
     s3_bytes = sum(r.bytes for r in s3_results)
@@ -203,34 +203,34 @@ def main() -> int:
 
     store = open_store(f"sqlite:///{work / 'audit.db'}")
     insert_outputs(store, old)
-    catalog = OutputCatalog(store, work / "index")
-    catalog.sync()
+    output_index = SyncedOutputIndex(store, work / "index")
+    output_index.sync()
 
     # 1. local disk against the S3 server, same bytes, same scanner
     # warm-up (imports, the detector's first build) on a copy of one file, so no timed pass pays it
     (work / "warm").mkdir()
     shutil.copy(work / "A" / "part-000.jsonl", work / "warm" / "w.jsonl")
-    scan(store, catalog, [work / "warm"], "warm-up")
+    scan(store, output_index, [work / "warm"], "warm-up")
     if args.no_s3:
-        local_s, _ = scan(store, catalog, [work / "A"], "local A")
-        scan(store, catalog, [work / "B"], "local B")
+        local_s, _ = scan(store, output_index, [work / "A"], "local A")
+        scan(store, output_index, [work / "B"], "local B")
         print(f"\n1. local disk {text_bytes / 1e6 / local_s:8.1f} MB/s  ({local_s:.1f} s; S3 not measured: --no-s3)")
     else:
-        s3_vs_local(store, catalog, work, text_bytes)
+        s3_vs_local(store, output_index, work, text_bytes)
 
     # 2. new captures: A checked by sketch, B (no sketches) read in full
     insert_outputs(store, new)
     t = time.perf_counter()
-    catalog.sync()
+    output_index.sync()
     sync_s = time.perf_counter() - t
     for path in (work / "B").glob("*.jsonl"):
-        sketch.sketch_path(sketch_dir(catalog), str(path)).unlink()
+        sketch.sketch_path(sketch_dir(output_index), str(path)).unlink()
     # both passes start from the same state: the detector built (warm-up above), the cache of
     # which call made each output empty (whichever pass ran first filled it for the other)
-    catalog._info.clear()
-    check_s, checked = scan(store, catalog, [work / "A"], "check A", profile=args.profile)
-    catalog._info.clear()
-    full_s, fulls = scan(store, catalog, [work / "B"], "full B")
+    output_index._info.clear()
+    check_s, checked = scan(store, output_index, [work / "A"], "check A", profile=args.profile)
+    output_index._info.clear()
+    full_s, fulls = scan(store, output_index, [work / "B"], "full B")
     states = sorted({r.state for r in checked}), sorted({r.state for r in fulls})
     read_back = sum(r.bytes for r in checked)
     found_a, found_b = findings(store, str(work / "A")), findings(store, str(work / "B"))
@@ -251,7 +251,7 @@ def main() -> int:
         print(f"  planted records the full scan does not report either (first 5): {missed}")
 
     # 3. sketch size
-    sketch_bytes = sum(sketch.sketch_path(sketch_dir(catalog), str(p)).stat().st_size
+    sketch_bytes = sum(sketch.sketch_path(sketch_dir(output_index), str(p)).stat().st_size
                        for p in (work / "A").glob("*.jsonl"))
     print(f"\n3. sketch: {sketch_bytes / 1e6:.2f} MB for {text_bytes / 1e6:.1f} MB of text: "
           f"{sketch_bytes / text_bytes:.3f} of it (target <= 0.10)")

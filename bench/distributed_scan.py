@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import distributed  # noqa: E402
 import psutil  # noqa: E402  (a dependency of distributed)
 
-from agent.reuse.outputs import OutputCatalog  # noqa: E402
+from agent.reuse.outputs import SyncedOutputIndex  # noqa: E402
 from agent.scan.cluster.connect import install_index  # noqa: E402
 from agent.scan.cluster.connect import local_cluster  # noqa: E402
 from agent.scan.cluster.run import ClusterScan  # noqa: E402
@@ -95,21 +95,21 @@ def thread_cpu() -> dict[int, float]:
     return {t.id: t.user_time + t.system_time for t in psutil.Process().threads()}
 
 
-def local_scan(store, catalog, root: Path) -> dict:
+def local_scan(store, output_index, root: Path) -> dict:
     started, cpu = time.perf_counter(), time.process_time()
-    results = list(Scanner(store, catalog).scan_paths([root]))
+    results = list(Scanner(store, output_index).scan_paths([root]))
     return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu,
             "findings": sum(len(r.findings) for r in results)}
 
 
-def cluster_scan(store, catalog, root: Path, workers: int, range_bytes: int) -> dict:
+def cluster_scan(store, output_index, root: Path, workers: int, range_bytes: int) -> dict:
     started = time.perf_counter()
     cluster = local_cluster(workers, logging.ERROR)  # what `aiaudit scan --workers N` starts
     client = distributed.Client(cluster, set_as_default=False)
     try:
         client.wait_for_workers(workers)
         up = time.perf_counter()
-        uploaded = install_index(client, catalog, shared=False)  # the upload path: what a remote cluster gets
+        uploaded = install_index(client, output_index, shared=False)  # the upload path: what a remote cluster gets
         installed = time.perf_counter()
         pids = client.run(os.getpid)  # worker address -> pid of its process
         main = threading.main_thread().native_id
@@ -117,7 +117,7 @@ def cluster_scan(store, catalog, root: Path, workers: int, range_bytes: int) -> 
         waits_before = {pid: run_queue_wait(pid) for pid in pids.values()}
         threads_before = thread_cpu()
         begun = time.perf_counter()
-        run = ClusterScan(Scanner(store, catalog), client, range_bytes=range_bytes)
+        run = ClusterScan(Scanner(store, output_index), client, range_bytes=range_bytes)
         results = list(run.scan_paths([root]))
         done = time.perf_counter()
         threads_after = thread_cpu()
@@ -152,8 +152,8 @@ def main() -> int:
         store = open_store(f"sqlite:///{work / 'audit.db'}")
         texts = [answer(i, random.Random(i).randint(60, 300)) for i in range(args.outputs)]
         add_outputs(store, texts)
-        catalog = OutputCatalog(store, work / "index")
-        catalog.sync()
+        output_index = SyncedOutputIndex(store, work / "index")
+        output_index.sync()
         source = work / "source"
         total = make_tree(source, texts, args.mb, args.files)
         for name in ("local", "one", "two"):
@@ -161,9 +161,9 @@ def main() -> int:
         for path in source.iterdir():  # warm the page cache: every run reads from memory
             path.read_bytes()
         load_before = os.getloadavg()
-        local = local_scan(store, catalog, work / "local")
-        one = cluster_scan(store, catalog, work / "one", 1, args.range_mb << 20)
-        two = cluster_scan(store, catalog, work / "two", 2, args.range_mb << 20)
+        local = local_scan(store, output_index, work / "local")
+        one = cluster_scan(store, output_index, work / "one", 1, args.range_mb << 20)
+        two = cluster_scan(store, output_index, work / "two", 2, args.range_mb << 20)
         load_after = os.getloadavg()
         mb = total / 1e6
         print(f"dataset: {mb:.1f} MB in {args.files} JSONL files, {args.outputs} outputs indexed, "

@@ -415,12 +415,12 @@ def main() -> int:
     print(f"captured {len(answers)} paragraphs through mitmdump + the capture addon (store_text none) in "
           f"{time.perf_counter() - started:.0f} s; {len(ids)} outputs stored")
 
-    from agent.reuse.outputs import OutputCatalog
+    from agent.reuse.outputs import SyncedOutputIndex
     from agent.store.engine import open_store
 
-    catalog = OutputCatalog(open_store(url), work / "index")
-    catalog.sync()
-    detector = catalog.detector()
+    output_index = SyncedOutputIndex(open_store(url), work / "index")
+    output_index.sync()
+    detector = output_index.detector()
     data = work / "data"
     data.mkdir(exist_ok=True)
     tally = Tally.new()

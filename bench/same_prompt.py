@@ -381,12 +381,12 @@ def main() -> int:
     print(f"captured {len(captured)} answers of {args.captured} through mitmdump + the capture addon "
           f"(store_text none) in {time.perf_counter() - started:.0f} s; {len(ids)} outputs stored")
 
-    from agent.reuse.outputs import OutputCatalog
+    from agent.reuse.outputs import SyncedOutputIndex
     from agent.store.engine import open_store
 
-    catalog = OutputCatalog(open_store(url), work / "index")
-    catalog.sync()
-    detector = catalog.detector()
+    output_index = SyncedOutputIndex(open_store(url), work / "index")
+    output_index.sync()
+    detector = output_index.detector()
 
     r = random.Random(2026)
     writer = Writer(11)

@@ -40,7 +40,7 @@ from agent.ids import new_id  # noqa: E402
 from agent.proxy.counters import CaptureCounters  # noqa: E402
 from agent.proxy.exchange import RequestSnapshot  # noqa: E402
 from agent.proxy.exchange import ResponseSnapshot  # noqa: E402
-from agent.proxy.hosts import Catalogue  # noqa: E402
+from agent.proxy.hosts import HostList  # noqa: E402
 from agent.proxy.journal import Journal  # noqa: E402
 from agent.proxy.record import CapturedExchange  # noqa: E402
 from agent.proxy.record import encode_parts  # noqa: E402
@@ -52,7 +52,7 @@ from tests.support.standin.text import split_deltas  # noqa: E402
 PROMPT_BYTES = 4096
 ANSWER_BYTES = 1536
 STREAMED_SHARE = 3  # one call in three is streamed
-_ROUTE = Catalogue.load().match("api.openai.com", "/v1/chat/completions", "POST")
+_ROUTE = HostList.load().match("api.openai.com", "/v1/chat/completions", "POST")
 
 
 def _words(rng: random.Random, nbytes: int) -> str:

@@ -345,7 +345,7 @@ def _finding_views(findings: pd.DataFrame, evidence: pd.DataFrame) -> list[Findi
     items: dict[str, list[EvidenceItem]] = {}
     for row in evidence.itertuples(index=False):  # capped per finding by the engine: small
         items.setdefault(row.finding_id, []).append(
-            EvidenceItem(kind=row.kind, ref=row.ref, detail=_sorted_json(row.detail or {})))
+            EvidenceItem.stored(row.kind, row.ref, _sorted_json(row.detail or {})))
     views = []
     for row in findings.to_dict("records"):
         listed = sorted(items.get(row["id"], []), key=lambda e: _EVIDENCE_ORDER.get(e.kind, 9))  # stable

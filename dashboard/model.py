@@ -15,9 +15,11 @@ from dataclasses import field
 from typing import Any
 
 from dashboard.weeks import IsoWeek
+from rules.engine.details import AggregateDetails
+from rules.engine.details import Details
+from rules.engine.details import details_of
 
 SEVERITIES = ("critical", "high", "medium", "low", "informational")  # worst first
-RISK_LEVELS = ("none", "low", "medium", "high", "critical")
 
 
 def team_slug(team: str) -> str:
@@ -43,11 +45,16 @@ class Remediation:
 
 @dataclass(frozen=True)
 class EvidenceItem:
-    """One stored evidence row. `detail` is the JSON the rules engine recorded."""
+    """One stored evidence row; `detail` is the engine's typed details of it, read back from the
+    stored JSON (rules/engine/details.py)."""
 
     kind: str  # aggregate | call | reuse | upload | anything a later engine adds
     ref: str | None
-    detail: dict[str, Any]
+    detail: Details
+
+    @classmethod
+    def stored(cls, kind: str, ref: str | None, data: Any) -> EvidenceItem:
+        return cls(kind, ref, details_of(kind, data))
 
 
 @dataclass
@@ -76,16 +83,16 @@ class FindingView:
         return [e for e in self.evidence if e.kind == kind]
 
     @property
-    def aggregate(self) -> dict[str, Any] | None:
-        rows = self.evidence_of("aggregate")
-        return rows[0].detail if rows else None
+    def aggregate(self) -> AggregateDetails | None:
+        rows = [e.detail for e in self.evidence_of("aggregate") if isinstance(e.detail, AggregateDetails)]
+        return rows[0] if rows else None
 
     @property
     def terms(self) -> dict[str, Any]:
         """How the clause was read (document, section, version, confidence), as recorded with the
         finding when it was evaluated; empty for findings stored before confidence was kept."""
-        detail = self.aggregate or {}
-        return {key: detail.get(f"terms_{key}") or "" for key in ("confidence", "document", "section", "version", "url")}
+        detail = self.aggregate or AggregateDetails()
+        return {key: detail.lookup(f"terms_{key}") or "" for key in ("confidence", "document", "section", "version", "url")}
 
     @property
     def other_evidence(self) -> list[EvidenceItem]:
@@ -271,5 +278,5 @@ def finding_json(f: FindingView) -> dict[str, Any]:
         "clause_source": {k: v for k, v in f.terms.items() if k != "confidence" and v} or None,
         "group": f.group,
         "remediation": {"headline": f.remediation.headline, "steps": list(f.remediation.steps)},
-        "evidence": [{"kind": e.kind, "ref": e.ref, "detail": e.detail} for e in f.evidence],
+        "evidence": [{"kind": e.kind, "ref": e.ref, "detail": e.detail.to_json()} for e in f.evidence],
     }

@@ -52,7 +52,7 @@ def environment(language: ReportLanguage = ENGLISH) -> jinja2.Environment:
     env.install_gettext_translations(language.translations, newstyle=True)
     f = Filters(language)
     env.filters.update(num=f.num, pct=f.pct, utc=f.utc, score=f.score, plain=f.plain, window=f.window,
-                       period=f.period, condition=_condition, extra_keys=_extra_keys, compact=language.compact,
+                       period=f.period, condition=lambda text: _condition(text, language.gettext), extra_keys=_extra_keys, compact=language.compact,
                        translate=language.text)
     env.globals.update(SEVERITIES=SEVERITIES, LANGUAGE=language.code)
     return env
@@ -63,15 +63,19 @@ def environment(language: ReportLanguage = ENGLISH) -> jinja2.Environment:
 _CONDITION_WORDS = {"gte": "≥", "gt": ">", "lte": "≤", "lt": "<", "eq": "="}
 
 
-def _condition(text: Any) -> str:
-    """The engine's condition text ("gte 1200 and events >= 5") with symbols a reader knows."""
-    words = str(text).split()
-    return " ".join(_CONDITION_WORDS.get(w, w) for w in words)
+def _condition(text: Any, _) -> str:
+    """The engine's condition text ("gte 1200 and events >= 5") with symbols a reader knows; the
+    part a rule's `min_events` adds is a message of the report's language."""
+    bounds, at_least, events = str(text).partition(" and events >= ")
+    shown = " ".join(_CONDITION_WORDS.get(w, w) for w in bounds.split())
+    if not at_least:
+        return shown
+    return _("%(bounds)s, with at least %(events)s events") % {"bounds": shown, "events": events}
 
 
 def _extra_keys(items: list, known: tuple[str, ...]) -> list[str]:
     """Detail fields of evidence rows that have no column of their own, in a stable order."""
-    return sorted({k for e in items for k in e.detail if k not in known})
+    return sorted({k for e in items for k in e.detail.names() if k not in known})
 
 
 # -- charts of a page ---------------------------------------------------------------------------

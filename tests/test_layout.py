@@ -26,6 +26,8 @@ TESTED_BY = {
     "agent/demo/runner.py": "tests/test_demo.py",
     "agent/demo/scenario.py": "tests/test_demo.py",
     "agent/store/models.py": "tests/store/test_store.py",
+    "agent/alerts/dispatcher.py": "tests/alerts/test_outbox.py",  # real sinks: outages, restarts, a hanging sink
+    "agent/writer/fleet.py": "tests/test_status.py",  # `aiaudit status` over the fleet's heartbeats
     "agent/store/engine.py": "tests/store/test_store.py",
     "agent/store/migrate.py": "tests/store/test_store.py",
     "agent/writer/parsers/common.py": "tests/writer/test_parse_call.py",
@@ -38,16 +40,8 @@ TESTED_BY = {
     "agent/scan/incremental.py": "tests/scan/test_sketch.py",  # checked through the sketch it reads
 }
 
-UNTESTED = {
-    "agent/alerts/dispatcher.py", "agent/alerts/document.py", "agent/alerts/ocsf.py", "agent/errors.py",
-    "agent/metrics.py", "agent/proxy/counters.py", "agent/proxy/droplog.py", "agent/proxy/exchange.py",
-    "agent/proxy/record.py", "agent/proxy/snapshot.py", "agent/reuse/segment.py",
-    "agent/reuse/sides.py", "agent/scan/walk.py", "agent/store/export.py", "agent/writer/backlog.py",
-    "agent/writer/fleet.py", "agent/writer/proxy_identity.py", "agent/writer/rows.py",
-    "rules/engine/collection.py", "rules/engine/document.py", "rules/engine/drafts.py", "rules/engine/fields.py",
-    "rules/engine/fixtures.py", "rules/engine/frames.py", "rules/engine/loader.py", "rules/engine/model.py",
-    "rules/engine/sources.py", "dashboard/remediation.py",
-}
+# Modules with no test file of their own yet: none. A new module comes with its test file.
+UNTESTED: set[str] = set()
 
 
 def modules() -> list[str]:

@@ -91,11 +91,11 @@ def print_summary(summary: dict) -> None:
         print(f"{key:>{width}}  {value}", file=sys.stderr)
 
 
-def open_catalog(config, store):
-    from agent.reuse.outputs import OutputCatalog
+def open_output_index(config, store):
+    from agent.reuse.outputs import SyncedOutputIndex
 
     try:
-        return OutputCatalog(store, config.index_dir)
+        return SyncedOutputIndex(store, config.index_dir)
     except OSError as e:
         raise UserError(f"scanner.index_dir {e.filename or config.index_dir}: {e.strerror or e}") from e
 
@@ -121,14 +121,14 @@ def run(args: argparse.Namespace) -> int:
     if cluster is not None:
         require_distributed()  # before the store is opened: a missing extra is one line, exit 2
     store = store_from(config)
-    catalog = open_catalog(config, store)
+    output_index = open_output_index(config, store)
     progress = Progress()
 
     def problem(line: str) -> None:
         progress.clear()
         print(line, file=sys.stderr)
 
-    scanner = Scanner(store, catalog, on_error=problem, on_progress=lambda _n: progress.update(force=True))
+    scanner = Scanner(store, output_index, on_error=problem, on_progress=lambda _n: progress.update(force=True))
     started = time.perf_counter()
     results = []
     if cluster is not None:
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     progress.clear()
     summary = scan_summary(results, time.perf_counter() - started)
     print_summary(summary)
-    uploads = upload_matches(store, catalog)
+    uploads = upload_matches(store, output_index)
     return exit_code(summary, uploads)
 
 
@@ -159,13 +159,13 @@ def exit_code(summary: dict, uploads: int | None) -> int:
     return EXIT_FOUND if summary["records_reusing_outputs"] or uploads else EXIT_OK
 
 
-def upload_matches(store, catalog) -> int | None:
+def upload_matches(store, output_index) -> int | None:
     """Training uploads captured by the proxy are checked against the same index; returns the
     new findings, or None when that failed (said in one line)."""
     from agent.reuse.uploads import match_uploads
 
     try:
-        found = match_uploads(store, catalog)
+        found = match_uploads(store, output_index)
     except Exception as e:
         print(f"aiaudit scan: training uploads not matched: {internal_reason(e, 'matching uploads')}",
               file=sys.stderr)

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from agent.commands.common import config_from
     from agent.commands.common import store_from
-    from agent.commands.scan import open_catalog
+    from agent.commands.scan import open_output_index
     from agent.scan.observer import Root
     from agent.scan.observer import Watcher
     from agent.scan.sources import is_url
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(r.path, Path) and not r.path.is_dir():
             raise UserError(f"aiaudit watch: {r.path}: not a directory")
     store = store_from(config)
-    watcher = Watcher(store, open_catalog(config, store), roots, quiet_seconds=config.quiet_seconds,
+    watcher = Watcher(store, open_output_index(config, store), roots, quiet_seconds=config.quiet_seconds,
                       rescan_seconds=config.rescan_seconds,
                       on_line=lambda line: print(line, file=sys.stderr, flush=True))
     signal.signal(signal.SIGTERM, lambda *_: watcher.stop())

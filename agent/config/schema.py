@@ -216,7 +216,7 @@ SCHEMA = Mapping(
             },
             "The capture addon.",
         ),
-        "vendors": Sequence(Mapping({}), "Extra vendor catalogue entries, same shape as agent/proxy/hosts.yaml."),
+        "vendors": Sequence(Mapping({}), "Extra host list entries, same shape as agent/proxy/hosts.yaml."),
         "retention": Mapping(
             {
                 "raw_text_days": Scalar(int, 30, "Days raw output text is kept (when privacy.store_text keeps any); "
@@ -325,7 +325,7 @@ def validate(data: Any) -> dict[str, Any]:
 
 def _mapping(spec: Mapping, data: dict, prefix: str, line: int) -> dict[str, Any]:
     key_lines = getattr(data, "key_lines", {})
-    if not spec.fields:  # free-form (validated by its owner, e.g. the vendor catalogue)
+    if not spec.fields:  # free-form (validated by its owner, e.g. the host list)
         return dict(data)
     for key in data:
         if key not in spec.fields:

@@ -1,4 +1,4 @@
-"""The one YAML loader (configuration, rule files, the vendor host catalogue): safe types only,
+"""The one YAML loader (configuration, rule files, the vendor host list): safe types only,
 duplicate keys rejected, every node's line kept, alias bombs refused.
 
 Two modes. Raise-first (`load_text`, `load_file`): the first problem is a UserError saying

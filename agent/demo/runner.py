@@ -50,7 +50,7 @@ class Demo:
         from agent.config import load_config
         from agent.demo.proxy import DemoProxy
         from agent.demo.vendor import DemoVendorServer
-        from agent.reuse.outputs import OutputCatalog
+        from agent.reuse.outputs import SyncedOutputIndex
         from agent.scan.observer import Root
         from agent.scan.observer import Watcher
         from agent.store.engine import open_store
@@ -60,7 +60,7 @@ class Demo:
         store = open_store(config.database_url)
         self.progress(f"starting a stand-in AI vendor, mitmdump with the aiaudit addon, and the watcher (in {self.work})")
         with DemoVendorServer() as vendor, DemoProxy(config, vendor.port, self.work / "mitmdump.log") as proxy:
-            watcher = Watcher(store, OutputCatalog(store, config.index_dir), [Root(config.watch[0].path)],
+            watcher = Watcher(store, SyncedOutputIndex(store, config.index_dir), [Root(config.watch[0].path)],
                               quiet_seconds=config.quiet_seconds, rescan_seconds=config.rescan_seconds,
                               on_line=lambda line: None)
             watching = threading.Thread(target=watcher.run, name="aiaudit-demo-watch", daemon=True)

@@ -1,6 +1,6 @@
 """The capture addon: recognises AI vendor calls on the egress proxy and journals them.
 
-Hooks do O(1) work on the proxy's event loop: a catalogue lookup, a stream tee, a redacted
+Hooks do O(1) work on the proxy's event loop: a host list lookup, a stream tee, a redacted
 snapshot appended to the local journal. Parsing, fingerprinting and the database belong to the
 writer process (agent.writer.drain), which this addon starts and supervises. Nothing here may change or delay a flow: every hook catches its own errors, counts
 them, and lets the traffic through untouched.
@@ -22,10 +22,9 @@ from agent.errors import UserError
 from agent.ids import new_id
 from agent.proxy.counters import CaptureCounters
 from agent.proxy.droplog import record_drop
-from agent.proxy.hosts import Catalogue
-from agent.proxy.hosts import CatalogueError
+from agent.proxy.hosts import HostList
+from agent.proxy.hosts import HostListError
 from agent.proxy.journal import Journal
-from agent.proxy.record import encode_parts
 from agent.proxy.snapshot import STREAM_TYPES
 from agent.proxy.snapshot import StreamTee
 from agent.proxy.snapshot import snapshot
@@ -39,7 +38,7 @@ DONE = "aiaudit.recorded"
 
 class AICapture:
     def __init__(self) -> None:
-        self.catalogue: Catalogue | None = None
+        self.host_list: HostList | None = None
         self.counters = CaptureCounters()
         self.journal: Journal | None = None
         self.writer: WriterSupervisor | None = None
@@ -61,8 +60,8 @@ class AICapture:
 
         try:
             config = load_config(ctx.options.aiaudit_config or None, ctx.options.aiaudit_db or None)
-            catalogue = Catalogue.load(list(config.vendors))
-        except (UserError, CatalogueError) as e:
+            host_list = HostList.load(list(config.vendors))
+        except (UserError, HostListError) as e:
             raise exceptions.OptionsError(f"aiaudit: {e}") from e
         journal_dir = Path(ctx.options.aiaudit_journal_dir or config.journal_dir).expanduser()
         try:
@@ -70,7 +69,7 @@ class AICapture:
         except OSError as e:
             raise exceptions.OptionsError(f"aiaudit: journal directory {journal_dir}: {e.strerror or e}") from e
         self._stop_writer()
-        self.catalogue, self.journal = catalogue, journal
+        self.host_list, self.journal = host_list, journal
         self.cap = config.max_body_bytes
         self.secret_headers = frozenset(h.lower() for h in config.redact_headers)
         self.team_header = config.team_header
@@ -78,14 +77,14 @@ class AICapture:
         if config.source:
             env["AIAUDIT_CONFIG"] = str(config.source)
         self.writer = WriterSupervisor(journal_dir, env).start()
-        log.info("aiaudit: capturing %d vendors; journal %s", len(catalogue.vendor_ids()), journal_dir)
+        log.info("aiaudit: capturing %d vendors; journal %s", len(host_list.vendor_ids()), journal_dir)
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         try:
-            if self.catalogue is None:
+            if self.host_list is None:
                 return
             req = flow.request
-            route = self.catalogue.match(req.pretty_host, req.path, req.method)
+            route = self.host_list.match(req.pretty_host, req.path, req.method)
             if route is not None:
                 flow.metadata[ROUTE] = route
         except Exception:
@@ -141,9 +140,8 @@ class AICapture:
             if route is None or flow.metadata.get(DONE) or self.journal is None:
                 return
             flow.metadata[DONE] = True
-            snap = snapshot(flow, route, new_id(flow.request.timestamp_start or None), cap=self.cap,
-                            extra_secret_headers=self.secret_headers, team_header=self.team_header, error=error)
-            parts = encode_parts(snap.exchange, snap.request_body, snap.response_body)
+            parts = snapshot(flow, route, new_id(flow.request.timestamp_start or None), cap=self.cap,
+                             extra_secret_headers=self.secret_headers, team_header=self.team_header, error=error)
             if self.journal.append(parts):
                 self.counters.live("journaled")
             else:

@@ -1,7 +1,7 @@
 """Which hosts and paths are AI vendor APIs, and how to parse them.
 
-The shipped catalogue is `hosts.yaml`; a site can add entries from its configuration
-(`Catalogue.load(extra=[...])`) with the same shape. Extra entries are matched first: they may
+The shipped host list is `hosts.yaml`; a site can add entries from its configuration
+(`HostList.load(extra=[...])`) with the same shape. Extra entries are matched first: they may
 reuse a shipped vendor id to add hosts or routes (an internal gateway for OpenAI, say) or define
 a new vendor.
 
@@ -67,8 +67,8 @@ _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})?")
 _KEEP_ENCODED = frozenset({0x2F, 0x25, 0x3F, 0x23})
 
 
-class CatalogueError(ValueError):
-    """The catalogue (shipped or site-supplied) is invalid; the message names entry and field."""
+class HostListError(ValueError):
+    """The host list (shipped or site-supplied) is invalid; the message names entry and field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,7 @@ def normalise_path(path: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _compile(pattern: str) -> re.Pattern[str]:
     # Several vendors mount the same route sets, and reloads recompile everything; re's own
-    # cache (512 entries) is smaller than one catalogue.
+    # cache (512 entries) is smaller than one host list.
     return re.compile(pattern)
 
 
@@ -180,8 +180,8 @@ class _EntryErrors:
     def __init__(self, where: str) -> None:
         self.where = where
 
-    def fail(self, field_name: str, message: str) -> CatalogueError:
-        return CatalogueError(f"{self.where}: {field_name}: {message}")
+    def fail(self, field_name: str, message: str) -> HostListError:
+        return HostListError(f"{self.where}: {field_name}: {message}")
 
 
 def _compile_route(raw: Any, prefix: str, where: _EntryErrors, label: str) -> _RouteRule:
@@ -286,10 +286,10 @@ def _parse_yaml(text: str, source: str = "hosts.yaml") -> Any:
     try:
         return load_text(text, source) or {}
     except UserError as e:
-        raise CatalogueError(str(e)) from None
+        raise HostListError(str(e)) from None
 
 
-class Catalogue:
+class HostList:
     def __init__(self, entries: list[tuple[str, list[str], list[_RouteRule], bool]]) -> None:
         self._vendor_ids = frozenset(entry[0] for entry in entries)
         self._exact: dict[str, list[_Vendor]] = {}
@@ -305,18 +305,18 @@ class Catalogue:
         self._match_cache: dict[tuple[str, str, str], Route | None] = {}
 
     @classmethod
-    def load(cls, extra: list[dict] | None = None, *, text: str | None = None) -> Catalogue:
-        """Shipped catalogue (or `text`, for tests) with `extra` entries taking precedence."""
+    def load(cls, extra: list[dict] | None = None, *, text: str | None = None) -> HostList:
+        """Shipped host list (or `text`, for tests) with `extra` entries taking precedence."""
         if text is None:
             text = resources.files("agent.proxy").joinpath("hosts.yaml").read_text("utf-8")
         document = _parse_yaml(text)
         if not isinstance(document, dict) or not isinstance(document.get("vendors"), list):
-            raise CatalogueError("hosts.yaml: top level must be a mapping with a 'vendors' list")
+            raise HostListError("hosts.yaml: top level must be a mapping with a 'vendors' list")
         route_sets = document.get("route_sets") or {}
         if not isinstance(route_sets, dict) or not all(isinstance(v, list) for v in route_sets.values()):
-            raise CatalogueError("hosts.yaml: route_sets must map names to lists of routes")
+            raise HostListError("hosts.yaml: route_sets must map names to lists of routes")
         if extra is not None and not isinstance(extra, list):
-            raise CatalogueError("extra vendors: must be a list of entries")
+            raise HostListError("extra vendors: must be a list of entries")
         entries = [
             _compile_entry(raw, f"extra vendors[{i}]", route_sets) for i, raw in enumerate(extra or [])
         ]

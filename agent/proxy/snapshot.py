@@ -1,7 +1,7 @@
 """From a live mitmproxy flow to plain, redacted data: the only code that reads a flow.
 
 Everything that leaves the hook passes through `snapshot()`, which runs the redactor over the
-request and response headers and the URL before building the record; nothing secret exists past
+request and response headers and the URL before building the journal record; nothing secret exists past
 this point. Response bodies are never joined here: the chunks the tee saw are handed on as they
 are, so the hook stays cheap however large the body.
 """
@@ -19,6 +19,7 @@ from agent.proxy.exchange import RequestSnapshot
 from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.hosts import Route
 from agent.proxy.record import CapturedExchange
+from agent.proxy.record import encode_parts
 from agent.proxy.redact import redact_headers
 from agent.proxy.redact import redact_url
 from agent.proxy.redact import scrub_text
@@ -74,15 +75,11 @@ def _control_free(value: str | None, limit: int = 128) -> str | None:
     return cleaned or None
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    exchange: CapturedExchange
-    request_body: list[bytes | memoryview]
-    response_body: list[bytes | memoryview]
-
-
 def snapshot(flow: http.HTTPFlow, route: Route, call_id: str, *, cap: int, extra_secret_headers: frozenset[str],
-             team_header: str | None, error: str | None = None) -> Snapshot:
+             team_header: str | None, error: str | None = None) -> list[bytes | memoryview]:
+    """The flow as one journal record: a `CapturedExchange` header and its body chunks, as buffers
+    for one writev. The record is the one carrier of a captured call; the writer decodes it back
+    into a `CapturedExchange` with the bodies attached."""
     req = flow.request
     req_headers, req_cred = redact_headers(_str_headers(req.headers), extra_secret_headers)
     path, url_cred = redact_url(req.path)
@@ -130,4 +127,4 @@ def snapshot(flow: http.HTTPFlow, route: Route, call_id: str, *, cap: int, extra
         request_bytes=len(raw),
         response_bytes=response_bytes,
     )
-    return Snapshot(exchange, request_body, response_body)
+    return encode_parts(exchange, request_body, response_body)

@@ -56,7 +56,7 @@ def default_index_dir(store_id: str) -> Path:
     return data_home() / "stores" / store_id / "index"
 
 
-class OutputCatalog:
+class SyncedOutputIndex:
     def __init__(self, store: Store, index_dir: Path | None = None) -> None:
         """`index_dir` None: the store's own default directory (default_index_dir)."""
         self.store = store

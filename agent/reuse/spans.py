@@ -207,7 +207,7 @@ def spans_json(fields: Sequence[tuple[str, str]], outputs: Mapping[int, OutputWo
 
 
 def attach_spans(rows: list[dict], records: Sequence[Sequence[tuple[str, str]]], detector) -> None:
-    """Set row["spans"] for finding rows (scan.finding_row) of these records, all at once."""
+    """Set row["spans"] for finding rows (reuse.findings.finding_row) of these records, all at once."""
     if not rows:
         return
     wanted = [row["output_ids"] for row in rows]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy import update
@@ -21,10 +22,9 @@ from sqlalchemy.dialects import sqlite
 from agent.ids import new_id
 from agent.reuse import Fingerprint
 from agent.reuse import fingerprint
-from agent.reuse.outputs import OutputCatalog
+from agent.reuse.findings import finding_row
+from agent.reuse.outputs import SyncedOutputIndex
 from agent.reuse.shingles import K
-from agent.scan.readers import Record
-from agent.scan.scan import finding_row
 from agent.store.engine import Store
 from agent.store.models import Call
 from agent.store.models import Output
@@ -33,6 +33,14 @@ from agent.store.models import ReuseFinding
 log = logging.getLogger(__name__)
 
 BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedRecord:
+    """An uploaded text as a found record: its place in the upload (1-based) and a digest."""
+
+    number: int
+    sha256: str
 
 
 def _readable(output_id: int, blob: bytes) -> Fingerprint:
@@ -49,10 +57,10 @@ def _readable(output_id: int, blob: bytes) -> Fingerprint:
         return fingerprint("")
 
 
-def match_uploads(store: Store, catalog: OutputCatalog) -> int:
+def match_uploads(store: Store, output_index: SyncedOutputIndex) -> int:
     """Check every uploaded text not yet checked; returns how many new findings were recorded."""
-    catalog.sync()
-    detector = catalog.detector()
+    output_index.sync()
+    detector = output_index.detector()
     new = 0
     while True:
         with store.session() as s:
@@ -70,9 +78,9 @@ def match_uploads(store: Store, catalog: OutputCatalog) -> int:
         for row, matches in zip(rows, results):
             if not matches:
                 continue
-            infos = catalog.describe({m.output_id for m in matches})
+            infos = output_index.describe({m.output_id for m in matches})
             digest = hashlib.sha256(f"{row.call_id}:{row.idx}".encode()).hexdigest()
-            record = Record(number=row.idx + 1, fields=[], end_offset=0, sha256=digest)
+            record = UploadedRecord(number=row.idx + 1, sha256=digest)
             finding = finding_row(f"{row.host}{row.path.split('?')[0]}", record, matches, infos)
             if finding is not None:
                 finding.update(id=new_id(), found_at=dt.datetime.now(dt.timezone.utc), source="upload",

@@ -35,62 +35,62 @@ from agent.store.models import Output
 log = logging.getLogger(__name__)
 
 
-def sketch_dir(catalog) -> Path:
+def sketch_dir(output_index) -> Path:
     """Beside the index, not in it (the index may be reset and rebuilt on its own)."""
-    return Path(f"{catalog.index_dir}-sketches")
+    return Path(f"{output_index.index_dir}-sketches")
 
 
-def binding(catalog, name: str, st: os.stat_result, head: str) -> dict:
-    return {"store_id": catalog.identity.store_id, "removal_epoch": catalog.identity.removal_epoch,
+def binding(output_index, name: str, st: os.stat_result, head: str) -> dict:
+    return {"store_id": output_index.identity.store_id, "removal_epoch": output_index.identity.removal_epoch,
             "path": name, "size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns), "inode": int(st.st_ino),
             "head": head}
 
 
-def builder_for(catalog, name: str, start_offset: int) -> sketch.SketchBuilder | None:
+def builder_for(output_index, name: str, start_offset: int) -> sketch.SketchBuilder | None:
     """A builder for a read from `start_offset`: fresh for a full read; for a resumed (appended)
     read, one extending the sketch of what was read before, if that is intact, else none."""
     if start_offset == 0:
         return sketch.SketchBuilder()
-    old = sketch.load(sketch.sketch_path(sketch_dir(catalog), name))
-    if old is None or old.binding.get("store_id") != catalog.identity.store_id or not len(old.ends) \
+    old = sketch.load(sketch.sketch_path(sketch_dir(output_index), name))
+    if old is None or old.binding.get("store_id") != output_index.identity.store_id or not len(old.ends) \
             or int(old.ends[-1]) != start_offset:
-        forget(catalog, name)
+        forget(output_index, name)
         return None
     return sketch.SketchBuilder(old)
 
 
-def keep(catalog, builder: sketch.SketchBuilder, name: str, st: os.stat_result, head: str) -> None:
+def keep(output_index, builder: sketch.SketchBuilder, name: str, st: os.stat_result, head: str) -> None:
     try:
-        sketch.save(builder.finish(binding(catalog, name, st, head)), sketch.sketch_path(sketch_dir(catalog), name))
+        sketch.save(builder.finish(binding(output_index, name, st, head)), sketch.sketch_path(sketch_dir(output_index), name))
     except OSError as e:  # no sketch: the next capture reads the file in full, as before
         log.warning("aiaudit: sketch of %s not written: %s", name, e.strerror or e)
 
 
-def forget(catalog, name: str) -> None:
+def forget(output_index, name: str) -> None:
     try:
-        sketch.sketch_path(sketch_dir(catalog), name).unlink(missing_ok=True)
+        sketch.sketch_path(sketch_dir(output_index), name).unlink(missing_ok=True)
     except OSError:
         pass
 
 
-def new_output_hashes(catalog, scanned_at_version: int) -> sketch.NewOutputs:
+def new_output_hashes(output_index, scanned_at_version: int) -> sketch.NewOutputs:
     """The 5-grams of every indexed output above the highest id indexed when the file was
-    scanned (version >> 24 is that id: OutputCatalog.version), for sketch lookups."""
+    scanned (version >> 24 is that id: SyncedOutputIndex.version), for sketch lookups."""
     since = scanned_at_version >> 24
-    with catalog.store.session() as s:
+    with output_index.store.session() as s:
         ids = s.scalars(select(Output.id).where(Output.kind == "generated", Output.id > since)
                         .order_by(Output.id)).all()
-    shingles = catalog.index.shingles_many([int(i) for i in ids]) if ids else {}
+    shingles = output_index.index.shingles_many([int(i) for i in ids]) if ids else {}
     return sketch.NewOutputs.of(shingles.values())
 
 
-def _only_newer_outputs_since(catalog, scanned_at_version: int) -> bool:
+def _only_newer_outputs_since(output_index, scanned_at_version: int) -> bool:
     """Whether every output captured since the file was scanned has an id above the highest one
     indexed then: the store still holds exactly as many outputs at or below it as the index did.
     Outputs that committed late below that id (concurrent writers), or a prune, make the ids no
     guide to what is new: the file is then read in full."""
     since, indexed_then = scanned_at_version >> 24, scanned_at_version & 0xFFFFFF
-    with catalog.store.session() as s:
+    with output_index.store.session() as s:
         held = s.scalar(select(func.count()).select_from(Output)
                         .where(Output.kind == "generated", Output.id <= since)) or 0
     return (held & 0xFFFFFF) == indexed_then
@@ -99,19 +99,19 @@ def _only_newer_outputs_since(catalog, scanned_at_version: int) -> bool:
 def candidates(scanner, path: Path | str, state, st, head: str):
     """(records to read back, bytes they span) from the file's sketch, or None when there is no
     sketch bound to this store and this file as it is: then the file is read in full."""
-    catalog = scanner.catalog
-    data = sketch.load(sketch.sketch_path(sketch_dir(catalog), str(path)))
-    if data is None or data.binding != binding(catalog, str(path), st, head):
+    output_index = scanner.output_index
+    data = sketch.load(sketch.sketch_path(sketch_dir(output_index), str(path)))
+    if data is None or data.binding != binding(output_index, str(path), st, head):
         return None
     if int(data.ends[-1] if len(data.ends) else 0) != state.offset and state.offset:
         return None  # the sketch does not cover what the state says was read
-    if not _only_newer_outputs_since(catalog, state.index_generation):
+    if not _only_newer_outputs_since(output_index, state.index_generation):
         return None
-    key = (catalog.version, state.index_generation)
+    key = (output_index.version, state.index_generation)
     if key not in scanner.new_output_hashes:
         if len(scanner.new_output_hashes) >= 8:  # files scanned at many versions: keep it bounded
             scanner.new_output_hashes.clear()
-        scanner.new_output_hashes[key] = new_output_hashes(catalog, state.index_generation)
+        scanner.new_output_hashes[key] = new_output_hashes(output_index, state.index_generation)
     found = data.candidates(scanner.new_output_hashes[key])
     spans = [(int(data.starts[i]), int(data.ends[i]), int(data.numbers[i])) for i in found]
     return spans, sum(e - s for s, e, _ in spans)

@@ -27,7 +27,7 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from agent.errors import internal_reason
-from agent.reuse.outputs import OutputCatalog
+from agent.reuse.outputs import SyncedOutputIndex
 from agent.scan.scan import Scanner
 from agent.scan.walk import iter_files
 from agent.scan.walk import supported
@@ -86,9 +86,9 @@ class ChangeHandler(FileSystemEventHandler):
 
 
 class Watcher:
-    def __init__(self, store: Store, catalog: OutputCatalog, roots: list[Root], *, quiet_seconds: float,
+    def __init__(self, store: Store, output_index: SyncedOutputIndex, roots: list[Root], *, quiet_seconds: float,
                  rescan_seconds: float, on_line=print) -> None:
-        self.store, self.catalog, self.roots = store, catalog, roots
+        self.store, self.output_index, self.roots = store, output_index, roots
         self.quiet, self.rescan_every = quiet_seconds, rescan_seconds
         self.say = on_line
         self.lock = threading.Lock()
@@ -96,7 +96,7 @@ class Watcher:
         self.stopping = threading.Event()
         self.pending: dict[str, tuple[float, bool]] = {}
         self.handler = ChangeHandler(self.pending, self.lock, self.wake)
-        self.scanner = Scanner(store, catalog, on_error=lambda line: self.say(line))
+        self.scanner = Scanner(store, output_index, on_error=lambda line: self.say(line))
         self.observers: list[BaseObserver] = []
         self.polling: list[str] = []
         self.stats = {"files_read": 0, "records": 0, "findings": 0, "rescans": 0, "errors": 0}
@@ -224,7 +224,7 @@ class Watcher:
         try:
             from agent.reuse.uploads import match_uploads
 
-            match_uploads(self.store, self.catalog)
+            match_uploads(self.store, self.output_index)
         except Exception as e:
             self.say(f"aiaudit watch: matching training uploads failed: {e}")
         return True
@@ -233,7 +233,7 @@ class Watcher:
         """Bring the index up to date with the store; False (said once per failure) if the
         store cannot be read now: files wait rather than being matched against a stale index."""
         try:
-            self.catalog.sync()
+            self.output_index.sync()
         except Exception as e:
             if not self._sync_failing:  # retried every half second: one line per outage
                 self.stats["errors"] += 1

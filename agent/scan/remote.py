@@ -60,7 +60,7 @@ def _state(scanner: Scanner, name: str) -> DatasetFile | None:
 def _unchanged(scanner: Scanner, name: str, identity: str) -> FileResult | None:
     state = _state(scanner, name)
     if state is not None and state.state == "ok" and state.head_sha256 == identity \
-            and state.index_generation == scanner.catalog.version:
+            and state.index_generation == scanner.output_index.version:
         return FileResult(name, state="unchanged", findings=scanner.stored_findings(name))
     return None
 
@@ -127,7 +127,7 @@ def scan_object(scanner: Scanner, fs: Any, obj: RemoteObject, root: str) -> File
                 scanner._store_error(obj.url, root, result)
                 return result
             if found is None:
-                return scanner._read(copy, root, st, identity, scanner.catalog.version, result, 0, 0, name=obj.url,
+                return scanner._read(copy, root, st, identity, scanner.output_index.version, result, 0, 0, name=obj.url,
                                      sketched=True)
             return _checked(scanner, copy, root, st, identity, state, result, found,
                             incremental.read_back(copy, found[0]))
@@ -163,7 +163,7 @@ def scan_delta(scanner: Scanner, table: str, root: str, *, remote: bool = False)
             wanted = {number for _, _, number in found[0]}
             rows = (r for r in delta.read_table(opened, name) if r.number in wanted)
             return _checked(scanner, Path(shown), root, st, identity, state, result, found, rows)
-        return scanner._read(Path(shown), root, st, identity, scanner.catalog.version, result, 0, 0,
+        return scanner._read(Path(shown), root, st, identity, scanner.output_index.version, result, 0, 0,
                              name=name, source=delta.read_table(opened, name), sketched=True)
     except Exception as e:
         scanner._file_error(result, f"{shown}: {internal_reason(e, f'scanning {shown}')}")
@@ -174,7 +174,7 @@ def scan_delta(scanner: Scanner, table: str, root: str, *, remote: bool = False)
 def _checkable(scanner: Scanner, state: DatasetFile | None, identity: str) -> bool:
     """Read in full before, as it is now listed, at an index version since outdated."""
     return state is not None and state.state == "ok" and state.head_sha256 == identity \
-        and state.index_generation not in (scanner.catalog.version, -1)
+        and state.index_generation not in (scanner.output_index.version, -1)
 
 
 def _checked(scanner: Scanner, path: Path, root: str, st: Any, identity: str, state: DatasetFile,
@@ -182,7 +182,7 @@ def _checked(scanner: Scanner, path: Path, root: str, st: Any, identity: str, st
     """Match only the candidate records `source` gives; the result is "checked" (as for a file)."""
     spans, span_bytes = found
     result.state = "checked"
-    scanner._read(path, root, st, identity, scanner.catalog.version, result, state.offset, state.records,
+    scanner._read(path, root, st, identity, scanner.output_index.version, result, state.offset, state.records,
                   name=result.path, source=source)
     result.bytes = span_bytes
     result.findings = scanner.stored_findings(result.path)

@@ -26,9 +26,8 @@ from sqlalchemy.dialects import sqlite
 
 from agent.errors import internal_reason
 from agent.ids import new_id
-from agent.reuse.matching import OutputMatch
-from agent.reuse.outputs import OutputCatalog
-from agent.reuse.roles import role_of_fields
+from agent.reuse.findings import finding_row
+from agent.reuse.outputs import SyncedOutputIndex
 from agent.reuse.spans import attach_spans
 from agent.scan import incremental
 from agent.scan.formats.delta import table_of as delta_table_of
@@ -48,8 +47,6 @@ log = logging.getLogger(__name__)
 HEAD_BYTES = 4096
 COMMIT_EVERY = 5000  # records per transaction on big files
 RESUMABLE = {"jsonl", "csv", "tsv"}
-CLASS_STRENGTH = ["edited", "embedded", "excerpt", "truncated", "reformatted", "exact"]
-TIER_STRENGTH = ["short", "similar", "near-verbatim", "verbatim"]
 
 
 @dataclass
@@ -75,38 +72,11 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def finding_row(path: str, record: Record, matches: list[OutputMatch], infos: dict) -> dict | None:
-    """One record's matches as a reuse finding (DESIGN.md scan fields), or None if every matched
-    output has been pruned from the store since it was indexed."""
-    known = [m for m in matches if m.output_id in infos]
-    if not known:
-        return None
-    calls = sorted({infos[m.output_id].call_id for m in known})
-    strongest = max(known, key=lambda m: CLASS_STRENGTH.index(m.reuse_class) if m.reuse_class in CLASS_STRENGTH else -1)
-    return {
-        "path": path,
-        "record": record.number,
-        "record_sha256": record.sha256,
-        "call_ids": calls,
-        "output_ids": sorted(m.output_id for m in known),
-        "vendors": sorted({infos[m.output_id].vendor for m in known}),
-        "teams": sorted({infos[m.output_id].team for m in known}),
-        "output_coverage": round(max(m.output_coverage for m in known), 4),
-        "record_coverage": round(min(1.0, sum(m.record_coverage for m in known)), 4),
-        "matched_words": int(sum(m.matched_words for m in known)),
-        "longest_run": int(max(m.longest_run for m in known)),
-        "reuse_class": "multiple" if len(known) > 1 else strongest.reuse_class,
-        "fields": list(dict.fromkeys(str(f) for m in known for f in m.fields)),
-        "role": role_of_fields([f for m in known for f in m.fields]),
-        "tier": max((m.tier for m in known), key=lambda t: TIER_STRENGTH.index(t) if t in TIER_STRENGTH else -1),
-    }
-
-
 class Scanner:
-    def __init__(self, store: Store, catalog: OutputCatalog, *, on_error: Callable[[str], None] | None = None,
+    def __init__(self, store: Store, output_index: SyncedOutputIndex, *, on_error: Callable[[str], None] | None = None,
                  on_progress: Callable[[int], None] | None = None) -> None:
         self.store = store
-        self.catalog = catalog
+        self.output_index = output_index
         self.on_error = on_error or (lambda line: log.warning("%s", line))
         self.on_progress = on_progress or (lambda n: None)
         # 5-gram hashes of the outputs new since an index version, shared by every file that
@@ -116,7 +86,7 @@ class Scanner:
     # -- walking --
 
     def scan_paths(self, paths: list[Path | str]) -> Iterator[FileResult]:
-        self.catalog.sync()
+        self.output_index.sync()
         for root in paths:
             if isinstance(root, str) and is_url(root):  # an object store: agent.scan.remote
                 from agent.scan.remote import scan_url
@@ -181,7 +151,7 @@ class Scanner:
             self._file_error(result, f"{path}: {e.strerror or e}")
             self._store_error(path, root, result)
             return result
-        version = self.catalog.version
+        version = self.output_index.version
         start_offset = start_record = 0
         if state is not None and state.index_generation not in (version, -1) and state.state == "ok" \
                 and state.inode == st.st_ino and state.head_sha256 == head and state.size == st.st_size \
@@ -234,8 +204,8 @@ class Scanner:
 
         name = name or str(path)
         # a full or resumed read of a local file leaves a sketch for later checks (agent.scan.sketch)
-        builder = incremental.builder_for(self.catalog, name, start_offset) if sketched else None
-        detector = self.catalog.detector()
+        builder = incremental.builder_for(self.output_index, name, start_offset) if sketched else None
+        detector = self.output_index.detector()
         offset, records_done = start_offset, start_record
         pending: list[dict] = []
         pending_fields: list[list[tuple[str, str]]] = []  # their records' fields, for their spans
@@ -269,7 +239,7 @@ class Scanner:
                 offset = max(offset, record.end_offset)
                 records_done = max(records_done, record.number)
                 if matches:
-                    infos = self.catalog.describe({m.output_id for m in matches})
+                    infos = self.output_index.describe({m.output_id for m in matches})
                     row = finding_row(name, record, matches, infos)
                     if row is not None:
                         pending.append(row)
@@ -292,9 +262,9 @@ class Scanner:
         result.bytes = max(0, st.st_size - start_offset)
         if builder is not None:
             if result.state == "error":
-                incremental.forget(self.catalog, name)
+                incremental.forget(self.output_index, name)
             else:
-                incremental.keep(self.catalog, builder, name, st, head)
+                incremental.keep(self.output_index, builder, name, st, head)
         self._commit(name, root, st, head, version, offset, records_done, result, pending, partial=False)
         return result
 

@@ -167,7 +167,7 @@ class ScanUnit(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     head_sha256: Mapped[str] = mapped_column(HASH)
-    index_generation: Mapped[int] = mapped_column(BigInteger)  # OutputCatalog.version when scanned
+    index_generation: Mapped[int] = mapped_column(BigInteger)  # SyncedOutputIndex.version when scanned
     lines: Mapped[int] = mapped_column(BigInteger, default=0)  # JSONL range: lines starting in it
     records: Mapped[int] = mapped_column(BigInteger, default=0)
     bad_records: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -3,8 +3,9 @@
 For each (group, window) a correlation fired on, the draft carries the group, the window, the
 value against its threshold, the severity weighed by the vendor's stance and the clause behind
 it, and evidence rows: one `aggregate` row with the full counts, then up to EVIDENCE_CAP event
-rows (`call`, `upload`, `reuse`) in time order. Everything is plain JSON, so it hashes the same
-before it is written and after it is read back (chain.py).
+rows (`call`, `upload`, `reuse`) in time order. Each row's details are typed (details.py) and
+hold plain JSON values, so they hash the same before they are written and after they are read
+back (chain.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from sqlalchemy import select
 from agent.store.models import Call
 from rules.engine.correlations import CELL
 from rules.engine.correlations import WINDOW
+from rules.engine.details import AggregateDetails
+from rules.engine.details import CallDetails
+from rules.engine.details import Details
+from rules.engine.details import details_of
 from rules.engine.fields import FIELDS
 from rules.engine.frames import TS
 from rules.engine.frames import utc
@@ -50,7 +55,7 @@ EVENT_DETAIL_FIELDS: dict[Logsource, tuple[str, ...]] = {
 class EvidenceDraft:
     kind: str  # call | reuse | upload | aggregate
     ref: str | None
-    detail: dict
+    detail: Details
 
 
 @dataclass
@@ -77,7 +82,7 @@ class FindingDraft:
 
 def plain(value: Any) -> Any:
     """JSON-safe Python values for evidence and group keys."""
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:  # NaT is a datetime: test it first
         return None
     if isinstance(value, (pd.Timestamp, dt.datetime)):
         return pd.Timestamp(value).tz_convert("UTC").isoformat() if pd.Timestamp(value).tzinfo else pd.Timestamp(value).isoformat()
@@ -92,8 +97,6 @@ def plain(value: Any) -> Any:
         if math.isnan(value) or math.isinf(value):
             return None
         return int(value) if value.is_integer() and abs(value) < 2**53 else value
-    if value is pd.NA or value is pd.NaT:
-        return None
     return value
 
 
@@ -156,7 +159,7 @@ def build_drafts(rule: Rule, matched: pd.DataFrame, aggregation, terms: dict, un
             **resolved.citation(),
             "references": list(rule.references), "weigh_by_stance": rule.weigh_by_stance,
         }
-        evidence = [EvidenceDraft("aggregate", rule.id, aggregate_detail)]
+        evidence = [EvidenceDraft("aggregate", rule.id, AggregateDetails.from_json(aggregate_detail))]
         for event in window_events:
             detail = {f: plain(event[f]) for f in detail_fields}
             if isinstance(detail.get("call_ids"), list):
@@ -164,9 +167,10 @@ def build_drafts(rule: Rule, matched: pd.DataFrame, aggregation, terms: dict, un
                 detail["call_ids"] = detail["call_ids"][:CALL_IDS_CAP]
             if rule.logsource is Logsource.OUTPUTS:
                 detail["output_id"] = plain(event["id"])
-            evidence.append(EvidenceDraft(_evidence_kind(rule.logsource, event), _evidence_ref(rule.logsource, event), detail))
+            kind = _evidence_kind(rule.logsource, event)
+            evidence.append(EvidenceDraft(kind, _evidence_ref(rule.logsource, event), details_of(kind, detail)))
         for upload_call in sorted(uploads.get(row, []))[:evidence_cap]:
-            evidence.append(EvidenceDraft("upload", upload_call, {"call_id": upload_call}))
+            evidence.append(EvidenceDraft("upload", upload_call, CallDetails.from_json({"call_id": upload_call})))
         drafts.append(FindingDraft(
             dedupe_key=dedupe_key(rule.id, group, start, correlation.timespan),
             rule_id=rule.id, rule_name=rule.name, title=rule.title, level=rule.level.value,
@@ -224,7 +228,7 @@ def enrich_call_evidence(store, drafts: list[FindingDraft]) -> None:
     for item in items:
         found = details.get(item.ref)
         if found:
-            item.detail = {**found, **item.detail}
+            item.detail = item.detail.under(found)
 
 
 def _condition_text(rule: Rule) -> str:

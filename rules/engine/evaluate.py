@@ -244,7 +244,7 @@ def write_findings(store, drafts: list[FindingDraft], sources: dict | None = Non
                 open_state[finding.id] = (None, set())
         if written and sources:
             named = {ref["sha256"] for d in written for e in d.evidence
-                     if e.kind == "aggregate" for ref in e.detail.get("sources", [])}
+                     if e.kind == "aggregate" for ref in (e.detail.sources or [])}
             store_snapshots(session, [sources[digest] for digest in named if digest in sources], now)
         chain.append(session, links, now)
     return result
@@ -291,7 +291,7 @@ def _insert_draft(draft: FindingDraft, now: dt.datetime, links: list, result: Wr
     result.new_findings += 1
     for item in draft.evidence:
         links.append(("evidence", Evidence(id=new_id(), finding_id=finding.id, kind=item.kind, ref=item.ref,
-                                           detail=item.detail, created_at=now)))
+                                           detail=item.detail.to_json(), created_at=now)))
         result.new_evidence += 1
     return finding
 
@@ -312,7 +312,7 @@ def _revise(session, finding: Finding, aggregate: Evidence, listed: set, draft: 
     new_events = [e for e in draft.evidence if e.kind != "aggregate" and (e.kind, e.ref) not in listed]
     values = {name: getattr(draft, name) for name in REVISABLE}
     finding_changed = any(not _same(getattr(finding, name), value) for name, value in values.items())
-    detail = new_aggregate.detail if new_aggregate is not None else aggregate.detail
+    detail = new_aggregate.detail.to_json() if new_aggregate is not None else aggregate.detail
     aggregate_changed = not _same(aggregate.detail, detail)
     if not (finding_changed or aggregate_changed or new_events):
         return None
@@ -327,7 +327,7 @@ def _revise(session, finding: Finding, aggregate: Evidence, listed: set, draft: 
         links.append(("evidence", aggregate))
     for item in new_events:
         links.append(("evidence", Evidence(id=new_id(), finding_id=finding.id, kind=item.kind, ref=item.ref,
-                                           detail=item.detail, created_at=now)))
+                                           detail=item.detail.to_json(), created_at=now)))
         result.new_evidence += 1
     result.updated_findings += 1
     escalated = SEVERITY_RANK.get(draft.severity, 0) > SEVERITY_RANK.get(previous, 0)

@@ -46,7 +46,6 @@ LEVEL_SCORE: dict[Level, float] = {
 }
 EXCESS_BONUS_MAX = 9.0
 RANK_DAMPING = 0.25
-RISK_LEVELS = ("none", "low", "medium", "high", "critical")
 INFORMATIONAL_BELOW = 20.0
 
 

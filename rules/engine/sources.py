@@ -59,7 +59,7 @@ def attach_sources(drafts, rules: Iterable, terms_path: Path | None) -> dict[str
             sources.append(terms)
         for item in draft.evidence:
             if item.kind == "aggregate":
-                item.detail["sources"] = [s.reference() for s in sources]
+                item.detail = item.detail.with_values(sources=[s.reference() for s in sources])
         used.update((s.sha256, s) for s in sources)
     return used
 

@@ -217,7 +217,7 @@ def test_the_writer_reports_a_store_outage_with_what_waits_in_the_journal(tmp_pa
 
 def test_the_watcher_serves_scanning_and_alert_counts(tmp_path):
     from agent.alerts.scheduler import AlertService
-    from agent.commands.scan import open_catalog
+    from agent.commands.scan import open_output_index
     from agent.config import load_config
     from agent.metrics import serve_watch
     from agent.scan.observer import Root
@@ -233,7 +233,7 @@ def test_the_watcher_serves_scanning_and_alert_counts(tmp_path):
                                  f"  sinks:\n    - {{name: ocsf, type: ocsf_file, path: out.jsonl}}\n")
     config = load_config(cfg)
     store = open_store(url)
-    watcher = Watcher(store, open_catalog(config, store), [Root(data)], quiet_seconds=1, rescan_seconds=300,
+    watcher = Watcher(store, open_output_index(config, store), [Root(data)], quiet_seconds=1, rescan_seconds=300,
                       on_line=lambda line: None)
     service = AlertService(config, store).start()
     server = serve_watch(config, watcher, service, store)

@@ -12,8 +12,8 @@ from agent.config.yamlfile import MAX_NODES
 from agent.config.yamlfile import load_documents
 from agent.config.yamlfile import load_text
 from agent.errors import UserError
-from agent.proxy.hosts import Catalogue
-from agent.proxy.hosts import CatalogueError
+from agent.proxy.hosts import HostList
+from agent.proxy.hosts import HostListError
 
 DUPLICATE = "a: 1\nb:\n  c: 2\n  c: 3\nd: [1, 2]\n"
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -51,12 +51,12 @@ def test_an_alias_bomb_is_refused_in_both_modes():
 
 def test_the_host_catalogue_rejects_a_duplicate_key_with_its_line():
     text = "vendors:\n  - id: acme\n    hosts: [api.acme.test]\n    hosts: [other.test]\n    routes: []\n"
-    with pytest.raises(CatalogueError, match=r"hosts.yaml:4: duplicate key 'hosts'"):
-        Catalogue.load(text=text)
+    with pytest.raises(HostListError, match=r"hosts.yaml:4: duplicate key 'hosts'"):
+        HostList.load(text=text)
 
 
 def test_the_shipped_host_catalogue_has_no_duplicate_keys():
-    assert Catalogue.load().vendor_ids()
+    assert HostList.load().vendor_ids()
 
 
 @given(st.text(max_size=400))

@@ -40,12 +40,12 @@ def model_with(team: str, model_name: str, path: str, text: str) -> ReportModel:
         window_end=start + dt.timedelta(days=1), count=2, value=2.0, stance="prohibits", clause="No training.",
         clause_reviewed="2026-11-01", group={"team": team, "vendor": "openai", "template_signature": text},
         remediation=Remediation("Do it.", ("Step.",)),
-        evidence=[EvidenceItem("aggregate", "r1", {"value": 2, "events": 2, "condition": "gte 1", "models": [model_name]}),
-                  EvidenceItem("call", "C1", {"ts": start.isoformat(), "user": text, "model": model_name,
+        evidence=[EvidenceItem.stored("aggregate", "r1", {"value": 2, "events": 2, "condition": "gte 1", "models": [model_name]}),
+                  EvidenceItem.stored("call", "C1", {"ts": start.isoformat(), "user": text, "model": model_name,
                                               "client_ip": text, "outputs": 1, "excerpt": text}),
-                  EvidenceItem("reuse", "R1", {"path": path, "record": 1, "output_coverage": 0.9,
+                  EvidenceItem.stored("reuse", "R1", {"path": path, "record": 1, "output_coverage": 0.9,
                                                "record_coverage": 0.5, "call_ids": [text]}),
-                  EvidenceItem(text, text, {text: text})],
+                  EvidenceItem.stored(text, text, {text: text})],
     )
     history = [WeekPoint(WEEK.shifted(-n).label, 10, 100, {"high": 1}, 50.0) for n in range(8, -1, -1)]
     days = [DayPoint((WEEK.start + dt.timedelta(days=n)).date(), 1, 1) for n in range(7)]

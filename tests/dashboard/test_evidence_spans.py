@@ -3,6 +3,7 @@ outputs), the first few of them, and survives spans of any shape."""
 
 from __future__ import annotations
 
+from dashboard.model import EvidenceItem
 from dashboard.render import environment
 from dashboard.render import team_charts
 from tests.dashboard.test_escaping import model_with
@@ -11,8 +12,9 @@ from tests.dashboard.test_escaping import parse
 
 def render_with(spans) -> str:
     model = model_with("team", "model", "/data/x.jsonl", "text")
-    reuse = next(e for e in model.findings[0].evidence if e.kind == "reuse")
-    reuse.detail["spans"] = spans
+    evidence = model.findings[0].evidence
+    at = next(n for n, e in enumerate(evidence) if e.kind == "reuse")
+    evidence[at] = EvidenceItem(evidence[at].kind, evidence[at].ref, evidence[at].detail.with_values(spans=spans))
     team = model.teams[0]
     html = environment().get_template("team.html").render(model=model, team=team, generated="g",
                                                            charts=team_charts(team))

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from dashboard.language import ReportLanguage
 from dashboard.model import team_slug
 from dashboard.render import environment
 from dashboard.render import safe_cell
@@ -195,3 +196,11 @@ def test_rewriting_a_week_replaces_it_whole(seeded_reports, tmp_path):
     listing = (target / "index.html").read_text()
     assert listing.index("2026-W47/index.html") < listing.index("2026-W40/index.html")
     assert "report.json missing" in listing
+
+
+def test_a_rule_condition_reads_with_symbols_and_its_event_floor_in_the_reports_language():
+    """The engine's condition text, as the sample's templated-prompting finding records it."""
+    english = environment().filters["condition"]
+    assert english("gte 100") == "≥ 100"
+    assert english("gte 100 and events >= 200") == "≥ 100, with at least 200 events"
+    assert environment(ReportLanguage("ja")).filters["condition"]("gt 5 and events >= 3") == "> 5(イベント 3 件以上)"

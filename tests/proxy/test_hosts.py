@@ -8,12 +8,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from agent.proxy.hosts import FAMILIES
-from agent.proxy.hosts import Catalogue
-from agent.proxy.hosts import CatalogueError
+from agent.proxy.hosts import HostList
+from agent.proxy.hosts import HostListError
 from agent.proxy.hosts import normalise_host
 from agent.proxy.hosts import normalise_path
 from agent.writer.parsers import FAMILY_MODULES
-from tests.writer.wire import catalogue
+from tests.writer.wire import host_list
 
 DESIGN_VENDOR_IDS = {
     "openai", "azure-openai", "anthropic", "google", "aws-bedrock", "mistral", "cohere", "deepseek",
@@ -96,7 +96,7 @@ MATCHES = [
 
 @pytest.mark.parametrize("host,method,path,vendor,endpoint,kind,family,model,stream", MATCHES)
 def test_match(host, method, path, vendor, endpoint, kind, family, model, stream):
-    route = catalogue().match(host, path, method)
+    route = host_list().match(host, path, method)
     assert route is not None
     assert (route.vendor, route.endpoint, route.kind, route.family) == (vendor, endpoint, kind, family)
     assert (route.deployment or route.model) == model
@@ -120,7 +120,7 @@ def test_match(host, method, path, vendor, endpoint, kind, family, model, stream
     ],
 )
 def test_no_match(host, method, path):
-    assert catalogue().match(host, path, method) is None
+    assert host_list().match(host, path, method) is None
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_no_match(host, method, path):
     ],
 )
 def test_a_known_vendor_host_on_an_unknown_path_is_recorded_as_unknown(host, method, path, vendor):
-    route = catalogue().match(host, path, method)
+    route = host_list().match(host, path, method)
     assert route is not None
     assert (route.vendor, route.endpoint, route.kind, route.family) == (vendor, "unknown", "other", "metadata")
 
@@ -153,29 +153,29 @@ def test_a_known_vendor_host_on_an_unknown_path_is_recorded_as_unknown(host, met
     ],
 )
 def test_known_routes_without_output_are_not_recorded(host, method, path):
-    assert catalogue().match(host, path, method) is None
+    assert host_list().match(host, path, method) is None
 
 
 def test_record_false_routes_are_validated_and_need_no_family():
-    cat = Catalogue.load(extra=[{"id": "x", "hosts": ["a.example"], "routes": [
+    cat = HostList.load(extra=[{"id": "x", "hosts": ["a.example"], "routes": [
         {"method": "GET", "path": "/v1/jobs/{id}", "endpoint": "jobs.get", "record": False},
         {"path": "/v1/generate", "endpoint": "generate", "family": "openai"}]}])
     assert cat.match("a.example", "/v1/jobs/7", "GET") is None
     assert cat.match("a.example", "/v1//jobs/7/", "GET") is None
     assert cat.match("a.example", "/v1/jobs/7/logs", "GET").endpoint == "unknown"
-    with pytest.raises(CatalogueError, match=r"routes\[0\].record: must be true or false"):
-        Catalogue.load(extra=[{"id": "x", "hosts": ["a.example"], "routes": [
+    with pytest.raises(HostListError, match=r"routes\[0\].record: must be true or false"):
+        HostList.load(extra=[{"id": "x", "hosts": ["a.example"], "routes": [
             {"path": "/v1/jobs", "endpoint": "jobs", "record": "no"}]}])
 
 
 def test_unknown_paths_ignore_is_validated():
-    with pytest.raises(CatalogueError, match="unknown_paths: 'sometimes' is not one of record, ignore"):
-        Catalogue.load(extra=[{"id": "x", "hosts": ["a.example"], "unknown_paths": "sometimes",
+    with pytest.raises(HostListError, match="unknown_paths: 'sometimes' is not one of record, ignore"):
+        HostList.load(extra=[{"id": "x", "hosts": ["a.example"], "unknown_paths": "sometimes",
                                "routes": [{"path": "/v1/x", "endpoint": "e", "family": "openai"}]}])
 
 
 def test_host_case_and_trailing_dot_and_query_are_ignored():
-    route = catalogue().match("API.OpenAI.com.", "/v1/chat/completions?foo=bar", "post")
+    route = host_list().match("API.OpenAI.com.", "/v1/chat/completions?foo=bar", "post")
     assert route is not None and route.vendor == "openai"
 
 
@@ -211,13 +211,13 @@ SPELLINGS = [
 
 @pytest.mark.parametrize("host,path,vendor,endpoint,model", SPELLINGS)
 def test_spelling_does_not_hide_a_route(host, path, vendor, endpoint, model):
-    route = catalogue().match(host, path, "POST")
+    route = host_list().match(host, path, "POST")
     assert route is not None
     assert (route.vendor, route.endpoint, route.deployment or route.model) == (vendor, endpoint, model)
 
 
 def test_long_and_repeated_paths_match_the_same_way():
-    cat = Catalogue.load()
+    cat = HostList.load()
     long_path = "/v1/" + "./" * 400 + "chat/completions"  # longer than what the match cache keeps
     assert cat.match("api.openai.com", long_path, "POST").endpoint == "chat.completions"
     first = cat.match("api.openai.com", "/v1/responses/resp_1", "GET")
@@ -273,9 +273,9 @@ def respelled_host(draw, host: str) -> str:
 def test_any_respelling_of_a_known_call_finds_the_same_route(data, case):
     host, method, path, *_ = case
     plain, _, query = path.partition("?")
-    want = catalogue().match(host, path, method)
+    want = host_list().match(host, path, method)
     spelled = data.draw(respelled(plain)) + (f"?{query}" if query else "")
-    got = catalogue().match(data.draw(respelled_host(host)), spelled, method)
+    got = host_list().match(data.draw(respelled_host(host)), spelled, method)
     assert got == want, spelled
 
 
@@ -289,7 +289,7 @@ def test_normalise_path_is_idempotent_and_never_climbs_above_root(path):
 
 
 def test_vendor_ids_cover_design():
-    assert catalogue().vendor_ids() == DESIGN_VENDOR_IDS
+    assert host_list().vendor_ids() == DESIGN_VENDOR_IDS
 
 
 def test_every_family_has_a_parser():
@@ -297,7 +297,7 @@ def test_every_family_has_a_parser():
 
 
 def test_extra_entries_take_precedence_and_add_vendors():
-    cat = Catalogue.load(
+    cat = HostList.load(
         extra=[
             {"id": "openai", "hosts": ["llm-gw.corp.example"], "routes": [{"use": "openai-v1", "prefix": "/openai/v1"}]},
             {"id": "internal-llm", "hosts": ["api.openai.com"],
@@ -341,20 +341,20 @@ def test_extra_entries_take_precedence_and_add_vendors():
     ],
 )
 def test_invalid_extra_entries_are_named(entry, message):
-    with pytest.raises(CatalogueError) as info:
-        Catalogue.load(extra=[entry])
+    with pytest.raises(HostListError) as info:
+        HostList.load(extra=[entry])
     assert message in str(info.value)
 
 
 def test_invalid_document():
-    with pytest.raises(CatalogueError, match="'vendors' list"):
-        Catalogue.load(text="route_sets: {}\n")
+    with pytest.raises(HostListError, match="'vendors' list"):
+        HostList.load(text="route_sets: {}\n")
 
 
 def test_match_is_cheap():
     import time
 
-    cat = catalogue()
+    cat = host_list()
     probes = [(h, p, m) for h, m, p, *_ in MATCHES] + [("www.example.com", "/index.html", "GET")] * 20
     started = time.perf_counter()
     for _ in range(100):
@@ -376,8 +376,8 @@ YAML_VALUES = st.recursive(
 
 @settings(max_examples=200, deadline=None)
 @given(entry=YAML_VALUES)
-def test_arbitrary_extra_entries_load_or_raise_catalogue_error(entry):
+def test_arbitrary_extra_entries_load_or_raise_host_list_error(entry):
     try:
-        Catalogue.load(extra=[entry])
-    except CatalogueError as exc:
+        HostList.load(extra=[entry])
+    except HostListError as exc:
         assert str(exc).startswith("extra vendors")

@@ -1,4 +1,4 @@
-"""The output catalog keeps the index in step with the store, late commits included."""
+"""The synced output index keeps the index in step with the store, late commits included."""
 
 from __future__ import annotations
 
@@ -29,35 +29,35 @@ def add_output_with_id(store, output_id: int, text: str) -> str:
 
 
 def test_an_output_that_commits_below_the_watermark_is_indexed(tmp_path, captured):
-    store, catalog, _, _ = captured
+    store, output_index, _, _ = captured
     add_output_with_id(store, 100, answer(100))
-    assert catalog.sync() == 13 and catalog.index.max_output_id == 100
-    version = catalog.version
+    assert output_index.sync() == 13 and output_index.index.max_output_id == 100
+    version = output_index.version
 
     late_text = answer(50)
     late_call = add_output_with_id(store, 50, late_text)
-    assert not catalog.index.contains([50])[0]
-    assert catalog.sync() == 1
-    assert catalog.index.contains([50])[0] and catalog.index.max_output_id == 100
-    assert catalog.version != version  # files scanned before are scanned again
-    assert catalog.sync() == 0 and catalog.indexed() == catalog.stored() == 14
+    assert not output_index.index.contains([50])[0]
+    assert output_index.sync() == 1
+    assert output_index.index.contains([50])[0] and output_index.index.max_output_id == 100
+    assert output_index.version != version  # files scanned before are scanned again
+    assert output_index.sync() == 0 and output_index.indexed() == output_index.stored() == 14
 
     path = tmp_path / "data.jsonl"
     path.write_text(json.dumps({"text": late_text}) + "\n")
-    [result] = Scanner(store, catalog).scan_paths([path])
+    [result] = Scanner(store, output_index).scan_paths([path])
     assert result.new_findings == 1
     assert [f["call_ids"] for f in result.findings] == [[late_call]]
 
 
 def test_a_file_scanned_before_a_late_output_is_scanned_again(tmp_path, captured):
-    store, catalog, _, _ = captured
+    store, output_index, _, _ = captured
     add_output_with_id(store, 100, answer(100))
     late_text = answer(60)
     path = tmp_path / "data.jsonl"
     path.write_text(json.dumps({"text": late_text}) + "\n")
-    assert [r.new_findings for r in Scanner(store, catalog).scan_paths([path])] == [0]
+    assert [r.new_findings for r in Scanner(store, output_index).scan_paths([path])] == [0]
     add_output_with_id(store, 60, late_text)
-    [result] = Scanner(store, catalog).scan_paths([path])
+    [result] = Scanner(store, output_index).scan_paths([path])
     # an output that committed below the highest id is not "new" by its id: the file's sketch
     # cannot tell what to check, so the file is read in full (agent.scan.incremental)
     assert result.state == "scanned" and result.new_findings == 1

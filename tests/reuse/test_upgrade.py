@@ -16,7 +16,7 @@ from agent.reuse import fingerprint
 from agent.reuse.fingerprint import LEGACY_TOKENISER
 from agent.reuse.fingerprint import text_hash
 from agent.reuse.matching import ReuseDetector
-from agent.reuse.outputs import OutputCatalog
+from agent.reuse.outputs import SyncedOutputIndex
 from agent.reuse.scripts import TOKENISER
 from agent.reuse.upgrade import may_hold_cut_script
 from agent.reuse.upgrade import remade
@@ -86,10 +86,10 @@ def edited_copies(text: str) -> list[list[tuple[str, str]]]:
 
 def test_old_cjk_outputs_with_their_text_stored_are_remade_and_match(tmp_path, sqlite_url):
     store = store_with(sqlite_url, [JAPANESE, CHINESE, answer(5)], keep_text=True)
-    catalog = OutputCatalog(store, tmp_path / "index")
-    assert catalog.sync() == 3
-    assert catalog.kept_old_tokeniser == 0
-    detector = ReuseDetector(catalog.index)
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    assert output_index.sync() == 3
+    assert output_index.kept_old_tokeniser == 0
+    detector = ReuseDetector(output_index.index)
     for number, text in enumerate((JAPANESE, CHINESE), start=1):
         for record in edited_copies(text):
             assert [m.output_id for m in detector.match(record)] == [number]
@@ -97,23 +97,23 @@ def test_old_cjk_outputs_with_their_text_stored_are_remade_and_match(tmp_path, s
 
 def test_old_cjk_outputs_without_text_are_counted_and_still_match_byte_for_byte(tmp_path, sqlite_url, caplog):
     store = store_with(sqlite_url, [JAPANESE, CHINESE, answer(5)], keep_text=False)
-    catalog = OutputCatalog(store, tmp_path / "index")
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
     with caplog.at_level(logging.WARNING):
-        assert catalog.sync() == 3
-    assert catalog.kept_old_tokeniser == 2
+        assert output_index.sync() == 3
+    assert output_index.kept_old_tokeniser == 2
     assert "2 outputs look Chinese or Japanese" in caplog.text
-    detector = ReuseDetector(catalog.index)
+    detector = ReuseDetector(output_index.index)
     assert [m.output_id for m in detector.match([("messages[1].content", JAPANESE)])] == [1]
     assert [m.output_id for m in detector.match([("messages[1].content", answer(5)[:400])])] == [3]
 
 
 def test_an_index_built_with_the_old_tokeniser_is_rebuilt(tmp_path, sqlite_url):
     store = store_with(sqlite_url, [JAPANESE], keep_text=True)
-    catalog = OutputCatalog(store, tmp_path / "index")
-    catalog.sync()
-    binding = dict(catalog.index.binding)
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    output_index.sync()
+    binding = dict(output_index.index.binding)
     binding["store"] = {k: v for k, v in binding["store"].items() if k != "tokeniser"}  # as written before
-    catalog.index.reset(binding)
-    again = OutputCatalog(store, tmp_path / "index")
+    output_index.index.reset(binding)
+    again = SyncedOutputIndex(store, tmp_path / "index")
     again.sync()
     assert again.rebuilds == 1 and again.indexed() == 1

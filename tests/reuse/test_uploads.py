@@ -38,14 +38,14 @@ def findings(store) -> list[ReuseFinding]:
 
 
 def test_an_upload_holding_a_captured_output_is_a_finding(captured):
-    store, catalog, texts, call_ids = captured
+    store, output_index, texts, call_ids = captured
     training = [
         f"Summarise the report. {texts[4]}",  # holds captured output 5
         answer(9000),  # unrelated text of the same vocabulary
     ]
     upload_call = add_upload(store, training)
 
-    assert match_uploads(store, catalog) == 1
+    assert match_uploads(store, output_index) == 1
     [finding] = findings(store)
     assert finding.source == "upload"
     assert finding.upload_call_id == upload_call
@@ -59,19 +59,19 @@ def test_an_upload_holding_a_captured_output_is_a_finding(captured):
         checked = s.scalars(select(Output.matched_at).where(Output.kind == "uploaded")).all()
     assert len(checked) == 2 and all(t is not None for t in checked)
 
-    assert match_uploads(store, catalog) == 0  # already checked: nothing new
+    assert match_uploads(store, output_index) == 0  # already checked: nothing new
     assert len(findings(store)) == 1
 
 
 def test_uploads_match_exact_and_reformatted_copies_by_fingerprint(captured):
-    store, catalog, texts, call_ids = captured
+    store, output_index, texts, call_ids = captured
     upload_call = add_upload(store, [texts[0], texts[7].upper().replace(". ", ".\n\n")])
-    assert match_uploads(store, catalog) == 2
+    assert match_uploads(store, output_index) == 2
     rows = findings(store)
     assert [(f.record, f.call_ids, f.reuse_class) for f in rows] == [
         (1, [call_ids[0]], "exact"), (2, [call_ids[7]], "reformatted")]
     assert {f.upload_call_id for f in rows} == {upload_call}
-    assert match_uploads(store, catalog) == 0
+    assert match_uploads(store, output_index) == 0
 
 
 def test_an_unreadable_upload_fingerprint_blocks_nothing(captured, caplog):
@@ -81,7 +81,7 @@ def test_an_unreadable_upload_fingerprint_blocks_nothing(captured, caplog):
 
     import numpy as np
 
-    store, catalog, texts, call_ids = captured
+    store, output_index, texts, call_ids = captured
     upload_call = add_upload(store, ["placeholder one", "placeholder two", f"Intro. {texts[2]}"])
     overrun = fingerprint(texts[1])
     header = struct.Struct("<BBIQ16sI")
@@ -91,7 +91,7 @@ def test_an_unreadable_upload_fingerprint_blocks_nothing(captured, caplog):
         rows = s.scalars(select(Output).where(Output.call_id == upload_call).order_by(Output.idx)).all()
         rows[0].fingerprint = b"\x01garbage"
         rows[1].fingerprint = too_many
-    assert match_uploads(store, catalog) == 1
+    assert match_uploads(store, output_index) == 1
     assert [f.call_ids for f in findings(store)] == [[call_ids[2]]]
     assert sum("unreadable fingerprint" in r.message for r in caplog.records) == 2
-    assert match_uploads(store, catalog) == 0  # all three were marked checked
+    assert match_uploads(store, output_index) == 0  # all three were marked checked

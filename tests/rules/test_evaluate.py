@@ -149,8 +149,8 @@ def test_rules_over_outputs(store, tmp_path):
     assert finding.group_key == {"team": "writers", "vendor": "mistral", "model": "mistral-large"}
     assert finding.value == 4800 and finding.count == 12 and finding.stance == "restricts"
     calls = [e for e in finding.evidence if e.kind == "call"]
-    assert len(calls) == 12 and all(e.ref.startswith("w") and e.detail["word_count"] == 400 for e in calls)
-    assert calls[0].detail["endpoint"] == "chat.completions"  # completed from the call
+    assert len(calls) == 12 and all(e.ref.startswith("w") and e.detail.word_count == 400 for e in calls)
+    assert calls[0].detail.endpoint == "chat.completions"  # completed from the call
 
 
 def test_a_value_of_an_unexpected_type_still_loads(sqlite_url):

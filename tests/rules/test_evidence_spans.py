@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from agent.reuse.normalise import normalise
-from agent.reuse.outputs import OutputCatalog
+from agent.reuse.outputs import SyncedOutputIndex
 from agent.scan.scan import Scanner
 from agent.store.models import Evidence
 from agent.store.models import Finding
@@ -38,7 +38,7 @@ def scanned(store, tmp_path):
     records = [{"messages": [{"role": "user", "content": f"question {i}"},
                              {"role": "assistant", "content": INTRO + text}]} for i, text in enumerate(texts[:3])]
     data.write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    list(Scanner(store, OutputCatalog(store, tmp_path / "index")).scan_paths([data]))
+    list(Scanner(store, SyncedOutputIndex(store, tmp_path / "index")).scan_paths([data]))
     now = dt.datetime.now(dt.timezone.utc)
     evaluate(store, now - dt.timedelta(days=2), now + dt.timedelta(hours=1))
     with store.session() as s:

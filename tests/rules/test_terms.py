@@ -38,12 +38,12 @@ def test_catalogue_is_valid_and_every_document_has_its_source():
                 assert doc.quote, (vendor, doc.name)
 
 
-def test_vendor_entries_are_the_capture_catalogue():
-    """The terms catalogue and the capture catalogue name the same vendors (docs/architecture.md)."""
-    from agent.proxy.hosts import Catalogue
+def test_vendor_entries_are_the_host_list():
+    """The vendor terms and the host list name the same vendors (docs/architecture.md)."""
+    from agent.proxy.hosts import HostList
 
     terms = load_terms()
-    assert vendor_ids(terms) == set(Catalogue.load().vendor_ids())
+    assert vendor_ids(terms) == set(HostList.load().vendor_ids())
     assert {"qwen", "moonshot", "meta"} <= vendor_ids(terms)
     assert {"llama-4-licence", "llama-3.1-licence", "qwen-licence"} <= set(terms) - vendor_ids(terms)
 
@@ -201,8 +201,8 @@ def test_any_catalogue_text_gives_problems_never_an_exception(tmp_path_factory, 
     ("api.llama.com", "/v1/chat/completions", "meta", "metadata"),  # native shape: recorded, not parsed
 ])
 def test_vendors_added_for_their_terms_are_captured(host, path, vendor, family):
-    from agent.proxy.hosts import Catalogue
+    from agent.proxy.hosts import HostList
 
-    route = Catalogue.load().match(host, path, "POST")
+    route = HostList.load().match(host, path, "POST")
     assert (route.vendor, route.family) == (vendor, family)
     assert route.vendor in load_terms()

@@ -10,7 +10,7 @@ import pytest
 
 from agent.ids import new_id
 from agent.reuse import fingerprint
-from agent.reuse.outputs import OutputCatalog
+from agent.reuse.outputs import SyncedOutputIndex
 from agent.store.engine import open_store
 from agent.store.models import Call
 from agent.store.models import Output
@@ -50,13 +50,13 @@ def captured(tmp_path, sqlite_url):
     store = open_store(sqlite_url)
     texts = [answer(i) for i in range(12)]
     call_ids = add_outputs(store, texts)
-    catalog = OutputCatalog(store, tmp_path / "index")
-    return store, catalog, texts, call_ids
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    return store, output_index, texts, call_ids
 
 
-def scanned(store, catalog, *paths):
+def scanned(store, output_index, *paths):
     """Scan `paths` with a real Scanner: (results, sorted (file name, record) of their findings)."""
     from agent.scan.scan import Scanner
 
-    results = list(Scanner(store, catalog, on_error=lambda line: None).scan_paths([Path(p) for p in paths]))
+    results = list(Scanner(store, output_index, on_error=lambda line: None).scan_paths([Path(p) for p in paths]))
     return results, sorted((Path(f["path"]).name, f["record"]) for r in results for f in r.findings)

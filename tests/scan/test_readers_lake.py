@@ -64,7 +64,7 @@ def test_corrupt_xz_is_one_file_error_after_the_records_before_it(tmp_path):
 def test_empty_and_truncated_compressed_files_are_one_line_each_and_the_scan_goes_on(captured, tmp_path):
     import zstandard
 
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     data = tmp_path / "data"
     data.mkdir()
     packers = {".zst": zstandard.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
@@ -76,7 +76,7 @@ def test_empty_and_truncated_compressed_files_are_one_line_each_and_the_scan_goe
         whole = pack(body)
         (data / f"cut{suffix[1:]}.jsonl{suffix}").write_bytes(whole[: len(whole) // 2])
     lines: list[str] = []
-    results = list(Scanner(store, catalog, on_error=lines.append).scan_paths([data]))
+    results = list(Scanner(store, output_index, on_error=lines.append).scan_paths([data]))
     by_name = {Path(r.path).name: r for r in results}
     assert len(results) == 12
     for suffix in packers:
@@ -92,10 +92,10 @@ def test_empty_and_truncated_compressed_files_are_one_line_each_and_the_scan_goe
 
 
 def test_reuse_in_a_bz2_file_is_found(captured, tmp_path):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     path = tmp_path / "train.jsonl.bz2"
     path.write_bytes(bz2.compress("".join(json.dumps({"c": t}) + "\n" for t in ["hi", texts[3]]).encode()))
-    _, found = scanned(store, catalog, path)
+    _, found = scanned(store, output_index, path)
     assert found == [("train.jsonl.bz2", 2)]
 
 
@@ -106,12 +106,12 @@ def test_a_hive_partitioned_parquet_directory_is_read_file_by_file(captured, tmp
     import pyarrow as pa
     import pyarrow.dataset as pads
 
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     rows = [answer(900 + i) for i in range(30)]
     rows[3], rows[26] = texts[4], texts[8]
     pads.write_dataset(pa.table({"day": [f"2024-01-0{1 + i % 3}" for i in range(30)], "text": rows}),
                        str(tmp_path / "pq"), format="parquet", partitioning=["day"], partitioning_flavor="hive")
-    results, found = scanned(store, catalog, tmp_path / "pq")
+    results, found = scanned(store, output_index, tmp_path / "pq")
     assert len(results) == 3 and all(r.state == "scanned" for r in results)
     hit = {(Path(f["path"]).parent.name, f["record"]) for r in results for f in r.findings}
     # rows 3 and 26 are in days 1 (i%3==0) and 3 (i%3==2), rows 2 and 9 within their partitions

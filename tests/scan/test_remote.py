@@ -257,7 +257,7 @@ def test_objects_and_delta_versions_read_before_new_outputs_are_checked_by_sketc
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from agent.reuse.outputs import OutputCatalog
+    from agent.reuse.outputs import SyncedOutputIndex
     from agent.scan.scan import Scanner
 
     base, url, store, texts, bucket = world
@@ -275,12 +275,12 @@ def test_objects_and_delta_versions_read_before_new_outputs_are_checked_by_sketc
     table = base / "table"
     deltalake.write_deltalake(str(table), pa.table({"text": [answer(3000 + n) for n in range(30)] + [later[2]]}))
 
-    catalog = OutputCatalog(store, base / "index")
+    output_index = SyncedOutputIndex(store, base / "index")
     sources = [f"s3://{bucket}/lake", table]
-    first = list(Scanner(store, catalog, on_error=pytest.fail).scan_paths(sources))
+    first = list(Scanner(store, output_index, on_error=pytest.fail).scan_paths(sources))
     assert sorted(r.state for r in first) == ["scanned"] * 3
     add_outputs(store, later)
-    second = {r.path.rsplit("/", 1)[-1]: r for r in Scanner(store, catalog, on_error=pytest.fail).scan_paths(sources)}
+    second = {r.path.rsplit("/", 1)[-1]: r for r in Scanner(store, output_index, on_error=pytest.fail).scan_paths(sources)}
     assert {name: r.state for name, r in second.items()} == {"big.jsonl": "checked", "rows.parquet": "checked",
                                                              "table@v0": "checked"}
     big = (root / "big.jsonl").stat().st_size
@@ -288,8 +288,8 @@ def test_objects_and_delta_versions_read_before_new_outputs_are_checked_by_sketc
 
     fresh = open_store(f"sqlite:///{base / 'fresh.db'}")
     add_outputs(fresh, texts + later)
-    fresh_catalog = OutputCatalog(fresh, base / "fresh-index")
-    list(Scanner(fresh, fresh_catalog, on_error=pytest.fail).scan_paths(sources))
+    fresh_output_index = SyncedOutputIndex(fresh, base / "fresh-index")
+    list(Scanner(fresh, fresh_output_index, on_error=pytest.fail).scan_paths(sources))
     assert found_by(store, f"s3://{bucket}/") == found_by(fresh, f"s3://{bucket}/") == \
         [("lake/big.jsonl", 150), ("lake/rows.parquet", 41)]
     assert found_by(store, str(table)) == found_by(fresh, str(table)) == [("@v0", 31)]
@@ -299,7 +299,7 @@ def test_objects_and_delta_versions_read_before_new_outputs_are_checked_by_sketc
 def test_scan_of_an_azure_container_through_azurite_finds_what_a_local_copy_gives(world, monkeypatch):
     """az:// for real: adlfs over HTTP against Azurite's blob service, credentials from the
     environment (AZURE_STORAGE_CONNECTION_STRING), and a second scan unchanged."""
-    from agent.reuse.outputs import OutputCatalog
+    from agent.reuse.outputs import SyncedOutputIndex
     from agent.scan.scan import Scanner
     from tests.support.azurite_server import AzuriteServer
     from tests.support.azurite_server import azurite_blob
@@ -315,10 +315,10 @@ def test_scan_of_an_azure_container_through_azurite_finds_what_a_local_copy_give
         server.upload_tree("lake", "data", base / "local")
         for key, value in server.env().items():
             monkeypatch.setenv(key, value)
-        catalog = OutputCatalog(store, base / "index")
-        remote = list(Scanner(store, catalog, on_error=pytest.fail).scan_paths(["az://lake/data"]))
-        local = list(Scanner(store, catalog, on_error=lambda line: None).scan_paths([base / "local"]))
-        again = list(Scanner(store, catalog, on_error=pytest.fail).scan_paths(["az://lake/data"]))
+        output_index = SyncedOutputIndex(store, base / "index")
+        remote = list(Scanner(store, output_index, on_error=pytest.fail).scan_paths(["az://lake/data"]))
+        local = list(Scanner(store, output_index, on_error=lambda line: None).scan_paths([base / "local"]))
+        again = list(Scanner(store, output_index, on_error=pytest.fail).scan_paths(["az://lake/data"]))
     finally:
         server.stop()
     # adlfs names its objects abfs:// whichever of its schemes the URL used: stored and shown so

@@ -15,9 +15,9 @@ from tests.scan.conftest import add_outputs
 from tests.scan.conftest import answer
 
 
-def scan(store, catalog, *paths):
+def scan(store, output_index, *paths):
     errors = []
-    results = list(Scanner(store, catalog, on_error=errors.append).scan_paths(list(paths)))
+    results = list(Scanner(store, output_index, on_error=errors.append).scan_paths(list(paths)))
     return results, errors
 
 
@@ -27,7 +27,7 @@ def findings(store):
 
 
 def test_reuse_is_found_with_its_evidence(tmp_path, captured):
-    store, catalog, texts, call_ids = captured
+    store, output_index, texts, call_ids = captured
     data = tmp_path / "data"
     data.mkdir()
     (data / "chat.jsonl").write_text("\n".join([
@@ -35,7 +35,7 @@ def test_reuse_is_found_with_its_evidence(tmp_path, captured):
         json.dumps({"prompt": "x", "completion": "an unrelated sentence about the weather in spring"}),
         json.dumps({"text": texts[4] + " " + texts[7]}),
     ]) + "\n")
-    results, errors = scan(store, catalog, data)
+    results, errors = scan(store, output_index, data)
     assert errors == []
     [result] = results
     assert (result.state, result.records, result.new_findings) == ("scanned", 3, 2)
@@ -48,53 +48,53 @@ def test_reuse_is_found_with_its_evidence(tmp_path, captured):
 
 
 def test_scanning_an_unchanged_file_again_adds_nothing(tmp_path, captured):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"output": texts[0]}) + "\n")
-    scan(store, catalog, path)
-    results, _ = scan(store, catalog, path)
+    scan(store, output_index, path)
+    results, _ = scan(store, output_index, path)
     assert results[0].state == "unchanged" and results[0].new_findings == 0
     assert len(results[0].findings) == 1  # still reported
     assert len(findings(store)) == 1
 
 
 def test_new_outputs_make_unchanged_files_scanned_again(tmp_path, captured):
-    store, catalog, _, _ = captured
+    store, output_index, _, _ = captured
     late = answer(999)
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"output": late}) + "\n")
-    assert scan(store, catalog, path)[0][0].new_findings == 0
+    assert scan(store, output_index, path)[0][0].new_findings == 0
     add_outputs(store, [late], vendor="anthropic", team="support")
-    [result], _ = scan(store, catalog, path)
+    [result], _ = scan(store, output_index, path)
     # checked against the new output through the file's sketch (issue 14), found all the same
     assert result.state == "checked" and result.new_findings == 1
     assert findings(store)[0].vendors == ["anthropic"]
 
 
 def test_appended_jsonl_is_read_from_the_last_offset(tmp_path, captured):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     path = tmp_path / "grow.jsonl"
     path.write_text(json.dumps({"output": texts[0]}) + "\n")
-    scan(store, catalog, path)
+    scan(store, output_index, path)
     with open(path, "a") as f:
         f.write(json.dumps({"output": texts[1]}) + "\n")
-    [result], _ = scan(store, catalog, path)
+    [result], _ = scan(store, output_index, path)
     assert (result.state, result.records) == ("resumed", 1)
     assert [r.record for r in findings(store)] == [1, 2]
 
 
 def test_truncated_file_is_read_again_from_the_start(tmp_path, captured):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     path = tmp_path / "t.jsonl"
     path.write_text("".join(json.dumps({"output": texts[i]}) + "\n" for i in range(3)))
-    scan(store, catalog, path)
+    scan(store, output_index, path)
     path.write_text(json.dumps({"output": texts[5]}) + "\n")  # truncated and rewritten
-    [result], _ = scan(store, catalog, path)
+    [result], _ = scan(store, output_index, path)
     assert result.state == "scanned" and result.records == 1 and result.new_findings == 1
 
 
 def test_bad_files_are_reported_and_do_not_stop_the_scan(tmp_path, captured):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     data = tmp_path / "data"
     data.mkdir()
     (data / "bad.jsonl").write_text('{"output": "x"}\n{broken\n' + json.dumps({"output": texts[3]}) + "\n")
@@ -106,7 +106,7 @@ def test_bad_files_are_reported_and_do_not_stop_the_scan(tmp_path, captured):
     unreadable.chmod(0)
     with gzip.open(data / "good.jsonl.gz", "wt") as f:
         f.write(json.dumps({"output": texts[8]}) + "\n")
-    results, errors = scan(store, catalog, data)
+    results, errors = scan(store, output_index, data)
     by_name = {os.path.basename(r.path): r for r in results}
     assert by_name["bad.jsonl"].bad_records == 1 and by_name["bad.jsonl"].new_findings == 1
     assert any(e.startswith(f"{data / 'bad.jsonl'}:2: ") for e in errors)
@@ -118,7 +118,7 @@ def test_bad_files_are_reported_and_do_not_stop_the_scan(tmp_path, captured):
 
 
 def test_tree_tricks_are_not_followed(tmp_path, captured):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "leak.jsonl").write_text(json.dumps({"output": texts[1]}) + "\n")
@@ -131,22 +131,22 @@ def test_tree_tricks_are_not_followed(tmp_path, captured):
     os.mkfifo(root / "fifo.jsonl")  # would block a naive reader forever
     files = sorted(p.name for p in iter_files(root))
     assert files == ["inside.jsonl", "ok.jsonl"]
-    results, _ = scan(store, catalog, root)
+    results, _ = scan(store, output_index, root)
     assert sum(r.new_findings for r in results) == 2
     assert all("outside" not in r.path for r in findings(store))
 
 
 def test_dataset_state_survives_a_new_scanner(tmp_path, captured):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"output": texts[0]}) + "\n")
-    scan(store, catalog, path)
+    scan(store, output_index, path)
     with store.session() as s:
         state = s.scalars(select(DatasetFile)).one()
         assert state.records == 1 and state.state == "ok" and state.offset == path.stat().st_size
-    from agent.reuse.outputs import OutputCatalog
+    from agent.reuse.outputs import SyncedOutputIndex
 
-    fresh = OutputCatalog(store, tmp_path / "index")  # a restart reuses the on-disk index
+    fresh = SyncedOutputIndex(store, tmp_path / "index")  # a restart reuses the on-disk index
     [result], _ = scan(store, fresh, path)
     assert result.state == "unchanged"
     with store.session() as s:

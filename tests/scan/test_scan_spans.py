@@ -14,11 +14,11 @@ from tests.scan.conftest import answer
 
 
 def test_stored_spans_point_at_the_reused_text(tmp_path, store):
-    from agent.reuse.outputs import OutputCatalog
+    from agent.reuse.outputs import SyncedOutputIndex
 
     texts = [answer(100 + i) for i in range(3)]
     add_outputs(store, texts)
-    catalog = OutputCatalog(store, tmp_path / "index")
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
     intro = "Sure - here is the text you asked for:\n"
     data = tmp_path / "chat.jsonl"
     records = [
@@ -27,7 +27,7 @@ def test_stored_spans_point_at_the_reused_text(tmp_path, store):
         {"text": texts[0].upper() + "\n\n" + texts[2]},
     ]
     data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n")
-    [result] = Scanner(store, catalog).scan_paths([data])
+    [result] = Scanner(store, output_index).scan_paths([data])
     assert result.new_findings == 2
     with store.session() as s:
         rows = s.scalars(select(ReuseFinding).order_by(ReuseFinding.record)).all()
@@ -44,6 +44,6 @@ def test_stored_spans_point_at_the_reused_text(tmp_path, store):
     assert first["outputs"] != second["outputs"] and sorted(first["outputs"] + second["outputs"]) == ids[3]
 
     # an unchanged file is not read again: its findings, spans included, come from the store
-    [again] = Scanner(store, catalog).scan_paths([data])
+    [again] = Scanner(store, output_index).scan_paths([data])
     assert again.state == "unchanged"
     assert [f["spans"] for f in again.findings] == [spans[1], spans[3]]

@@ -14,7 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from agent.reuse.outputs import OutputCatalog
+from agent.reuse.outputs import SyncedOutputIndex
 from agent.scan import sketch
 from agent.scan.incremental import sketch_dir
 from agent.scan.readers import Record
@@ -203,16 +203,16 @@ def test_new_outputs_are_checked_by_sketch_with_the_recall_of_a_full_rescan(tmp_
 
     early = open_store(f"sqlite:///{tmp_path / 'early.db'}")
     add_outputs(early, [answer(i) for i in range(5)])
-    catalog = OutputCatalog(early, tmp_path / "early-index")
+    output_index = SyncedOutputIndex(early, tmp_path / "early-index")
     lines: list[str] = []
-    first = list(Scanner(early, catalog, on_error=lines.append).scan_paths([data]))
+    first = list(Scanner(early, output_index, on_error=lines.append).scan_paths([data]))
     assert [r.state for r in first] == ["scanned"] * 3 and found(early) == []
     covered = sum((data / n).stat().st_size for n in ("chat.jsonl", "other.jsonl"))
-    sketches = sum(p.stat().st_size for p in sketch_dir(catalog).glob("*.sketch"))
+    sketches = sum(p.stat().st_size for p in sketch_dir(output_index).glob("*.sketch"))
     assert sketches <= 0.10 * covered, (sketches, covered)
 
     add_outputs(early, new)
-    second = list(Scanner(early, catalog, on_error=lines.append).scan_paths([data]))
+    second = list(Scanner(early, output_index, on_error=lines.append).scan_paths([data]))
     assert [r.state for r in second] == ["checked"] * 3
     read_back = sum(r.bytes for r in second if r.path.endswith(".jsonl"))
     assert read_back < 0.02 * covered  # only the candidate records
@@ -220,7 +220,7 @@ def test_new_outputs_are_checked_by_sketch_with_the_recall_of_a_full_rescan(tmp_
 
     late = open_store(f"sqlite:///{tmp_path / 'late.db'}")
     add_outputs(late, [answer(i) for i in range(5)] + new)
-    list(Scanner(late, OutputCatalog(late, tmp_path / "late-index"), on_error=lines.append).scan_paths([data]))
+    list(Scanner(late, SyncedOutputIndex(late, tmp_path / "late-index"), on_error=lines.append).scan_paths([data]))
     assert found(early) == found(late)
     line = {n: n + (n - 1) // 97 for n in plant}  # a blank line follows every 97th record
     # (the 20- and 25-word excerpts of records 40 and 1999 are below what the detector reports,
@@ -228,17 +228,17 @@ def test_new_outputs_are_checked_by_sketch_with_the_recall_of_a_full_rescan(tmp_
     assert {("chat.jsonl", line[333]), ("chat.jsonl", line[1200]), ("rows.parquet", 51)} <= set(found(early))
 
     # nothing new: unchanged, nothing read
-    third = list(Scanner(early, catalog, on_error=lines.append).scan_paths([data]))
+    third = list(Scanner(early, output_index, on_error=lines.append).scan_paths([data]))
     assert [r.state for r in third] == ["unchanged"] * 3
 
 
 def test_a_changed_file_or_another_store_state_is_read_in_full(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
     add_outputs(store, [answer(1)])
-    catalog = OutputCatalog(store, tmp_path / "index")
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
     path = tmp_path / "d.jsonl"
     corpus(path, 300, 3, {})
-    scanner = Scanner(store, catalog, on_error=lambda line: None)
+    scanner = Scanner(store, output_index, on_error=lambda line: None)
     assert [r.state for r in scanner.scan_paths([path])] == ["scanned"]
     # appended, with new outputs: read as today (the sketch is extended or rebuilt, never trusted stale)
     with open(path, "a") as f:
@@ -250,7 +250,7 @@ def test_a_changed_file_or_another_store_state_is_read_in_full(tmp_path):
     with store.write_session() as s:
         note_outputs_removed(s)
     add_outputs(store, [answer(3)])
-    catalog2 = OutputCatalog(store, tmp_path / "index")
+    catalog2 = SyncedOutputIndex(store, tmp_path / "index")
     [after] = list(Scanner(store, catalog2, on_error=lambda line: None).scan_paths([path]))
     assert after.state == "scanned"
     # a damaged sketch: read in full, no error

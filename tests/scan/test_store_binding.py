@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from agent.reuse import fingerprint
 from agent.reuse.index import OutputIndex
-from agent.reuse.outputs import OutputCatalog
+from agent.reuse.outputs import SyncedOutputIndex
 from agent.reuse.outputs import default_index_dir
 from agent.scan.scan import Scanner
 from agent.store.engine import open_store
@@ -33,10 +33,10 @@ def data_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
 
 
-def found(store, catalog, data: Path) -> dict[str, set[str]]:
+def found(store, output_index, data: Path) -> dict[str, set[str]]:
     """call ids found per file name (a fresh scanner, as each command run makes)."""
     result: dict[str, set[str]] = {}
-    for r in Scanner(store, catalog, on_error=lambda line: None).scan_paths([data]):
+    for r in Scanner(store, output_index, on_error=lambda line: None).scan_paths([data]):
         for row in r.findings:
             result.setdefault(Path(row["path"]).name, set()).update(row["call_ids"])
     return result
@@ -89,11 +89,11 @@ def test_an_index_from_another_store_is_rebuilt_even_in_a_shared_directory(tmp_p
     data = tmp_path / "data"
     write(data, "b.jsonl", texts_b)
     write(data, "a.jsonl", texts_a)
-    catalog_a = OutputCatalog(a, shared)
-    assert set(found(a, catalog_a, data)) == {"a.jsonl"}
+    output_index_a = SyncedOutputIndex(a, shared)
+    assert set(found(a, output_index_a, data)) == {"a.jsonl"}
     with caplog.at_level(logging.WARNING, logger="agent.reuse.outputs"):
-        catalog_b = OutputCatalog(b, shared)
-        assert found(b, catalog_b, data) == {"b.jsonl": set(calls_b)}
+        output_index_b = SyncedOutputIndex(b, shared)
+        assert found(b, output_index_b, data) == {"b.jsonl": set(calls_b)}
     assert [r.message for r in caplog.records if "rebuilding" in r.message] == [
         f"aiaudit: rebuilding the output index in {shared}: it was built from store "
         f"{read_identity(a).store_id}, not this one ({read_identity(b).store_id})"]
@@ -107,14 +107,14 @@ def test_a_restored_backup_never_uses_the_index_of_its_lost_future(tmp_path, cap
     add_outputs(store, [answer(i) for i in range(3)])
     data = tmp_path / "data"
     write(data, "old.jsonl", [answer(0)])
-    assert "old.jsonl" in found(store, OutputCatalog(store), data)
+    assert "old.jsonl" in found(store, SyncedOutputIndex(store), data)
     store.dispose()
     shutil.copy(path, tmp_path / "backup.db")
     store = open_store(f"sqlite:///{path}")
     lost = [answer(100 + i) for i in range(3)]  # ids 4-6, lost with the restore
     add_outputs(store, lost)
     write(data, "lost.jsonl", lost)
-    assert "lost.jsonl" in found(store, OutputCatalog(store), data)
+    assert "lost.jsonl" in found(store, SyncedOutputIndex(store), data)
     store.dispose()
     shutil.copy(tmp_path / "backup.db", path)
     for suffix in ("-wal", "-shm"):
@@ -122,11 +122,11 @@ def test_a_restored_backup_never_uses_the_index_of_its_lost_future(tmp_path, cap
     store = open_store(f"sqlite:///{path}")
     with caplog.at_level(logging.WARNING, logger="agent.reuse.outputs"):
         # right after the restore: the index holds ids the store no longer has
-        assert "lost.jsonl" not in found(store, OutputCatalog(store), data)
+        assert "lost.jsonl" not in found(store, SyncedOutputIndex(store), data)
         after = [answer(200 + i) for i in range(2)]  # ids 4 and 5 again, for other outputs
         new_calls = add_outputs(store, after)
         write(data, "after.jsonl", after)
-        result = found(store, OutputCatalog(store), data)
+        result = found(store, SyncedOutputIndex(store), data)
     assert "lost.jsonl" not in result  # its outputs are not in this store: no false attribution
     assert result["after.jsonl"] == set(new_calls)
     assert "old.jsonl" in result
@@ -140,19 +140,19 @@ def test_an_index_built_before_a_prune_is_rebuilt(tmp_path, caplog, store):
     with store.write_session() as s:
         s.execute(update(Call).where(Call.id.in_(old_calls)).values(ts=long_ago))
         s.execute(update(Output).where(Output.call_id.in_(old_calls)).values(ts=long_ago))
-    catalog = OutputCatalog(store)
-    catalog.sync()
-    assert len(catalog.index) == 2
+    output_index = SyncedOutputIndex(store)
+    output_index.sync()
+    assert len(output_index.index) == 2
     epoch = read_identity(store).removal_epoch
     assert prune(store, raw_text_days=0, metadata_days=30).deleted["outputs"] == 1
     assert read_identity(store).removal_epoch == epoch + 1
     with caplog.at_level(logging.WARNING, logger="agent.reuse.outputs"):
-        catalog.sync()  # the same catalog, as a running watcher holds it
-    assert len(catalog.index) == 1 and catalog.rebuilds == 1
+        output_index.sync()  # the same output_index, as a running watcher holds it
+    assert len(output_index.index) == 1 and output_index.rebuilds == 1
     assert any("prune" in r.message for r in caplog.records)
     data = tmp_path / "data"
     write(data, "d.jsonl", [answer(1), answer(2)])
-    assert found(store, catalog, data) == {"d.jsonl": set(kept_calls)}
+    assert found(store, output_index, data) == {"d.jsonl": set(kept_calls)}
 
 
 def test_an_index_without_a_store_binding_is_rebuilt(tmp_path, caplog):
@@ -162,10 +162,10 @@ def test_an_index_without_a_store_binding_is_rebuilt(tmp_path, caplog):
     legacy = OutputIndex.open(tmp_path / "index")
     legacy.add([(1, fingerprint(answer(8)))])  # id 1 here is some other text
     with caplog.at_level(logging.WARNING, logger="agent.reuse.outputs"):
-        catalog = OutputCatalog(store, tmp_path / "index")
+        output_index = SyncedOutputIndex(store, tmp_path / "index")
         data = tmp_path / "data"
         write(data, "d.jsonl", [answer(8), answer(7)])
-        assert found(store, catalog, data) == {"d.jsonl": set(calls)}
+        assert found(store, output_index, data) == {"d.jsonl": set(calls)}
     assert any("records no store" in r.message for r in caplog.records)
 
 
@@ -207,7 +207,7 @@ def test_a_postgres_database_recreated_under_the_same_url_gets_a_new_index(tmp_p
     data = tmp_path / "data"
     write(data, "first.jsonl", [answer(0)])
     shared = tmp_path / "index"
-    assert "first.jsonl" in found(store, OutputCatalog(store, shared), data)
+    assert "first.jsonl" in found(store, SyncedOutputIndex(store, shared), data)
     first_id = read_identity(store).store_id
     store.dispose()
     reset_postgres(pg_url)  # DROP SCHEMA: the same URL, another store
@@ -216,7 +216,7 @@ def test_a_postgres_database_recreated_under_the_same_url_gets_a_new_index(tmp_p
     calls = add_outputs(store, [answer(300), answer(301)])  # ids 1 and 2 again
     write(data, "second.jsonl", [answer(300), answer(301)])
     with caplog.at_level(logging.WARNING, logger="agent.reuse.outputs"):
-        result = found(store, OutputCatalog(store, shared), data)
+        result = found(store, SyncedOutputIndex(store, shared), data)
     assert result == {"second.jsonl": set(calls)}
     assert any(f"built from store {first_id}" in r.message for r in caplog.records)
     store.dispose()

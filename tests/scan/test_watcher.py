@@ -36,9 +36,9 @@ def wait_for(predicate, timeout: float = 15.0) -> bool:
 
 
 class Running:
-    def __init__(self, store, catalog, root, *, poll=False, rescan=3600.0) -> None:
+    def __init__(self, store, output_index, root, *, poll=False, rescan=3600.0) -> None:
         self.lines: list[str] = []
-        self.watcher = Watcher(store, catalog, [Root(root, poll)], quiet_seconds=0.5, rescan_seconds=rescan,
+        self.watcher = Watcher(store, output_index, [Root(root, poll)], quiet_seconds=0.5, rescan_seconds=rescan,
                                on_line=self.lines.append)
         self.thread = threading.Thread(target=self.watcher.run, daemon=True)
 
@@ -65,8 +65,8 @@ def root(tmp_path):
 
 
 def test_created_appended_renamed_and_truncated_files(captured, root):
-    store, catalog, texts, call_ids = captured
-    with Running(store, catalog, root) as running:
+    store, output_index, texts, call_ids = captured
+    with Running(store, output_index, root) as running:
         (root / "a.jsonl").write_text(line(texts[0]))
         assert wait_for(lambda: ("a.jsonl", 1) in records_found(store))
 
@@ -88,8 +88,8 @@ def test_created_appended_renamed_and_truncated_files(captured, root):
 
 
 def test_a_slowly_written_file_is_read_when_complete(captured, root):
-    store, catalog, texts, _ = captured
-    with Running(store, catalog, root) as running:
+    store, output_index, texts, _ = captured
+    with Running(store, output_index, root) as running:
         with open(root / "slow.jsonl", "w") as f:
             payload = line(texts[5])
             for i in range(0, len(payload), 40):
@@ -103,37 +103,37 @@ def test_a_slowly_written_file_is_read_when_complete(captured, root):
 
 
 def test_a_file_moved_in_from_outside(captured, root, tmp_path):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     outside = tmp_path / "incoming.jsonl"
     outside.write_text(line(texts[7]))
-    with Running(store, catalog, root):
+    with Running(store, output_index, root):
         os.replace(outside, root / "moved.jsonl")
         assert wait_for(lambda: ("moved.jsonl", 1) in records_found(store))
 
 
 def test_restart_picks_up_what_changed_while_down_and_rereads_nothing_else(captured, root):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     (root / "old.jsonl").write_text(line(texts[0]))
-    with Running(store, catalog, root) as first:
+    with Running(store, output_index, root) as first:
         assert wait_for(lambda: ("old.jsonl", 1) in records_found(store))
     assert first.watcher.stats["files_read"] == 1
     (root / "new.jsonl").write_text(line(texts[1]))  # while the watcher is down
-    with Running(store, catalog, root) as second:
+    with Running(store, output_index, root) as second:
         assert wait_for(lambda: ("new.jsonl", 1) in records_found(store))
     assert second.watcher.stats["files_read"] == 1  # old.jsonl was not read again
 
 
 def test_lost_events_are_caught_by_the_periodic_rescan(captured, root, monkeypatch):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     monkeypatch.setattr(ChangeHandler, "on_any_event", lambda self, event: None)  # every event lost
-    with Running(store, catalog, root, rescan=1.0):
+    with Running(store, output_index, root, rescan=1.0):
         (root / "quiet.jsonl").write_text(line(texts[8]))
         assert wait_for(lambda: ("quiet.jsonl", 1) in records_found(store), timeout=10)
 
 
 def test_polling_observer_for_network_filesystems(captured, root):
-    store, catalog, texts, _ = captured
-    with Running(store, catalog, root, poll=True) as running:
+    store, output_index, texts, _ = captured
+    with Running(store, output_index, root, poll=True) as running:
         assert running.watcher.polling == [str(root)]
         (root / "p.jsonl").write_text(line(texts[9]))
         assert wait_for(lambda: ("p.jsonl", 1) in records_found(store))
@@ -150,19 +150,19 @@ def test_a_store_outage_makes_files_wait_and_the_watcher_go_on(tmp_path, capture
     """The index cannot be brought up to date (the store is unreachable: simulated, since the
     shared PostgreSQL server may not be stopped here): files wait, one line says so, and they are
     read once the store answers again."""
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     root = tmp_path / "data"
     root.mkdir()
-    real_sync, outage = catalog.sync, threading.Event()
+    real_sync, outage = output_index.sync, threading.Event()
 
     def sync():
         if outage.is_set():
             raise ConnectionError("the store is down")
         return real_sync()
 
-    catalog.sync = sync
+    output_index.sync = sync
     monkeypatch.setenv("AIAUDIT_ERROR_LOG", str(tmp_path / "errors.log"))
-    with Running(store, catalog, root) as running:
+    with Running(store, output_index, root) as running:
         assert wait_for(lambda: running.watcher._last_beat > 0)  # the first rescan is over
         outage.set()
         (root / "a.jsonl").write_text(line(texts[4]))

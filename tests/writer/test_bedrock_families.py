@@ -17,8 +17,8 @@ from agent.writer.parsers import parse_call
 from tests.writer.parsers.test_bedrock import botocore_events
 
 from .wire import bedrock_chunk
-from .wire import catalogue
 from .wire import frame
+from .wire import host_list
 from .wire import run
 
 HOST = "bedrock-runtime.us-west-2.amazonaws.com"
@@ -331,7 +331,7 @@ def test_converse_stream_tool_use_input_is_joined_per_block():
 
 def test_a_parser_bug_or_unknown_shape_never_leaves_a_silent_empty_output():
     """The rule for every vendor: a 2xx generation without any output has a parse_error."""
-    route = catalogue().match("api.openai.com", "/v1/chat/completions", "POST")
+    route = host_list().match("api.openai.com", "/v1/chat/completions", "POST")
     request = RequestSnapshot("POST", "https", "api.openai.com", 443, "/v1/chat/completions",
                               (("content-type", "application/json"),), b'{"model": "m", "messages": []}', 1.0)
     response = ResponseSnapshot(200, (("content-type", "application/json"),), b'{"result": {"text": "hi"}}')

@@ -14,7 +14,7 @@ from agent.ids import new_id
 from agent.proxy.counters import CaptureCounters
 from agent.proxy.exchange import RequestSnapshot
 from agent.proxy.exchange import ResponseSnapshot
-from agent.proxy.hosts import Catalogue
+from agent.proxy.hosts import HostList
 from agent.proxy.journal import Journal
 from agent.proxy.record import CapturedExchange
 from agent.proxy.record import encode_parts
@@ -25,11 +25,11 @@ from agent.store.models import Output
 from agent.writer.attribution import Attributor
 from agent.writer.drain import CaptureWriter
 
-CATALOGUE = Catalogue.load()
+HOST_LIST = HostList.load()
 
 
 def exchange(text: str, *, team_key: str | None = None) -> tuple[CapturedExchange, bytes, bytes]:
-    route = CATALOGUE.match("api.openai.com", "/v1/chat/completions", "POST")
+    route = HOST_LIST.match("api.openai.com", "/v1/chat/completions", "POST")
     req_body = json.dumps({"model": "gpt-4o", "n": 1, "messages": [{"role": "user", "content": text}]}).encode()
     resp_body = json.dumps({"id": "x", "object": "chat.completion", "model": "gpt-4o-2024",
                             "choices": [{"index": 0, "message": {"role": "assistant", "content": f"Answer: {text}"},

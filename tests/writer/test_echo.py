@@ -64,7 +64,7 @@ def _read_again(ex: CapturedExchange, max_body_bytes: int) -> list[str]:
     from agent.proxy.exchange import ParsedCall
     from agent.writer.decoding import decode_body
     from agent.writer.parsers import FAMILY_MODULES
-    from agent.writer.parsers.common import Exchange
+    from agent.writer.parsers.common import DecodedExchange
     from agent.writer.parsers.common import lower_headers
     from agent.writer.parsers.common import parse_query
 
@@ -74,7 +74,7 @@ def _read_again(ex: CapturedExchange, max_body_bytes: int) -> list[str]:
     try:
         headers = lower_headers(ex.request.headers)
         body = decode_body(ex.request.body, headers.get("content-encoding"), max_bytes=max_body_bytes)
-        x = Exchange(route, ex.request.method.upper(), parse_query(ex.request.path), headers, body, ex.response, {}, b"")
+        x = DecodedExchange(route, ex.request.method.upper(), parse_query(ex.request.path), headers, body, ex.response, {}, b"")
         FAMILY_MODULES[route.family].parse_request(ParsedCall(route.vendor, route.endpoint, route.kind), x)
     except Exception:
         return []

@@ -29,7 +29,7 @@ from agent.writer.attribution import Attributor
 from agent.writer.drain import CaptureWriter
 from agent.writer.parsers.common import shape_of
 
-from .wire import catalogue
+from .wire import host_list
 from .wire import run
 from .wire import sse
 
@@ -176,7 +176,7 @@ def test_huggingface_num_return_sequences():
 # --- stored and exported -----------------------------------------------------------------------
 
 def _captured(response: dict) -> tuple[CapturedExchange, bytes, bytes]:
-    route = catalogue().match("api.openai.com", "/v1/chat/completions", "POST")
+    route = host_list().match("api.openai.com", "/v1/chat/completions", "POST")
     req = json.dumps({"model": "gpt-4o", "n": 2, "messages": [{"role": "user", "content": "x"}]}).encode()
     resp = json.dumps(response).encode()
     now = time.time()

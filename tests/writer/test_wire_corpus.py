@@ -28,11 +28,11 @@ from .corpus import SSE
 from .corpus import STREAM_CASES
 from .corpus import Case
 from .wire import body_bytes
-from .wire import catalogue
+from .wire import host_list
 
 
 def snapshots(case: Case) -> tuple:
-    route = catalogue().match(case.host, case.path, case.method)
+    route = host_list().match(case.host, case.path, case.method)
     assert route is not None and route.endpoint != "unknown", case.name
     request = RequestSnapshot(case.method, "https", case.host, 443, case.path, (("content-type", "application/json"),),
                               body_bytes(case.request), 1_700_000_000.0)

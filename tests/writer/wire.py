@@ -15,15 +15,15 @@ import zstandard
 from agent.proxy.exchange import ParsedCall
 from agent.proxy.exchange import RequestSnapshot
 from agent.proxy.exchange import ResponseSnapshot
-from agent.proxy.hosts import Catalogue
+from agent.proxy.hosts import HostList
 from agent.proxy.hosts import Route
 from agent.writer.parsers import parse_call
 from tests.support.standin.eventstream import encode_frame as encode_event_message
 
 
 @functools.cache
-def catalogue() -> Catalogue:
-    return Catalogue.load()
+def host_list() -> HostList:
+    return HostList.load()
 
 
 def body_bytes(body: Any) -> bytes:
@@ -87,7 +87,7 @@ def exchange(
     truncated: bool = False,
     error: str | None = None,
 ) -> tuple[Route, RequestSnapshot, ResponseSnapshot]:
-    route = catalogue().match(host, path, method)
+    route = host_list().match(host, path, method)
     assert route is not None, f"no route for {method} {host}{path}"
     req_headers = request_headers if request_headers is not None else (("Content-Type", "application/json"),)
     resp_headers = response_headers if response_headers is not None else (("Content-Type", content_type),)

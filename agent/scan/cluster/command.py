@@ -34,8 +34,8 @@ def scan_on_cluster(scanner: Scanner, config, paths: list[Path | str], address: 
 
     progress = ClusterProgress()
     with cluster_client(address, workers) as (client, local):
-        scanner.catalog.sync()  # the index the workers get is the one the results are recorded against
-        uploaded = install_index(client, scanner.catalog, shared=local or config.cluster_index == "shared")
+        scanner.output_index.sync()  # the index the workers get is the one the results are recorded against
+        uploaded = install_index(client, scanner.output_index, shared=local or config.cluster_index == "shared")
         count = len(client.scheduler_info().get("workers", {}))
         where = f"{workers} local worker processes" if local else f"{count} workers at {address}"
         index = f"index uploaded ({uploaded / 1e6:.1f} MB per worker)" if uploaded else "index shared"

@@ -67,14 +67,14 @@ def local_cluster(workers: int, silence_logs: int = logging.WARNING):
                                         dashboard_address=None, silence_logs=silence_logs)
 
 
-def install_index(client, catalog, *, shared: bool) -> int:
-    """Put the catalog's index on every worker (now and joining later); returns the bytes uploaded
+def install_index(client, output_index, *, shared: bool) -> int:
+    """Put the output_index's index on every worker (now and joining later); returns the bytes uploaded
     (0 when shared). A worker that cannot set it up fails the call, naming why."""
     from agent.scan.cluster.index_plugin import IndexPlugin
 
-    binding = {"store_id": catalog.identity.store_id, "removal_epoch": catalog.identity.removal_epoch}
+    binding = {"store_id": output_index.identity.store_id, "removal_epoch": output_index.identity.removal_epoch}
     make = IndexPlugin.shared if shared else IndexPlugin.upload
-    plugin = make(catalog.index_dir, binding, catalog.index.generation)
+    plugin = make(output_index.index_dir, binding, output_index.index.generation)
     uploaded = sum(len(b) for b in plugin.files.values()) if plugin.files is not None else 0
     register = getattr(client, "register_plugin", None) or client.register_worker_plugin
     register(plugin)

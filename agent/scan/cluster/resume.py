@@ -4,7 +4,7 @@ A unit is marked in the same transaction that records its findings, so "marked" 
 "recorded": a client killed at any point and started again redoes only unmarked units, and a
 unit redone anyway (its mark was lost with the transaction) adds no finding twice, because
 findings are unique per (path, record, record sha256). Marks count only for the file as it was
-(size, mtime, first bytes) and the index as it was (OutputCatalog.version); the table lives in
+(size, mtime, first bytes) and the index as it was (SyncedOutputIndex.version); the table lives in
 the store, so it is bound to that store by construction. A file's marks are dropped when its
 scan completes.
 """

@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from agent.errors import UserError
 from agent.errors import internal_reason
+from agent.reuse.findings import finding_row
 from agent.scan.cluster import resume
 from agent.scan.cluster.task import UnitResult
 from agent.scan.cluster.task import scan_unit
@@ -42,7 +43,6 @@ from agent.scan.scan import HEAD_BYTES
 from agent.scan.scan import FileResult
 from agent.scan.scan import Scanner
 from agent.scan.scan import _head_hash
-from agent.scan.scan import finding_row
 from agent.scan.sources import is_url
 from agent.scan.walk import iter_files
 from agent.scan.walk import regular_file
@@ -195,9 +195,9 @@ class ClusterScan:
     def scan_paths(self, paths: list[Path | str]) -> Iterator[FileResult]:
         from distributed import as_completed
 
-        # the caller synced the catalog and put that index on the workers (connect.install_index):
+        # the caller synced the output index and put that index on the workers (connect.install_index):
         # syncing again here could record against outputs the workers do not have
-        version = self.scanner.catalog.version
+        version = self.scanner.output_index.version
         plans: dict[str, FilePlan] = {}
         order: list[str] = []  # files in walk order, for the results of those done without units
         local: list[str] = []
@@ -306,9 +306,9 @@ class ClusterScan:
         result.records += unit.records
         result.bad_records += unit.bad_records
         rows = []
-        catalog = self.scanner.catalog
+        output_index = self.scanner.output_index
         for number, sha256, end, matches, spans in unit.matches:
-            infos = catalog.describe({m.output_id for m in matches})
+            infos = output_index.describe({m.output_id for m in matches})
             row = finding_row(name, Record(number + shift, [], end, sha256=sha256), matches, infos)
             if row is not None:
                 row["spans"] = known_spans(spans, set(row["output_ids"]))
@@ -337,17 +337,17 @@ class ClusterScan:
         from agent.scan import incremental
         from agent.scan import sketch
 
-        catalog, name = self.scanner.catalog, str(plan.path)
+        output_index, name = self.scanner.output_index, str(plan.path)
         parts = None if unusable else _sketch_of(plan)
         if parts is None:
-            incremental.forget(catalog, name)
+            incremental.forget(output_index, name)
             return
         try:
-            joined = sketch.merge([part for part, _ in parts], incremental.binding(catalog, name, plan.st, plan.head),
+            joined = sketch.merge([part for part, _ in parts], incremental.binding(output_index, name, plan.st, plan.head),
                                   shifts=[shift for _, shift in parts])
-            sketch.save(joined, sketch.sketch_path(incremental.sketch_dir(catalog), name))
+            sketch.save(joined, sketch.sketch_path(incremental.sketch_dir(output_index), name))
         except OSError:  # no sketch: the file is read in full when it must be checked again
-            incremental.forget(catalog, name)
+            incremental.forget(output_index, name)
 
     def _finish(self, plan: FilePlan, version: int) -> FileResult:
         """The file's state as a local scan leaves it. Its unit marks are dropped once it is

@@ -9,9 +9,9 @@ agent.scan.formats.arrow), each also gzip (.gz), zstd (.zst), bzip2 (.bz2) or xz
 One module per format (jsonl, json_array, table, text, parquet) over what they share (common);
 this module picks the reader from the file name.
 
-Record numbers are 1-based as DESIGN.md defines them: the physical line of a JSONL file (blank
-lines are counted but yield nothing), the data row after the header of CSV/TSV (blank lines are not
-rows), the Parquet row, the element of a top-level JSON array, and 1 for a text file. A text file
+Record numbers are 1-based as docs/architecture.md ("Scan fields") defines them: the physical
+line of a JSONL file (blank lines are counted but yield nothing), the data row after the header of
+CSV/TSV (blank lines are not rows), the Parquet row, the element of a top-level JSON array, and 1 for a text file. A text file
 is split into paragraph fields (`paragraph[i]`); one bigger than TEXT_RECORD_BYTES is yielded as
 several records that all carry number 1.
 

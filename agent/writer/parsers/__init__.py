@@ -34,7 +34,7 @@ from agent.writer.parsers import huggingface
 from agent.writer.parsers import metadata
 from agent.writer.parsers import openai
 from agent.writer.parsers import uploads
-from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import ParseProblem
 from agent.writer.parsers.common import lower_headers
 from agent.writer.parsers.common import parse_query
@@ -84,7 +84,7 @@ def _body_shape(body: bytes) -> str:
         return f"a {describe_size(len(body))} body that is not one JSON document"
 
 
-def _run(step, call: ParsedCall, x: Exchange, problems: list[str]) -> None:
+def _run(step, call: ParsedCall, x: DecodedExchange, problems: list[str]) -> None:
     """One parser step; a failing request step must not cost the response, nor the reverse."""
     try:
         step(call, x)
@@ -104,7 +104,7 @@ def _parse(
     request_headers = lower_headers(request.headers)
     response_headers = lower_headers(response.headers)
     request_body = _decode("request", request.body, request_headers.get("content-encoding"), limit, problems)
-    x = Exchange(
+    x = DecodedExchange(
         route, request.method.upper(), parse_query(request.path), request_headers, request_body,
         response, response_headers, b"",
     )

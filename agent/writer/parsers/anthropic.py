@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from agent.proxy.exchange import ParsedCall
-from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import ParseProblem
 from agent.writer.parsers.common import as_float
 from agent.writer.parsers.common import as_int
@@ -48,7 +48,7 @@ def read_request_body(call: ParsedCall, body: dict[str, Any]) -> list[tuple[str,
     return segments
 
 
-def parse_request(call: ParsedCall, x: Exchange) -> None:
+def parse_request(call: ParsedCall, x: DecodedExchange) -> None:
     body = load_request_json(x)
     if body is not None:
         x.prompt = read_request_body(call, body)
@@ -186,7 +186,7 @@ class AnthropicStream:
         return None
 
 
-def parse_response(call: ParsedCall, x: Exchange) -> None:
+def parse_response(call: ParsedCall, x: DecodedExchange) -> None:
     if not looks_like_sse(x):
         read_message(call, load_json(x.response_body, "response"))
         return

@@ -24,13 +24,13 @@ from agent.writer.parsers import anthropic
 from agent.writer.parsers import google
 from agent.writer.parsers import openai
 from agent.writer.parsers import responses
-from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import ParseProblem
 from agent.writer.parsers.common import add_usage
 from agent.writer.parsers.common import as_int
 
 
-def parse_request(call: ParsedCall, x: Exchange) -> None:
+def parse_request(call: ParsedCall, x: DecodedExchange) -> None:
     """Result downloads are GETs: nothing to read."""
 
 
@@ -88,7 +88,7 @@ def _read_line(call: ParsedCall, shape: str, body: Any) -> None:
         call.served_model = scratch.served_model
 
 
-def parse_response(call: ParsedCall, x: Exchange) -> None:
+def parse_response(call: ParsedCall, x: DecodedExchange) -> None:
     lines = x.response_body.split(b"\n")
     while lines and not lines[-1].strip():
         lines.pop()

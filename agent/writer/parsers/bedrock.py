@@ -21,7 +21,7 @@ from typing import Any
 from agent.proxy.exchange import ParsedCall
 from agent.writer.parsers import anthropic
 from agent.writer.parsers import bedrock_native
-from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import ParseProblem
 from agent.writer.parsers.common import as_dict
 from agent.writer.parsers.common import as_float
@@ -36,7 +36,7 @@ from agent.writer.streams import EventStreamDecoder
 from agent.writer.streams import EventStreamError
 
 
-def _is_anthropic(x: Exchange, body: dict[str, Any] | None = None) -> bool:
+def _is_anthropic(x: DecodedExchange, body: dict[str, Any] | None = None) -> bool:
     model = (x.route.model or "").lower()
     return "anthropic." in model or "claude" in model or bool(body and "anthropic_version" in body)
 
@@ -49,7 +49,7 @@ def _system_segments(system: Any) -> list[tuple[str, str]]:
     return []
 
 
-def parse_request(call: ParsedCall, x: Exchange) -> None:
+def parse_request(call: ParsedCall, x: DecodedExchange) -> None:
     body = load_request_json(x)
     call.request_n = 1
     if body is None:
@@ -85,7 +85,7 @@ def _apply_invocation_metrics(call: ParsedCall, event: dict[str, Any]) -> bool:
 
 
 class _StreamState:
-    def __init__(self, x: Exchange) -> None:
+    def __init__(self, x: DecodedExchange) -> None:
         self.converse = x.route.endpoint == "converse"
         self.anthropic = anthropic.AnthropicStream() if _is_anthropic(x) and not self.converse else None
         self.generations = bedrock_native.Generations()
@@ -145,7 +145,7 @@ class _StreamState:
         return None
 
 
-def _read_event_stream(call: ParsedCall, x: Exchange) -> None:
+def _read_event_stream(call: ParsedCall, x: DecodedExchange) -> None:
     decoder = EventStreamDecoder()
     state = _StreamState(x)
     problem: str | None = None
@@ -178,7 +178,7 @@ def _read_event_stream(call: ParsedCall, x: Exchange) -> None:
         raise ParseProblem(problem)
 
 
-def _header_usage(call: ParsedCall, x: Exchange) -> None:
+def _header_usage(call: ParsedCall, x: DecodedExchange) -> None:
     prompt = bedrock_native.with_cache(
         as_int(x.response_headers.get("x-amzn-bedrock-input-token-count")),
         x.response_headers.get("x-amzn-bedrock-cache-read-input-token-count"),
@@ -191,7 +191,7 @@ def _header_usage(call: ParsedCall, x: Exchange) -> None:
         call.completion_tokens = completion
 
 
-def parse_response(call: ParsedCall, x: Exchange) -> None:
+def parse_response(call: ParsedCall, x: DecodedExchange) -> None:
     try:
         if x.response_content_type == "application/vnd.amazon.eventstream" or (
             x.route.stream and not x.response_body.lstrip().startswith(b"{")

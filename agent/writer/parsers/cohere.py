@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from agent.proxy.exchange import ParsedCall
-from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import ParseProblem
 from agent.writer.parsers.common import as_dict
 from agent.writer.parsers.common import as_float
@@ -32,7 +32,7 @@ from agent.writer.streams import JSONStreamError
 from agent.writer.streams import iter_ndjson
 
 
-def parse_request(call: ParsedCall, x: Exchange) -> None:
+def parse_request(call: ParsedCall, x: DecodedExchange) -> None:
     body = load_request_json(x)
     call.request_n = 1
     if body is None:
@@ -103,7 +103,7 @@ def _read_v1_body(call: ParsedCall, body: dict[str, Any]) -> None:
     _set_usage(call, body.get("meta"))
 
 
-def _read_v2_stream(call: ParsedCall, x: Exchange) -> None:
+def _read_v2_stream(call: ParsedCall, x: DecodedExchange) -> None:
     events, _ = sse_json(x)
     texts: list[str] = []
     thinking: list[str] = []
@@ -139,7 +139,7 @@ def _read_v2_stream(call: ParsedCall, x: Exchange) -> None:
         raise ParseProblem("response: stream truncated before message-end")
 
 
-def _read_v1_stream(call: ParsedCall, x: Exchange) -> None:
+def _read_v1_stream(call: ParsedCall, x: DecodedExchange) -> None:
     texts: dict[int, list[str]] = {}
     final: dict[str, Any] | None = None
     problem: str | None = None
@@ -168,7 +168,7 @@ def _read_v1_stream(call: ParsedCall, x: Exchange) -> None:
         raise ParseProblem(problem)
 
 
-def parse_response(call: ParsedCall, x: Exchange) -> None:
+def parse_response(call: ParsedCall, x: DecodedExchange) -> None:
     if looks_like_sse(x):
         call.streamed = True
         _read_v2_stream(call, x)

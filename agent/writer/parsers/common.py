@@ -20,7 +20,7 @@ class ParseProblem(Exception):
 
 
 @dataclass(slots=True)
-class Exchange:
+class DecodedExchange:
     """A request/response pair with bodies already decoded (Content-Encoding undone)."""
 
     route: Route
@@ -83,7 +83,7 @@ def load_json(body: bytes, side: str) -> Any:
         raise ParseProblem(f"{side}: JSON nested too deeply") from None
 
 
-def load_request_json(x: Exchange) -> dict[str, Any] | None:
+def load_request_json(x: DecodedExchange) -> dict[str, Any] | None:
     """The request body as a JSON object, None when there is no body (GET)."""
     if not x.request_body.strip():
         return None
@@ -112,7 +112,7 @@ def loads_stripped(text: str) -> Any:
     return value
 
 
-def sse_json(x: Exchange) -> tuple[list[tuple[SSEEvent, Any]], bool]:
+def sse_json(x: DecodedExchange) -> tuple[list[tuple[SSEEvent, Any]], bool]:
     """(event, decoded data) per SSE event of the response, and whether the stream ended cleanly.
 
     '[DONE]' decodes to None. An event whose data is not JSON is skipped and noted (first one
@@ -144,7 +144,7 @@ def event_type(data: dict[str, Any], event: SSEEvent) -> str:
     return kind if isinstance(kind, str) else event.event
 
 
-def looks_like_sse(x: Exchange) -> bool:
+def looks_like_sse(x: DecodedExchange) -> bool:
     if x.response_content_type == "text/event-stream":
         return True
     head = x.response_body.lstrip()[:16]

@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from agent.proxy.exchange import ParsedCall
-from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import ParseProblem
 from agent.writer.parsers.common import as_float
 from agent.writer.parsers.common import as_int
@@ -46,7 +46,7 @@ def _parts_text(content: Any) -> str:
     return "".join(str(p["text"]) for p in parts if isinstance(p, dict) and "text" in p and not p.get("thought"))
 
 
-def parse_request(call: ParsedCall, x: Exchange) -> None:
+def parse_request(call: ParsedCall, x: DecodedExchange) -> None:
     body = load_request_json(x)
     call.streamed = call.streamed or x.query.get("alt") == "sse"
     call.request_n = 1
@@ -144,7 +144,7 @@ def read_generate_content(call: ParsedCall, body: Any) -> None:
         raise nothing_read(candidates.unknown)
 
 
-def parse_response(call: ParsedCall, x: Exchange) -> None:
+def parse_response(call: ParsedCall, x: DecodedExchange) -> None:
     head = x.response_body.lstrip()[:1]
     candidates = _Candidates()
     problem: str | None = None

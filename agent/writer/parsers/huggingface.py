@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.proxy.exchange import ParsedCall
-from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import ParseProblem
 from agent.writer.parsers.common import as_float
 from agent.writer.parsers.common import as_int
@@ -22,7 +22,7 @@ from agent.writer.parsers.common import looks_like_sse
 from agent.writer.parsers.common import sse_json
 
 
-def parse_request(call: ParsedCall, x: Exchange) -> None:
+def parse_request(call: ParsedCall, x: DecodedExchange) -> None:
     body = load_request_json(x)
     call.request_n = 1
     if body is None:
@@ -49,7 +49,7 @@ def _read_generated(call: ParsedCall, item: Any) -> None:
             call.completion_tokens = (call.completion_tokens or 0) + as_int(details["generated_tokens"])
 
 
-def parse_response(call: ParsedCall, x: Exchange) -> None:
+def parse_response(call: ParsedCall, x: DecodedExchange) -> None:
     if looks_like_sse(x):
         call.streamed = True
         events, _ = sse_json(x)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 
 from agent.proxy.exchange import ParsedCall
-from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import as_float
 from agent.writer.parsers.common import first_int
 
 
-def parse_request(call: ParsedCall, x: Exchange) -> None:
+def parse_request(call: ParsedCall, x: DecodedExchange) -> None:
     if x.request_content_type not in ("application/json", "") or not x.request_body.strip():
         return  # multipart audio, binary images: nothing to read
     try:
@@ -30,7 +30,7 @@ def parse_request(call: ParsedCall, x: Exchange) -> None:
     call.streamed = call.streamed or body.get("stream") is True
 
 
-def parse_response(call: ParsedCall, x: Exchange) -> None:
+def parse_response(call: ParsedCall, x: DecodedExchange) -> None:
     if x.response_content_type != "application/json" or len(x.response_body) > 1024 * 1024:
         return
     try:

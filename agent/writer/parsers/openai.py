@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.proxy.exchange import ParsedCall
 from agent.writer.parsers import responses
-from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import ParseProblem
 from agent.writer.parsers.common import as_float
 from agent.writer.parsers.common import as_int
@@ -45,7 +45,7 @@ def _prompt_strings(prompt: Any) -> list[tuple[str, str]]:
     return []
 
 
-def parse_request(call: ParsedCall, x: Exchange) -> None:
+def parse_request(call: ParsedCall, x: DecodedExchange) -> None:
     body = load_request_json(x)
     if body is None:
         return
@@ -203,7 +203,7 @@ class _ChatStream:
                             reasoning="".join(self.reasoning.get(index, ())))
 
 
-def _read_chat_stream(call: ParsedCall, x: Exchange) -> None:
+def _read_chat_stream(call: ParsedCall, x: DecodedExchange) -> None:
     events, clean = sse_json(x)
     stream = _ChatStream()
     done = False
@@ -225,7 +225,7 @@ def _read_chat_stream(call: ParsedCall, x: Exchange) -> None:
 # --- Mistral Conversations --------------------------------------------------------------------
 
 
-def _read_conversation(call: ParsedCall, x: Exchange) -> None:
+def _read_conversation(call: ParsedCall, x: DecodedExchange) -> None:
     if looks_like_sse(x):
         events, _ = sse_json(x)
         texts: list[str] = []
@@ -259,7 +259,7 @@ def _read_conversation(call: ParsedCall, x: Exchange) -> None:
     set_openai_usage(call, openai_usage_of(body))
 
 
-def parse_response(call: ParsedCall, x: Exchange) -> None:
+def parse_response(call: ParsedCall, x: DecodedExchange) -> None:
     endpoint = x.route.endpoint
     if endpoint == "conversations":
         _read_conversation(call, x)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.proxy.exchange import ParsedCall
-from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import ParseProblem
 from agent.writer.parsers.common import as_dict
 from agent.writer.parsers.common import as_int
@@ -97,7 +97,7 @@ _ITEMS_WITHOUT_TEXT = frozenset({"message", "reasoning", "function_call", "custo
 _RESPONSES_TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
 
 
-def read_stream(call: ParsedCall, x: Exchange) -> None:
+def read_stream(call: ParsedCall, x: DecodedExchange) -> None:
     events, _ = sse_json(x)
     deltas: dict[int, list[str]] = {}
     arguments: dict[int, list[str]] = {}

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.proxy.exchange import ParsedCall
-from agent.writer.parsers.common import Exchange
+from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import ParseProblem
 from agent.writer.parsers.common import dicts
 from agent.writer.parsers.common import load_json
@@ -163,7 +163,7 @@ def texts_from_file(
     return _texts_from_jsonl(data, lenient_edges, problems)
 
 
-def _read_multipart(call: ParsedCall, x: Exchange, problems: list[str]) -> None:
+def _read_multipart(call: ParsedCall, x: DecodedExchange, problems: list[str]) -> None:
     parts = parse_multipart(x.request_body, x.request_headers.get("content-type", ""))
     files = []
     for part in parts:
@@ -180,7 +180,7 @@ def _read_multipart(call: ParsedCall, x: Exchange, problems: list[str]) -> None:
         call.uploaded_texts += texts_from_file(part.data, part.filename, problems, lenient_edges=lenient)
 
 
-def _read_hub_commit(call: ParsedCall, x: Exchange, problems: list[str]) -> None:
+def _read_hub_commit(call: ParsedCall, x: DecodedExchange, problems: list[str]) -> None:
     """Hub commit payload: NDJSON `{key: header|file|lfsFile, value}` or legacy JSON `files`."""
     files: list[dict[str, Any]] = []
     if x.request_content_type == "application/x-ndjson" or x.request_body.lstrip().startswith(b'{"key"'):
@@ -236,7 +236,7 @@ def _read_job(call: ParsedCall, body: dict[str, Any]) -> None:
             call.file_ids.append(item["file_id"])
 
 
-def parse_request(call: ParsedCall, x: Exchange) -> None:
+def parse_request(call: ParsedCall, x: DecodedExchange) -> None:
     endpoint = x.route.endpoint
     problems: list[str] = []
     if x.request_content_type == "multipart/form-data":
@@ -264,7 +264,7 @@ def parse_request(call: ParsedCall, x: Exchange) -> None:
         raise ParseProblem(problems[0] + more)
 
 
-def parse_response(call: ParsedCall, x: Exchange) -> None:
+def parse_response(call: ParsedCall, x: DecodedExchange) -> None:
     """The created object: its id, and the purpose when the request did not say."""
     if not x.response_body.strip():
         return

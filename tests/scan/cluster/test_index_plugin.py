@@ -22,9 +22,9 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def test_a_snapshot_is_the_published_generation_and_opens_as_the_same_index(captured, tmp_path):
-    _, catalog, texts, _ = captured
-    catalog.sync()
-    files = snapshot(catalog.index_dir)
+    _, output_index, texts, _ = captured
+    output_index.sync()
+    files = snapshot(output_index.index_dir)
     generation = json.loads(files[MANIFEST])
     assert all(name == MANIFEST or name.split("/")[0] in generation["segments"]
                or name in (generation["bitmap"], generation["hot"]) for name in files)
@@ -33,10 +33,10 @@ def test_a_snapshot_is_the_published_generation_and_opens_as_the_same_index(capt
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         (copy / name).write_bytes(data)
     index = OutputIndex.open(copy)
-    assert len(index) == len(catalog.index) and index.generation == catalog.index.generation
+    assert len(index) == len(output_index.index) and index.generation == output_index.index.generation
     record = [("text", texts[3])]
     assert [m.output_id for m in ReuseDetector(index).match(record)] == \
-        [m.output_id for m in catalog.detector().match(record)]
+        [m.output_id for m in output_index.detector().match(record)]
 
 
 def _matches_on_workers(client, text):
@@ -46,24 +46,24 @@ def _matches_on_workers(client, text):
 
 
 def test_uploaded_and_shared_indexes_match_on_every_worker_and_a_foreign_one_is_refused(captured):
-    _, catalog, texts, _ = captured
-    catalog.sync()
-    expected = [m.output_id for m in catalog.detector().match([("text", texts[5])])]
+    _, output_index, texts, _ = captured
+    output_index.sync()
+    expected = [m.output_id for m in output_index.detector().match([("text", texts[5])])]
     assert expected
-    binding = {"store_id": catalog.identity.store_id, "removal_epoch": catalog.identity.removal_epoch}
+    binding = {"store_id": output_index.identity.store_id, "removal_epoch": output_index.identity.removal_epoch}
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None, silence_logs=logging.ERROR)
     with cluster, distributed.Client(cluster, set_as_default=False) as client:
-        client.register_plugin(IndexPlugin.upload(catalog.index_dir, binding, catalog.index.generation))
+        client.register_plugin(IndexPlugin.upload(output_index.index_dir, binding, output_index.index.generation))
         assert list(_matches_on_workers(client, texts[5]).values()) == [expected, expected]
         # the copy is on each worker's own disk, not the client's directory
         dirs = client.run(lambda dask_worker: str(dask_worker.plugins["aiaudit-index"].detector.index.directory))
-        assert all(str(catalog.index_dir) not in d for d in dirs.values())
-        client.register_plugin(IndexPlugin.shared(catalog.index_dir, binding, catalog.index.generation))
+        assert all(str(output_index.index_dir) not in d for d in dirs.values())
+        client.register_plugin(IndexPlugin.shared(output_index.index_dir, binding, output_index.index.generation))
         assert list(_matches_on_workers(client, texts[5]).values()) == [expected, expected]
         foreign = dict(binding, store_id="another-store")
         with pytest.raises(Exception, match="belongs to store"):
-            client.register_plugin(IndexPlugin.shared(catalog.index_dir, foreign, catalog.index.generation))
+            client.register_plugin(IndexPlugin.shared(output_index.index_dir, foreign, output_index.index.generation))
 
 
 def test_the_plugin_wants_one_way_exactly(tmp_path):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("s3fs")
 
-from agent.reuse.outputs import OutputCatalog  # noqa: E402
+from agent.reuse.outputs import SyncedOutputIndex  # noqa: E402
 from agent.scan.cluster.connect import install_index  # noqa: E402
 from agent.scan.cluster.run import ClusterScan  # noqa: E402
 from agent.scan.cluster.task import UnitResult  # noqa: E402
@@ -74,12 +74,12 @@ def test_objects_are_read_by_the_workers_and_found_as_a_local_copy_is(s3_cluster
     bucket = f"b{os.urandom(4).hex()}"
     server.make_bucket(bucket)
     server.upload_tree(bucket, "lake", local)
-    catalog = OutputCatalog(store, tmp_path / "index")
-    list(Scanner(store, catalog, on_error=lambda line: None).scan_paths([local]))
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    list(Scanner(store, output_index, on_error=lambda line: None).scan_paths([local]))
 
-    catalog.sync()
-    install_index(client, catalog, shared=True)
-    run = ClusterScan(Scanner(store, catalog, on_error=lambda line: None), client, range_bytes=RANGE_BYTES)
+    output_index.sync()
+    install_index(client, output_index, shared=True)
+    run = ClusterScan(Scanner(store, output_index, on_error=lambda line: None), client, range_bytes=RANGE_BYTES)
     results = list(run.scan_paths([f"s3://{bucket}/lake"]))
     assert run.submitted > 40 and run.reruns >= 1  # split like the local files, CSV guesses checked
     expected = _rows(store, str(local) + "/")
@@ -87,7 +87,7 @@ def test_objects_are_read_by_the_workers_and_found_as_a_local_copy_is(s3_cluster
     assert {r.state for r in results} == {"scanned"} and len(results) == 6
     assert all(SECRET_KEY not in repr(unit) for unit in run.units_by_task.values())
 
-    again = list(ClusterScan(Scanner(store, catalog), client, range_bytes=RANGE_BYTES).scan_paths(
+    again = list(ClusterScan(Scanner(store, output_index), client, range_bytes=RANGE_BYTES).scan_paths(
         [f"s3://{bucket}/lake"]))
     assert {r.state for r in again} == {"unchanged"}
 

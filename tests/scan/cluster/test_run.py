@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 distributed = pytest.importorskip("distributed")
 
-from agent.reuse.outputs import OutputCatalog  # noqa: E402
+from agent.reuse.outputs import SyncedOutputIndex  # noqa: E402
 from agent.scan.cluster.connect import install_index  # noqa: E402
 from agent.scan.cluster.run import ClusterScan  # noqa: E402
 from agent.scan.cluster.units import plan_units  # noqa: E402
@@ -42,14 +42,14 @@ def client():
     cluster.close()
 
 
-def _local_scan(store, catalog, root):
-    return list(Scanner(store, catalog, on_error=lambda line: None).scan_paths([root]))
+def _local_scan(store, output_index, root):
+    return list(Scanner(store, output_index, on_error=lambda line: None).scan_paths([root]))
 
 
-def _cluster_scan(store, catalog, client, root, *, shared=True, on_unit=None, errors=None):
-    scanner = Scanner(store, catalog, on_error=(errors.append if errors is not None else lambda line: None))
-    catalog.sync()
-    install_index(client, catalog, shared=shared)
+def _cluster_scan(store, output_index, client, root, *, shared=True, on_unit=None, errors=None):
+    scanner = Scanner(store, output_index, on_error=(errors.append if errors is not None else lambda line: None))
+    output_index.sync()
+    install_index(client, output_index, shared=shared)
     run = ClusterScan(scanner, client, range_bytes=RANGE_BYTES, on_unit=on_unit)
     return run, list(run.scan_paths([root]))
 
@@ -57,10 +57,10 @@ def _cluster_scan(store, catalog, client, root, *, shared=True, on_unit=None, er
 @pytest.mark.parametrize("shared", [True, False], ids=["shared-index", "uploaded-index"])
 def test_findings_and_file_states_equal_a_local_scan(lake, client, tmp_path, shared):
     store, _texts, local, on_cluster = lake
-    catalog = OutputCatalog(store, tmp_path / "index")
-    local_results = _local_scan(store, catalog, local)
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    local_results = _local_scan(store, output_index, local)
     errors: list[str] = []
-    run, results = _cluster_scan(store, catalog, client, on_cluster, shared=shared, errors=errors)
+    run, results = _cluster_scan(store, output_index, client, on_cluster, shared=shared, errors=errors)
     expected = findings(store, local)
     assert expected and findings(store, on_cluster) == expected
     assert file_states(store, on_cluster) == file_states(store, local)
@@ -77,18 +77,18 @@ def test_findings_and_file_states_equal_a_local_scan(lake, client, tmp_path, sha
 
 def test_a_second_cluster_scan_reads_nothing_and_adds_nothing(lake, client, tmp_path):
     store, _texts, _local, on_cluster = lake
-    catalog = OutputCatalog(store, tmp_path / "index")
-    _cluster_scan(store, catalog, client, on_cluster)
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    _cluster_scan(store, output_index, client, on_cluster)
     before = findings(store, on_cluster)
-    run, results = _cluster_scan(store, catalog, client, on_cluster)
+    run, results = _cluster_scan(store, output_index, client, on_cluster)
     assert run.submitted == 0 and {r.state for r in results} == {"unchanged"}
     assert findings(store, on_cluster) == before
 
 
 def test_a_worker_killed_mid_scan_loses_and_duplicates_nothing(lake, client, tmp_path):
     store, _texts, local, on_cluster = lake
-    catalog = OutputCatalog(store, tmp_path / "index")
-    _local_scan(store, catalog, local)
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    _local_scan(store, output_index, local)
     killed: dict = {}
 
     def kill_a_busy_worker(state, unit):
@@ -103,7 +103,7 @@ def test_a_worker_killed_mid_scan_loses_and_duplicates_nothing(lake, client, tmp
         killed.update(addr=addr, keys=set(keys), pid=pid)
 
     seen: list = []
-    run, _ = _cluster_scan(store, catalog, client, on_cluster,
+    run, _ = _cluster_scan(store, output_index, client, on_cluster,
                            on_unit=lambda state, unit: (seen.append(unit), kill_a_busy_worker(state, unit)))
     assert killed, "no worker was busy when the first result came back"
     assert findings(store, on_cluster) == findings(store, local)
@@ -120,8 +120,8 @@ def test_a_worker_killed_mid_scan_loses_and_duplicates_nothing(lake, client, tmp
 
 def test_an_interrupted_client_resumes_without_the_units_it_recorded(lake, client, tmp_path):
     store, _texts, local, on_cluster = lake
-    catalog = OutputCatalog(store, tmp_path / "index")
-    _local_scan(store, catalog, local)
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    _local_scan(store, output_index, local)
 
     class Interrupted(Exception):
         pass
@@ -131,13 +131,13 @@ def test_an_interrupted_client_resumes_without_the_units_it_recorded(lake, clien
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        _cluster_scan(store, catalog, client, on_cluster, on_unit=stop_after_ten)
+        _cluster_scan(store, output_index, client, on_cluster, on_unit=stop_after_ten)
     total = sum(len(plan_units(p, p.stat().st_size, RANGE_BYTES)) for p in iter_files(on_cluster))
     left = units_left(store, on_cluster, RANGE_BYTES)
     # units are recorded as they come back, not at the end; how many of the first ten depends on
     # the order they finish in (a byte range waits for the one before it: 3 of 10 seen under load)
     assert left < total
-    run, _ = _cluster_scan(store, catalog, client, on_cluster)
+    run, _ = _cluster_scan(store, output_index, client, on_cluster)
     assert run.submitted == left + run.reruns  # CSV ranges whose guessed start was wrong run twice
     assert findings(store, on_cluster) == findings(store, local)
     assert file_states(store, on_cluster) == file_states(store, local)
@@ -145,15 +145,15 @@ def test_an_interrupted_client_resumes_without_the_units_it_recorded(lake, clien
 
 def test_new_captures_are_checked_through_the_sketches_a_cluster_scan_left(lake, client, tmp_path):
     store, _texts, local, on_cluster = lake
-    catalog = OutputCatalog(store, tmp_path / "index")
-    _local_scan(store, catalog, local)
-    _cluster_scan(store, catalog, client, on_cluster)
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    _local_scan(store, output_index, local)
+    _cluster_scan(store, output_index, client, on_cluster)
     before = len(findings(store, local))
     # outputs captured after both scans, whose text is in records of the split files
     add_outputs(store, [answer(10_000 + i, 30) for i in (1, 2, 3, 200, 700, 1400)]
                 + [answer(30_000 + i, 25) for i in (5, 450)] + [answer(70_000 + i, 25) for i in (1, 2, 399)])
-    here = {Path(r.path).relative_to(local): r.state for r in _local_scan(store, catalog, local)}
-    there = {Path(r.path).relative_to(on_cluster): r.state for r in _local_scan(store, catalog, on_cluster)}
+    here = {Path(r.path).relative_to(local): r.state for r in _local_scan(store, output_index, local)}
+    there = {Path(r.path).relative_to(on_cluster): r.state for r in _local_scan(store, output_index, on_cluster)}
     assert there == here and here[Path("big.jsonl")] == "checked" and here[Path("sub/big.csv")] == "checked"
     assert findings(store, on_cluster) == findings(store, local)
     assert len(findings(store, local)) >= before + 11  # each new output is in one record at least

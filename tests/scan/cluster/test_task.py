@@ -63,9 +63,9 @@ def test_a_range_inside_one_long_line_holds_no_line(tmp_path):
 
 
 def test_matches_of_ranges_renumbered_equal_the_whole_file(captured, tmp_path):
-    store, catalog, texts, _ = captured
-    catalog.sync()
-    detector = catalog.detector()
+    store, output_index, texts, _ = captured
+    output_index.sync()
+    detector = output_index.detector()
     path = tmp_path / "reuse.jsonl"
     with path.open("w") as f:
         for i in range(300):
@@ -88,8 +88,8 @@ def test_matches_of_ranges_renumbered_equal_the_whole_file(captured, tmp_path):
 
 
 def test_an_unreadable_file_is_the_units_fatal_reason_not_an_exception(captured, tmp_path):
-    _, catalog, _, _ = captured
-    catalog.sync()
+    _, output_index, _, _ = captured
+    output_index.sync()
     path = tmp_path / "gone.jsonl"
-    got = scan_unit(WorkUnit(str(path), WHOLE), catalog.detector())
+    got = scan_unit(WorkUnit(str(path), WHOLE), output_index.detector())
     assert "no such file" in got.fatal and got.records == 0

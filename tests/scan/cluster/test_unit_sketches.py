@@ -22,21 +22,21 @@ def same_records(a: sketch.SketchData, b: sketch.SketchData) -> bool:
 
 
 def test_parts_of_ranges_joined_are_the_local_sketch(captured, tmp_path):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     path = tmp_path / "d.jsonl"
     with path.open("w") as f:
         for i in range(400):
             f.write(json.dumps({"text": texts[i % len(texts)] if i % 9 == 0 else answer(500 + i)}) + "\n")
             if i % 70 == 0:
                 f.write("\n{broken\n")
-    list(Scanner(store, catalog, on_error=lambda line: None).scan_paths([path]))
-    local = sketch.load(sketch.sketch_path(incremental.sketch_dir(catalog), str(path)))
+    list(Scanner(store, output_index, on_error=lambda line: None).scan_paths([path]))
+    local = sketch.load(sketch.sketch_path(incremental.sketch_dir(output_index), str(path)))
     assert local is not None and len(local.counts) == 400
     units = plan_units(path, path.stat().st_size, 4096)
     assert len(units) > 5
     parts, before = [], 0
     for unit in units:
-        got = scan_unit(unit, catalog.detector())
+        got = scan_unit(unit, output_index.detector())
         parts.append((got.sketch, before))
         before += got.lines
     joined = sketch.merge([p for p, _ in parts], {}, shifts=[b for _, b in parts])

@@ -28,7 +28,7 @@ def save_dataset(path, columns):
 
 
 def test_a_dataset_saved_by_datasets_is_read_row_by_row(captured, tmp_path):
-    store, catalog, texts, _ = captured
+    store, output_index, texts, _ = captured
     rows = [answer(500 + i) for i in range(40)]
     rows[17] = f"Summary: {texts[2]}"
     rows[33] = texts[5]
@@ -37,7 +37,7 @@ def test_a_dataset_saved_by_datasets_is_read_row_by_row(captured, tmp_path):
     assert "dataset_info.json" in written and "state.json" in written
     arrow_files = sorted((tmp_path / "hf").glob("*.arrow"))
     assert arrow_files, "save_to_disk wrote no .arrow file"
-    results, found = scanned(store, catalog, tmp_path / "hf")
+    results, found = scanned(store, output_index, tmp_path / "hf")
     assert found == [(arrow_files[0].name, 18), (arrow_files[0].name, 34)]
     assert not [r for r in results if r.state == "error"]
     # the same rows in the arrow file read as Records numbered 1.. with the text columns' fields

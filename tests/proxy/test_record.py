@@ -1,0 +1,66 @@
+"""The journal record: a captured exchange and its body chunks encode into one payload and decode
+back into the same exchange with the bodies attached; a record of another version or length is
+refused, never misread."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from agent.proxy.exchange import RequestSnapshot
+from agent.proxy.exchange import ResponseSnapshot
+from agent.proxy.hosts import Route
+from agent.proxy.record import CapturedExchange
+from agent.proxy.record import decode
+from agent.proxy.record import encode_parts
+
+text = st.text(max_size=20)
+headers = st.lists(st.tuples(text, text), max_size=4).map(tuple)
+chunks = st.lists(st.binary(max_size=40), max_size=4)
+
+
+@st.composite
+def exchanges(draw):
+    route = Route(draw(text), draw(text), draw(st.sampled_from(["generation", "upload", "other"])), draw(text),
+                  draw(st.booleans()), draw(st.none() | text), draw(st.none() | text),
+                  draw(st.dictionaries(text, text, max_size=2)))
+    request = RequestSnapshot(draw(text), "https", draw(text), draw(st.integers(1, 65535)), draw(text),
+                              draw(headers), b"", draw(st.floats(0, 2e9)))
+    response = ResponseSnapshot(draw(st.none() | st.integers(100, 599)), draw(headers), b"", draw(st.booleans()),
+                                draw(st.booleans()), draw(st.none() | text))
+    return CapturedExchange(draw(text), route, request, response, draw(st.none() | text), draw(st.none() | text),
+                            draw(st.none() | text), draw(st.none() | text), draw(st.floats(0, 2e9)),
+                            draw(st.integers(0, 2**40)), draw(st.integers(0, 2**40)))
+
+
+def payload(parts) -> bytes:
+    return b"".join(bytes(p) for p in parts)
+
+
+@settings(max_examples=80, deadline=None)
+@given(exchanges(), chunks, chunks)
+def test_a_record_decodes_to_the_exchange_with_its_bodies(ex, request_body, response_body):
+    back = decode(payload(encode_parts(ex, request_body, [memoryview(c) for c in response_body])))
+    assert back.request.body == b"".join(request_body) and back.response.body == b"".join(response_body)
+    assert back == CapturedExchange(**{**{f: getattr(ex, f) for f in ex.__slots__},
+                                       "request": back.request, "response": back.response})
+    assert back.request.headers == ex.request.headers and back.response.error == ex.response.error
+
+
+@settings(max_examples=30, deadline=None)
+@given(exchanges(), st.binary(min_size=1, max_size=8))
+def test_a_record_with_bytes_more_or_less_than_its_header_says_is_refused(ex, extra):
+    whole = payload(encode_parts(ex, [b"req"], [b"resp"]))
+    for wrong in (whole + extra, whole[:-1]):
+        with pytest.raises(ValueError, match="length does not match"):
+            decode(wrong)
+
+
+def test_a_record_of_an_unknown_version_is_refused():
+    ex = CapturedExchange("id", Route("v", "e", "other", "f"), RequestSnapshot("GET", "https", "h", 443, "/", (), b"", 0.0),
+                          ResponseSnapshot(200, (), b""), None, None, None, None, 0.0, 0, 0)
+    whole = payload(encode_parts(ex, [], []))
+    with pytest.raises(ValueError, match="unknown journal record version 2"):
+        decode(whole.replace(b'"v":1', b'"v":2'))
