@@ -59,6 +59,13 @@ STEADY = 0.9
 # 0.887 to 0.880, and one 10 %-edited Japanese paragraph of bench/reuse_cjk.py's 55 (drift 0.46)
 # is missed (recall 0.982).
 MAX_DRIFT = 0.37
+# Below COVERAGE_SPARSE a heavy-edit match needs more than three quarters of the stretches. On the
+# calibration questions the 10 %-edited copies kept 0.32 coverage or more, an independent answer
+# flagged at 0.26 had spread 0.75. Held out (session 4): same-prompt false positives 6 to 5 of
+# 3,579, but 25 %-edited recall 0.880 to 0.797 (they keep 0.15-0.4); 10 %-edited recall stays
+# 1.0, CJK 10 %-edited 0.98-1.0 (one zh paragraph of the calibration split lost).
+COVERAGE_SPARSE = 0.3
+SPREAD_SPARSE = 0.8
 MOST = 0.5  # a verbatim stretch over this share of the output is reuse whatever it repeats
 WHOLE = 0.98  # coverage that counts as "the whole output"
 NEAR_WHOLE = 0.85  # re-formatting (list markers, markup words) changes a few tokens; 10 % edits ~0.6
@@ -304,7 +311,8 @@ def is_reuse(result: Score, output_words: int) -> bool:
         return False
     if result.output_coverage >= COVERAGE and result.spread >= SPREAD_LIGHT:
         return True
-    return (result.output_coverage >= COVERAGE_SPREAD and result.spread >= SPREAD_HEAVY
+    spread_needed = SPREAD_HEAVY if result.output_coverage >= COVERAGE_SPARSE else SPREAD_SPARSE
+    return (result.output_coverage >= COVERAGE_SPREAD and result.spread >= spread_needed
             and result.steady >= STEADY and result.drift <= MAX_DRIFT)
 
 

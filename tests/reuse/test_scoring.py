@@ -9,6 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from agent.reuse.scoring import COVERAGE
+from agent.reuse.scoring import COVERAGE_SPARSE
 from agent.reuse.scoring import COVERAGE_SPREAD
 from agent.reuse.scoring import MAX_DRIFT
 from agent.reuse.scoring import MIN_EVIDENCE_WORDS
@@ -21,6 +22,7 @@ from agent.reuse.scoring import SHORT_WORDS
 from agent.reuse.scoring import SIMILAR
 from agent.reuse.scoring import SPREAD_HEAVY
 from agent.reuse.scoring import SPREAD_LIGHT
+from agent.reuse.scoring import SPREAD_SPARSE
 from agent.reuse.scoring import STEADY
 from agent.reuse.scoring import TIERS
 from agent.reuse.scoring import VERBATIM
@@ -95,6 +97,9 @@ def test_boilerplate_alone_makes_no_run():
     (dict(chain=60, output_coverage=0.3, longest_run=45, span=0.8, steady=1.0, spread=0.5, run_share=0.45), False),
     (dict(chain=30, output_coverage=0.2, longest_run=39, span=0.2, steady=1.0, spread=0.2), False),  # too short
     (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.95, spread=0.9), True),  # heavy edits
+    # three quarters of the stretches are enough from COVERAGE_SPARSE on, not below
+    (dict(chain=40, output_coverage=0.35, longest_run=12, span=0.95, steady=0.95, spread=0.75), True),
+    (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.95, spread=0.75), False),
     (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.6, spread=0.9), False),  # jumpy: chance
     # in step, but the two sides drift apart by half a word per word: phrases at unrelated offsets
     (dict(chain=40, output_coverage=0.25, longest_run=12, span=0.95, steady=0.95, spread=0.9, drift=0.5), False),
@@ -250,5 +255,6 @@ def test_aligned_hits_in_one_part_of_the_output_are_not_an_edited_copy(spread, c
     result = Score(chain=200, output_coverage=coverage, record_coverage=0.5, matched_words=30, longest_run=30,
                    run_at_start=False, run_share=0.2, span=1.0, steady=1.0, run_record_start=0, spread=spread,
                    echoed_run=30)
-    needed = min(SPREAD_LIGHT, SPREAD_HEAVY) if coverage >= COVERAGE else SPREAD_HEAVY
+    needed = (min(SPREAD_LIGHT, SPREAD_HEAVY) if coverage >= COVERAGE
+              else SPREAD_HEAVY if coverage >= COVERAGE_SPARSE else SPREAD_SPARSE)
     assert is_reuse(result, max(words, 61)) is (spread >= needed)
