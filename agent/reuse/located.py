@@ -167,6 +167,11 @@ def _align(mine: list[str], starts: list[int], ends: list[int], reference: list[
         following = next((ref_start[j] for j in range(i + 1, len(reference)) if ref_start[j] >= 0),
                          ends[-1] if ends else last_end)
         ref_start[i], ref_end[i] = last_end, max(last_end, following)
+    # Tokens of one expanded character ("½" folds to "1⁄2": two tokens, both on that character)
+    # can leave a filled-in token starting after its matched successor; widen earlier tokens
+    # leftwards so starts stay in text order (a highlight may grow, never point elsewhere).
+    for i in range(len(reference) - 2, -1, -1):
+        ref_start[i] = min(ref_start[i], ref_start[i + 1])
     return ref_start, ref_end
 
 

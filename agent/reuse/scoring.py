@@ -72,6 +72,9 @@ NEAR_WHOLE = 0.85  # re-formatting (list markers, markup words) changes a few to
 MIN_RUN_CORE = 4  # non-boilerplate 5-grams a verbatim run must contain
 WINDOW = 16  # words per stretch of Score.spread
 
+# Every class a match can have: the exact layer gives exact and reformatted, classify() the rest.
+REUSE_CLASSES = ("exact", "reformatted", "truncated", "excerpt", "embedded", "edited")
+
 # Confidence tiers: only the first two may raise high or critical findings (rules/severity).
 VERBATIM = "verbatim"  # the output, or 40+ words of it, word for word
 NEAR_VERBATIM = "near-verbatim"  # most of the output, in order, with light edits

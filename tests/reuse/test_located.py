@@ -117,3 +117,7 @@ def test_chinese_japanese_korean_tokens_are_cut_as_the_matcher_cuts_them(text):
     words = [normalise(text[a:b]) for a, b in zip(located.starts.tolist(), located.ends.tolist())]
     assert len(located) == len(tokens(text))
     assert "".join(words) == "".join(tokens(text))
+
+
+def test_a_character_folding_to_several_tokens_next_to_markup_keeps_text_order():
+    _check_invariants("\u00bd```py\u00bd \u00bd")  # found by hypothesis: "½" is "1⁄2" after NFKC
