@@ -90,7 +90,10 @@ def open_filesystem(url: str) -> tuple[Any, str]:
         raise UserError(f"{public_url(url)}: reading {scheme}:// needs {package}: "
                         f"pip install 'aiaudit[{EXTRA}]'") from None
     try:
-        fs, path = fsspec.core.url_to_fs(url)
+        # A filesystem of its own, not fsspec's cached instance: that one keeps the endpoint and
+        # credentials of whenever it was first made (a watcher runs for months; a Dask worker
+        # serves many scans), and the standard chain must be read as it is now.
+        fs, path = fsspec.core.url_to_fs(url, skip_instance_cache=True)
     except ImportError as e:  # a backend's own dependency is missing
         raise UserError(f"{public_url(url)}: reading {scheme}:// needs {package} and its dependencies "
                         f"({e.name or e}): pip install 'aiaudit[{EXTRA}]'") from None
