@@ -31,6 +31,7 @@ TESTED_BY = {
     "agent/store/engine.py": "tests/store/test_store.py",
     "agent/store/migrate.py": "tests/store/test_store.py",
     "agent/writer/parsers/common.py": "tests/writer/test_parse_call.py",
+    "agent/writer/parsed.py": "tests/writer/test_output_policy.py",  # ParsedCall.add_output, the one output policy
     "agent/writer/parsers/metadata.py": "tests/writer/test_parse_call.py",
     "agent/writer/parsers/responses.py": "tests/writer/parsers/test_openai.py",
     "agent/writer/parsers/bedrock_native.py": "tests/writer/test_bedrock_families.py",

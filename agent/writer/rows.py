@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from agent.proxy.exchange import ParsedCall
 from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.record import CapturedExchange
 from agent.reuse import fingerprint
 from agent.writer.attribution import Attributor
+from agent.writer.parsed import ParsedCall
 from agent.writer.parsers import parse_call
 
 _NUL = "\x00"

@@ -61,8 +61,8 @@ def test_the_writer_stores_outputs_marked_where_they_repeat_the_prompt(tmp_path,
 def _read_again(ex: CapturedExchange, max_body_bytes: int) -> list[str]:
     """How the writer read the prompt before the parse carried it: a second decode and parse of
     the request by the family parser, any problem leaving no texts."""
-    from agent.proxy.exchange import ParsedCall
     from agent.writer.decoding import decode_body
+    from agent.writer.parsed import ParsedCall
     from agent.writer.parsers import FAMILY_MODULES
     from agent.writer.parsers.common import DecodedExchange
     from agent.writer.parsers.common import lower_headers

@@ -16,8 +16,6 @@ from hypothesis import strategies as st
 
 from agent.ids import new_id
 from agent.proxy.counters import CaptureCounters
-from agent.proxy.exchange import OUTPUT_PARTS
-from agent.proxy.exchange import ParsedCall
 from agent.proxy.exchange import RequestSnapshot
 from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.journal import Journal
@@ -27,6 +25,8 @@ from agent.store import export
 from agent.store.engine import open_store
 from agent.writer.attribution import Attributor
 from agent.writer.drain import CaptureWriter
+from agent.writer.parsed import OUTPUT_PARTS
+from agent.writer.parsed import ParsedCall
 from agent.writer.parsers.common import shape_of
 
 from .wire import host_list

@@ -12,11 +12,11 @@ from typing import Any
 import brotli
 import zstandard
 
-from agent.proxy.exchange import ParsedCall
 from agent.proxy.exchange import RequestSnapshot
 from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.hosts import HostList
 from agent.proxy.hosts import Route
+from agent.writer.parsed import ParsedCall
 from agent.writer.parsers import parse_call
 from tests.support.standin.eventstream import encode_frame as encode_event_message
 

@@ -16,7 +16,6 @@ import logging
 import traceback
 from types import ModuleType
 
-from agent.proxy.exchange import ParsedCall
 from agent.proxy.exchange import RequestSnapshot
 from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.hosts import Route
@@ -25,6 +24,7 @@ from agent.writer.decoding import DEFAULT_MAX_BYTES
 from agent.writer.decoding import DecodeError
 from agent.writer.decoding import decode_body
 from agent.writer.decoding import describe_size
+from agent.writer.parsed import ParsedCall
 from agent.writer.parsers import anthropic
 from agent.writer.parsers import batches
 from agent.writer.parsers import bedrock

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.proxy.exchange import ParsedCall
+from agent.writer.parsed import ParsedCall
 from agent.writer.parsers import anthropic
 from agent.writer.parsers import google
 from agent.writer.parsers import openai

@@ -18,7 +18,7 @@ import binascii
 import json
 from typing import Any
 
-from agent.proxy.exchange import ParsedCall
+from agent.writer.parsed import ParsedCall
 from agent.writer.parsers import anthropic
 from agent.writer.parsers import bedrock_native
 from agent.writer.parsers.common import DecodedExchange

@@ -8,9 +8,9 @@ from dataclasses import field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from agent.proxy.exchange import ParsedCall
 from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.hosts import Route
+from agent.writer.parsed import ParsedCall
 from agent.writer.streams import SSEEvent
 from agent.writer.streams import parse_sse
 

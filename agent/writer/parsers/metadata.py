@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from agent.proxy.exchange import ParsedCall
+from agent.writer.parsed import ParsedCall
 from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import as_float
 from agent.writer.parsers.common import first_int

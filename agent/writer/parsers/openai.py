@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.proxy.exchange import ParsedCall
+from agent.writer.parsed import ParsedCall
 from agent.writer.parsers import responses
 from agent.writer.parsers.common import DecodedExchange
 from agent.writer.parsers.common import ParseProblem
