@@ -9,15 +9,14 @@ development key, which every Azurite accepts.
 from __future__ import annotations
 
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from tests.support.client_side import clients_python
-from tests.support.s3_server import free_port
+from tests.support.local_server import free_port
+from tests.support.local_server import start_listening
+from tests.support.local_server import stop_process
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's fixed development account key (documented with the emulator; not a secret)
@@ -40,29 +39,13 @@ class AzuriteServer:
         if not exe.exists():
             raise RuntimeError(f"{exe} is missing: ./install.sh --dev installs Azurite (needs npm)")
         self.data = tempfile.mkdtemp(prefix="aiaudit-azurite-")
-        self.proc = subprocess.Popen([str(exe), "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
-                                      "--location", self.data, "--silent", "--skipApiVersionCheck", "--loose"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"azurite-blob exited with {self.proc.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("azurite-blob did not start")
+        self.proc = start_listening([str(exe), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location",
+                                     self.data, "--silent", "--skipApiVersionCheck", "--loose"],
+                                    self.port, "azurite-blob", timeout)
+        return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
         if self.data is not None:
             shutil.rmtree(self.data, ignore_errors=True)
 

@@ -7,23 +7,17 @@ standard chain (the environment `env()` returns); moto accepts any key.
 
 from __future__ import annotations
 
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 from tests.support.client_side import clients_python
+from tests.support.local_server import free_port
+from tests.support.local_server import start_listening
+from tests.support.local_server import stop_process
 
 ACCESS_KEY = "AKIALAKETESTKEY00001"
 SECRET_KEY = "lake-test-secret-7f3a9c1e"  # a canary: it must appear in nothing aiaudit writes
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class MotoServer:
@@ -38,28 +32,12 @@ class MotoServer:
         exe = clients_python().parent / "moto_server"
         if not exe.exists():
             raise RuntimeError(f"{exe} is missing: ./install.sh --dev installs moto[server] into the clients' venv")
-        self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self.proc.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("moto_server did not start")
+        self.proc = start_listening([str(exe), "-H", "127.0.0.1", "-p", str(self.port)], self.port, "moto_server",
+                                    timeout)
+        return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
 
     def env(self) -> dict[str, str]:
         """The AWS standard chain's environment variables pointing at this server (AWS_ALLOW_HTTP:
