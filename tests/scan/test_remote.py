@@ -305,7 +305,7 @@ def test_scan_of_an_azure_container_through_azurite_finds_what_a_local_copy_give
     from tests.support.azurite_server import azurite_blob
 
     if not azurite_blob().exists():
-        if os.environ.get("CI"):
+        if os.environ.get("AIAUDIT_REQUIRE_AZURITE") == "1":  # .ci/run: the az:// tests must run there
             pytest.fail(f"{azurite_blob()} missing: ./install.sh --dev installs Azurite")
         pytest.skip("Azurite is not installed (./install.sh --dev installs it when npm is there)")
     base, url, store, texts, _ = world
