@@ -60,7 +60,9 @@ def iter_findings(store: Store, since=None, until=None) -> Iterator[dict]:
             ids = [f.id for f in chunk]
             evidence: dict[str, list] = {i: [] for i in ids}
             for ev in s.scalars(select(Evidence).where(Evidence.finding_id.in_(ids)).order_by(Evidence.id)):
-                evidence[ev.finding_id].append({"kind": ev.kind, "ref": ev.ref, **(ev.detail or {})})
+                # nested, as in evidence bundles: spread into the item, a detail's own key (a call's
+                # `kind`, "generation") would take the place of the evidence's kind ("call")
+                evidence[ev.finding_id].append({"kind": ev.kind, "ref": ev.ref, "detail": ev.detail or {}})
             for f in chunk:
                 row = {name: getattr(f, name) for name in FINDING_FIELDS if name != "evidence"}
                 for key in ("created_at", "window_start", "window_end"):

@@ -112,8 +112,8 @@ def test_scan_names_fields_and_sides_and_rates_prompt_side_low(tmp_path, run_cli
     assert levels.get("outputs_in_dataset") == "high"
     assert levels.get("outputs_in_dataset_prompt_side") == "low"
     def evidence(rule: str) -> set[tuple[str, int, str]]:
-        return {(Path(e["path"]).name, e["record"], e["role"]) for f in findings if f["rule_name"] == rule
-                for e in f["evidence"] if e["kind"] == "reuse"}
+        return {(Path(e["detail"]["path"]).name, e["detail"]["record"], e["detail"]["role"])
+                for f in findings if f["rule_name"] == rule for e in f["evidence"] if e["kind"] == "reuse"}
 
     # the poem's record is evidence of the low finding only, and says on which side it sits
     assert evidence("outputs_in_dataset") == {("chat.jsonl", 1, "response"), ("alpaca.jsonl", 1, "response")}

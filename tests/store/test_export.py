@@ -1,5 +1,5 @@
 """Exports: calls and findings in the contract's field order, times in UTC with a Z, a finding's
-evidence carried with its stored details as they are, CSV cells flat (lists as JSON, booleans as
+evidence carried as kind, ref and its stored details as they are, CSV cells flat (lists as JSON, booleans as
 true/false)."""
 
 from __future__ import annotations
@@ -36,10 +36,15 @@ def test_calls_and_findings_export_in_the_contracts_shape(tmp_path):
         stored = {(e.finding_id, e.ref): e.detail for e in s.query(Evidence)}
     for finding in findings:
         for item in finding["evidence"]:
-            # the stored details as they are, spread over kind and ref (so a call's own `kind`,
-            # "generation", takes the place of the evidence kind "call": the export format as it is)
-            details = stored[(finding["id"], item["ref"])]
-            assert {k: item[k] for k in details} == details and set(item) == set(details) | {"kind", "ref"}
+            # the stored details as they are, beside the evidence's own kind: a call's `kind`
+            # ("generation") must not take the place of the evidence kind ("call")
+            assert set(item) == {"kind", "ref", "detail"}
+            assert item["detail"] == stored[(finding["id"], item["ref"])]
+            assert item["kind"] in ("call", "reuse", "upload", "aggregate")
+        kinds = {item["kind"] for item in finding["evidence"]}
+        assert kinds <= {"call", "reuse", "upload", "aggregate"}
+    assert any(item["kind"] == "call" and item["detail"].get("kind") == "generation"
+               for f in findings for item in f["evidence"])
 
     out = io.StringIO()
     assert write_jsonl(iter(findings), out) == len(findings)
