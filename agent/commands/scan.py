@@ -78,12 +78,17 @@ def _printable(text: str) -> str:
 
 
 def print_summary(summary: dict) -> None:
+    from agent.reuse.scoring import MIN_EVIDENCE_WORDS
+
     lines = [
         ("files", f"{summary['files']} ({summary['scanned']} read, {summary.get('checked', 0)} checked by sketch, "
                   f"{summary['unchanged']} unchanged, "
                   f"{summary['errors']} could not be scanned)"),
         ("records", f"{summary['records']} read, {summary['bad_records']} malformed (skipped)"),
-        ("reusing outputs", f"{summary['records_reusing_outputs']} records ({summary['new_findings']} new findings)"),
+        ("reusing outputs", f"{summary['records_reusing_outputs']} records ({summary['new_findings']} new findings)"
+                            + (f"; {summary['records_matching_short_outputs']} more match only outputs under "
+                               f"{MIN_EVIDENCE_WORDS} words (short tier, no evidence on their own)"
+                               if summary.get("records_matching_short_outputs") else "")),
         ("read", f"{summary['megabytes']:.1f} MB in {summary['seconds']:.1f} s ({summary['mb_per_s']:.1f} MB/s)"),
     ]
     width = max(len(k) for k, _ in lines)
@@ -153,7 +158,9 @@ def run(args: argparse.Namespace) -> int:
 
 def exit_code(summary: dict, uploads: int | None) -> int:
     """3 when some file (or the uploads) could not be examined, whatever was found elsewhere:
-    "nothing found" would not be true then; else 1 when reuse was found, 0 when not."""
+    "nothing found" would not be true then; else 1 when reuse was found, 0 when not. Records that
+    match only outputs under MIN_EVIDENCE_WORDS words (the short tier) are printed and stored, but
+    are not reuse on their own: a 3-word answer found in a dataset must not fail a pipeline."""
     if summary["errors"] or uploads is None:
         return EXIT_INCOMPLETE
     return EXIT_FOUND if summary["records_reusing_outputs"] or uploads else EXIT_OK

@@ -28,6 +28,7 @@ from agent.errors import internal_reason
 from agent.ids import new_id
 from agent.reuse.findings import finding_row
 from agent.reuse.outputs import SyncedOutputIndex
+from agent.reuse.scoring import SHORT
 from agent.reuse.spans import attach_spans
 from agent.scan import incremental
 from agent.scan.formats.delta import table_of as delta_table_of
@@ -348,7 +349,9 @@ def scan_summary(results: list[FileResult], seconds: float) -> dict:
         "skipped": sum(r.state == "skipped" for r in results),
         "records": sum(r.records for r in results),
         "bad_records": sum(r.bad_records for r in results),
-        "records_reusing_outputs": sum(len(r.findings) for r in results),
+        # a match of outputs under MIN_EVIDENCE_WORDS only is reported, never reuse on its own
+        "records_reusing_outputs": sum(f.get("tier") != SHORT for r in results for f in r.findings),
+        "records_matching_short_outputs": sum(f.get("tier") == SHORT for r in results for f in r.findings),
         "new_findings": sum(r.new_findings for r in results),
         "megabytes": total_bytes / 1e6,
         "mb_per_s": total_bytes / 1e6 / seconds if seconds > 0 else 0.0,

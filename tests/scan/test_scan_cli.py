@@ -1,6 +1,7 @@
 """`aiaudit scan` as a user runs it (the installed console script, a subprocess): no file aborts
 the scan, every file that could not be scanned is one `path: reason` line, counted, stored on its
-row, and the exit code says 0 nothing found, 1 reuse found, 3 some file could not be scanned."""
+row, and the exit code says 0 nothing found, 1 reuse found, 3 some file could not be scanned.
+Matches of outputs under 40 words only (the short tier) are printed and stored, not reuse."""
 
 from __future__ import annotations
 
@@ -161,6 +162,25 @@ def test_exit_codes_nothing_found_and_reuse_found(world):
     found = run_scan(base, url, "scan", str(data))
     assert found.returncode == 1, found.stderr
     assert "reuse.jsonl:1" in found.stdout
+
+
+def test_matches_of_short_outputs_only_are_reported_but_are_not_reuse(world):
+    base, url, store, texts = world
+    brief = "The capital of Australia is Canberra, not Sydney, since the federation compromise of 1908."
+    add_outputs(store, [brief])
+    data = base / "data"
+    jsonl(data / "quiz.jsonl", brief)
+    short_only = run_scan(base, url, "scan", "--format", "jsonl", str(data))
+    assert short_only.returncode == 0, short_only.stderr
+    (row,) = [json.loads(line) for line in short_only.stdout.splitlines()]
+    assert (row["tier"], row["record"]) == ("short", 1)
+    assert "1 more match only outputs under 40 words" in short_only.stderr
+    assert "reusing outputs  0 records" in short_only.stderr
+
+    jsonl(data / "reuse.jsonl", texts[2])
+    both = run_scan(base, url, "scan", str(data))
+    assert both.returncode == 1, both.stderr
+    assert "reusing outputs  1 records" in both.stderr and "1 more match only" in both.stderr
 
 
 def test_a_directory_that_cannot_be_listed_is_reported(world):
