@@ -4,10 +4,12 @@ One observer for all roots. Handlers only note "this path changed" in a dict (th
 exception would kill watchdog's thread and every later event with it); a worker thread reads a
 file once it was closed after writing or has been quiet for `quiet_seconds`, so half-written files
 are not read. Moves count for their destination (editors save by temp file + rename), deletions
-mark the file gone. Events can be lost (inotify queue overflow, limits, network filesystems), so
-every `rescan_seconds` each root is walked and anything whose size, mtime or inode differ from
-the stored state is read: a lost event costs latency, never a finding. On network filesystems
-(`poll: true`) or when inotify limits are hit, a polling observer takes over, and says so.
+mark the file (or every file of a deleted directory) gone and remove its sketch. Events can be
+lost (inotify queue overflow, limits, network filesystems), so every `rescan_seconds` each root is
+walked: anything whose size, mtime or inode differ from the stored state is read, and files
+deleted since are marked gone. A lost event costs latency, never a finding. On network
+filesystems (`poll: true`) or when inotify limits are hit, a polling observer takes over, and
+says so.
 """
 
 from __future__ import annotations
@@ -210,14 +212,21 @@ class Watcher:
                 self._list_remote(root.path)
                 continue
             unlisted: list[str] = []
+            seen: set[str] = set()
             for path in iter_files(root.path, unlisted):
                 if self.stopping.is_set():
                     return True
+                seen.add(str(path))
                 try:
                     self._scan(path, root.path)
                 except Exception as e:
                     self.stats["errors"] += 1
                     self.say(f"{path}: {internal_reason(e, f'aiaudit watch: {path}')}")
+            try:  # deletions whose events were lost: the rescan is what catches them
+                self.scanner.forget_missing(root.path, seen)
+            except Exception as e:
+                self.stats["errors"] += 1
+                self.say(f"{root.path}: {internal_reason(e, f'aiaudit watch: {root.path}')}")
             for line in unlisted:  # the files in there are not watched either
                 self.stats["errors"] += 1
                 self.say(line)

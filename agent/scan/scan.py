@@ -15,11 +15,13 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
@@ -99,10 +101,13 @@ class Scanner:
                 yield self._file_error(FileResult(str(root)), f"{root}: {why}")  # named, so said
                 continue
             unlisted: list[str] = []  # directories of the tree that could not be listed
+            seen: set[str] = set()
             for path in iter_files(root, unlisted):
                 yield from self._unlisted(unlisted)
+                seen.add(str(path))
                 yield self.scan_file(path, root if root.is_dir() else root.parent)
             yield from self._unlisted(unlisted)
+            self.forget_missing(root, seen)
 
     @staticmethod
     def _not_scannable(path: Path) -> str | None:
@@ -319,13 +324,29 @@ class Scanner:
         except Exception as e:  # the store itself is failing: the line on stderr has to do
             log.warning("aiaudit: could not record the error of %s in the store: %s", path, e)
 
-    def forget(self, path: Path) -> None:
-        """A file that is gone: its state says so (its findings stay, as evidence)."""
+    def forget(self, path: Path) -> int:
+        """A file or a directory that is gone (a watcher's delete event): see forget_missing."""
+        return self.forget_missing(path, ())
+
+    def forget_missing(self, root: Path | str, seen: Collection[str]) -> int:
+        """Files recorded at or under `root` that a walk did not see and that no longer exist:
+        their rows say "gone" (their findings stay, as evidence) and their sketches are removed,
+        so a deleted file or tree leaves no sketch behind. A file not seen but still there (in a
+        directory that could not be listed, said already) is left as it is. Returns how many."""
+        root = str(root)
+        prefix = root.rstrip(os.sep) + os.sep
         with self.store.write_session() as s:
-            row = s.scalars(select(DatasetFile).where(DatasetFile.path == str(path))).first()
-            if row is not None:
+            rows = s.scalars(select(DatasetFile).where(
+                or_(DatasetFile.path == root, DatasetFile.path.startswith(prefix, autoescape=True)),
+                DatasetFile.state != "gone")).all()
+            gone = [row for row in rows if row.path not in seen and not os.path.lexists(row.path)]
+            names = [row.path for row in gone]
+            for row in gone:
                 row.state = "gone"
                 row.scanned_at = _utcnow()
+        for name in names:
+            incremental.forget(self.output_index, name)
+        return len(names)
 
     def stored_findings(self, path: str) -> list[dict]:
         with self.store.session() as s:

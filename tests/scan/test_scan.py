@@ -151,3 +151,54 @@ def test_dataset_state_survives_a_new_scanner(tmp_path, captured):
     assert result.state == "unchanged"
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(ReuseFinding)) == 1
+
+
+def test_files_deleted_since_the_last_scan_are_marked_gone_and_lose_their_sketches(tmp_path, captured):
+    from agent.scan import sketch
+    from agent.scan.incremental import sketch_dir
+
+    store, output_index, texts, _ = captured
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    kept, deleted, nested = data / "kept.jsonl", data / "deleted.jsonl", data / "sub" / "nested.jsonl"
+    for i, path in enumerate((kept, deleted, nested)):
+        path.write_text(json.dumps({"output": texts[i]}) + "\n" + json.dumps({"output": answer(500 + i)}) + "\n")
+    scan(store, output_index, data)
+    sketches = {p: sketch.sketch_path(sketch_dir(output_index), str(p)) for p in (kept, deleted, nested)}
+    assert all(s.exists() for s in sketches.values())
+
+    deleted.unlink()
+    (nested).unlink()
+    (data / "sub").rmdir()
+    results, errors = scan(store, output_index, data)
+    assert errors == [] and [r.path for r in results] == [str(kept)]
+    with store.session() as s:
+        states = {r.path: r.state for r in s.scalars(select(DatasetFile))}
+        assert states == {str(kept): "ok", str(deleted): "gone", str(nested): "gone"}
+        assert s.scalar(select(func.count()).select_from(ReuseFinding)) == 3  # evidence stays
+    assert [p for p, s in sketches.items() if s.exists()] == [kept]
+
+    # a file that comes back is read again; a directory named by a watcher's delete event
+    # marks what was under it
+    nested.parent.mkdir()
+    nested.write_text(json.dumps({"output": texts[2]}) + "\n")
+    scan(store, output_index, data)
+    nested.unlink()
+    assert Scanner(store, output_index).forget(nested.parent) == 1
+    assert Scanner(store, output_index).forget(nested.parent) == 0
+    with store.session() as s:
+        assert s.scalars(select(DatasetFile.state).where(DatasetFile.path == str(nested))).one() == "gone"
+    assert not sketches[nested].exists()
+
+
+def test_a_path_prefix_is_not_a_directory_and_like_wildcards_are_literal(tmp_path, captured):
+    store, output_index, texts, _ = captured
+    for name in ("data", "data2", "d_ta"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.jsonl").write_text(json.dumps({"output": texts[0]}) + "\n")
+        scan(store, output_index, tmp_path / name)
+    for name in ("data", "data2", "d_ta"):
+        (tmp_path / name / "a.jsonl").unlink()
+    assert Scanner(store, output_index).forget(tmp_path / "d_ta") == 1  # "_" would match "data/" in LIKE
+    assert Scanner(store, output_index).forget(tmp_path / "data") == 1  # not data2/
+    assert Scanner(store, output_index).forget(tmp_path / "data2") == 1

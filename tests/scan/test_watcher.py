@@ -13,6 +13,7 @@ from sqlalchemy import select
 from agent.scan.observer import ChangeHandler
 from agent.scan.observer import Root
 from agent.scan.observer import Watcher
+from agent.store.models import DatasetFile
 from agent.store.models import ReuseFinding
 
 
@@ -24,6 +25,11 @@ def records_found(store) -> set[tuple[str, int]]:
 def calls_of(store, name: str) -> list[list[str]]:
     with store.session() as s:
         return [c for p, c in s.execute(select(ReuseFinding.path, ReuseFinding.call_ids)) if p.endswith(name)]
+
+
+def states(store) -> dict[str, str]:
+    with store.session() as s:
+        return {os.path.basename(p): st for p, st in s.execute(select(DatasetFile.path, DatasetFile.state))}
 
 
 def wait_for(predicate, timeout: float = 15.0) -> bool:
@@ -129,6 +135,23 @@ def test_lost_events_are_caught_by_the_periodic_rescan(captured, root, monkeypat
     with Running(store, output_index, root, rescan=1.0):
         (root / "quiet.jsonl").write_text(line(texts[8]))
         assert wait_for(lambda: ("quiet.jsonl", 1) in records_found(store), timeout=10)
+        (root / "quiet.jsonl").unlink()  # its delete event is lost too
+        assert wait_for(lambda: states(store) == {"quiet.jsonl": "gone"}, timeout=10)
+    assert ("quiet.jsonl", 1) in records_found(store)  # the finding stays, as evidence
+
+
+def test_a_deleted_directory_marks_every_file_in_it_gone(captured, root):
+    store, output_index, texts, _ = captured
+    (root / "sub").mkdir()
+    (root / "sub" / "a.jsonl").write_text(line(texts[0]))
+    (root / "sub" / "b.jsonl").write_text(line(texts[1]))
+    (root / "c.jsonl").write_text(line(texts[2]))
+    with Running(store, output_index, root):
+        assert wait_for(lambda: len(states(store)) == 3)
+        for name in ("a.jsonl", "b.jsonl"):
+            (root / "sub" / name).unlink()
+        (root / "sub").rmdir()
+        assert wait_for(lambda: states(store) == {"a.jsonl": "gone", "b.jsonl": "gone", "c.jsonl": "ok"})
 
 
 def test_polling_observer_for_network_filesystems(captured, root):
