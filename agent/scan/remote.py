@@ -91,6 +91,9 @@ def scan_url(scanner: Scanner, url: str) -> Iterator[FileResult]:
             continue  # read through its table's log, not file by file
         if supported(Path(PurePosixPath(obj.key).name)):
             yield scan_object(scanner, fs, obj, root)
+    # the listing was complete: what was read under this prefix before and is not listed now is gone
+    listed = {o.url for o in objects} | {public_url(fs.unstrip_protocol(t)) for t in tables}
+    scanner.forget_missing(root, listed, exists=lambda _url: False)
 
 
 def scan_object(scanner: Scanner, fs: Any, obj: RemoteObject, root: str) -> FileResult:

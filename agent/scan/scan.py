@@ -328,18 +328,20 @@ class Scanner:
         """A file or a directory that is gone (a watcher's delete event): see forget_missing."""
         return self.forget_missing(path, ())
 
-    def forget_missing(self, root: Path | str, seen: Collection[str]) -> int:
-        """Files recorded at or under `root` that a walk did not see and that no longer exist:
-        their rows say "gone" (their findings stay, as evidence) and their sketches are removed,
-        so a deleted file or tree leaves no sketch behind. A file not seen but still there (in a
-        directory that could not be listed, said already) is left as it is. Returns how many."""
+    def forget_missing(self, root: Path | str, seen: Collection[str],
+                       exists: Callable[[str], bool] = os.path.lexists) -> int:
+        """Files (or objects) recorded at or under `root` that a walk (or a complete listing) did
+        not see and that no longer exist: their rows say "gone" (their findings stay, as evidence)
+        and their sketches are removed, so a deleted file or tree leaves no sketch behind. A file
+        not seen but still there (in a directory that could not be listed, said already) is left
+        as it is. Returns how many."""
         root = str(root)
-        prefix = root.rstrip(os.sep) + os.sep
+        prefix = root.rstrip("/" if is_url(root) else os.sep) + ("/" if is_url(root) else os.sep)
         with self.store.write_session() as s:
             rows = s.scalars(select(DatasetFile).where(
                 or_(DatasetFile.path == root, DatasetFile.path.startswith(prefix, autoescape=True)),
                 DatasetFile.state != "gone")).all()
-            gone = [row for row in rows if row.path not in seen and not os.path.lexists(row.path)]
+            gone = [row for row in rows if not _still_there(row.path, seen, exists)]
             names = [row.path for row in gone]
             for row in gone:
                 row.state = "gone"
@@ -357,6 +359,14 @@ class Scanner:
                                             "output_coverage", "record_coverage", "matched_words",
                                             "longest_run", "reuse_class", "fields", "role", "tier", "spans")}
                 for r in rows]
+
+
+def _still_there(path: str, seen: Collection[str], exists: Callable[[str], bool]) -> bool:
+    """A Delta table's rows are named TABLE@vN (formats.delta.versioned_name): the table is there."""
+    if path in seen or exists(path):
+        return True
+    table, at, version = path.rpartition("@v")
+    return bool(at) and version.isdigit() and (table in seen or exists(table))
 
 
 def scan_summary(results: list[FileResult], seconds: float) -> dict:

@@ -111,6 +111,15 @@ def test_scan_of_an_s3_prefix_finds_what_a_local_copy_gives(s3, world):
     assert f"s3://{bucket}/corpus/v1/rows.parquet: not a Parquet file" in third.stderr
     assert "3 unchanged" in third.stderr
 
+    # a deleted object is gone from the listing: its row says so, its findings stay
+    s3.fs().rm(f"{bucket}/corpus/v1/notes.csv")
+    run(base, url, "scan", f"s3://{bucket}/corpus/v1", env=s3.env())
+    with store.session() as s:
+        states = dict(s.execute(select(DatasetFile.path, DatasetFile.state)).all())
+        assert states[f"s3://{bucket}/corpus/v1/notes.csv"] == "gone"
+        assert states[f"s3://{bucket}/corpus/v1/chat/2024/a.jsonl"] == "ok"
+        assert f"s3://{bucket}/corpus/v1/notes.csv" in set(s.scalars(select(ReuseFinding.path)))
+
 
 def files_holding(root: Path, secrets: list[bytes]) -> list[str]:
     """Every file under `root` in which one of `secrets` occurs, as `path: secret`."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from agent.scan.scan import Scanner
 from tests.scan.conftest import answer
 from tests.scan.conftest import scanned
@@ -40,6 +42,20 @@ def test_a_delta_table_is_read_at_its_version_and_findings_name_it(captured, tmp
     [number] = [f["record"] for f in latest[0].findings]
     rows = {r.number: dict(r.fields) for r in read_table(deltalake.DeltaTable(str(table)), "t")}
     assert rows[number]["text"] == texts[7] and len(rows) == 21
+
+    # its versions' rows stay while the table is there; a deleted table is gone, every version
+    from sqlalchemy import select
+
+    from agent.store.models import DatasetFile
+
+    def states():
+        with store.session() as s:
+            return sorted(s.execute(select(DatasetFile.path, DatasetFile.state)).all())
+
+    assert [state for _, state in states()] == ["ok", "ok", "ok"]
+    shutil.rmtree(table)
+    scanned(store, output_index, tmp_path / "lake")
+    assert states() == [(f"{table}@v{v}", "gone") for v in range(3)]
 
 
 def test_a_file_event_inside_a_delta_table_reads_the_table(captured, tmp_path):
