@@ -133,12 +133,14 @@ def longest_chain(record_pos: np.ndarray, output_pos: np.ndarray) -> Alignment:
     return Alignment(rec[picked], out[picked])
 
 
-def bridge_boilerplate(hot: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def bridge_boilerplate(hot: np.ndarray, starts: np.ndarray, widest: int = K - 1) -> np.ndarray:
     """Also count as boilerplate the few 5-grams joining two boilerplate stretches.
 
     Two stock sentences that often follow each other ("...before you make any changes. Let me
     know if...") leave K-1 5-grams straddling the seam; each seam may be rare enough not to be
-    hot itself, yet it carries no content. `starts` delimits the outputs in `hot` (n + 1 offsets).
+    hot itself, yet it carries no content. `starts` delimits the outputs in `hot` (n + 1 offsets);
+    seams of up to `widest` 5-grams are bridged (K - 1: no word of their own; K: one, see
+    bridge_echoes).
     """
     if not hot.any():
         return hot
@@ -146,7 +148,7 @@ def bridge_boilerplate(hot: np.ndarray, starts: np.ndarray) -> np.ndarray:
     edges = np.flatnonzero(cold[1:] != cold[:-1])
     run_first, run_end = edges[0::2], edges[1::2]  # cold runs [first, end) in `hot` positions
     output_of = np.searchsorted(starts, run_first, "right") - 1
-    bounded = ((run_end - run_first < K) & (run_first > starts[output_of])
+    bounded = ((run_end - run_first <= widest) & (run_first > starts[output_of])
                & (run_end < starts[output_of + 1]))
     if not bounded.any():
         return hot
@@ -155,6 +157,19 @@ def bridge_boilerplate(hot: np.ndarray, starts: np.ndarray) -> np.ndarray:
     bridged[np.repeat(run_first[bounded], lengths) + np.arange(int(lengths.sum()))
             - np.repeat(np.cumsum(lengths) - lengths, lengths)] = True
     return bridged
+
+
+def bridge_echoes(echo: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Also count as echoes the 5-grams joining two echoed stretches with one word between.
+
+    An answer that restates the question's sentences numbers them or strings them with a word
+    ("1. The car in the first space is red. 2. A blue car is parked..."): the K 5-grams around
+    each "2" hold one word that is not the prompt's, yet none is in the prompt, so a run through a
+    restated list was credited with four words of its own per item. In bench/same_prompt.py
+    independent answers to a puzzle that listed eight statements kept 40-41 such words, a
+    verbatim run long enough to be reuse on its own.
+    """
+    return bridge_boilerplate(echo, starts, K)
 
 
 def _per_candidate_sum(candidate: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
@@ -256,11 +271,27 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     longest_of = np.where(valid_best, run_words[run] if len(run_cand) else 0, 0).tolist()
     run_out_of = np.where(valid_best, r_out[run_start] if len(run_cand) else 0, -1).tolist()
     run_rec_of = np.where(valid_best, (r_out[run_start] + r_diag[run_start]) if len(run_cand) else 0, 0).tolist()
+    # The run's share of the alignment, both counted the chain's way: the output words the chain
+    # covers inside the longest run against all it covers. (The run's own length discounts its
+    # echoes while the chain bridges every echo gap with up to K words, so an excerpt of an answer
+    # restating its prompt scored 0.75-0.8 against itself: bench/same_prompt.py missed three.)
+    # The run is placed by its record positions: an output that repeats itself (code, a table)
+    # may have its chain through one copy of a passage and its longest run through another.
+    run_lo = np.full(count, -1, dtype=np.int64)
+    run_hi = np.full(count, -2, dtype=np.int64)
+    if len(run_cand):
+        run_end = run_last[run]
+        run_lo[valid_best] = (r_out[run_start] + r_diag[run_start])[valid_best]
+        run_hi[valid_best] = (r_out[run_end] + r_diag[run_end])[valid_best]
+    inside = (c_rec >= run_lo[c_cand]) & (c_rec <= run_hi[c_cand])
+    both_inside = inside[1:][same] & inside[:-1][same]
+    covered_run = (_per_candidate_sum(step_cand, np.where(both_inside, np.minimum(step_out, K), 0), count)
+                   + K * (np.bincount(c_cand, weights=inside, minlength=count) > 0))
     results = []
-    for n_chain, n_core, words, rec_words, covered, span_n, steady_share, longest, run_out, run_rec, share, whole in zip(
+    for n_chain, n_core, words, rec_words, covered, span_n, steady_share, longest, run_out, run_rec, share, whole, in_run in zip(
             chain.tolist(), core.tolist(), matched_words.tolist(), record_words.tolist(), covered_output.tolist(),
             span_core.tolist(), steady.tolist(), longest_of, run_out_of, run_rec_of, spread.tolist(),
-            whole_run.tolist()):
+            whole_run.tolist(), covered_run.tolist()):
         results.append(Score(
             chain=n_chain,
             output_coverage=min(1.0, n_chain / n_core),
@@ -268,7 +299,7 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
             matched_words=int(words),
             longest_run=longest if n_chain else 0,
             run_at_start=run_out == 0,
-            run_share=min(1.0, longest / max(1.0, float(covered))),
+            run_share=min(1.0, in_run / max(1.0, float(covered))) if longest else 0.0,
             span=min(1.0, span_n / n_core),
             steady=float(steady_share),
             run_record_start=run_rec,
