@@ -26,7 +26,8 @@ words, which are no evidence on their own (the detector reports them in the "sho
 high or critical rule takes; a negative matched only so is not a false positive, and is printed on
 its own line), and the non-exact forms of outputs most of whose words restate their own prompt
 (echoes are weak evidence by design). Excerpts hold MIN_EXCERPT words of the output's own, not
-counting words that restate the prompt.
+counting words that restate the prompt (as the detector bridges them, own_words) nor the fragment
+of an HTML tag the cut went through (markup in the output, so none of its words).
 
 Held-out split: questions are split by a hash of their id; the detector's thresholds were chosen
 looking at the calibration share only (`--calibration-share`, default 0.4), and the headline
