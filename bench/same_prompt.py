@@ -26,7 +26,8 @@ words, which are no evidence on their own (the detector reports them in the "sho
 high or critical rule takes; a negative matched only so is not a false positive, and is printed on
 its own line), and the non-exact forms of outputs most of whose words restate their own prompt
 (echoes are weak evidence by design). Excerpts hold MIN_EXCERPT words of the output's own, not
-counting words that restate the prompt.
+counting words that restate the prompt (as the detector bridges them, own_words) nor the fragment
+of an HTML tag the cut went through (markup in the output, so none of its words).
 
 Held-out split: questions are split by a hash of their id; the detector's thresholds were chosen
 looking at the calibration share only (`--calibration-share`, default 0.4), and the headline
@@ -62,6 +63,7 @@ from agent.reuse import fingerprint  # noqa: E402
 from agent.reuse.scoring import MIN_EVIDENCE_WORDS  # noqa: E402
 from agent.reuse.scoring import SHORT  # noqa: E402
 from agent.reuse.scoring import SHORT_WORDS  # noqa: E402
+from agent.reuse.scoring import bridge_echoes  # noqa: E402
 from agent.reuse.shingles import is_echo  # noqa: E402
 from agent.reuse.shingles import is_restated  # noqa: E402
 from agent.scan.readers import Record  # noqa: E402
@@ -231,9 +233,9 @@ def positives(answer: Answer, output_id: int, split: str, host: str, vocabulary:
         size = r.randint(MIN_EXCERPT, min(80, _words(answer.text) - 5))
         start = r.randint(0, len(words) - 1)
         end = start
-        while end < len(words) and own_words(" ".join(words[start:end]), answer.question) < size:
+        while end < len(words) and own_words(" ".join(words[start:end]), answer.question, cut=True) < size:
             end += 5
-        while start > 0 and own_words(" ".join(words[start:end]), answer.question) < size:
+        while start > 0 and own_words(" ".join(words[start:end]), answer.question, cut=True) < size:
             start -= 5
         forms["excerpt"] = host[:cut] + " ".join(words[max(0, start):end]) + " " + host[cut:]
     apart = SHORT if _words(answer.text) < MIN_EVIDENCE_WORDS else ""
@@ -244,11 +246,22 @@ def positives(answer: Answer, output_id: int, split: str, host: str, vocabulary:
             for kind, text in forms.items()]
 
 
-def own_words(text: str, question: str) -> int:
+# A cut inside an HTML tag leaves a fragment of it at the excerpt's edge (`text-gray-700"
+# role="menuitem">` at the start, `<div class="min-h-screen` at the end). In the whole output that
+# tag is markup, stripped before tokenising, so those words are none of the output's: they are not
+# counted as the excerpt's.
+TAG_TAIL = re.compile(r"^[^<>]*>")
+TAG_HEAD = re.compile(r"<[^<>]*$")
+
+
+def own_words(text: str, question: str, cut: bool = False) -> int:
     """Words of `text` a verbatim run is credited with: one less for each 5-gram restating
-    `question` (scoring.score_many discounts runs so, from the marks the capture makes)."""
-    fp = fingerprint(text, [question])
-    return fp.word_count - int(np.count_nonzero(is_restated(fp.shingles)))
+    `question` (scoring.score_many discounts runs so, from the marks the capture makes, bridged as
+    scoring.bridge_echoes bridges them); `cut`: `text` is a stretch cut out of the output, whose
+    edges may hold the fragment of a tag (no words of the output's)."""
+    fp = fingerprint(TAG_HEAD.sub("", TAG_TAIL.sub("", text)) if cut else text, [question])
+    restated = bridge_echoes(is_restated(fp.shingles), np.array([0, len(fp.shingles)]))
+    return fp.word_count - int(np.count_nonzero(restated))
 
 
 # ---- dataset files -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import numpy as np
 from agent.reuse.roles import FieldPath
 from agent.reuse.roles import role_of
 from agent.reuse.scoring import bridge_boilerplate
+from agent.reuse.scoring import bridge_echoes
 
 
 @lru_cache(maxsize=4096)
@@ -38,6 +39,7 @@ def split_by_side(batch, cand_record: np.ndarray, pair_cand: np.ndarray, pair_re
     side_echo = np.concatenate((echo, echo))
     side_echo[hot_start[pair_cand[on_prompt]] + pair_output[on_prompt]] = True
     side_start = np.concatenate((hot_start[:-1], hot_start + hot_start[-1]))
+    side_echo = bridge_echoes(side_echo, side_start)
     side_hot = bridge_boilerplate(np.concatenate((boilerplate, boilerplate)) | side_echo, side_start)
     side_cand = pair_cand + count * on_prompt
     order = np.argsort(side_cand, kind="stable")

@@ -301,3 +301,28 @@ def test_any_record_gives_matches_that_name_real_fields(same_prompt, fields, see
         assert 0 < match.output_coverage <= 1 and 0 < match.record_coverage <= 1 and match.matched_words > 0
         if match.output_id == 1 and match.role == "prompt":
             assert all(role_of(p) == "prompt" for p in match.fields)
+
+
+def _statements(seed: int, count: int = 12) -> list[str]:
+    words = other(seed, 7 * count).split()
+    return [" ".join(words[7 * i:7 * i + 7]) + "." for i in range(count)]
+
+
+def test_a_numbered_restatement_of_the_question_is_no_evidence(tmp_path):
+    """Two answers number the statements the question listed ("1. ... 2. ...") and then reason
+    differently: the 5-grams around each number are the question's words but one, and must not
+    make a verbatim run of the answer's own. An excerpt of that answer holding 45 words of its own
+    reasoning next to the list is still found, as an excerpt."""
+    statements = _statements(905)
+    question = "Read the statements and answer: " + " ".join(statements)
+    listed = " ".join(f"{n}. {s}" for n, s in enumerate(statements, 1))
+    own = other(906, 120)
+    captured = "Here is the reasoning: " + listed + " " + own
+    index = OutputIndex.open(tmp_path)
+    index.add([(1, fingerprint(captured, [question]))])
+    detector = ReuseDetector(index)
+    independent = "Here is the reasoning: " + listed + " " + other(907, 120)
+    assert ids(detector.match(chat(question, independent))) == []
+    excerpt = listed + " " + " ".join(own.split()[:45])
+    found = detector.match(chat(question, other(908, 60) + " " + excerpt + " " + other(909, 60)))
+    assert ids(found) == [1] and found[0].reuse_class == "excerpt"

@@ -26,6 +26,7 @@ from agent.reuse.scoring import VERBATIM
 from agent.reuse.scoring import Alignment
 from agent.reuse.scoring import Score
 from agent.reuse.scoring import bridge_boilerplate
+from agent.reuse.scoring import bridge_echoes
 from agent.reuse.scoring import classify
 from agent.reuse.scoring import is_reuse
 from agent.reuse.scoring import longest_chain
@@ -125,6 +126,53 @@ def test_seams_between_boilerplate_count_as_boilerplate():
     # seam of 2 between hot stretches: bridged; run of 5 (>= K): content; leading/trailing cold: kept;
     # the cold pair at 13..14 / 15 is not bounded within its own output
     assert bridged.tolist() == [0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0] + [1, 1, 1, 1]
+
+
+def test_echoes_are_bridged_across_one_word_of_their_own():
+    # "...first space is red. 2. A blue car...": the K 5-grams holding the "2" join two restated
+    # stretches; a seam of K + 1 (two words of the answer's own) stays its own
+    echo = np.array([1, 1] + [0] * 5 + [1, 1] + [0] * 6 + [1], dtype=bool)
+    bridged = bridge_echoes(echo, np.array([0, len(echo)]))
+    assert bridged.tolist() == [1] * 9 + [0] * 6 + [1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.booleans(), max_size=60), st.integers(0, 7))
+def test_bridging_only_fills_bounded_seams(flags, widest):
+    """Marks are only ever added, inside an output, and only in seams of at most `widest`."""
+    mask = np.array(flags, dtype=bool)
+    bridged = bridge_boilerplate(mask, np.array([0, len(mask)]), widest)
+    assert np.all(bridged[mask])
+    added = np.flatnonzero(bridged & ~mask)
+    for at in added.tolist():
+        left = mask[:at][::-1].argmax() if mask[:at].any() else None
+        right = mask[at:].argmax() if mask[at:].any() else None
+        assert left is not None and right is not None
+        assert left + right <= widest  # cold 5-grams around `at`: left + right - 1 + 1
+
+
+def test_run_share_counts_the_run_as_the_chain_counts_it():
+    # a 60-word excerpt of an answer whose middle restates its prompt: the run is not credited
+    # with the echoed words and the chain skips them, so the run is still all of the alignment
+    hot = np.zeros(196, dtype=bool)
+    hot[20:40] = True
+    echo = hot.copy()
+    rec, out = np.arange(100, 156), np.arange(0, 56)
+    result = score_many(np.zeros(len(rec), np.int64), rec, out, hot, np.array([0, 196]), np.array([400]), echo)[0]
+    assert result.longest_run == 60 - 20 and result.run_share == 1.0
+    # the same run inside a copy of the rest of the output: the run is a part of the alignment
+    rec2, out2 = np.concatenate((rec, np.arange(160, 260))), np.concatenate((out, np.arange(60, 160)))
+    wider = score_many(np.zeros(len(rec2), np.int64), rec2, out2, hot, np.array([0, 196]), np.array([400]), echo)[0]
+    assert wider.run_share < RUN_ISLAND
+
+
+def test_run_share_follows_the_run_in_the_record_when_the_output_repeats_itself():
+    # output 5-grams 0..49 and 100..149 are the same text; the record holds it once, at 300..349:
+    # the chain may go through either copy, the share is of the record's stretch
+    rec = np.concatenate((np.arange(300, 350), np.arange(300, 350)))
+    out = np.concatenate((np.arange(0, 50), np.arange(100, 150)))
+    result = _score(rec, out, 204, 600)
+    assert result.longest_run == 54 and result.run_share == 1.0
 
 
 def test_score_many_matches_one_by_one_scoring():
