@@ -204,3 +204,18 @@ def test_a_batch_is_fingerprinted_as_each_call_alone(tmp_path, sqlite_url, monke
         question = text.removeprefix("Answer: ")
         assert blob == fingerprint(text, [question]).to_blob()
         assert blob != fingerprint(text).to_blob()  # the prompt's echo marks are there
+
+
+def test_replays_are_counted_by_returning_where_the_driver_gives_no_row_count(tmp_path, sqlite_url, monkeypatch):
+    """The call rows are counted by the driver's executemany row count; a driver that reports
+    none is counted through RETURNING instead, with the same honest totals."""
+    from agent.writer import drain
+
+    monkeypatch.setattr(drain, "_NO_ROWCOUNT", {"pysqlite"})
+    journal = Journal(tmp_path / "j", 1 << 30)
+    fill(journal, 9)
+    first = run_writer(journal, sqlite_url)
+    (tmp_path / "j" / "ack").unlink()  # as if the process died before acknowledging
+    again = run_writer(Journal(tmp_path / "j", 1 << 30), sqlite_url)
+    assert first.totals()["stored"] == 9 and again.totals().get("replayed") == 9
+    assert not again.totals().get("stored")
