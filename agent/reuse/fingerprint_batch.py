@@ -127,21 +127,25 @@ def _pair_member(item: np.ndarray, values: np.ndarray, pool_item: np.ndarray, po
         rows[pool_item, np.arange(len(pool)) - run_start[pool_item]] = pool
         rows.sort(axis=1)
         sorted_pool, size_of = rows.ravel(), sizes
-    # Sorted by (item, hash), so sorted by a key of the item over the hash's top bits too; a key
-    # that two different hashes share is left to the search item by item.
+    # Sorted by (item, hash), so sorted by a key of the item over the hash's top bits too. The
+    # search finds the first entry of a query's key: the hash itself when it is there, unless
+    # two different hashes of the item share the key (alike in their top bits); a query whose key
+    # is found with another hash is then looked up exactly, item by item.
     bits = _bits(items)
     row_of = np.repeat(np.arange(items, dtype=np.uint64), width) if size_of is not None \
         else np.sort(pool_item).astype(np.uint64)
     top, shift = np.uint64(64 - bits), np.uint64(bits)
     keys = (row_of << top) | (sorted_pool >> shift)
-    if np.any((keys[1:] == keys[:-1]) & (sorted_pool[1:] != sorted_pool[:-1])):
-        return _member_by_item(item, values, pool_item, pool)
     wanted = (item.astype(np.uint64) << top) | (values >> shift)
     at = np.searchsorted(keys, wanted)
     np.minimum(at, len(keys) - 1, out=at)
-    found = (keys[at] == wanted) & (sorted_pool[at] == values)
+    same_key = keys[at] == wanted
+    found = same_key & (sorted_pool[at] == values)
     if size_of is not None:  # a hit on the padding is no hit (a real largest hash comes first)
         found &= at - item * width < size_of[item]
+    unsure = np.flatnonzero(same_key & ~found)
+    if len(unsure):
+        found[unsure] = _member_by_item(item[unsure], values[unsure], pool_item, pool)
     return found
 
 
