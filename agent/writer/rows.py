@@ -11,6 +11,7 @@ import datetime as dt
 
 from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.record import CapturedExchange
+from agent.reuse import Fingerprint
 from agent.reuse import fingerprint
 from agent.writer.attribution import Attributor
 from agent.writer.parsed import ParsedCall
@@ -37,9 +38,18 @@ def parse_exchange(ex: CapturedExchange, max_body_bytes: int) -> ParsedCall:
                           parse_error=f"internal parser error: {type(e).__name__}")
 
 
+def fingerprint_items(parsed: ParsedCall, prompts: list[str] | None = None) -> list[tuple[str, list[str]]]:
+    """(text, prompt texts) of each output row build_rows makes, in its order: what the writer
+    fingerprints for a whole batch at once (agent.reuse.fingerprint_batch)."""
+    generated = [(text, prompts or []) for text in parsed.outputs]
+    return generated + [(text, []) for text in parsed.uploaded_texts]
+
+
 def build_rows(ex: CapturedExchange, parsed: ParsedCall, attributor: Attributor, *, store_text: str,
-               excerpt_chars: int, proxy_host: str, prompts: list[str] | None = None) -> tuple[dict, list[dict]]:
-    """`prompts`: the call's prompt texts, which mark the echoes in its outputs' fingerprints."""
+               excerpt_chars: int, proxy_host: str, prompts: list[str] | None = None,
+               fingerprints: list[Fingerprint] | None = None) -> tuple[dict, list[dict]]:
+    """`prompts`: the call's prompt texts, which mark the echoes in its outputs' fingerprints;
+    `fingerprints`: those of fingerprint_items(parsed, prompts), when computed already."""
     who = attributor.attribute(ex.key_sha256, ex.proxy_user, ex.client_ip, ex.header_team)
     response: ResponseSnapshot = ex.response
     ts = _utc(ex.request.ts or ex.finished)
@@ -92,9 +102,13 @@ def build_rows(ex: CapturedExchange, parsed: ParsedCall, attributor: Attributor,
         "proxy_host": proxy_host,
     }
     outputs = []
+    if fingerprints is None:
+        fingerprints = [fingerprint(text, asked) for text, asked in fingerprint_items(parsed, prompts)]
+    done = 0
     for kind, texts in (("generated", parsed.outputs), ("uploaded", parsed.uploaded_texts)):
         for idx, text in enumerate(texts):
-            fp = fingerprint(text, prompts or () if kind == "generated" else ())
+            fp = fingerprints[done]
+            done += 1
             kept = text if store_text == "full" else text[:excerpt_chars] if store_text == "excerpt" else None
             outputs.append({
                 "call_id": ex.call_id, "idx": idx, "kind": kind, "ts": ts, "word_count": fp.word_count,

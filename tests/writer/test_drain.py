@@ -180,3 +180,42 @@ def test_after_a_small_batch_the_writer_lingers_so_calls_gather(tmp_path, db_url
     steps, stop_at = _steps_for_a_trickle(tmp_path, db_url, monkeypatch, linger=0.25)
     gaps = [later - at for (at, n), (later, _) in zip(steps, steps[1:]) if n and later < stop_at]
     assert gaps and min(gaps) >= 0.2
+
+
+@pytest.mark.parametrize("batch_pass", ["works", "fails"])
+def test_a_batch_is_fingerprinted_as_each_call_alone(tmp_path, sqlite_url, monkeypatch, batch_pass):
+    """The writer fingerprints a batch in one pass (agent.reuse.fingerprint_batch); the stored
+    blobs are those of fingerprint() with each call's own prompt, and a failing batch pass falls
+    back to one call at a time without losing a call."""
+    from agent.reuse import fingerprint
+    from agent.writer import drain
+
+    if batch_pass == "fails":
+        def broken(items):
+            raise MemoryError("batch pass")
+        monkeypatch.setattr(drain, "fingerprint_many", broken)
+    journal = Journal(tmp_path / "j", 1 << 30)
+    fill(journal, 12)
+    run_writer(journal, sqlite_url)
+    with open_store(sqlite_url).session() as s:
+        rows = s.execute(select(Output.fingerprint, Output.text)).all()
+    assert len(rows) == 12
+    for blob, text in rows:
+        question = text.removeprefix("Answer: ")
+        assert blob == fingerprint(text, [question]).to_blob()
+        assert blob != fingerprint(text).to_blob()  # the prompt's echo marks are there
+
+
+def test_replays_are_counted_by_returning_where_the_driver_gives_no_row_count(tmp_path, sqlite_url, monkeypatch):
+    """The call rows are counted by the driver's executemany row count; a driver that reports
+    none is counted through RETURNING instead, with the same honest totals."""
+    from agent.writer import drain
+
+    monkeypatch.setattr(drain, "_NO_ROWCOUNT", {"pysqlite"})
+    journal = Journal(tmp_path / "j", 1 << 30)
+    fill(journal, 9)
+    first = run_writer(journal, sqlite_url)
+    (tmp_path / "j" / "ack").unlink()  # as if the process died before acknowledging
+    again = run_writer(Journal(tmp_path / "j", 1 << 30), sqlite_url)
+    assert first.totals()["stored"] == 9 and again.totals().get("replayed") == 9
+    assert not again.totals().get("stored")

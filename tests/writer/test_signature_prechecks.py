@@ -101,3 +101,27 @@ def test_prompt_hash_skips_the_split_only_where_it_changes_nothing(segments):
 def test_ascii_number_mask_on_digits_signs_and_separators():
     for text in ("-5", "+-5", "a-b", "v1.2.3-rc", "2025-01-02", "x+7y", "--", "+", "-", "12:30/4,5"):
         assert signature._mask(text) == _ORIGINAL_MASKS[5].sub(signature.SLOT, text)
+
+
+_ROLES = st.sampled_from(["system", "user", "developer", "assistant", "User"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_ROLES, st.one_of(TEXTS, st.sampled_from(["Question: x", "Summarise:\nabc", "a\uff1ab"]))),
+                max_size=4))
+def test_a_question_without_a_colon_skips_the_masks_and_keeps_its_signature(segments):
+    """template_signature's shortcut for the question under a system prompt (no colon, so no
+    structure): the signature that masking every segment gives."""
+    original = signature._may_be_structured
+    signature._may_be_structured = lambda text: True  # every segment through _skeleton, as before
+    try:
+        expected = signature.template_signature(segments)
+    finally:
+        signature._may_be_structured = original
+    assert signature.template_signature(segments) == expected
+
+
+@given(TEXTS)
+def test_no_structure_without_a_colon(text):
+    if not signature._may_be_structured(text):
+        assert signature._skeleton(text)[1] is False
