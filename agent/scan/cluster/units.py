@@ -71,3 +71,42 @@ def plan_units(path: Path | str, size: int, range_bytes: int, source=None) -> li
         if len(groups) > 1:
             return [WorkUnit(name, ROWS, g.index, g.rows, g.first_row, g.nbytes, file_size=size) for g in groups]
     return [WorkUnit(name, WHOLE, nbytes=size, file_size=size)]
+
+
+TAIL_UNITS_PER_WORKER = 2  # how many of the scan's last units, per worker, are cut smaller
+TAIL_PIECES = 4  # into how many pieces each
+MIN_PIECE = 1 << 20  # no piece is smaller than this (a task's fixed costs stay small beside it)
+
+
+def _cuttable(unit: WorkUnit, min_piece: int) -> bool:
+    """A plain JSONL unit, which any nominal byte range can split (CSV ranges are left as they
+    are: their guessed starts are checked and may run again, the last thing a tail needs)."""
+    try:
+        kind, compression = file_format(Path(unit.path))
+    except Exception:
+        return False
+    return kind == "jsonl" and compression is None and unit.kind in (WHOLE, BYTES) \
+        and unit.exact_start is None and unit.nbytes >= 2 * min_piece
+
+
+def _pieces(unit: WorkUnit, min_piece: int) -> list[WorkUnit]:
+    start, end = (unit.start, unit.end) if unit.kind == BYTES else (0, unit.file_size or unit.nbytes)
+    count = max(1, min(TAIL_PIECES, (end - start) // min_piece))
+    cuts = [start + (end - start) * i // count for i in range(count)] + [end]
+    size = unit.file_size or unit.nbytes
+    return [WorkUnit(unit.path, BYTES, a, b, nbytes=b - a, file_size=size) for a, b in zip(cuts, cuts[1:])]
+
+
+def split_tail(units: list[WorkUnit], workers: int, min_piece: int = MIN_PIECE) -> list[WorkUnit]:
+    """`units` (the whole scan's, in the order they run) with the last TAIL_UNITS_PER_WORKER per
+    worker cut into TAIL_PIECES smaller byte ranges where they are plain JSONL. The scan ends when
+    its last task does: with whole units, one worker may run a last unit alone while the others
+    idle; pieces let them share it. The cut depends only on the units and the number of workers,
+    so a scan started again on the same cluster plans the same units (and finds its marks)."""
+    tail = max(0, len(units) - TAIL_UNITS_PER_WORKER * max(1, workers))
+    if workers < 2:  # one worker has nobody to share the tail with
+        return list(units)
+    out = list(units[:tail])
+    for unit in units[tail:]:
+        out.extend(_pieces(unit, min_piece) if _cuttable(unit, min_piece) else [unit])
+    return out

@@ -84,7 +84,7 @@ def test_objects_are_read_by_the_workers_and_found_as_a_local_copy_is(s3_cluster
     assert run.submitted > 40 and run.reruns >= 1  # split like the local files, CSV guesses checked
     expected = _rows(store, str(local) + "/")
     assert expected and _rows(store, f"s3://{bucket}/lake/") == expected
-    assert {r.state for r in results} == {"scanned"} and len(results) == 6
+    assert {r.state for r in results} == {"scanned"} and len(results) == 7
     assert all(SECRET_KEY not in repr(unit) for unit in run.units_by_task.values())
 
     again = list(ClusterScan(Scanner(store, output_index), client, range_bytes=RANGE_BYTES).scan_paths(
