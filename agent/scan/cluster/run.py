@@ -173,7 +173,8 @@ class ClusterScan:
                 yield unchanged
                 continue
             st = remote._stat(obj.size, obj.mtime_ns)
-            units = plan_units(obj.url, obj.size, self.range_bytes, source=lambda key=obj.key: fs.open(key, "rb"))
+            units = [replace(u, tag=obj.tag) for u in  # every unit reads the version listed here
+                     plan_units(obj.url, obj.size, self.range_bytes, source=lambda key=obj.key: fs.open(key, "rb"))]
             yield FilePlan(obj.url, root, st, identity, units,
                            resume.recorded(self.scanner.store, obj.url, st, identity, version))
 

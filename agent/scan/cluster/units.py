@@ -14,6 +14,7 @@ files, which cannot be entered mid-stream; JSON, text, Arrow) is one unit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from agent.scan.formats.parquet_groups import plan_row_groups
@@ -41,6 +42,7 @@ class WorkUnit:
     nbytes: int = 0  # bytes the unit reads, for progress and scheduling
     exact_start: int | None = None  # CSV range run again: the row start the range before it ended at
     file_size: int = 0  # the whole file's size (an object's, so a worker need not ask the store)
+    tag: str = ""  # an object's content tag as listed (sources.content_tag): the version its units read
 
     @property
     def key(self) -> str:
@@ -94,7 +96,7 @@ def _pieces(unit: WorkUnit, min_piece: int) -> list[WorkUnit]:
     count = max(1, min(TAIL_PIECES, (end - start) // min_piece))
     cuts = [start + (end - start) * i // count for i in range(count)] + [end]
     size = unit.file_size or unit.nbytes
-    return [WorkUnit(unit.path, BYTES, a, b, nbytes=b - a, file_size=size) for a, b in zip(cuts, cuts[1:])]
+    return [replace(unit, kind=BYTES, start=a, end=b, nbytes=b - a, file_size=size) for a, b in zip(cuts, cuts[1:])]
 
 
 def split_tail(units: list[WorkUnit], workers: int, min_piece: int = MIN_PIECE) -> list[WorkUnit]:
