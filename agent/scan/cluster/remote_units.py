@@ -19,6 +19,7 @@ from pathlib import Path
 from pathlib import PurePosixPath
 
 from agent.errors import UserError
+from agent.scan.cluster.filesystems import scan_filesystem
 from agent.scan.cluster.task import UnitResult
 from agent.scan.cluster.task import _csv_range
 from agent.scan.cluster.task import aligned_range
@@ -34,7 +35,6 @@ from agent.scan.readers import Record
 from agent.scan.readers import RecordError
 from agent.scan.readers import read_records
 from agent.scan.sources import content_tag
-from agent.scan.sources import open_filesystem
 from agent.scan.sources import scrub
 
 _BLOCK = 8 << 20
@@ -79,7 +79,7 @@ def _items(unit: WorkUnit, result: UnitResult, fs, key: str) -> Iterator[Record 
 def read_object_unit(unit: WorkUnit, result: UnitResult) -> Iterator[Record | RecordError]:
     """The records of one unit of the object at `unit.path` (its public URL)."""
     try:
-        fs, key = open_filesystem(unit.path)
+        fs, key = scan_filesystem(unit.scan, unit.path)
     except UserError as e:
         raise FileReadError(unit.path, str(e)) from None
     try:

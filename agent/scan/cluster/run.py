@@ -15,6 +15,7 @@ Objects in an object store are listed here and read by the workers, each opening
 from __future__ import annotations
 
 import os
+import uuid
 from asyncio import CancelledError
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -107,6 +108,7 @@ class ClusterScan:
         self.reruns = 0  # CSV ranges run again from their true start
         self._running = None  # the as_completed of this run's futures (reruns join it)
         self.units_by_task: dict[str, WorkUnit] = {}  # task key -> its unit
+        self.scan_id = uuid.uuid4().hex  # names this run to the workers (one filesystem per scan each)
         self.tail_min_piece = MIN_PIECE  # smallest piece of a unit at the scan's end (units.split_tail)
 
     # -- planning --
@@ -173,7 +175,7 @@ class ClusterScan:
                 yield unchanged
                 continue
             st = remote._stat(obj.size, obj.mtime_ns)
-            units = [replace(u, tag=obj.tag) for u in  # every unit reads the version listed here
+            units = [replace(u, tag=obj.tag, scan=self.scan_id) for u in  # every unit reads the version listed here
                      plan_units(obj.url, obj.size, self.range_bytes, source=lambda key=obj.key: fs.open(key, "rb"))]
             yield FilePlan(obj.url, root, st, identity, units,
                            resume.recorded(self.scanner.store, obj.url, st, identity, version))

@@ -43,6 +43,7 @@ class WorkUnit:
     exact_start: int | None = None  # CSV range run again: the row start the range before it ended at
     file_size: int = 0  # the whole file's size (an object's, so a worker need not ask the store)
     tag: str = ""  # an object's content tag as listed (sources.content_tag): the version its units read
+    scan: str = ""  # the scan's id: a worker keeps one filesystem per scan (agent.scan.cluster.filesystems)
 
     @property
     def key(self) -> str:
