@@ -220,6 +220,13 @@ def main() -> int:
         print(f"CPU-bound ratio 2 / 1 on {os.cpu_count()} idle cores: {cpu_one / bound:.2f}x "
               f"(1 worker {cpu_one:.2f} CPU s; 2 workers {cpu_two:.2f} with client and scheduler "
               f"{cpu_two + overhead:.2f}, over 2 cores)")
+        # the same bound with each worker's tasks as cheap as the lone worker's: what the scan's own
+        # costs (Dask's work in the workers, the client, the scheduler) leave, without the slowdown
+        # of the tasks themselves when both cores are busy (shared caches, and other load here)
+        ours = (one["task_cpu"] + (cpu_two - two["task_cpu"]) + overhead) / 2
+        print(f"  of which the scan's own costs: {cpu_one / ours:.2f}x (tasks at the 1-worker CPU "
+              f"{one['task_cpu']:.2f} s; with 2 workers they took {two['task_cpu']:.2f} s, "
+              f"{two['task_cpu'] / one['task_cpu'] - 1:+.1%})")
         print(f"ratio 1 worker / local     : {local['seconds'] / one['seconds']:.2f}x")
         print(f"ratio 2 workers / local    : {local['seconds'] / two['seconds']:.2f}x")
         print(f"index uploaded with every task instead of once per worker (--cluster): "
