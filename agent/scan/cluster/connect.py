@@ -74,8 +74,11 @@ def local_cluster(workers: int, silence_logs: int = logging.WARNING):
 
     distributed = require_distributed()
     with dask.config.set(LOCAL_CONFIG):  # the nannies hand this config to their worker processes
+        # no dashboard; the scheduler's HTTP server (health, metrics) still starts, on a free port
+        # rather than 8787, which another Dask or a second scan may hold (a warning on stderr)
         return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=silence_logs)
+                                        dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                                        silence_logs=silence_logs)
 
 
 def install_index(client, output_index, *, shared: bool) -> int:
