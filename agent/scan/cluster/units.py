@@ -105,7 +105,9 @@ def split_tail(units: list[WorkUnit], workers: int, min_piece: int = MIN_PIECE) 
     worker cut into TAIL_PIECES smaller byte ranges where they are plain JSONL. The scan ends when
     its last task does: with whole units, one worker may run a last unit alone while the others
     idle; pieces let them share it. The cut depends only on the units and the number of workers,
-    so a scan started again on the same cluster plans the same units (and finds its marks)."""
+    so a scan started again on the same cluster plans the same units and finds its marks; where
+    the files still to scan end differently (an interrupted run completed the last ones), a unit
+    cut one way and marked the other is run again: its findings are never recorded twice."""
     tail = max(0, len(units) - TAIL_UNITS_PER_WORKER * max(1, workers))
     if workers < 2:  # one worker has nobody to share the tail with
         return list(units)
