@@ -49,6 +49,9 @@ def _local_scan(store, output_index, root):
 def _cluster_scan(store, output_index, client, root, *, shared=True, on_unit=None, errors=None):
     scanner = Scanner(store, output_index, on_error=(errors.append if errors is not None else lambda line: None))
     output_index.sync()
+    # both workers (one killed by an earlier test comes back): the tail is cut for the workers
+    # there are, and the tests plan it for two (conftest.planned_units)
+    client.wait_for_workers(2, timeout=60)
     install_index(client, output_index, shared=shared)
     run = ClusterScan(scanner, client, range_bytes=RANGE_BYTES, on_unit=on_unit)
     run.tail_min_piece = TAIL_MIN_PIECE  # the scan's last units are cut in pieces, as big scans' are
