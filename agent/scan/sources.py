@@ -67,6 +67,8 @@ class RemoteObject:
     size: int
     etag: str
     mtime_ns: int
+    tag: str = ""  # content_tag: what a reader of the object later checks it still is
+
 
 
 def open_filesystem(url: str) -> tuple[Any, str]:
@@ -115,6 +117,17 @@ def _etag(info: dict) -> str:
     return ""
 
 
+def content_tag(info: dict) -> str:
+    """What says which content an object holds, as both a listing and a HEAD of it give it: its
+    ETag (or the backend's content hash), else its version. Not the version first, as `_etag`
+    has it: S3 lists no VersionId, but a HEAD on a versioned bucket gives one."""
+    for name in ("ETag", "etag", "md5Hash", "content_md5", "blob_id", "oid", "VersionId", "version_id"):
+        value = info.get(name)
+        if value:
+            return str(value).strip('"')
+    return ""
+
+
 def _mtime_ns(info: dict) -> int:
     for name in ("LastModified", "last_modified", "mtime", "updated", "created"):
         value = info.get(name)
@@ -134,7 +147,8 @@ def _mtime_ns(info: dict) -> int:
 
 
 def describe(fs: Any, key: str, info: dict) -> RemoteObject:
-    return RemoteObject(object_url(fs, key), key, int(info.get("size") or 0), _etag(info), _mtime_ns(info))
+    return RemoteObject(object_url(fs, key), key, int(info.get("size") or 0), _etag(info), _mtime_ns(info),
+                        content_tag(info))
 
 
 def list_objects(fs: Any, root: str) -> list[RemoteObject]:
@@ -149,5 +163,5 @@ def list_objects(fs: Any, root: str) -> list[RemoteObject]:
     return [describe(fs, key, info) for key, info in sorted(found.items()) if info.get("type", "file") == "file"]
 
 
-__all__ = ["BACKENDS", "EXTRA", "RemoteObject", "describe", "is_url", "list_objects", "object_url",
+__all__ = ["BACKENDS", "EXTRA", "RemoteObject", "content_tag", "describe", "is_url", "list_objects", "object_url",
            "open_filesystem", "public_url"]

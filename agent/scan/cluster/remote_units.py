@@ -19,6 +19,7 @@ from pathlib import Path
 from pathlib import PurePosixPath
 
 from agent.errors import UserError
+from agent.scan.cluster.filesystems import scan_filesystem
 from agent.scan.cluster.task import UnitResult
 from agent.scan.cluster.task import _csv_range
 from agent.scan.cluster.task import aligned_range
@@ -33,15 +34,30 @@ from agent.scan.readers import FileReadError
 from agent.scan.readers import Record
 from agent.scan.readers import RecordError
 from agent.scan.readers import read_records
-from agent.scan.sources import open_filesystem
+from agent.scan.sources import content_tag
 from agent.scan.sources import scrub
 
 _BLOCK = 8 << 20
 
 
+CHANGED = "changed while scanning"
+
+
+def _changed(unit: WorkUnit) -> FileReadError:
+    return FileReadError(unit.path, f"{CHANGED} (not the version listed when the scan began; read again next scan)")
+
+
 def _items(unit: WorkUnit, result: UnitResult, fs, key: str) -> Iterator[Record | RecordError]:
     def opener():
-        return fs.open(key, "rb", block_size=_BLOCK)
+        raw = fs.open(key, "rb", block_size=_BLOCK)
+        # the version listed by the client, or nothing: every unit of an object reads the same
+        # content. s3fs sends each ranged GET with If-Match on the ETag it opened (a change while
+        # reading is its FileExpired); other backends' files carry what they were opened at too.
+        seen = content_tag(getattr(raw, "details", None) or fs.info(key)) if unit.tag else ""
+        if seen and seen != unit.tag:
+            raw.close()
+            raise _changed(unit)
+        return raw
 
     name = Path(PurePosixPath(key).name)  # the name gives the format
     if unit.kind == BYTES and is_table(name):
@@ -63,7 +79,7 @@ def _items(unit: WorkUnit, result: UnitResult, fs, key: str) -> Iterator[Record 
 def read_object_unit(unit: WorkUnit, result: UnitResult) -> Iterator[Record | RecordError]:
     """The records of one unit of the object at `unit.path` (its public URL)."""
     try:
-        fs, key = open_filesystem(unit.path)
+        fs, key = scan_filesystem(unit.scan, unit.path)
     except UserError as e:
         raise FileReadError(unit.path, str(e)) from None
     try:
@@ -71,6 +87,8 @@ def read_object_unit(unit: WorkUnit, result: UnitResult) -> Iterator[Record | Re
     except FileReadError as e:
         raise FileReadError(unit.path, scrub(e.reason, unit.path)) from None
     except Exception as e:  # the store refused, the network failed: this unit's one line
+        if type(e).__name__ == "FileExpired":  # s3fs: replaced between two ranged reads of the unit
+            raise _changed(unit) from None
         reason = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())[:300]
         raise FileReadError(unit.path, scrub(f"cannot read the object ({type(e).__name__}: {reason})",
                                              unit.path)) from None

@@ -15,6 +15,7 @@ Objects in an object store are listed here and read by the workers, each opening
 from __future__ import annotations
 
 import os
+import uuid
 from asyncio import CancelledError
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -33,9 +34,11 @@ from agent.scan.cluster import resume
 from agent.scan.cluster.task import UnitResult
 from agent.scan.cluster.task import scan_unit
 from agent.scan.cluster.units import BYTES
+from agent.scan.cluster.units import MIN_PIECE
 from agent.scan.cluster.units import WorkUnit
 from agent.scan.cluster.units import is_table
 from agent.scan.cluster.units import plan_units
+from agent.scan.cluster.units import split_tail
 from agent.scan.formats.csv_ranges import start_is_known
 from agent.scan.formats.delta import table_of as delta_table_of
 from agent.scan.readers import Record
@@ -58,7 +61,7 @@ class FilePlan:
     st: os.stat_result
     head: str
     units: list[WorkUnit]
-    done: dict[str, resume.DoneUnit]  # recorded, in an earlier run or this one
+    done: dict[str, resume.DoneUnit]  # recorded, in an earlier run or this one (settle: of these units)
     waiting: dict[str, UnitResult] = field(default_factory=dict)  # returned, not yet recordable
     failed: dict[str, str] = field(default_factory=dict)  # unit key -> why its task failed
     sketch_parts: dict[str, tuple] = field(default_factory=dict)  # unit key -> (its sketch, number shift)
@@ -67,6 +70,13 @@ class FilePlan:
 
     def __post_init__(self) -> None:
         self.result = FileResult(str(self.path))
+        self.settle(self.units)
+
+    def settle(self, units: list[WorkUnit]) -> None:
+        """Run as `units`: the marks of an earlier run count where they name one of them."""
+        keys = {u.key for u in units}
+        self.units = units
+        self.done = {k: v for k, v in self.done.items() if k in keys}
         self.resumed = bool(self.done)
 
     @property
@@ -98,6 +108,8 @@ class ClusterScan:
         self.reruns = 0  # CSV ranges run again from their true start
         self._running = None  # the as_completed of this run's futures (reruns join it)
         self.units_by_task: dict[str, WorkUnit] = {}  # task key -> its unit
+        self.scan_id = uuid.uuid4().hex  # names this run to the workers (one filesystem per scan each)
+        self.tail_min_piece = MIN_PIECE  # smallest piece of a unit at the scan's end (units.split_tail)
 
     # -- planning --
 
@@ -123,8 +135,7 @@ class ClusterScan:
             self.scanner._store_error(path, root, result)
             return result
         units = plan_units(path, st.st_size, self.range_bytes)
-        done = resume.recorded(self.scanner.store, str(path), st, head, version)
-        return FilePlan(path, root, st, head, units, {k: v for k, v in done.items() if k in {u.key for u in units}})
+        return FilePlan(path, root, st, head, units, resume.recorded(self.scanner.store, str(path), st, head, version))
 
     def _plan_objects(self, url: str, version: int, local: list[str]) -> Iterator[FilePlan | FileResult]:
         """The objects under `url`, listed here and planned for the workers (which open them
@@ -164,10 +175,10 @@ class ClusterScan:
                 yield unchanged
                 continue
             st = remote._stat(obj.size, obj.mtime_ns)
-            units = plan_units(obj.url, obj.size, self.range_bytes, source=lambda key=obj.key: fs.open(key, "rb"))
-            done = resume.recorded(self.scanner.store, obj.url, st, identity, version)
+            units = [replace(u, tag=obj.tag, scan=self.scan_id) for u in  # every unit reads the version listed here
+                     plan_units(obj.url, obj.size, self.range_bytes, source=lambda key=obj.key: fs.open(key, "rb"))]
             yield FilePlan(obj.url, root, st, identity, units,
-                           {k: v for k, v in done.items() if k in {u.key for u in units}})
+                           resume.recorded(self.scanner.store, obj.url, st, identity, version))
 
     def _walk(self, paths: list[Path | str]) -> Iterator[tuple[Path, Path] | FileResult | str]:
         """(file, root) for local files; FileResult for what cannot be scanned; the URL or Delta
@@ -218,6 +229,7 @@ class ClusterScan:
                 else:
                     plans[str(planned.path)] = planned
                     order.append(str(planned.path))
+        self._split_tail(plans)
         pending = [u for p in plans.values() for u in p.units if u.key not in p.done]
         self.progress.tasks_total = len(pending)
         self.submitted = len(pending)
@@ -258,6 +270,18 @@ class ClusterScan:
                 yield scan_delta(self.scanner, table, root, remote=True)
             else:
                 yield self.scanner.scan_file(Path(target), Path(target).parent)
+
+    def _split_tail(self, plans: dict[str, FilePlan]) -> None:
+        """Cut the scan's last units smaller (units.split_tail) for the workers there are now.
+        Planned over every unit of every file, recorded or not, so the cut does not depend on what
+        an interrupted run recorded."""
+        workers = sum(self.client.nthreads().values())
+        everything = [u for p in plans.values() for u in p.units]
+        by_file: dict[str, list[WorkUnit]] = {}
+        for unit in split_tail(everything, workers, self.tail_min_piece):
+            by_file.setdefault(unit.path, []).append(unit)
+        for name, plan in plans.items():
+            plan.settle(by_file[name])
 
     def _rerun(self, unit: WorkUnit) -> None:
         """Run `unit` again (a CSV range from the row start the range before it ended at)."""
@@ -306,9 +330,10 @@ class ClusterScan:
         result.records += unit.records
         result.bad_records += unit.bad_records
         rows = []
-        output_index = self.scanner.output_index
+        # the outputs of all the unit's matches described at once: one query per unit, not one
+        # per matched record (the store's round trips were most of the client's CPU)
+        infos = self.scanner.output_index.describe({m.output_id for found in unit.matches for m in found[3]})
         for number, sha256, end, matches, spans in unit.matches:
-            infos = output_index.describe({m.output_id for m in matches})
             row = finding_row(name, Record(number + shift, [], end, sha256=sha256), matches, infos)
             if row is not None:
                 row["spans"] = known_spans(spans, set(row["output_ids"]))

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from agent.scan.cluster.units import plan_units
+from agent.scan.cluster.units import split_tail
 from agent.scan.walk import iter_files
 from agent.store.models import DatasetFile
 from agent.store.models import ReuseFinding
@@ -60,6 +61,9 @@ def make_tree(root: Path, texts: list[str], big_records: int = 1500) -> Path:
         for i in range(30):
             f.write(json.dumps({"text": texts[i % len(texts)] if i % 4 == 0 else answer(50_000 + i, 20)}) + "\n")
     (root / "notes.txt").write_text(texts[0] + "\n\n" + answer(60_000) + "\n")
+    with (root / "sub" / "zz.jsonl").open("w") as f:  # last in the walk: its ranges are the scan's tail
+        for i in range(120):
+            f.write(json.dumps({"text": texts[i % len(texts)] if i % 7 == 0 else answer(80_000 + i, 40)}) + "\n")
     return root
 
 
@@ -90,15 +94,27 @@ def file_states(store, root: Path) -> list[tuple]:
                    r.index_generation) for r in rows)
 
 
-def units_left(store, root: Path, range_bytes: int) -> int:
+TAIL_MIN_PIECE = RANGE_BYTES // 8  # the tests' scans cut their last units in pieces this small at least
+
+
+def planned_units(root: Path, range_bytes: int = RANGE_BYTES, workers: int = 2,
+                  min_piece: int = TAIL_MIN_PIECE) -> list:
+    """Every unit a cluster scan of `root` plans on `workers` workers, tail pieces included."""
+    units = [u for path in iter_files(root) for u in plan_units(path, path.stat().st_size, range_bytes)]
+    return split_tail(units, workers, min_piece)
+
+
+def units_left(store, root: Path, range_bytes: int = RANGE_BYTES, workers: int = 2,
+               min_piece: int = TAIL_MIN_PIECE) -> int:
     """Units a scan of `root` started now must run: every unit of a file not completed, less the
     units marked as recorded (a completed file is unchanged: none of its units run)."""
     left = 0
     with store.session() as s:
-        for path in iter_files(root):
-            row = s.scalars(select(DatasetFile).where(DatasetFile.path == str(path))).first()
+        for unit in planned_units(root, range_bytes, workers, min_piece):
+            row = s.scalars(select(DatasetFile).where(DatasetFile.path == unit.path)).first()
             if row is not None and row.state == "ok" and row.index_generation != -1:
                 continue
-            marks = s.scalars(select(ScanUnit.unit).where(ScanUnit.path == str(path))).all()
-            left += len(plan_units(path, path.stat().st_size, range_bytes)) - len(marks)
+            marked = s.scalars(select(ScanUnit.unit).where(ScanUnit.path == unit.path,
+                                                           ScanUnit.unit == unit.key)).first()
+            left += marked is None
     return left

@@ -30,11 +30,26 @@ def test_an_unreachable_scheduler_is_a_user_error():
                 pass
 
 
-def test_a_local_cluster_of_processes_is_started_and_stopped():
-    with cluster_client(None, 1) as (client, local):
-        assert local
-        info = client.scheduler_info()["workers"]
-        assert len(info) == 1
-        pids = client.run(__import__("os").getpid)
-        assert list(pids.values())[0] != __import__("os").getpid()  # a process of its own
+def test_a_local_cluster_of_processes_is_started_and_stopped(recwarn):
+    import dask
+
+    from agent.scan.cluster.connect import LOCAL_CONFIG
+
+    with socket.socket() as taken:  # the port Dask's HTTP server wants: another Dask may hold it
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            taken.bind(("", 8787))
+            taken.listen()
+        except OSError:  # held already: the case itself
+            pass
+        with cluster_client(None, 1) as (client, local):
+            assert local
+            assert not [w for w in recwarn if "8787" in str(w.message)]  # no warning on the user's stderr
+            # the workers run with the settings that keep Dask's own periodic work small
+            got = client.run(lambda: {k: dask.config.get(k) for k in LOCAL_CONFIG})
+            assert list(got.values()) == [LOCAL_CONFIG]
+            info = client.scheduler_info()["workers"]
+            assert len(info) == 1
+            pids = client.run(__import__("os").getpid)
+            assert list(pids.values())[0] != __import__("os").getpid()  # a process of its own
     assert client.status == "closed"

@@ -21,12 +21,12 @@ from sqlalchemy import select
 
 distributed = pytest.importorskip("distributed")
 
-from agent.scan.cluster.units import plan_units  # noqa: E402
-from agent.scan.walk import iter_files  # noqa: E402
+from agent.scan.cluster.units import MIN_PIECE  # noqa: E402
 from agent.store.models import ScanUnit  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 from tests.conftest import aiaudit_command  # noqa: E402
 from tests.scan.cluster.conftest import findings  # noqa: E402
+from tests.scan.cluster.conftest import planned_units  # noqa: E402
 from tests.scan.cluster.conftest import units_left  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
@@ -169,12 +169,12 @@ def test_a_client_killed_mid_scan_resumes_where_it_recorded(big_lake, dask_proce
     assert scan.poll() is None, "the scan ended before it could be interrupted"
     scan.send_signal(signal.SIGKILL)
     scan.wait(timeout=30)
-    left = units_left(store, on_cluster, 1 << 20)
+    left = units_left(store, on_cluster, 1 << 20, min_piece=MIN_PIECE)  # the command's own pieces
     again = _scan(tmp_path, url, "--cluster", dask_processes.address, str(on_cluster))
     assert again.returncode == 1, again.stderr
     done = [line for line in again.stderr.splitlines() if line.startswith("cluster: ")][-1]
     submitted = int(done.split()[1].split("/")[1])
-    total = sum(len(plan_units(p, p.stat().st_size, 1 << 20)) for p in iter_files(on_cluster))
+    total = len(planned_units(on_cluster, 1 << 20, min_piece=MIN_PIECE))
     assert 0 < submitted == left < total  # what was left, and only that
     assert findings(store, on_cluster) == findings(store, local)
 

@@ -6,6 +6,7 @@ credential is in what the client sends the workers."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -84,7 +85,7 @@ def test_objects_are_read_by_the_workers_and_found_as_a_local_copy_is(s3_cluster
     assert run.submitted > 40 and run.reruns >= 1  # split like the local files, CSV guesses checked
     expected = _rows(store, str(local) + "/")
     assert expected and _rows(store, f"s3://{bucket}/lake/") == expected
-    assert {r.state for r in results} == {"scanned"} and len(results) == 6
+    assert {r.state for r in results} == {"scanned"} and len(results) == 7
     assert all(SECRET_KEY not in repr(unit) for unit in run.units_by_task.values())
 
     again = list(ClusterScan(Scanner(store, output_index), client, range_bytes=RANGE_BYTES).scan_paths(
@@ -101,3 +102,68 @@ def test_an_object_that_cannot_be_read_is_one_line_without_secrets(s3_cluster, t
     with pytest.raises(FileReadError) as raised:
         list(read_unit(WorkUnit(url, WHOLE, nbytes=10, file_size=10), result))
     assert "cannot read the object" in raised.value.reason and SECRET_KEY not in raised.value.reason
+
+
+def _jsonl(texts: list[str], seed: int, records: int = 400) -> bytes:
+    return "".join(json.dumps({"id": i, "text": texts[i % len(texts)] if i % 5 == 0 else answer(seed + i, 40)}) + "\n"
+                   for i in range(records)).encode()
+
+
+@pytest.mark.parametrize("versioned", [False, True], ids=["plain-bucket", "versioned-bucket"])
+def test_a_unit_reads_the_version_listed_or_fails_as_changed(s3_cluster, versioned):
+    from fsspec.asyn import sync
+
+    from agent.scan.sources import list_objects
+    from agent.scan.sources import open_filesystem
+
+    server, _client = s3_cluster
+    bucket = f"b{os.urandom(4).hex()}"
+    server.make_bucket(bucket)
+    writer = server.fs()
+    if versioned:  # a HEAD then gives a VersionId, which the listing does not: the tag is still the ETag
+        sync(writer.loop, writer._call_s3, "put_bucket_versioning", Bucket=bucket,
+             VersioningConfiguration={"Status": "Enabled"})
+    texts = [answer(i) for i in range(5)]
+    writer.pipe(f"{bucket}/d.jsonl", _jsonl(texts, 1000))
+    fs, base = open_filesystem(f"s3://{bucket}/d.jsonl")
+    (obj,) = list_objects(fs, base)
+    assert obj.tag
+    units = [WorkUnit(obj.url, WHOLE, nbytes=obj.size, file_size=obj.size, tag=obj.tag),
+             WorkUnit(obj.url, "bytes", 100, 5000, nbytes=4900, file_size=obj.size, tag=obj.tag)]
+    for unit in units:
+        assert sum(1 for _ in read_unit(unit, UnitResult(obj.url, unit.key, local_numbers=False))) >= 10
+    writer.pipe(f"{bucket}/d.jsonl", _jsonl(texts, 9000))  # replaced after the listing
+    for unit in units:
+        with pytest.raises(FileReadError) as raised:
+            list(read_unit(unit, UnitResult(obj.url, unit.key, local_numbers=False)))
+        assert raised.value.reason.startswith("changed while scanning")
+
+
+def test_an_object_replaced_mid_scan_is_an_error_and_never_mixes_versions(s3_cluster, sqlite_url, tmp_path):
+    server, client = s3_cluster
+    store = open_store(sqlite_url)
+    texts = [answer(i) for i in range(15)]
+    add_outputs(store, texts)
+    bucket = f"b{os.urandom(4).hex()}"
+    server.make_bucket(bucket)
+    writer = server.fs()
+    old, new = _jsonl(texts, 1000, 3000), _jsonl(texts[::-1], 5000, 3000)
+    writer.pipe(f"{bucket}/d.jsonl", old)
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    output_index.sync()
+    install_index(client, output_index, shared=True)
+    errors: list[str] = []
+
+    def replace_after_the_first(state, unit):
+        if state.tasks_done == 1:
+            writer.pipe(f"{bucket}/d.jsonl", new)
+
+    run = ClusterScan(Scanner(store, output_index, on_error=errors.append), client, range_bytes=RANGE_BYTES,
+                      on_unit=replace_after_the_first)
+    (result,) = list(run.scan_paths([f"s3://{bucket}/d.jsonl"]))
+    assert run.submitted > 10 and result.state == "error"
+    assert any(line.startswith(f"s3://{bucket}/d.jsonl: changed while scanning") for line in errors)
+    old_records = {hashlib.sha256(line).hexdigest() for line in old.splitlines()}
+    with store.session() as s:
+        recorded = s.scalars(select(ReuseFinding.record_sha256).where(ReuseFinding.path.startswith("s3://"))).all()
+    assert recorded and set(recorded) <= old_records  # what was recorded is of the version listed

@@ -18,14 +18,14 @@ distributed = pytest.importorskip("distributed")
 from agent.reuse.outputs import SyncedOutputIndex  # noqa: E402
 from agent.scan.cluster.connect import install_index  # noqa: E402
 from agent.scan.cluster.run import ClusterScan  # noqa: E402
-from agent.scan.cluster.units import plan_units  # noqa: E402
 from agent.scan.scan import Scanner  # noqa: E402
-from agent.scan.walk import iter_files  # noqa: E402
 from agent.store.models import ReuseFinding  # noqa: E402
 from agent.store.models import ScanUnit  # noqa: E402
 from tests.scan.cluster.conftest import RANGE_BYTES  # noqa: E402
+from tests.scan.cluster.conftest import TAIL_MIN_PIECE  # noqa: E402
 from tests.scan.cluster.conftest import file_states  # noqa: E402
 from tests.scan.cluster.conftest import findings  # noqa: E402
+from tests.scan.cluster.conftest import planned_units  # noqa: E402
 from tests.scan.cluster.conftest import units_left  # noqa: E402
 from tests.scan.conftest import add_outputs  # noqa: E402
 from tests.scan.conftest import answer  # noqa: E402
@@ -49,8 +49,12 @@ def _local_scan(store, output_index, root):
 def _cluster_scan(store, output_index, client, root, *, shared=True, on_unit=None, errors=None):
     scanner = Scanner(store, output_index, on_error=(errors.append if errors is not None else lambda line: None))
     output_index.sync()
+    # both workers (one killed by an earlier test comes back): the tail is cut for the workers
+    # there are, and the tests plan it for two (conftest.planned_units)
+    client.wait_for_workers(2, timeout=60)
     install_index(client, output_index, shared=shared)
     run = ClusterScan(scanner, client, range_bytes=RANGE_BYTES, on_unit=on_unit)
+    run.tail_min_piece = TAIL_MIN_PIECE  # the scan's last units are cut in pieces, as big scans' are
     return run, list(run.scan_paths([root]))
 
 
@@ -66,6 +70,8 @@ def test_findings_and_file_states_equal_a_local_scan(lake, client, tmp_path, sha
     assert file_states(store, on_cluster) == file_states(store, local)
     assert run.submitted > 40  # the big JSONL file went out in byte ranges, the Parquet file in row groups
     assert run.reruns >= 1  # a CSV range guessed a start inside a quoted field and was read again
+    pieces = [u for u in run.units_by_task.values() if u.kind == "bytes" and u.nbytes < RANGE_BYTES // 2]
+    assert len(pieces) >= 4  # the tail was cut smaller (units.split_tail), and found the same
     assert sorted(r.records for r in results) == sorted(r.records for r in local_results)
     assert sum(len(r.findings) for r in results) == len(expected)
     # malformed records are named with their line numbers in the whole file, as a local scan names them
@@ -132,8 +138,8 @@ def test_an_interrupted_client_resumes_without_the_units_it_recorded(lake, clien
 
     with pytest.raises(Interrupted):
         _cluster_scan(store, output_index, client, on_cluster, on_unit=stop_after_ten)
-    total = sum(len(plan_units(p, p.stat().st_size, RANGE_BYTES)) for p in iter_files(on_cluster))
-    left = units_left(store, on_cluster, RANGE_BYTES)
+    total = len(planned_units(on_cluster))
+    left = units_left(store, on_cluster)
     # units are recorded as they come back, not at the end; how many of the first ten depends on
     # the order they finish in (a byte range waits for the one before it: 3 of 10 seen under load)
     assert left < total

@@ -64,3 +64,41 @@ def test_tables_are_cut_at_nominal_offsets_like_jsonl(tmp_path, name):
     assert [(u.kind, u.start, u.end) for u in units] == [(BYTES, 0, 4 << 20), (BYTES, 4 << 20, 8 << 20),
                                                          (BYTES, 8 << 20, 10 << 20)]
     assert all(u.exact_start is None for u in units)
+
+
+names = st.sampled_from(["a.jsonl", "b.jsonl", "c.csv", "d.jsonl.gz", "e.parquet", "f.txt"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(files=st.lists(st.tuples(names, st.integers(0, 10**9)), min_size=1, max_size=8),
+       range_bytes=st.integers(1 << 20, 1 << 28), workers=st.integers(1, 6))
+def test_the_tail_split_covers_each_file_once_in_order(files, range_bytes, workers):
+    from agent.scan.cluster.units import TAIL_PIECES
+    from agent.scan.cluster.units import TAIL_UNITS_PER_WORKER
+    from agent.scan.cluster.units import split_tail
+
+    units = [u for i, (name, size) in enumerate(files)
+             for u in plan_units(f"/d/{i}-{name}", size, range_bytes) if not name.endswith(".parquet")]
+    split = split_tail(units, workers)
+    assert split == split_tail(units, workers)  # the same scan on the same cluster: the same keys
+    assert split[: max(0, len(units) - TAIL_UNITS_PER_WORKER * workers)] == \
+        units[: max(0, len(units) - TAIL_UNITS_PER_WORKER * workers)]
+    for path in {u.path for u in units}:
+        before = [u for u in units if u.path == path]
+        after = [u for u in split if u.path == path]
+        size = before[0].file_size
+        if after == before:
+            continue
+        assert workers >= 2 and path.endswith(".jsonl")
+        assert all(u.kind == BYTES and u.file_size == size and u.nbytes == u.end - u.start > 0 for u in after)
+        assert after[0].start == (before[0].start if before[0].kind == BYTES else 0)
+        assert after[-1].end == (before[-1].end if before[-1].kind == BYTES else size)
+        assert all(a.end == b.start for a, b in zip(after, after[1:]))
+        assert len({u.key for u in after}) == len(after) <= len(before) * TAIL_PIECES
+
+
+def test_one_worker_gets_the_units_as_planned():
+    from agent.scan.cluster.units import split_tail
+
+    units = plan_units("/d/a.jsonl", 40 << 20, 8 << 20)
+    assert split_tail(units, 1) == units and len(split_tail(units, 2)) == len(units) + 2 * 2 * 3
