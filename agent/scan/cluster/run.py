@@ -179,6 +179,9 @@ class ClusterScan:
                      plan_units(obj.url, obj.size, self.range_bytes, source=lambda key=obj.key: fs.open(key, "rb"))]
             yield FilePlan(obj.url, root, st, identity, units,
                            resume.recorded(self.scanner.store, obj.url, st, identity, version))
+        # as a local scan does (agent.scan.remote.scan_url): what is no longer listed is gone
+        listed = {o.url for o in objects} | {public_url(fs.unstrip_protocol(t)) for t in tables}
+        self.scanner.forget_missing(root, listed, exists=lambda _url: False)
 
     def _walk(self, paths: list[Path | str]) -> Iterator[tuple[Path, Path] | FileResult | str]:
         """(file, root) for local files; FileResult for what cannot be scanned; the URL or Delta
@@ -192,14 +195,17 @@ class ClusterScan:
                 yield self.scanner._file_error(FileResult(str(root)), f"{root}: {why}")
                 continue
             unlisted: list[str] = []
+            seen: set[str] = set()
             base = root if root.is_dir() else root.parent
             for path in iter_files(root, unlisted):
                 yield from self.scanner._unlisted(unlisted)
+                seen.add(str(path))
                 if delta_table_of(path, base) is not None:
                     yield str(path)
                 else:
                     yield path, base
             yield from self.scanner._unlisted(unlisted)
+            self.scanner.forget_missing(root, seen)  # as a local scan does: deleted files are gone
 
     # -- running --
 

@@ -81,13 +81,25 @@ def test_findings_and_file_states_equal_a_local_scan(lake, client, tmp_path, sha
         assert s.scalar(select(func.count()).select_from(ScanUnit)) == 0  # marks dropped once complete
 
 
-def test_a_second_cluster_scan_reads_nothing_and_adds_nothing(lake, client, tmp_path):
-    store, _texts, _local, on_cluster = lake
+def test_a_second_cluster_scan_reads_nothing_adds_nothing_and_marks_deleted_files_gone(lake, client, tmp_path):
+    store, _texts, local, on_cluster = lake
     output_index = SyncedOutputIndex(store, tmp_path / "index")
     _cluster_scan(store, output_index, client, on_cluster)
     before = findings(store, on_cluster)
     run, results = _cluster_scan(store, output_index, client, on_cluster)
     assert run.submitted == 0 and {r.state for r in results} == {"unchanged"}
+    assert findings(store, on_cluster) == before
+
+    # a file deleted since is marked gone, as a local scan marks it; its findings stay
+    _local_scan(store, output_index, local)
+    gone = sorted(on_cluster.rglob("*.jsonl"))[0].relative_to(on_cluster)
+    (on_cluster / gone).unlink()
+    (local / gone).unlink()
+    _cluster_scan(store, output_index, client, on_cluster)
+    _local_scan(store, output_index, local)
+    states = file_states(store, on_cluster)
+    assert [row[5] for row in states if row[0] == str(gone)] == ["gone"]
+    assert states == file_states(store, local)
     assert findings(store, on_cluster) == before
 
 
