@@ -118,6 +118,7 @@ def summarise(turns: list[dict]) -> dict:
         "throughput": sum(t["requests"] for t in turns) / sum(t["elapsed"] for t in turns),
         "p50_ms": pct(lat, 0.50) * 1000,
         "p99_ms": pct(lat, 0.99) * 1000,
+        "p999_ms": pct(lat, 0.999) * 1000,
         "ttfb_p50_ms": pct(ttfb, 0.50) * 1000,
         "requests": len(lat),
         "errors": sum(t["errors"] for t in turns),
@@ -214,6 +215,7 @@ def main() -> int:
         out[name] = summarise(results[name])
         out[name]["cpu_ms_per_call"] = 1000 * cpu[name] / max(1, out[name]["requests"])
         out[name]["writer_cpu_ms_per_call"] = 1000 * writer_cpu[name] / max(1, out[name]["requests"])
+        out[name]["proxy_cpu_ms_per_call"] = out[name]["cpu_ms_per_call"] - out[name]["writer_cpu_ms_per_call"]
     base = out["streaming"]
     for name in kinds:
         s = out[name]
