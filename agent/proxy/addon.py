@@ -27,6 +27,8 @@ from agent.proxy.hosts import HostListError
 from agent.proxy.journal import Journal
 from agent.proxy.snapshot import STREAM_TYPES
 from agent.proxy.snapshot import StreamTee
+from agent.proxy.snapshot import field_value
+from agent.proxy.snapshot import pretty_host
 from agent.proxy.snapshot import snapshot
 from agent.proxy.supervisor import WriterSupervisor
 
@@ -84,7 +86,7 @@ class AICapture:
             if self.host_list is None:
                 return
             req = flow.request
-            route = self.host_list.match(req.pretty_host, req.path, req.method)
+            route = self.host_list.match(pretty_host(req), req.path, req.method)
             if route is not None:
                 flow.metadata[ROUTE] = route
         except Exception:
@@ -102,8 +104,8 @@ class AICapture:
             # only after the response hook has journaled it. Another addon's stream transform
             # keeps working; the tee records what the vendor sent.
             existing = flow.response.stream
-            length = flow.response.headers.get("content-length", "")
-            content_type = flow.response.headers.get("content-type", "").lower()
+            length = field_value(flow.response.headers, b"content-length") or ""
+            content_type = (field_value(flow.response.headers, b"content-type") or "").lower()
             big = length.isdigit() and int(length) > self.cap
             if not (existing or route.stream or big or any(t in content_type for t in STREAM_TYPES)):
                 return
