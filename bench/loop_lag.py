@@ -32,11 +32,13 @@ class LoopLag:
         self.gc_pauses: list[tuple[float, float]] = []
         self._gc_started = 0.0
         self._task: asyncio.Task | None = None
+        self.tracked_at_start = 0
 
     def load(self, loader) -> None:
         loader.add_option("loop_lag_interval_ms", float, 5.0, "How often the lag probe asks to wake.")
 
     def running(self) -> None:
+        self.tracked_at_start = len(gc.get_objects())
         self._task = asyncio.get_running_loop().create_task(self._probe(ctx.options.loop_lag_interval_ms / 1000))
         gc.callbacks.append(self._on_gc)
         capture = ctx.master.addons.get("aicapture")
@@ -75,7 +77,8 @@ class LoopLag:
         path = os.environ.get("AIAUDIT_LOOP_LAG")
         if path:
             with open(path, "w") as f:
-                json.dump({"lags": self.lags, "gc2": self.gc_pauses,
+                json.dump({"lags": self.lags, "gc2": self.gc_pauses, "frozen": gc.get_freeze_count(),
+                           "tracked": [self.tracked_at_start, len(gc.get_objects())],
                            "hooks": {name: sorted(values)[-200:] + [sum(values), len(values)]
                                      for name, values in self.hooks.items()}}, f)
 
