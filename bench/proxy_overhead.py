@@ -188,9 +188,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def drain(journal_dir: Path, timeout: float = 120) -> None:
-    from agent.writer.fleet import journal_pending
+def journal_pending(journal_dir: Path) -> tuple[int, int]:
+    from agent.writer.fleet import journal_pending as pending
 
+    return pending(journal_dir)
+
+
+def drain(journal_dir: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while journal_pending(journal_dir)[0] and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -216,6 +220,7 @@ def main() -> int:
     kinds = ["bare", "streaming", "live"] + (["paused"] if args.paused else []) + (["idle"] if args.idle_writer else [])
     with_lag = [LAG] if args.lag else []
     windows: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
+    backlog: dict[str, list[float]] = {k: [] for k in kinds}
     results: dict[str, list[dict]] = {k: [] for k in kinds}
     cpu: dict[str, float] = {k: 0.0 for k in kinds}
     writer_cpu: dict[str, float] = {k: 0.0 for k in kinds}
@@ -257,6 +262,8 @@ def main() -> int:
                         if name == "idle" and writer:
                             set_writer_idle(writer, False)
                     if name in audited:
+                        # what the writer had not stored by the end of the turn: whether it keeps up
+                        backlog[name].append(journal_pending(work / "journal")[0] / max(1, results[name][-1]["requests"]))
                         drain(work / "journal")  # the writer's work for this turn is counted, and the next turn starts idle
                     cpu[name] += group_cpu(proxy.pid) - before
                     if writer and name in audited:
@@ -271,6 +278,7 @@ def main() -> int:
         out[name]["cpu_ms_per_call"] = 1000 * cpu[name] / max(1, out[name]["requests"])
         out[name]["writer_cpu_ms_per_call"] = 1000 * writer_cpu[name] / max(1, out[name]["requests"])
         out[name]["proxy_cpu_ms_per_call"] = out[name]["cpu_ms_per_call"] - out[name]["writer_cpu_ms_per_call"]
+        out[name]["unstored_at_turn_end"] = sum(backlog[name]) / len(backlog[name]) if backlog[name] else 0.0
         if args.lag:
             out[name] |= lag_summary(work / f"lag-{'live' if name in ('paused', 'idle') else name}.json", windows[name])
     base = out["streaming"]
@@ -302,6 +310,10 @@ def main() -> int:
           f"(target <= +5 ms)")
     print(f"of which the writer process: {live['writer_cpu_ms_per_call']:.2f} ms CPU per call (target <= 0.5 ms); "
           f"the mitmdump process {live['proxy_cpu_added_ms']:+.3f} ms per call over the streaming one (the hooks)")
+    for name in kinds:
+        if backlog[name]:
+            print(f"  {labels[name]:28} left unstored at the end of a turn: {100 * out[name]['unstored_at_turn_end']:.0f} % "
+                  "of the turn's calls (the writer drains the rest after it)")
     if args.lag:
         print("event-loop lag inside the turns (bench/loop_lag.py, 5 ms probe; its CPU is in the figures above):")
         for name in kinds:
