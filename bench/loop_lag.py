@@ -3,7 +3,8 @@
 A task asks to wake every `loop_lag_interval_ms` and records how much later than asked it woke:
 the time the loop was busy with something else (a hook, a TLS handshake, a garbage collection)
 or the process was not on a core. When the capture addon is loaded too, its hooks are timed one
-by one, so a stall of ours shows up by name; full garbage collections are timed as well. Lags
+by one (wall time, and the event-loop thread's CPU time, which leaves out time off the core but
+not collections the hook's allocations set off), so a stall of ours shows up by name; full garbage collections are timed as well. Lags
 and collections carry their time (time.monotonic, the same clock in every process) so that the
 bench can keep those inside its turns. On shutdown the figures go, as JSON, to the file named by
 AIAUDIT_LOOP_LAG (bench/proxy_overhead.py --lag reads them).
@@ -29,6 +30,7 @@ class LoopLag:
     def __init__(self) -> None:
         self.lags: list[tuple[float, float]] = []
         self.hooks: dict[str, list[float]] = {name: [] for name in _HOOKS}
+        self.hook_cpu: dict[str, float] = {name: 0.0 for name in _HOOKS}
         self.gc_pauses: list[tuple[float, float]] = []
         self._gc_started = 0.0
         self._task: asyncio.Task | None = None
@@ -44,7 +46,7 @@ class LoopLag:
         capture = ctx.master.addons.get("aicapture")
         if capture is not None:
             for name in _HOOKS:
-                setattr(capture, name, self._timed(getattr(capture, name), self.hooks[name]))
+                setattr(capture, name, self._timed(name, getattr(capture, name)))
 
     def _on_gc(self, phase: str, info: dict) -> None:
         if phase == "start":
@@ -52,14 +54,16 @@ class LoopLag:
         elif info.get("generation") == 2:
             self.gc_pauses.append((time.monotonic(), time.perf_counter() - self._gc_started))
 
-    @staticmethod
-    def _timed(hook, into: list[float]):
+    def _timed(self, name: str, hook):
+        into, cpu = self.hooks[name], self.hook_cpu
+
         def timed(flow) -> None:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             try:
                 hook(flow)
             finally:
                 into.append(time.perf_counter() - started)
+                cpu[name] += time.thread_time() - cpu_started
 
         return timed
 
@@ -80,7 +84,8 @@ class LoopLag:
                 json.dump({"lags": self.lags, "gc2": self.gc_pauses, "frozen": gc.get_freeze_count(),
                            "tracked": [self.tracked_at_start, len(gc.get_objects())],
                            "hooks": {name: sorted(values)[-200:] + [sum(values), len(values)]
-                                     for name, values in self.hooks.items()}}, f)
+                                     for name, values in self.hooks.items()},
+                           "hook_cpu": self.hook_cpu}, f)
 
 
 addons = [LoopLag()]

@@ -130,6 +130,7 @@ def lag_summary(path: Path, windows: list[tuple[float, float]]) -> dict:
         if count:
             out[f"hook_{name}_mean_us"] = 1e6 * total / count
             out[f"hook_{name}_max_ms"] = 1000 * max(slowest)
+            out[f"hook_{name}_cpu_us"] = 1e6 * data.get("hook_cpu", {}).get(name, float("nan")) / count
     return out
 
 
@@ -320,7 +321,8 @@ def main() -> int:
             s = out[name]
             if "lag_p99_ms" not in s:
                 continue
-            hooks = ", ".join(f"{hook} {s[f'hook_{hook}_mean_us']:.0f} us (max {s[f'hook_{hook}_max_ms']:.1f} ms)"
+            hooks = ", ".join(f"{hook} {s[f'hook_{hook}_mean_us']:.0f} us, CPU {s[f'hook_{hook}_cpu_us']:.0f} us "
+                              f"(max {s[f'hook_{hook}_max_ms']:.1f} ms)"
                               for hook in ("requestheaders", "responseheaders", "response") if f"hook_{hook}_mean_us" in s)
             print(f"  {labels[name]:28} p99 {s['lag_p99_ms']:.2f} ms, p99.9 {s['lag_p999_ms']:.2f} ms, "
                   f"max {s['lag_max_ms']:.1f} ms, {100 * s['lag_over_5ms']:.2f} % over 5 ms; full GCs {s['gc2_count']} "

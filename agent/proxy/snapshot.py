@@ -124,7 +124,7 @@ def snapshot(flow: http.HTTPFlow, route: Route, call_id: str, *, cap: int, extra
         status = resp.status_code
         resp_headers, _ = redact_header_fields(resp.headers.fields, extra_secret_headers)
         if tee is not None:
-            response_body, truncated, response_bytes = list(tee.chunks), tee.truncated, tee.seen
+            response_body, truncated, response_bytes = tee.chunks, tee.truncated, tee.seen
         else:
             body = resp.raw_content or b""
             response_body = [memoryview(body)[:cap]] if len(body) > cap else [body]
