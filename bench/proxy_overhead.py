@@ -211,6 +211,7 @@ def main() -> int:
                         help="load bench/loop_lag.py into every mitmdump and report event-loop lag (costs CPU)")
     parser.add_argument("--idle-writer", action="store_true",
                         help="also a diagnostic turn with the writer's threads at SCHED_IDLE")
+    parser.add_argument("--skip-bare", action="store_true", help="leave out the bare turn (more turns for the rest)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
 
@@ -218,7 +219,7 @@ def main() -> int:
     config = work / "aiaudit.yaml"
     config.write_text(f"database_url: sqlite:///{work / 'audit.db'}\ncapture:\n  journal_dir: {work / 'journal'}\n")
     env = {"AIAUDIT_CONFIG": str(config), "PYTHONPATH": str(REPO)}
-    kinds = ["bare", "streaming", "live"] + (["paused"] if args.paused else []) + (["idle"] if args.idle_writer else [])
+    kinds = ([] if args.skip_bare else ["bare"]) + ["streaming", "live"] + (["paused"] if args.paused else []) + (["idle"] if args.idle_writer else [])
     with_lag = [LAG] if args.lag else []
     windows: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
     backlog: dict[str, list[float]] = {k: [] for k in kinds}
