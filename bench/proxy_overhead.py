@@ -123,7 +123,7 @@ def lag_summary(path: Path, windows: list[tuple[float, float]]) -> dict:
     out = {"lag_p99_ms": pct(inside, 0.99) * 1000, "lag_p999_ms": pct(inside, 0.999) * 1000,
            "lag_max_ms": max(inside, default=float("nan")) * 1000,
            "lag_over_5ms": sum(lag > 0.005 for lag in inside) / max(1, len(inside)),
-           "gc2_count": len(gc2), "gc2_max_ms": max(gc2, default=0.0) * 1000,
+           "gc2_count": len(gc2), "gc2_max_ms": max(gc2, default=0.0) * 1000, "gc2_total_ms": sum(gc2) * 1000,
            "gc_tracked": data.get("tracked"), "gc_frozen": data.get("frozen")}
     for name, values in data["hooks"].items():
         *slowest, total, count = values
@@ -327,7 +327,7 @@ def main() -> int:
                               for hook in ("requestheaders", "responseheaders", "response") if f"hook_{hook}_mean_us" in s)
             print(f"  {labels[name]:28} p99 {s['lag_p99_ms']:.2f} ms, p99.9 {s['lag_p999_ms']:.2f} ms, "
                   f"max {s['lag_max_ms']:.1f} ms, {100 * s['lag_over_5ms']:.2f} % over 5 ms; full GCs {s['gc2_count']} "
-                  f"(max {s['gc2_max_ms']:.1f} ms; objects tracked at start/end {s['gc_tracked']}, frozen {s['gc_frozen']})"
+                  f"(max {s['gc2_max_ms']:.1f} ms, all {s['gc2_total_ms']:.0f} ms; objects tracked at start/end {s['gc_tracked']}, frozen {s['gc_frozen']})"
                   + (f"; hooks (all turns): {hooks}" if hooks else ""))
     if args.paused or args.idle_writer:
         print("* diagnostic only: the writer's work is still counted in its CPU (it drains after the turn)")
