@@ -2,19 +2,25 @@
 
 Three mitmdumps in rotating turns against the local stand-in vendor, 4 concurrent clients, chat
 completions with 4 KB prompts and answers of about 1 KB, one call in three streamed:
-- bare: mitmdump as installed (it buffers an event stream until it is complete);
+- bare: mitmdump as installed (it buffers an event stream until it is complete; the stand-in's
+  route addon, loaded into every mitmdump here, is told not to stream for it);
 - streaming: bare plus bench/stream_events.py, which streams event streams unbuffered as aiaudit
   must (never delaying a byte): the baseline, since streaming costs mitmproxy itself;
 - aiaudit: the capture addon with its writer process live.
 For each: requests/s, p50 and p99, the first SSE byte, and CPU per call of the whole process group
 (mitmdump plus, for aiaudit, its writer), read from /proc after the writer has drained the turn's
-calls. The headline is aiaudit against the streaming baseline. `--paused` adds a diagnostic turn
-with the writer stopped (SIGSTOP) during the turn, which isolates what the hooks add.
+calls; the mitmdump process's own share and the writer's are printed apart. The headline is
+aiaudit against the streaming baseline. Diagnostic turns: `--paused` stops the writer (SIGSTOP)
+during the turn, which isolates what the hooks add; `--idle-writer` puts its threads at
+SCHED_IDLE instead of nice 19. `--lag` loads bench/loop_lag.py into every mitmdump: event-loop lag,
+full-GC pauses and the capture hooks' own times inside mitmdump (the probe costs CPU of its own).
+After each audited turn the bench notes how much of it the writer had not yet stored.
 
 The clients and the stand-in share the same cores, so wall-clock figures move with the machine's
 load; CPU seconds per call are the robust figure.
 
-    python bench/proxy_overhead.py [--turns 4] [--seconds 8] [--clients 4] [--paused]
+    python bench/proxy_overhead.py [--turns 4] [--seconds 8] [--clients 4] [--paused] [--idle-writer]
+                                   [--lag] [--skip-bare]
 
 Targets (issue #12): aiaudit's group CPU per call <= 1.10 x the streaming baseline's, throughput
 >= 0.97 of it, p99 within +5 ms.
