@@ -13,17 +13,21 @@ import threading
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# every pair of digits, indexed by the 10 bits they encode; an id is 13 pairs
+_PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]
+_PAIR_SHIFTS = tuple(range(120, -1, -10))
 _lock = threading.Lock()
 _last_ms = -1
 _last_rand = 0
 
 
 def _encode(value: int) -> str:
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    """The low 130 bits of `value` as 26 base32 digits, most significant first.
+
+    Ten bits at a time from a table of digit pairs: half the cost of five bits at a time (the
+    proxy makes an id per captured call, on its event loop)."""
+    pairs = _PAIRS
+    return "".join([pairs[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 def new_id(now: float | None = None) -> str:

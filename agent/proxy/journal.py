@@ -90,7 +90,7 @@ class Journal:
         """Append one record; False when the byte cap is reached (the caller counts the drop)."""
         if self.readonly:
             raise PermissionError("journal opened read-only")
-        length = sum(len(p) for p in parts)
+        length = sum(map(len, parts))
         if length > MAX_FRAME:
             return False
         frame_len = _FRAME.size + length

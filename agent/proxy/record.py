@@ -17,6 +17,9 @@ from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.hosts import Route
 
 _HEADER_LEN = struct.Struct(">I")
+# One encoder for every record: `json.dumps` with options builds a new one per call, and a record
+# (plain data built by `snapshot`) cannot be circular, so the check for that is skipped.
+_HEADER_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +40,8 @@ class CapturedExchange:
 def encode_parts(ex: CapturedExchange, request_body: Sequence[bytes | memoryview],
                  response_body: Sequence[bytes | memoryview]) -> list[bytes | memoryview]:
     """The payload as a list of buffers (for writev); bodies are passed as the chunks they are."""
-    req_len = sum(len(b) for b in request_body)
-    resp_len = sum(len(b) for b in response_body)
+    req_len = sum(map(len, request_body))
+    resp_len = sum(map(len, response_body))
     r, q, p = ex.route, ex.request, ex.response
     header = {
         "v": 1,
@@ -50,7 +53,7 @@ def encode_parts(ex: CapturedExchange, request_body: Sequence[bytes | memoryview
         "t": ex.finished,
         "bytes": [ex.request_bytes, ex.response_bytes],
     }
-    head = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    head = _HEADER_JSON.encode(header).encode("utf-8")
     return [_HEADER_LEN.pack(len(head)), head, *request_body, *response_body]
 
 

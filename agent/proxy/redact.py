@@ -77,6 +77,27 @@ def _redact_websocket_protocol(value: str) -> str:
     return ", ".join(kept)
 
 
+def _redact_value(lowered: str, value: str) -> tuple[str, Credential | None]:
+    """The value of a header whose (lower-case) name is a secret header or a WebSocket protocol."""
+    if lowered == "sec-websocket-protocol":
+        return _redact_websocket_protocol(value), None
+    kind = _SECRET_HEADERS[lowered]
+    if kind == "authorization":
+        return _redact_authorization(value)
+    if kind is not None and value.strip():
+        return REDACTED, Credential(kind, _digest(value.strip()))
+    return REDACTED, None
+
+
+def _better(found: Credential | None, best: Credential | None) -> Credential | None:
+    if found and (best is None or _KIND_RANK[found.kind] < _KIND_RANK[best.kind]):
+        return found
+    return best
+
+
+_INSPECTED = frozenset(_SECRET_HEADERS) | {"sec-websocket-protocol"}
+
+
 def redact_headers(
     headers: Iterable[tuple[str, str]], extra_names: Collection[str] = ()
 ) -> tuple[tuple[tuple[str, str], ...], Credential | None]:
@@ -89,20 +110,46 @@ def redact_headers(
     best: Credential | None = None
     for name, value in headers:
         lowered = name.lower()
-        if lowered in _SECRET_HEADERS:
-            kind = _SECRET_HEADERS[lowered]
-            credential: Credential | None = None
-            if kind == "authorization":
-                value, credential = _redact_authorization(value)
-            else:
-                if kind is not None and value.strip():
-                    credential = Credential(kind, _digest(value.strip()))
-                value = REDACTED
-            if credential and (best is None or _KIND_RANK[credential.kind] < _KIND_RANK[best.kind]):
-                best = credential
-        elif lowered == "sec-websocket-protocol":
-            value = _redact_websocket_protocol(value)
+        if lowered in _INSPECTED:
+            value, credential = _redact_value(lowered, value)
+            best = _better(credential, best)
         elif lowered in extra:
+            value = REDACTED
+        out.append((name, value))
+    return tuple(out), best
+
+
+# Header names as they arrive (bytes, in the client's spelling) -> (name, lower-case name). Clients
+# send the same few dozen names on every call; decoding and lower-casing each of them per call
+# was a fifth of the hook's redaction time. Bounded: a client inventing names cannot grow it.
+_NAMES: dict[bytes, tuple[str, str]] = {}
+_NAMES_MAX = 2048
+
+
+def _names(raw: bytes) -> tuple[str, str]:
+    found = _NAMES.get(raw)
+    if found is None:
+        if len(_NAMES) >= _NAMES_MAX:
+            _NAMES.clear()
+        name = raw.decode("latin-1")
+        found = _NAMES[raw] = (name, name.lower())
+    return found
+
+
+def redact_header_fields(
+    fields: Iterable[tuple[bytes, bytes]], extra_names: frozenset[str] = frozenset()
+) -> tuple[tuple[tuple[str, str], ...], Credential | None]:
+    """`redact_headers` for header fields as mitmproxy holds them (latin-1 bytes pairs), with
+    `extra_names` already in lower case: the same result, without decoding known names again."""
+    out: list[tuple[str, str]] = []
+    best: Credential | None = None
+    for raw_name, raw_value in fields:
+        name, lowered = _NAMES.get(raw_name) or _names(raw_name)
+        value = raw_value.decode("latin-1")
+        if lowered in _INSPECTED:
+            value, credential = _redact_value(lowered, value)
+            best = _better(credential, best)
+        elif lowered in extra_names:
             value = REDACTED
         out.append((name, value))
     return tuple(out), best

@@ -20,7 +20,7 @@ from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.hosts import Route
 from agent.proxy.record import CapturedExchange
 from agent.proxy.record import encode_parts
-from agent.proxy.redact import redact_headers
+from agent.proxy.redact import redact_header_fields
 from agent.proxy.redact import redact_url
 from agent.proxy.redact import scrub_text
 
@@ -42,21 +42,20 @@ class StreamTee:
     truncated: bool = False
 
     def __call__(self, chunk: bytes) -> bytes:
-        self.seen += len(chunk)
-        self._keep(chunk)
-        if self.on_complete is not None and self.expected_length is not None and self.seen >= self.expected_length:
-            done, self.on_complete = self.on_complete, None
-            done()
-        return chunk if self.inner is None else self.inner(chunk)
-
-    def _keep(self, chunk: bytes) -> None:
+        # Runs once per chunk the vendor sends (dozens per streamed answer), before the chunk goes
+        # on to the client: one function, no helper calls.
         n = len(chunk)
+        self.seen += n
         if n and not self.truncated:
             if self.size + n <= self.cap:
                 self.chunks.append(chunk)
                 self.size += n
             else:
                 self.truncated = True
+        if self.on_complete is not None and self.expected_length is not None and self.seen >= self.expected_length:
+            done, self.on_complete = self.on_complete, None
+            done()
+        return chunk if self.inner is None else self.inner(chunk)
 
 
 # bodies whose content type says "a stream of events", not one document
@@ -64,8 +63,35 @@ STREAM_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream", "appl
                 "application/stream+json", "application/jsonl")
 
 
-def _str_headers(headers) -> list[tuple[str, str]]:
-    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.fields]
+def field_value(headers, name: bytes) -> str | None:
+    """`headers.get(name)` for a lower-case bytes `name`: repeated headers folded with ", " and
+    decoded as mitmproxy decodes them. Its own `get` converts the name again for every field it
+    compares; this runs several times per call on the event loop."""
+    found = [value for key, value in headers.fields if len(key) == len(name) and key.lower() == name]
+    if not found:
+        return None
+    return (found[0] if len(found) == 1 else b", ".join(found)).decode("utf-8", "surrogateescape")
+
+
+# Host header -> the host mitmproxy's `Request.pretty_host` reports for it (parsing and IDNA
+# validation cost more than the rest of route matching). Bounded like the route caches.
+_HOSTS: dict[str, str] = {}
+_HOSTS_MAX = 4096
+
+
+def pretty_host(req: http.Request) -> str:
+    """`req.pretty_host`, with its parse of the Host header cached per distinct header value."""
+    # `Request.host_header`, reading the header with field_value
+    host_field = field_value(req.headers, b"host")
+    authority = (req.authority or host_field) if req.is_http2 or req.is_http3 else host_field
+    if not authority:
+        return req.host
+    host = _HOSTS.get(authority)
+    if host is None:
+        if len(_HOSTS) >= _HOSTS_MAX:
+            _HOSTS.clear()
+        host = _HOSTS[authority] = req.pretty_host
+    return host
 
 
 def _control_free(value: str | None, limit: int = 128) -> str | None:
@@ -81,13 +107,13 @@ def snapshot(flow: http.HTTPFlow, route: Route, call_id: str, *, cap: int, extra
     for one writev. The record is the one carrier of a captured call; the writer decodes it back
     into a `CapturedExchange` with the bodies attached."""
     req = flow.request
-    req_headers, req_cred = redact_headers(_str_headers(req.headers), extra_secret_headers)
+    req_headers, req_cred = redact_header_fields(req.headers.fields, extra_secret_headers)
     path, url_cred = redact_url(req.path)
     credential = req_cred or url_cred
     raw = req.raw_content or b""
     request_body = [memoryview(raw)[:cap]] if len(raw) > cap else [raw]
     # bodies travel beside the snapshot (see record.encode_parts) and are re-attached on decode
-    request = RequestSnapshot(req.method, req.scheme, req.pretty_host, req.port, path, req_headers, b"",
+    request = RequestSnapshot(req.method, req.scheme, pretty_host(req), req.port, path, req_headers, b"",
                               req.timestamp_start or 0.0)
 
     resp = flow.response
@@ -96,14 +122,14 @@ def snapshot(flow: http.HTTPFlow, route: Route, call_id: str, *, cap: int, extra
         status, resp_headers, response_body, truncated, response_bytes = None, (), [], False, 0
     else:
         status = resp.status_code
-        resp_headers, _ = redact_headers(_str_headers(resp.headers), extra_secret_headers)
+        resp_headers, _ = redact_header_fields(resp.headers.fields, extra_secret_headers)
         if tee is not None:
-            response_body, truncated, response_bytes = list(tee.chunks), tee.truncated, tee.seen
+            response_body, truncated, response_bytes = tee.chunks, tee.truncated, tee.seen
         else:
             body = resp.raw_content or b""
             response_body = [memoryview(body)[:cap]] if len(body) > cap else [body]
             truncated, response_bytes = len(body) > cap, len(body)
-    content_type = (resp.headers.get("content-type", "") if resp is not None else "").lower()
+    content_type = ((field_value(resp.headers, b"content-type") or "") if resp is not None else "").lower()
     event_stream = any(t in content_type for t in STREAM_TYPES)
     response = ResponseSnapshot(status, resp_headers, b"", event_stream, truncated,
                                 scrub_text(error) if error else None)
@@ -113,7 +139,7 @@ def snapshot(flow: http.HTTPFlow, route: Route, call_id: str, *, cap: int, extra
     if isinstance(auth, tuple) and auth:
         proxy_user = _control_free(str(auth[0]), 255)  # auth[1] is the password: never read
     peer = flow.client_conn.peername
-    header_team = _control_free(req.headers.get(team_header)) if team_header else None
+    header_team = _control_free(field_value(req.headers, team_header.lower().encode("utf-8", "surrogateescape"))) if team_header else None
     exchange = CapturedExchange(
         call_id=call_id,
         route=route,

@@ -201,3 +201,19 @@ def test_a_failed_responseheaders_hook_loses_nothing_and_counts_no_drop(configur
     capture.response(flow)
     assert len(journal_records(capture)) == 1
     assert "dropped:hook_exception" not in capture.counters.totals()
+
+
+def test_once_running_the_startup_heap_is_left_out_of_garbage_collections(configured):
+    import gc
+
+    capture, _tctx, _ = configured
+    survivor = [object()]  # anything alive before the proxy runs, like mitmdump's own tables
+    try:
+        capture.running()
+        assert gc.get_freeze_count() > 0
+        assert not any(o is survivor for o in gc.get_objects())  # no longer walked by a collection
+        flow = openai_flow()
+        capture.requestheaders(flow)
+        assert any(o is flow.metadata for o in gc.get_objects())  # what calls allocate still is
+    finally:
+        gc.unfreeze()

@@ -3,8 +3,11 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agent.proxy.redact import Credential
+from agent.proxy.redact import redact_header_fields
 from agent.proxy.redact import redact_headers
 from agent.proxy.redact import redact_url
 from agent.proxy.redact import scrub_text
@@ -138,3 +141,20 @@ def test_redaction_is_cheap():
         redact_headers(headers)
         redact_url("/v1/chat/completions")
     assert (time.perf_counter() - started) / 2000 < 50e-6
+
+
+_HEADER_NAMES = st.sampled_from(["Authorization", "authorization", "X-Api-Key", "api-key", "X-Goog-Api-Key", "Cookie",
+                                 "set-cookie", "Proxy-Authorization", "X-Amz-Security-Token", "Sec-WebSocket-Protocol",
+                                 "X-Internal-Token", "Content-Type", "Host", "User-Agent", "x-team"])
+_HEADER_VALUES = st.one_of(st.sampled_from([f"Bearer {CANARY}", CANARY, "", "  ", "Basic YWxpY2U6cHc=", "Token abc",
+                                            f"realtime, openai-insecure-api-key.{CANARY}", "application/json",
+                                            f"AWS4-HMAC-SHA256 Credential={AKID}/x, Signature=ab12"]),
+                           st.binary(max_size=16).map(lambda b: b.decode("latin-1")))
+
+
+@given(st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=8),
+       st.sampled_from([frozenset(), frozenset({"x-internal-token", "x-team"})]))
+def test_redacting_raw_fields_equals_redacting_decoded_headers(headers, extra):
+    fields = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    assert redact_header_fields(fields, extra) == redact_headers(headers, extra)
+    assert redact_header_fields(fields, extra) == redact_headers(headers, extra)  # names now from the cache

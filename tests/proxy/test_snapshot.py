@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from mitmproxy import http
 from mitmproxy.test import tflow
+from mitmproxy.test import tutils
 
 from agent.proxy.hosts import Route
 from agent.proxy.record import decode
 from agent.proxy.snapshot import StreamTee
+from agent.proxy.snapshot import field_value
+from agent.proxy.snapshot import pretty_host
 from agent.proxy.snapshot import snapshot
 
 ROUTE = Route("openai", "chat.completions", "generation", "openai")
@@ -59,3 +63,24 @@ def test_the_tee_passes_every_chunk_and_keeps_at_most_its_cap(chunks, cap):
     assert tee.truncated == (total > cap and any(chunks))
     if any(chunks):
         assert done == [total]  # called once, when the last byte passed
+
+
+_NAMES = st.sampled_from([b"Content-Type", b"content-type", b"CONTENT-TYPE", b"Host", b"host", b"X-Team",
+                          b"x-team", b"Accept", b"Content-Length"])
+_FIELDS = st.lists(st.tuples(_NAMES, st.binary(max_size=20)), max_size=8)
+
+
+@given(_FIELDS, _NAMES)
+def test_field_value_reads_a_header_as_mitmproxy_does(fields, name):
+    headers = http.Headers(fields)
+    assert field_value(headers, name.lower()) == headers.get(name.decode())
+
+
+@given(st.sampled_from(["api.openai.com", "API.OpenAI.com:443", "[::1]:8080", "bücher.example", "bad host!",
+                        "api.anthropic.com.", ""]),
+       st.sampled_from([b"HTTP/1.1", b"HTTP/2.0"]), st.sampled_from([b"", b"other.example:443"]))
+def test_pretty_host_is_mitmproxys_and_stays_so_when_cached(host_header, version, authority):
+    req = tutils.treq(http_version=version, authority=authority,
+                      headers=http.Headers([(b"Host", host_header.encode())] if host_header else []))
+    assert pretty_host(req) == req.pretty_host
+    assert pretty_host(req) == req.pretty_host  # the second time from the cache
