@@ -105,18 +105,8 @@ def redact_headers(
 
     `extra_names` are further header names (any case) whose values are dropped.
     """
-    extra = {name.lower() for name in extra_names} if extra_names else ()
-    out: list[tuple[str, str]] = []
-    best: Credential | None = None
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered in _INSPECTED:
-            value, credential = _redact_value(lowered, value)
-            best = _better(credential, best)
-        elif lowered in extra:
-            value = REDACTED
-        out.append((name, value))
-    return tuple(out), best
+    extra = frozenset(name.lower() for name in extra_names)
+    return _redacted(((name, name.lower(), value) for name, value in headers), extra)
 
 
 # Header names as they arrive (bytes, in the client's spelling) -> (name, lower-case name). Clients
@@ -141,15 +131,20 @@ def redact_header_fields(
 ) -> tuple[tuple[tuple[str, str], ...], Credential | None]:
     """`redact_headers` for header fields as mitmproxy holds them (latin-1 bytes pairs), with
     `extra_names` already in lower case: the same result, without decoding known names again."""
+    return _redacted(((*(_NAMES.get(raw_name) or _names(raw_name)), raw_value.decode("latin-1"))
+                      for raw_name, raw_value in fields), extra_names)
+
+
+def _redacted(headers: Iterable[tuple[str, str, str]], extra: Collection[str]
+              ) -> tuple[tuple[tuple[str, str], ...], Credential | None]:
+    """The one redaction rule for both spellings of headers: (name, lower-case name, value) in."""
     out: list[tuple[str, str]] = []
     best: Credential | None = None
-    for raw_name, raw_value in fields:
-        name, lowered = _NAMES.get(raw_name) or _names(raw_name)
-        value = raw_value.decode("latin-1")
+    for name, lowered, value in headers:
         if lowered in _INSPECTED:
             value, credential = _redact_value(lowered, value)
             best = _better(credential, best)
-        elif lowered in extra_names:
+        elif lowered in extra:
             value = REDACTED
         out.append((name, value))
     return tuple(out), best
