@@ -1,11 +1,14 @@
 """Cluster scan benchmark: MB/s of a scan on 1 and 2 Dask worker processes against the local
 single-process scan of the same bytes, measured in the same run.
 
-    python bench/distributed_scan.py [--mb 200] [--files 8] [--range-mb 256] [--quick] [--workdir DIR]
+    python bench/distributed_scan.py [--mb 200] [--files 8] [--range-mb 256] [--turns 3] [--quick]
+                                     [--workdir DIR]
 
 Builds a SQLite store holding captured outputs, then one tree of JSONL files (a record in 40
-reuses an output) hard-linked into three directories, so every run reads the same bytes from the
-same page cache under its own paths (a file's scan state is keyed by path). Each cluster run is
+reuses an output) hard-linked into a directory per run, so every run reads the same bytes from
+the same page cache under its own paths (a file's scan state is keyed by path). The local scan
+runs once; 1 and 2 workers run in rotating turns (`--turns`, default 3), and the fastest run of
+each is the one reported, every turn's time and ratio printed too. Each cluster run is
 what `aiaudit scan --workers N` does: a LocalCluster with its settings (agent.scan.cluster.connect),
 the index shared by path, a client whose output index has described no output yet (a new
 process), and the command's unit size (`scanner.cluster_range_mb`, 256 MiB; `--range-mb 8` gives
@@ -159,6 +162,8 @@ def main() -> int:
     parser.add_argument("--outputs", type=int, default=2000, help="captured outputs in the index")
     parser.add_argument("--range-mb", type=int, default=DEFAULT_RANGE_BYTES >> 20,
                         help=f"scanner.cluster_range_mb (default {DEFAULT_RANGE_BYTES >> 20}, the command's)")
+    parser.add_argument("--turns", type=int, default=3,
+                        help="rotating turns of 1 and 2 workers; the fastest of each is reported (default 3)")
     parser.add_argument("--quick", action="store_true", help="40 MB, for a smoke run")
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args()
@@ -173,14 +178,22 @@ def main() -> int:
         output_index.sync()
         source = work / "source"
         total = make_tree(source, texts, args.mb, args.files)
-        for name in ("local", "one", "two"):
+        # a file's scan state is keyed by its path: every run reads its own hard-linked tree
+        names = ["local"] + [f"{n}-{turn}" for turn in range(args.turns) for n in ("one", "two")]
+        for name in names:
             link_tree(source, work / name)
         for path in source.iterdir():  # warm the page cache: every run reads from memory
             path.read_bytes()
         load_before = os.getloadavg()
         local = local_scan(store, output_index, work / "local")
-        one = cluster_scan(store, work / "index", work / "one", 1, args.range_mb << 20)
-        two = cluster_scan(store, work / "index", work / "two", 2, args.range_mb << 20)
+        # in rotating turns (1, 2, 1, 2, ...), the fastest of each: what the machine gives when
+        # nothing else takes a core for a moment (a single pair moved by +-4 % from run to run)
+        turns: dict[int, list[dict]] = {1: [], 2: []}
+        for turn in range(args.turns):
+            for n, name in ((1, "one"), (2, "two")):
+                turns[n].append(cluster_scan(store, work / "index", work / f"{name}-{turn}", n, args.range_mb << 20))
+        one = min(turns[1], key=lambda r: r["seconds"])
+        two = min(turns[2], key=lambda r: r["seconds"])
         uploaded = sum(len(b) for b in snapshot(work / "index").values())  # what --cluster uploads
         load_after = os.getloadavg()
         mb = total / 1e6
@@ -201,7 +214,11 @@ def main() -> int:
                   f"client + scheduler share of all CPU "
                   f"{(r['client_cpu'] + r['scheduler_cpu']) / (workers + r['client_cpu'] + r['scheduler_cpu']):.1%}; "
                   f"workers waited {r['worker_wait']:.2f} s for a core")
-        if not (local["findings"] == one["findings"] == two["findings"]):
+        each = {n: ", ".join(f"{r['seconds']:.2f}" for r in turns[n]) for n in (1, 2)}
+        pairs = ", ".join(f"{a['seconds'] / b['seconds']:.2f}x" for a, b in zip(turns[1], turns[2]))
+        print(f"{args.turns} rotating turns, wall seconds: 1 worker {each[1]}; 2 workers {each[2]}; "
+              f"ratio per turn {pairs}; the fastest of each below")
+        if not all(r["findings"] == local["findings"] for r in turns[1] + turns[2]):
             print("MISMATCH: the runs found different numbers of records", file=sys.stderr)
             return 1
         speedup = one["seconds"] / two["seconds"]
