@@ -376,8 +376,8 @@ def _batch_fingerprints(parsed: list[ParsedCall]) -> list[list[Fingerprint] | No
     """Each call's output fingerprints, computed for the whole batch in one pass (a third less
     CPU than one pass per output); None for every call if that fails, so that build_rows
     fingerprints each call on its own and a bad one is quarantined alone."""
-    items = [fingerprint_items(p, p.prompt_texts) for p in parsed]
     try:
+        items = [fingerprint_items(p, p.prompt_texts) for p in parsed]
         flat = fingerprint_many([item for call_items in items for item in call_items])
     except Exception as e:  # a bug here must not hold up the batch
         log.warning("aiaudit: batch fingerprinting failed (%s); fingerprinting call by call", describe(e))

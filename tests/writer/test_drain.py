@@ -182,7 +182,7 @@ def test_after_a_small_batch_the_writer_lingers_so_calls_gather(tmp_path, db_url
     assert gaps and min(gaps) >= 0.2
 
 
-@pytest.mark.parametrize("batch_pass", ["works", "fails"])
+@pytest.mark.parametrize("batch_pass", ["works", "fails", "fails-gathering"])
 def test_a_batch_is_fingerprinted_as_each_call_alone(tmp_path, sqlite_url, monkeypatch, batch_pass):
     """The writer fingerprints a batch in one pass (agent.reuse.fingerprint_batch); the stored
     blobs are those of fingerprint() with each call's own prompt, and a failing batch pass falls
@@ -194,6 +194,10 @@ def test_a_batch_is_fingerprinted_as_each_call_alone(tmp_path, sqlite_url, monke
         def broken(items):
             raise MemoryError("batch pass")
         monkeypatch.setattr(drain, "fingerprint_many", broken)
+    if batch_pass == "fails-gathering":  # what to fingerprint could not be listed: the same fallback
+        def unlisted(parsed, prompts=None):
+            raise ValueError("no outputs to list")
+        monkeypatch.setattr(drain, "fingerprint_items", unlisted)
     journal = Journal(tmp_path / "j", 1 << 30)
     fill(journal, 12)
     run_writer(journal, sqlite_url)
