@@ -222,11 +222,9 @@ class Watcher:
                 except Exception as e:
                     self.stats["errors"] += 1
                     self.say(f"{path}: {internal_reason(e, f'aiaudit watch: {path}')}")
-            try:  # deletions whose events were lost: the rescan is what catches them
-                self.scanner.forget_missing(root.path, seen)
-            except Exception as e:
-                self.stats["errors"] += 1
-                self.say(f"{root.path}: {internal_reason(e, f'aiaudit watch: {root.path}')}")
+            # deletions whose events were lost: the rescan is what catches them
+            for result in self.scanner.forget_missing_reported(root.path, seen):
+                self._counted(result, root.path)
             for line in unlisted:  # the files in there are not watched either
                 self.stats["errors"] += 1
                 self.say(line)

@@ -93,7 +93,7 @@ def scan_url(scanner: Scanner, url: str) -> Iterator[FileResult]:
             yield scan_object(scanner, fs, obj, root)
     # the listing was complete: what was read under this prefix before and is not listed now is gone
     listed = {o.url for o in objects} | {public_url(fs.unstrip_protocol(t)) for t in tables}
-    scanner.forget_missing(root, listed, exists=lambda _url: False)
+    yield from scanner.forget_missing_reported(root, listed, exists=lambda _url: False)
 
 
 def scan_object(scanner: Scanner, fs: Any, obj: RemoteObject, root: str) -> FileResult:

@@ -107,7 +107,7 @@ class Scanner:
                 seen.add(str(path))
                 yield self.scan_file(path, root if root.is_dir() else root.parent)
             yield from self._unlisted(unlisted)
-            self.forget_missing(root, seen)
+            yield from self.forget_missing_reported(root, seen)
 
     @staticmethod
     def _not_scannable(path: Path) -> str | None:
@@ -327,6 +327,16 @@ class Scanner:
     def forget(self, path: Path) -> int:
         """A file or a directory that is gone (a watcher's delete event): see forget_missing."""
         return self.forget_missing(path, ())
+
+    def forget_missing_reported(self, root: Path | str, seen: Collection[str],
+                                exists: Callable[[str], bool] = os.path.lexists) -> Iterator[FileResult]:
+        """forget_missing after a walk or listing; a failure (the store) is one counted error line
+        for the root, after every file of it was scanned, not the end of the scan."""
+        try:
+            self.forget_missing(root, seen, exists)
+        except Exception as e:
+            yield self._file_error(FileResult(str(root)), f"{root}: files deleted since the last scan could not be "
+                                   f"marked gone: {internal_reason(e, f'marking deleted files under {root}')}")
 
     def forget_missing(self, root: Path | str, seen: Collection[str],
                        exists: Callable[[str], bool] = os.path.lexists) -> int:

@@ -202,3 +202,22 @@ def test_a_path_prefix_is_not_a_directory_and_like_wildcards_are_literal(tmp_pat
     assert Scanner(store, output_index).forget(tmp_path / "d_ta") == 1  # "_" would match "data/" in LIKE
     assert Scanner(store, output_index).forget(tmp_path / "data") == 1  # not data2/
     assert Scanner(store, output_index).forget(tmp_path / "data2") == 1
+
+
+def test_a_store_failure_marking_deleted_files_is_one_counted_line_and_the_scan_goes_on(tmp_path, captured,
+                                                                                        monkeypatch):
+    store, output_index, texts, _ = captured
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "x.jsonl").write_text(json.dumps({"output": texts[0]}) + "\n")
+
+    def failing(self, root, seen, exists=os.path.lexists):
+        raise OSError(5, "disk I/O error")
+
+    monkeypatch.setattr(Scanner, "forget_missing", failing)
+    results, errors = scan(store, output_index, tmp_path / "a", tmp_path / "b")
+    assert [(r.path, r.state) for r in results] == [
+        (str(tmp_path / "a" / "x.jsonl"), "scanned"), (str(tmp_path / "a"), "error"),
+        (str(tmp_path / "b" / "x.jsonl"), "scanned"), (str(tmp_path / "b"), "error")]
+    assert len(errors) == 2 and errors[0].startswith(f"{tmp_path / 'a'}: files deleted since the last scan")
+    assert "disk I/O error" in errors[0] and "Traceback" not in errors[0]

@@ -181,7 +181,7 @@ class ClusterScan:
                            resume.recorded(self.scanner.store, obj.url, st, identity, version))
         # as a local scan does (agent.scan.remote.scan_url): what is no longer listed is gone
         listed = {o.url for o in objects} | {public_url(fs.unstrip_protocol(t)) for t in tables}
-        self.scanner.forget_missing(root, listed, exists=lambda _url: False)
+        yield from self.scanner.forget_missing_reported(root, listed, exists=lambda _url: False)
 
     def _walk(self, paths: list[Path | str]) -> Iterator[tuple[Path, Path] | FileResult | str]:
         """(file, root) for local files; FileResult for what cannot be scanned; the URL or Delta
@@ -205,7 +205,7 @@ class ClusterScan:
                 else:
                     yield path, base
             yield from self.scanner._unlisted(unlisted)
-            self.scanner.forget_missing(root, seen)  # as a local scan does: deleted files are gone
+            yield from self.scanner.forget_missing_reported(root, seen)  # as a local scan does
 
     # -- running --
 
