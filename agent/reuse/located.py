@@ -33,11 +33,9 @@ from agent.reuse.scripts import word_bounds
 from agent.reuse.shingles import folded_token_hashes
 from agent.reuse.shingles import token_hashes
 
-_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")  # html.unescape's
 _MARKUP = ("&", "<", "](", "```", "~~~")
-_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}  # what ASCII_FOLD lowers
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,16 +124,9 @@ def _fold(mapped: _Mapped) -> _Mapped:
 
 
 def _cut(mapped: _Mapped) -> tuple[list[str], list[int], list[int]]:
-    if mapped.text.isascii():
-        words, starts, ends = [], [], []
-        for match in _ASCII_WORD.finditer(mapped.text):
-            words.append(match.group(0).translate(_ASCII_LOWER))  # what ASCII_FOLD lowers
-            starts.append(mapped.start[match.start()])
-            ends.append(mapped.end[match.end() - 1])
-        return words, starts, ends
     # Cut the folded text exactly as the matcher does (scripts.word_bounds on its UTF-8 bytes:
-    # separators, script changes, Chinese/Japanese/Korean pair cuts), then turn byte offsets back
-    # into characters of the folded text and those into ranges of the original.
+    # separators, script changes, Chinese/Japanese/Korean pair cuts, list markers), then turn byte
+    # offsets back into characters of the folded text and those into ranges of the original.
     data = mapped.text.encode("utf-8", "surrogatepass")
     folded = b" " + data.translate(ASCII_FOLD) + b" "
     byte_starts, byte_ends = word_bounds(np.frombuffer(folded, dtype=np.uint8))
@@ -180,10 +171,8 @@ def locate_tokens(text: str) -> LocatedTokens:
     plain = text.isascii() and not any(mark in text for mark in _MARKUP)
     if plain:  # the common case: prepare() returns the text as is, so bytes are code points
         folded = np.frombuffer(b" " + text.encode("ascii").translate(ASCII_FOLD) + b" ", dtype=np.uint8)
-        is_space = folded == 0x20
-        # space/non-space edges alternate start, end: edge i lies before character i of the text
-        edges = np.flatnonzero(is_space[:-1] != is_space[1:]).astype(np.int64)
-        return LocatedTokens(edges[0::2], edges[1::2], folded_token_hashes(folded.tobytes())[1])
+        starts, ends = word_bounds(folded)  # offsets in `folded`: one more than in the text
+        return LocatedTokens(starts - 1, ends - 1, folded_token_hashes(folded.tobytes())[1])
     mapped = _Mapped(text, list(range(len(text))), list(range(1, len(text) + 1)))
     if any(mark in text for mark in _MARKUP):
         mapped = _strip_markup(mapped)
@@ -212,10 +201,8 @@ def locate_fields(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         lengths = np.fromiter(map(len, joined), dtype=np.int64, count=len(joined))
         begin = np.cumsum(lengths + 1) - (lengths + 1)  # each field's offset in the joined buffer
         folded = b" " + b" ".join(t.encode("ascii") for t in joined).translate(ASCII_FOLD) + b" "
-        array = np.frombuffer(folded, dtype=np.uint8)
-        is_space = array == 0x20
-        edges = np.flatnonzero(is_space[:-1] != is_space[1:]).astype(np.int64)
-        all_starts, all_ends = edges[0::2], edges[1::2]
+        all_starts, all_ends = word_bounds(np.frombuffer(folded, dtype=np.uint8))
+        all_starts, all_ends = all_starts - 1, all_ends - 1  # offsets in the joined fields
         hashes = folded_token_hashes(folded)[1]
         cut = np.searchsorted(all_starts, np.append(begin, len(folded)))
         for number, at in enumerate(i for i, p in enumerate(plain) if p):

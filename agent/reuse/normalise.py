@@ -26,7 +26,8 @@ import unicodedata
 import numpy as np
 from xxhash import xxh3_64_intdigest
 
-from agent.reuse.scripts import CJK_CHARS
+from agent.reuse.scripts import PAREN_BYTE
+from agent.reuse.scripts import POINT_BYTE
 from agent.reuse.scripts import word_bounds
 
 
@@ -35,6 +36,8 @@ def _ascii_fold_table() -> bytes:
     for byte in range(128):
         char = chr(byte)
         table[byte] = ord(char.lower()) if char.isalnum() else 0x20
+    # separators too, but kept apart from spaces so that word_bounds can drop list markers
+    table[ord(".")], table[ord(")")] = POINT_BYTE, PAREN_BYTE
     return bytes(table)
 
 
@@ -66,8 +69,6 @@ _TYPOGRAPHIC = re.compile("[" + "".join(map(chr, _TOKEN_CHANGING)) + "]")
 # the text, and Chinese prose then passes the quick check (str.replace: a memchr-like scan).
 _FULL_WIDTH_PUNCTUATION = tuple((char, unicodedata.normalize("NFKD", char)) for char in "，（）：；！？．\u3000")
 
-# Chinese and Japanese characters (for has_cut_script; the cutting itself is scripts.word_bounds).
-_CJK = re.compile(f"[{CJK_CHARS}]")
 
 # Markup whose text is not content: HTML tags, Markdown link/image targets, code-fence info strings.
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
@@ -140,7 +141,3 @@ def normalise(text: str) -> str:
     """The normalised text: its tokens joined by single spaces."""
     return " ".join(tokens(text))
 
-
-def has_cut_script(text: str) -> bool:
-    """Whether the text holds Chinese or Japanese characters (cut by scripts.segment)."""
-    return _CJK.search(unicodedata.normalize("NFKC", text)) is not None

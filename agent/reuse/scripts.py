@@ -24,7 +24,9 @@ import re
 
 import numpy as np
 
-TOKENISER = 2  # recorded in every fingerprint; 1 was one token per CJK character
+# Recorded in every fingerprint. 1: one token per CJK character; 2: the cuts below; 3: also no
+# ordered-list markers (see word_bounds).
+TOKENISER = 3
 
 # Script class of a code point: boundaries of half-open ranges, and the class of each range.
 OTHER, HAN, HIRAGANA, KATAKANA, HANGUL = 0, 1, 2, 3, 4
@@ -47,8 +49,6 @@ _EDGES = np.array([edge for start, end, _ in _RANGES for edge in (start, end)], 
 _CLASS_OF_SLOT = np.zeros(len(_EDGES) + 1, dtype=np.uint8)
 _CLASS_OF_SLOT[1::2] = [cls for _, _, cls in _RANGES]
 
-# The regex character class of every code point above: runs of it are one match in normalise.
-CJK_CHARS = "".join(f"{chr(start)}-{chr(end - 1)}" for start, end, _ in _RANGES)
 
 # Eighths of the adjacent pairs inside a Han, hiragana or Hangul run that are cut. Chosen on the
 # calibration split of bench/reuse_cjk.py: the fewest cuts (longest tokens, the fewest chance
@@ -64,6 +64,10 @@ _CUT_BELOW = np.uint32(CUT_SHARE << 29)  # of 2^32 hash values
 _CUT_BELOW_OF = np.full(7, _CUT_BELOW, dtype=np.uint32)
 _CUT_BELOW_OF[4] = np.uint32(HANGUL_CUT_SHARE << 29)
 _SPACE_BYTE = 0x20
+# What normalise.ASCII_FOLD makes of "." and ")": separators like every other ASCII punctuation
+# (a token never holds one), but told apart from a space so that word_bounds sees list markers.
+POINT_BYTE, PAREN_BYTE = 0x01, 0x02
+_DIGITS = (ord("0"), ord("9"))
 _MULT = (np.uint32(0x9E3779B1), np.uint32(0x85EBCA77), np.uint32(0x2C1B3C6D))
 _SHIFT = (np.uint32(15), np.uint32(12))
 
@@ -181,7 +185,7 @@ def word_bounds(folded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     begins and ends with a space. Pure ASCII is cut at spaces only; other characters are decoded
     for the whole buffer at once: separators act as spaces, and Chinese, Japanese and Korean runs
     are cut as the module docstring says."""
-    is_space = folded == _SPACE_BYTE
+    is_space = folded <= _SPACE_BYTE  # the space and POINT_BYTE, PAREN_BYTE: nothing else folds below it
     lead = np.flatnonzero(folded >= 0xC0)
     cuts: tuple[np.ndarray, ...] = ()
     if len(lead):
@@ -212,10 +216,41 @@ def word_bounds(folded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cuts = (lead[1:][adjacent], before[ascii_before], after[ascii_after])
     edges = np.flatnonzero(is_space[:-1] != is_space[1:]) + 1
     if not any(map(len, cuts)):
-        return edges[0::2], edges[1::2]
+        return _without_list_markers(folded, is_space, edges[0::2], edges[1::2])
     # a stable sort (timsort for int64) of a few ascending runs is a merge
-    return (np.sort(np.concatenate((edges[0::2], *cuts)), kind="stable"),
-            np.sort(np.concatenate((edges[1::2], *cuts)), kind="stable"))
+    return _without_list_markers(folded, is_space, np.sort(np.concatenate((edges[0::2], *cuts)), kind="stable"),
+                                 np.sort(np.concatenate((edges[1::2], *cuts)), kind="stable"))
+
+
+def _without_list_markers(folded: np.ndarray, is_space: np.ndarray, starts: np.ndarray,
+                          ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tokens but those of ordered-list markers: one to three digits between a separator and
+    "." or ")" followed by a separator ("2. ", "(3) ", "10.\n").
+
+    Re-formatting a numbered list as bullets (or bullets as a numbered list) is re-formatting:
+    with the numbers as words, every 5-gram of a list of short items held one, and a copy whose
+    "1." became "- " shared none of them with the output (bench/same_prompt.py: a 21-item list,
+    its one reformatted copy missed). The rule sees only the bytes around a token, so a record
+    and an output drop the same numbers wherever the text around them is kept, on one line or
+    many; a number ending a sentence ("costs 3.") goes too, on both sides alike. Decimals
+    ("1.5") and versions ("v2.") are kept: no separator after the point, or a letter in the token.
+    """
+    if not len(ends):
+        return starts, ends
+    after = folded[ends]  # a token never ends the buffer, which ends with a space
+    candidate = np.flatnonzero(((after == POINT_BYTE) | (after == PAREN_BYTE)) & (ends - starts <= 3))
+    if not len(candidate):
+        return starts, ends
+    first, end = starts[candidate], ends[candidate]
+    marker = is_space[end + 1] & is_space[first - 1]  # a point ends the token, the buffer still has a space
+    for offset in range(3):  # every byte a digit (a shorter token checks its last byte again)
+        byte = folded[np.minimum(first + offset, end - 1)]
+        marker &= (byte >= _DIGITS[0]) & (byte <= _DIGITS[1])
+    if not marker.any():
+        return starts, ends
+    keep = np.ones(len(starts), dtype=bool)
+    keep[candidate[marker]] = False
+    return starts[keep], ends[keep]
 
 
 def cut_positions(points: np.ndarray) -> np.ndarray:

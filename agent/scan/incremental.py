@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlalchemy import select
 
+from agent.reuse.scripts import TOKENISER
 from agent.scan import sketch
 from agent.scan.formats.jsonl_ranges import read_spans
 from agent.scan.formats.parquet_groups import open_parquet
@@ -41,9 +42,10 @@ def sketch_dir(output_index) -> Path:
 
 
 def binding(output_index, name: str, st: os.stat_result, head: str) -> dict:
+    # the tokeniser too: a sketch's 5-grams must be cut as the outputs' are (scripts.TOKENISER)
     return {"store_id": output_index.identity.store_id, "removal_epoch": output_index.identity.removal_epoch,
-            "path": name, "size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns), "inode": int(st.st_ino),
-            "head": head}
+            "tokeniser": TOKENISER, "path": name, "size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns),
+            "inode": int(st.st_ino), "head": head}
 
 
 def builder_for(output_index, name: str, start_offset: int) -> sketch.SketchBuilder | None:
@@ -52,7 +54,8 @@ def builder_for(output_index, name: str, start_offset: int) -> sketch.SketchBuil
     if start_offset == 0:
         return sketch.SketchBuilder()
     old = sketch.load(sketch.sketch_path(sketch_dir(output_index), name))
-    if old is None or old.binding.get("store_id") != output_index.identity.store_id or not len(old.ends) \
+    if old is None or old.binding.get("store_id") != output_index.identity.store_id \
+            or old.binding.get("tokeniser") != TOKENISER or not len(old.ends) \
             or int(old.ends[-1]) != start_offset:
         forget(output_index, name)
         return None

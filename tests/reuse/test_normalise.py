@@ -14,6 +14,7 @@ from agent.reuse.normalise import _FULL_WIDTH_PUNCTUATION
 from agent.reuse.normalise import _PUNCTUATION
 from agent.reuse.normalise import ASCII_FOLD
 from agent.reuse.normalise import _common_full_width
+from agent.reuse.normalise import prepare
 from agent.reuse.scripts import word_bounds
 
 
@@ -29,7 +30,8 @@ from agent.reuse.scripts import word_bounds
     ("<p>Some <b>bold</b> text</p><br/>", "some bold text"),
     ("**bold** _italic_ `code` # Heading\n> quote\n| a | b |\n|---|---|", "bold italic code heading quote a b"),
     ("see [the docs](https://example.com/x \"title\") now", "see the docs now"),
-    ("```python\nprint(1)\n```", "print 1"),
+    ("```python\nprint(1)\n```", "print"),  # "1)" reads as a list marker: dropped on both sides
+    ("```python\nprint(12, x)\n```", "print 12 x"),
     ("version 3.14 has 2,048 items", "version 3 14 has 2 048 items"),
     ("snake_case and kebab-case", "snake case and kebab case"),
     ("東京タワーへ行く", "東 京 タワー へ 行 く"),  # a katakana word is one token (scripts.py)
@@ -97,3 +99,35 @@ def test_typographic_punctuation_left_in_place_cuts_as_its_ascii_form(text):
     folded = b" " + before.translate(ASCII_FOLD) + b" "
     starts, ends = word_bounds(np.frombuffer(folded, dtype=np.uint8))
     assert tokens(text) == [folded[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends)]
+
+
+@pytest.mark.parametrize(("numbered", "bulleted"), [
+    ("1. Flour\n2. Water\n10. Salt", "- Flour\n- Water\n- Salt"),
+    ("Steps: 1) flour 2) water", "Steps: - flour - water"),
+    ("<ol><li>1. flour</li><li>2. water</li></ol>", "* flour * water"),
+    ("1. Flour\n2. Water", "1.Flour 2. Water".replace("1.F", "1. F")),
+])
+def test_ordered_list_markers_are_markup(numbered, bulleted):
+    assert tokens(numbered) == tokens(bulleted)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("costs 1.5 dollars", ["costs", "1", "5", "dollars"]),  # a decimal: no separator after the point
+    ("version v2. next", ["version", "v2", "next"]),
+    ("in 2026. Then", ["in", "2026", "then"]),  # four digits: a year, not a list marker
+    ("call f(x1) now", ["call", "f", "x1", "now"]),
+])
+def test_numbers_that_are_no_list_markers_stay(text, expected):
+    assert tokens(text) == expected
+
+
+@given(st.lists(st.sampled_from(["1.", "2)", "(3)", "12.", "999.", "1000.", "1.5", "a.", "x", "word", "\n", " ", "第",
+                                 "．", "。", "1", "-"]), max_size=30))
+def test_list_markers_leave_the_same_words_on_one_line_or_many(parts):
+    """A marker is told by the bytes around it only: collapsing the whitespace between the parts
+    (what CSV and JSON exports do to a list) gives the same tokens."""
+    text = " ".join(parts)
+    assert tokens(text) == tokens(" ".join(text.split()))
+    starts, ends = word_bounds(np.frombuffer(b" " + prepare(text).translate(ASCII_FOLD) + b" ",
+                                             dtype=np.uint8))
+    assert (starts < ends).all() and (starts[1:] >= ends[:-1]).all()

@@ -1,11 +1,12 @@
-"""Outputs fingerprinted before the CJK tokeniser (blob version 1, one token per Chinese or
-Japanese character) still match: a store holding such blobs, as the previous release wrote them,
-is indexed and scanned by today's code."""
+"""Outputs fingerprinted by earlier tokenisers still match: a store holding blobs as earlier
+releases wrote them (version 1: one token per Chinese or Japanese character; tokeniser 2: list
+numbers as words) is indexed and scanned by today's code."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import struct
 
 import numpy as np
@@ -41,7 +42,18 @@ def version_one_blob(text: str) -> bytes:
     return header + np.ascontiguousarray(fp.shingles, dtype="<u8").tobytes()
 
 
-def store_with(url: str, texts: list[str], keep_text: bool):
+def tokeniser_two_blob(text: str) -> bytes:
+    """What tokeniser 2 stored for a text with a numbered list: the numbers were words (the same
+    token hashes as the numbers without their points give)."""
+    fp = fingerprint(re.sub(r"(?m)^(\d+)\. ", r"\1 ", text))
+    return Fingerprint(fp.word_count, fp.exact, text_hash(text), fp.shingles, 2).to_blob()
+
+
+NUMBERED = "\n".join(f"{n}. {answer(n, 12)}" for n in range(1, 9))
+BULLETED = "\n".join(f"- {answer(n, 12)}" for n in range(1, 9))
+
+
+def store_with(url: str, texts: list[str], keep_text: bool, blob_of=version_one_blob):
     store = open_store(url)
     now = dt.datetime.now(dt.timezone.utc)
     with store.write_session() as s:
@@ -50,7 +62,7 @@ def store_with(url: str, texts: list[str], keep_text: bool):
                         team="jp", outputs=1, output_chars=len(text))
             s.add(call)
             s.flush()
-            blob = version_one_blob(text)
+            blob = blob_of(text)
             s.add(Output(call_id=call.id, idx=0, kind="generated", ts=now, word_count=Fingerprint.from_blob(blob).word_count,
                          char_count=len(text), exact_hash=Fingerprint.from_blob(blob).exact, fingerprint=blob,
                          text=text if keep_text else None))
@@ -117,3 +129,26 @@ def test_an_index_built_with_the_old_tokeniser_is_rebuilt(tmp_path, sqlite_url):
     again = SyncedOutputIndex(store, tmp_path / "index")
     again.sync()
     assert again.rebuilds == 1 and again.indexed() == 1
+
+
+def test_tokeniser_two_lists_are_remade_from_their_text_and_match_as_bullets(tmp_path, sqlite_url):
+    store = store_with(sqlite_url, [NUMBERED], keep_text=True, blob_of=tokeniser_two_blob)
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    output_index.sync()
+    detector = ReuseDetector(output_index.index)
+    assert output_index.kept_old_tokeniser == 0
+    [match] = detector.match([("messages[1].content", BULLETED)])
+    assert (match.output_id, match.reuse_class) == (1, "reformatted")
+
+
+def test_tokeniser_two_lists_without_text_still_match_their_copies(tmp_path, sqlite_url):
+    """Kept as stored (not counted: that the text had a list cannot be told): a copy keeping the
+    numbers matches whole, a bulleted one on the 5-grams inside the items."""
+    store = store_with(sqlite_url, [NUMBERED, JAPANESE], keep_text=False, blob_of=tokeniser_two_blob)
+    output_index = SyncedOutputIndex(store, tmp_path / "index")
+    output_index.sync()
+    assert output_index.kept_old_tokeniser == 0  # a tokeniser-2 CJK blob cuts as today's
+    detector = ReuseDetector(output_index.index)
+    assert [m.output_id for m in detector.match([("text", NUMBERED)])] == [1]
+    assert [m.output_id for m in detector.match([("text", BULLETED)])] == [1]
+    assert [m.output_id for m in detector.match([("text", JAPANESE[:120])])] == [2]

@@ -71,6 +71,21 @@ def test_new_outputs_make_unchanged_files_scanned_again(tmp_path, captured):
     assert findings(store)[0].vendors == ["anthropic"]
 
 
+def test_a_sketch_cut_by_another_tokeniser_is_not_used(tmp_path, captured, monkeypatch):
+    """A sketch's 5-grams must be cut as the outputs' are: after a tokeniser change the file is
+    read in full, not checked through the sketch it had."""
+    from agent.scan import incremental
+    store, output_index, _, _ = captured
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"output": answer(998)}) + "\n")
+    monkeypatch.setattr(incremental, "TOKENISER", incremental.TOKENISER - 1)
+    scan(store, output_index, path)
+    monkeypatch.undo()
+    add_outputs(store, [answer(998)])
+    [result], _ = scan(store, output_index, path)
+    assert result.state == "scanned" and result.new_findings == 1
+
+
 def test_appended_jsonl_is_read_from_the_last_offset(tmp_path, captured):
     store, output_index, texts, _ = captured
     path = tmp_path / "grow.jsonl"
