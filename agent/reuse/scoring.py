@@ -72,11 +72,12 @@ STEADY = 0.9
 #   repeats): held out 6 to 3, calibration 9 to 8, but 10 %-edited recall fell to 0.977 on the
 #   calibration questions (target 0.98) and 25 %-edited to 0.69-0.72: with a long prompt most
 #   5-grams of any answer have four of its words ("the", "of", "a" are in every prompt). Not used.
-# What is left held out: two answers of gpt-4-0613 near enough to gpt-4-0314's to pass for
-# edited copies by every measure here (a Portuguese dictionary in the asked-for template at 0.50
-# of the output's 5-grams, spread 0.83; a 264-word answer at 0.39, spread 0.88), and four answers
-# whose words the prompt set out: a 59-word vega-lite spec written twice (0.78 and 0.47), a
-# patch of the user's 8-line function, a rewording of the user's paragraph.
+# What was left held out after session 5: two answers of gpt-4-0613 near enough to gpt-4-0314's
+# to pass for edited copies by every measure here (a Portuguese dictionary in the asked-for
+# template at 0.50 of the output's 5-grams, spread 0.83; a 264-word answer at 0.39, spread 0.88),
+# and four answers whose words the prompt set out: a 59-word vega-lite spec written twice (0.78
+# and 0.47), a patch of the user's 8-line function, a rewording of the user's paragraph.
+# MIN_CHAIN_SPARSE and LONG_HOLES_SPACED (below) took three of them (session 6).
 # Below COVERAGE_SPARSE a heavy-edit match needs more than three quarters of the stretches. On the
 # calibration questions the 10 %-edited copies kept 0.32 coverage or more, an independent answer
 # flagged at 0.26 had spread 0.75. Held out (session 4): same-prompt false positives 6 to 5 of
@@ -84,6 +85,36 @@ STEADY = 0.9
 # 1.0, CJK 10 %-edited 0.98-1.0 (one zh paragraph of the calibration split lost).
 COVERAGE_SPARSE = 0.3
 SPREAD_SPARSE = 0.8
+# A heavy-edit match (under COVERAGE) needs MIN_CHAIN_SPARSE aligned 5-grams (session 6): a
+# spread over a short output's three or four stretches, or eight to eleven 5-grams in a few places
+# of a longer one, is what independent answers to one question share. The calibration questions
+# of bench/same_prompt.py had no such false positive (9 of 2,220 either way; 10 %-edited recall
+# 1.000 to 0.997, one short copy; 25 %-edited 0.836 to 0.833); held out it took two of the six
+# (a 47-word gpt-3.5-turbo-0125 answer, chain 9, and a 114-word gpt-3.5-turbo one, chain 11;
+# 10 %- and 25 %-edited recall unchanged, 0.998 and 0.809). Chosen knowing the held-out list
+# (the issue gives it), so the held-out figure is no independent test of this one; 10 and 11
+# took only the first. No CJK figure changes (bench/reuse_cjk.py).
+MIN_CHAIN_SPARSE = 12
+# Long holes (Score.long_holes, session 6): an edited copy misses K 5-grams or a few more where
+# each edit fell; a hole of more than LONG_HOLE is two edits' worth in a row, which an independent
+# answer has wherever it words a passage its own way. A heavy-edit match of space-delimited text
+# may have at most LONG_HOLES_SPACED of its output in such holes. CJK text is exempt: one
+# character edited there re-cuts the words around it (scripts.CUT_SHARE), so an edit costs
+# several tokens, and 10 %-edited paragraphs of bench/reuse_cjk.py had 0.20 of their output in
+# long holes at the median, up to 0.55 (a limit of 0.4 for every script took their recall
+# to 0.89-0.90). On the calibration questions of bench/same_prompt.py (English and other
+# space-delimited languages; 10 %-edited copies: 0.06 median, 0.44 at most) 0.4 took the
+# same-prompt false positives from 9 to 4 of 2,220 (theirs: 0.41-0.70; 0.45 left 7, 0.5 left 8),
+# 10 %-edited recall 0.997 to 0.993 and 25 %-edited 0.833 to 0.498 (their median is 0.39: a
+# quarter of the words edited leaves long holes too). Held out: 4 to 3 of 3,579 (a 264-word
+# gpt-4-0613 answer at 0.41), 10 %-edited 0.998 (unchanged), 25 %-edited 0.809 to 0.409.
+# bench/reuse_cjk.py at full size: unchanged (10 %-edited ja/zh/ko 0.985/0.991/0.991 held out,
+# 0 false positives). The 4 of 2,220 left pass by the light-edit rule (coverage 0.5 or more) or
+# a 44-word verbatim island, which this does not touch; 0.4 lies close to three of those it takes
+# (0.405, 0.411, 0.411). Left held out: the vega-lite spec written twice and the Portuguese
+# dictionary (coverage 0.47-0.78, long holes 0-0.22).
+LONG_HOLE = 2 * K
+LONG_HOLES_SPACED = 0.4
 MOST = 0.5  # a verbatim stretch over this share of the output is reuse whatever it repeats
 WHOLE = 0.98  # coverage that counts as "the whole output"
 NEAR_WHOLE = 0.85  # re-formatting (list markers, markup words) changes a few tokens; 10 % edits ~0.6
@@ -121,6 +152,7 @@ class Score:
     run_record_start: int  # record word where the longest verbatim run begins
     spread: float = 0.0  # share of the output's stretches of WINDOW words holding a chained 5-gram
     echoed_run: int = 0  # longest verbatim stretch in words, echoes of the prompt included
+    long_holes: float = 0.0  # share of the output's non-boilerplate 5-grams in holes over LONG_HOLE
 
 
 def _chain_indices(record_pos: np.ndarray) -> list[int]:
@@ -258,6 +290,13 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     held = np.bincount(np.unique(c_cand * (1 << 32) + c_out // WINDOW) >> 32, minlength=count)
     spread = held / np.maximum(1, stretches)
 
+    # Long holes: the non-boilerplate 5-grams between two chained ones, counted where more than
+    # LONG_HOLE of them are missed in a row (before the first and after the last are not holes:
+    # a truncated or embedded copy has those).
+    step_base = hot_start[step_cand]
+    hole = not_hot[step_base + c_out[1:][same]] - not_hot[step_base + c_out[:-1][same] + 1]
+    long_holes = _per_candidate_sum(step_cand, np.where(hole > LONG_HOLE, hole, 0), count) / core
+
     # Verbatim runs over all pairs, boilerplate included (it is real verbatim text), but a run
     # needs MIN_RUN_CORE non-boilerplate 5-grams, so shared boilerplate alone never makes one.
     # Echoes are not credited: two answers that both repeat the code the question gave share
@@ -312,10 +351,11 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     run_all = np.where(valid_best, all_words[run] if len(run_cand) else 0, 0)
     island = run_all / np.maximum(1, run_all + outside)
     results = []
-    for n_chain, n_core, words, rec_words, span_n, steady_share, longest, run_out, run_rec, share, whole, alone in zip(
+    for (n_chain, n_core, words, rec_words, span_n, steady_share, longest, run_out, run_rec, share, whole, alone,
+         holes) in zip(
             chain.tolist(), core.tolist(), matched_words.tolist(), record_words.tolist(),
             span_core.tolist(), steady.tolist(), longest_of, run_out_of, run_rec_of, spread.tolist(),
-            whole_run.tolist(), island.tolist()):
+            whole_run.tolist(), island.tolist(), long_holes.tolist()):
         results.append(Score(
             chain=n_chain,
             output_coverage=min(1.0, n_chain / n_core),
@@ -329,6 +369,7 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
             run_record_start=run_rec,
             spread=min(1.0, share),
             echoed_run=whole if n_chain else 0,
+            long_holes=min(1.0, holes),
         ))
     return results
 
@@ -341,8 +382,11 @@ def score(matched: Alignment, output_hot: np.ndarray, record_words: int) -> Scor
                       np.array([0, len(output_hot)]), np.array([record_words]))[0]
 
 
-def is_reuse(result: Score, output_words: int) -> bool:
-    """The decision rule for partial reuse (exact-layer matches are decided before this)."""
+def is_reuse(result: Score, output_words: int, spaced: bool = False) -> bool:
+    """The decision rule for partial reuse (exact-layer matches are decided before this).
+
+    `spaced`: the record is written in words that spaces delimit (not mostly CJK), so a hole is
+    where an edit or a rewritten passage fell, not a re-cut word (LONG_HOLES_SPACED)."""
     if output_words < SHORT_WORDS or result.chain < 2:
         return False
     if result.longest_run >= MIN_RUN_WORDS and result.run_share >= RUN_ISLAND:
@@ -355,6 +399,8 @@ def is_reuse(result: Score, output_words: int) -> bool:
         return False
     if result.output_coverage >= COVERAGE and result.spread >= SPREAD_LIGHT:
         return True
+    if result.chain < MIN_CHAIN_SPARSE or (spaced and result.long_holes > LONG_HOLES_SPACED):
+        return False
     spread_needed = SPREAD_HEAVY if result.output_coverage >= COVERAGE_SPARSE else SPREAD_SPARSE
     return (result.output_coverage >= COVERAGE_SPREAD and result.spread >= spread_needed
             and result.steady >= STEADY)

@@ -98,8 +98,10 @@ def test_a_passage_shared_inside_an_answer_following_the_output_throughout_is_no
 
 
 # 25 % edits: 18 of 20 before the same-prompt precision work (bench/same_prompt.py), which
-# demands aligned hits all along the output; heavily edited copies pay for it.
-@pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 15)])
+# demands aligned hits all along the output; heavily edited copies pay for it. 15 until the
+# long-hole limit of session 6 (scoring.LONG_HOLES_SPACED: a quarter of the words edited leaves
+# long holes as an independent answer does), 6 since (bench/same_prompt.py: 0.41-0.50).
+@pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 6)])
 def test_edited_copies(detector, share, minimum):
     hits = sum(ids(detector.match([("a", edit(OUTPUTS[i], share, seed=i))])) == [i + 1] for i in range(20))
     assert hits >= minimum
@@ -326,3 +328,14 @@ def test_a_numbered_restatement_of_the_question_is_no_evidence(tmp_path):
     excerpt = listed + " " + " ".join(own.split()[:45])
     found = detector.match(chat(question, other(908, 60) + " " + excerpt + " " + other(909, 60)))
     assert ids(found) == [1] and found[0].reuse_class == "excerpt"
+
+
+def test_records_are_spaced_unless_mostly_cjk(detector):
+    """The long-hole limit (scoring.LONG_HOLES_SPACED) is for space-delimited text: a record of
+    Japanese, Chinese or Korean prose is not spaced, English with a quoted name in kanji is."""
+    records = [[("text", OUTPUTS[0])], [("text", "設定ファイルを編集してから、サービスを再起動してください。" * 3)],
+               [("a", "这个软件包提供了一个简单的工具。"), ("b", "ok")], [("text", "패키지를 설치하려면 다음 명령을 실행하십시오.")],
+               [("text", OUTPUTS[1] + " 東京")], [("text", "")]]
+    batch = detector._tokenise(records)
+    assert batch.spaced.tolist() == [True, False, False, False, True, False]
+    assert detector._from_fingerprints([fingerprint(OUTPUTS[0])], "upload").spaced is None

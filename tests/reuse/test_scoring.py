@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +11,10 @@ from hypothesis import strategies as st
 
 from agent.reuse.scoring import COVERAGE
 from agent.reuse.scoring import COVERAGE_SPARSE
+from agent.reuse.scoring import LONG_HOLE
+from agent.reuse.scoring import LONG_HOLES_SPACED
+from agent.reuse.scoring import MIN_CHAIN
+from agent.reuse.scoring import MIN_CHAIN_SPARSE
 from agent.reuse.scoring import MIN_EVIDENCE_WORDS
 from agent.reuse.scoring import MIN_RUN_WORDS
 from agent.reuse.scoring import NEAR_VERBATIM
@@ -277,3 +282,53 @@ def test_aligned_hits_in_one_part_of_the_output_are_not_an_edited_copy(spread, c
     needed = (min(SPREAD_LIGHT, SPREAD_HEAVY) if coverage >= COVERAGE
               else SPREAD_HEAVY if coverage >= COVERAGE_SPARSE else SPREAD_SPARSE)
     assert is_reuse(result, max(words, 61)) is (spread >= needed)
+
+
+def _holes_by_hand(record_pos, output_pos, hot):
+    """Long-hole share from the definition: per step of the chain, the non-boilerplate 5-grams
+    strictly between the two chained ones, counted when more than LONG_HOLE."""
+    chain = longest_chain(np.array(record_pos), np.array(output_pos))
+    cold = [p for p in chain.output_pos.tolist() if not hot[p]]
+    pairs = [(r, o) for r, o in zip(chain.record_pos.tolist(), chain.output_pos.tolist()) if not hot[o]]
+    assert len(pairs) == len(cold)
+    missed = [sum(not hot[i] for i in range(a + 1, b)) for a, b in zip(cold, cold[1:])]
+    return sum(m for m in missed if m > LONG_HOLE) / max(1, sum(not h for h in hot))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_long_holes_counts_the_output_missed_in_long_gaps_of_the_chain(data):
+    size = data.draw(st.integers(6, 120))
+    hot = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)))
+    kept = sorted(data.draw(st.sets(st.integers(0, size - 1), max_size=size)))
+    shift = data.draw(st.integers(0, 30))
+    record_pos = [p + shift for p in kept]  # one diagonal: the chain is every non-boilerplate hit
+    result = score(Alignment(np.array(record_pos, dtype=np.int64), np.array(kept, dtype=np.int64)), hot, size + 40)
+    assert 0.0 <= result.long_holes <= 1.0
+    assert result.long_holes == pytest.approx(_holes_by_hand(record_pos, kept, hot.tolist()))
+
+
+def _sparse(chain, long_holes):
+    return Score(chain=chain, output_coverage=COVERAGE_SPARSE, record_coverage=0.3, matched_words=100,
+                 longest_run=12, run_at_start=False, run_share=0.2, span=1.0, steady=1.0, run_record_start=0,
+                 spread=1.0, echoed_run=12, long_holes=long_holes)
+
+
+@given(holes=st.floats(0.0, 1.0), words=st.integers(100, 3000), spaced=st.booleans())
+def test_long_holes_bound_a_heavy_edit_match_of_spaced_text_only(holes, words, spaced):
+    """An aligned sparse match whose output lies in long holes beyond LONG_HOLES_SPACED is what an
+    independent answer looks like in space-delimited text; in CJK text a re-cut edit makes them."""
+    expected = holes <= LONG_HOLES_SPACED or not spaced
+    assert is_reuse(_sparse(60, holes), words, spaced) is expected
+
+
+def test_long_holes_leave_light_edits_alone():
+    light = replace(_sparse(60, 0.45), output_coverage=COVERAGE)
+    assert is_reuse(light, 200, spaced=True)
+    assert not is_reuse(_sparse(60, 0.45), 200, spaced=True) and is_reuse(_sparse(60, 0.45), 200)
+
+
+@given(chain=st.integers(MIN_CHAIN, 40), words=st.integers(100, 3000))
+def test_a_heavy_edit_match_needs_min_chain_sparse_aligned_five_grams(chain, words):
+    assert is_reuse(_sparse(chain, 0.0), words) is (chain >= MIN_CHAIN_SPARSE)
+    assert is_reuse(replace(_sparse(chain, 0.0), output_coverage=COVERAGE), words)  # light: MIN_CHAIN
