@@ -100,8 +100,8 @@ def test_a_passage_shared_inside_an_answer_following_the_output_throughout_is_no
 # 25 % edits: 18 of 20 before the same-prompt precision work (bench/same_prompt.py), which
 # demands aligned hits all along the output; heavily edited copies pay for it. 15 until the
 # long-hole limit of session 6 (scoring.LONG_HOLES_SPACED: a quarter of the words edited leaves
-# long holes as an independent answer does), 6 since (bench/same_prompt.py: 0.41-0.50).
-@pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 6)])
+# long holes as an independent answer does), 9 since (bench/same_prompt.py: 0.60-0.69).
+@pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 9)])
 def test_edited_copies(detector, share, minimum):
     hits = sum(ids(detector.match([("a", edit(OUTPUTS[i], share, seed=i))])) == [i + 1] for i in range(20))
     assert hits >= minimum
