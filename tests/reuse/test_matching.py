@@ -99,9 +99,9 @@ def test_a_passage_shared_inside_an_answer_following_the_output_throughout_is_no
 
 # 25 % edits: 18 of 20 before the same-prompt precision work (bench/same_prompt.py), which
 # demands aligned hits all along the output; heavily edited copies pay for it. 15 until the
-# long-hole limit of session 6 (scoring.LONG_HOLES_SPACED: a quarter of the words edited leaves
-# long holes as an independent answer does), 9 since (bench/same_prompt.py: 0.60-0.69).
-@pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 9)])
+# long-hole limit of session 6 (scoring.LONG_HOLES_SPACED, DRIFT_SPACED: a quarter of the words
+# edited can leave long holes and drift as an independent answer does), 14 since.
+@pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 14)])
 def test_edited_copies(detector, share, minimum):
     hits = sum(ids(detector.match([("a", edit(OUTPUTS[i], share, seed=i))])) == [i + 1] for i in range(20))
     assert hits >= minimum
