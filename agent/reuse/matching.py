@@ -17,7 +17,9 @@ Every output that passes is reported, so a record holding two outputs yields two
 
 Records known only by their fingerprints (training uploads stored without text) go through the
 same two layers (`match_fingerprints`): the batch is laid out from their 5-gram hashes, and the
-exact layer takes their stored `exact` hash, since a fingerprint keeps no per-token hashes.
+exact layer takes their stored `exact` hash, since a fingerprint keeps no per-token hashes. Nor
+does it tell the script of its text, which one rule needs (scoring.LONG_HOLES_SPACED, for
+space-delimited text only): uploads are judged as CJK text is, by the laxer rule.
 """
 
 from __future__ import annotations
@@ -161,7 +163,10 @@ class ReuseDetector:
                            ) -> list[list[OutputMatch]]:
         """Outputs reused by records known only by their fingerprints (e.g. training uploads
         stored without text), each taken as a record with one field at `path`. Gives the same
-        matches as `match([(path, text)])` on the text each fingerprint was made from."""
+        matches as `match([(path, text)])` on the text each fingerprint was made from, but for
+        one rule: a fingerprint does not tell which script its text was in, so a heavy-edit match
+        is judged as CJK text is, without the long-hole limit of space-delimited text
+        (scoring.LONG_HOLES_SPACED); an upload may report a `similar` match its text would not."""
         results: list[list[OutputMatch]] = []
         per_batch = max(1, self.batch_bytes // (8 * 400))  # ~400 five-grams per typical record
         for start in range(0, len(fingerprints), per_batch):

@@ -339,3 +339,23 @@ def test_records_are_spaced_unless_mostly_cjk(detector):
     batch = detector._tokenise(records)
     assert batch.spaced.tolist() == [True, False, False, False, True, False]
     assert detector._from_fingerprints([fingerprint(OUTPUTS[0])], "upload").spaced is None
+
+
+def _rewritten_in_places(text: str) -> str:
+    """Ten words of the output kept, the next twelve written anew in eighteen, all along it: what
+    an independent answer that shares phrases in step with the output looks like."""
+    words = text.split()
+    kept = []
+    for block, start in enumerate(range(0, len(words), 22)):
+        kept += words[start:start + 10] + [f"zq{block}x{n}" for n in range(18)]
+    return " ".join(kept)
+
+
+def test_long_holes_that_drift_refuse_spaced_text_but_not_fingerprints_without_it(detector):
+    """The record's text tells the detector it is space-delimited, and then long holes that drift
+    are an independent answer (scoring.LONG_HOLES_SPACED); an uploaded fingerprint carries no
+    text, so it is judged as CJK text is, and the same alignment is still an edited copy."""
+    record = _rewritten_in_places(OUTPUTS[3])
+    assert detector.match([("a", record)]) == []
+    found = detector.match_fingerprints([fingerprint(record)])
+    assert ids(found[0]) == [4] and found[0][0].reuse_class == "edited"
