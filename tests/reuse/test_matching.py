@@ -359,3 +359,17 @@ def test_long_holes_that_drift_refuse_spaced_text_but_not_fingerprints_without_i
     assert detector.match([("a", record)]) == []
     found = detector.match_fingerprints([fingerprint(record)])
     assert ids(found[0]) == [4] and found[0][0].reuse_class == "edited"
+
+
+_CJK = st.sampled_from([chr(c) for c in (*range(0x3041, 0x3097), *range(0x4E00, 0x4E80), *range(0xAC00, 0xAC80))])
+_PIECE = st.one_of(st.text(_CJK, min_size=1, max_size=12),
+                   st.text(st.sampled_from("abcdefghij"), min_size=1, max_size=8))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.lists(_PIECE, max_size=8).map(" ".join), min_size=1, max_size=3), min_size=1, max_size=5))
+def test_a_record_is_spaced_when_it_has_fewer_cjk_characters_than_half_its_tokens(detector, records):
+    batch = detector._tokenise([[(f"f{i}", text) for i, text in enumerate(fields)] for fields in records])
+    tokens = (batch.record_tokens[:, 1] - batch.record_tokens[:, 0]).tolist()
+    cjk = [sum(0x3000 <= ord(ch) < 0xD800 for text in fields for ch in text) for fields in records]
+    assert batch.spaced.tolist() == [c * 2 < t for c, t in zip(cjk, tokens)]
