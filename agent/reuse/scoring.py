@@ -58,7 +58,8 @@ STEADY = 0.9
 # word) was measured in session 4: on the calibration questions it took the independent answers
 # this rule flagged from 11 to 8 of 2,220, held out from 7 to 6 of 3,579, but 10 %-edited
 # Japanese paragraphs of bench/reuse_cjk.py drift more than English copies do (segmentation re-cuts
-# the words around an edit) and their recall fell to 0.970 (target 0.98). Not used.
+# the words around an edit) and their recall fell to 0.970 (target 0.98). Not used alone; since
+# session 6 with long holes, for space-delimited text only (DRIFT_SPACED below).
 # Two more were measured in session 5 (bench/same_prompt.py held out: 6 of 3,579 before either):
 # - A limit on the longest hole, the non-boilerplate 5-grams between two chained ones, as a share
 #   of the output (an edited copy misses 5-grams where its edits fell, an independent answer a
@@ -66,7 +67,8 @@ STEADY = 0.9
 #   this rule flagged from 9 to 6 of 2,220 (0.2: also 6) at 25 %-edited recall 0.836 to 0.816;
 #   held out 6 to 5, 25 %-edited 0.809 to 0.792. At bench/reuse_cjk.py's full size it cost
 #   10 %-edited Japanese paragraphs 0.985 to 0.963 (Korean 0.991 to 0.983): re-cut words around
-#   CJK edits leave longer holes. Not used.
+#   CJK edits leave longer holes. Not used; session 6 counts all long holes, for space-delimited
+#   text only (LONG_HOLES_SPACED below).
 # - Taking as weak the response 5-grams made of the record's own prompt words but one (what a
 #   "rephrase this" answer, a JSON spec of the fields asked for, or a patch of the user's code
 #   repeats): held out 6 to 3, calibration 9 to 8, but 10 %-edited recall fell to 0.977 on the
