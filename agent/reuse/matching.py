@@ -17,7 +17,9 @@ Every output that passes is reported, so a record holding two outputs yields two
 
 Records known only by their fingerprints (training uploads stored without text) go through the
 same two layers (`match_fingerprints`): the batch is laid out from their 5-gram hashes, and the
-exact layer takes their stored `exact` hash, since a fingerprint keeps no per-token hashes.
+exact layer takes their stored `exact` hash, since a fingerprint keeps no per-token hashes. Nor
+does it tell the script of its text, which one rule needs (scoring.LONG_HOLES_SPACED, for
+space-delimited text only): uploads are judged as CJK text is, by the laxer rule.
 """
 
 from __future__ import annotations
@@ -102,6 +104,9 @@ class _Batch:
     # exact hash (n_fields, 2) of every field when the batch was built from fingerprints, which
     # carry no per-token hashes (token_hash is then empty); None for text batches
     field_exact: np.ndarray | None = None
+    # per record: written in space-delimited words (scoring.is_reuse, LONG_HOLES_SPACED); None for
+    # fingerprint batches, which carry no text: those are judged as CJK text is (the laxer rule)
+    spaced: np.ndarray | None = None
     _record_fields: np.ndarray | None = None
     _prompt_fields: np.ndarray | None = None
 
@@ -158,7 +163,10 @@ class ReuseDetector:
                            ) -> list[list[OutputMatch]]:
         """Outputs reused by records known only by their fingerprints (e.g. training uploads
         stored without text), each taken as a record with one field at `path`. Gives the same
-        matches as `match([(path, text)])` on the text each fingerprint was made from."""
+        matches as `match([(path, text)])` on the text each fingerprint was made from, but for
+        one rule: a fingerprint does not tell which script its text was in, so a heavy-edit match
+        is judged as CJK text is, without the long-hole limit of space-delimited text
+        (scoring.LONG_HOLES_SPACED); an upload may report a `similar` match its text would not."""
         results: list[list[OutputMatch]] = []
         per_batch = max(1, self.batch_bytes // (8 * 400))  # ~400 five-grams per typical record
         for start in range(0, len(fingerprints), per_batch):
@@ -176,7 +184,8 @@ class ReuseDetector:
         lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=len(prepared))
         field_start = np.cumsum(lengths + 1) - (lengths + 1)
         # empty first and last items put a space at both ends, as folded_token_hashes needs
-        starts, token_hash = folded_token_hashes(b" ".join((b"", *prepared, b"")).translate(ASCII_FOLD))
+        joined = b" ".join((b"", *prepared, b""))
+        starts, token_hash = folded_token_hashes(joined.translate(ASCII_FOLD))
         field_tokens = np.stack((np.searchsorted(starts, field_start),
                                  np.searchsorted(starts, field_start + lengths)), axis=1)
         first_field = np.searchsorted(field_rec, np.arange(len(records)), "left")
@@ -190,7 +199,8 @@ class ReuseDetector:
         tails = (record_tokens[:, 1, None] - np.arange(1, K)).ravel()
         valid[tails[(tails >= 0) & (tails < len(ngram))]] = False
         return _Batch(paths, field_rec, field_tokens, record_tokens, token_hash, ngram, valid,
-                      np.array(raw_hashes, dtype=np.uint64), int(lengths.sum()))
+                      np.array(raw_hashes, dtype=np.uint64), int(lengths.sum()),
+                      spaced=_spaced(joined, field_start, field_rec, record_tokens))
 
     def _from_fingerprints(self, fingerprints: Sequence[Fingerprint], path: str) -> _Batch:
         """A batch of one-field records laid out as _tokenise would lay out their texts: each
@@ -375,7 +385,8 @@ class ReuseDetector:
         for c, (number, output_id) in enumerate(candidates):
             output_words = int(lengths[c]) + K - 1
             # the response (or unknown) side first: a prompt-side match is the weaker finding
-            side = next((at for at in (c, c + count) if is_reuse(results[at], output_words)), None)
+            spaced = batch.spaced is not None and bool(batch.spaced[number])
+            side = next((at for at in (c, c + count) if is_reuse(results[at], output_words, spaced)), None)
             if side is None:
                 continue
             result = results[side]
@@ -420,6 +431,23 @@ class ReuseDetector:
             return [output_id]
         _, ids = self.index.ids_with_exact(np.array([hi], np.uint64), np.array([lo], np.uint64))
         return sorted({output_id, *ids.tolist()})
+
+
+def _spaced(joined: bytes, field_start: np.ndarray, field_rec: np.ndarray, record_tokens: np.ndarray) -> np.ndarray:
+    """Per record: fewer CJK characters than half its tokens, i.e. words that spaces delimit.
+
+    Kana, CJK ideographs and Hangul are U+3000-U+D7FF, three UTF-8 bytes led by 0xE3-0xED, so
+    counting lead bytes needs no decoding. A Japanese, Chinese or Korean paragraph has more such
+    characters than tokens, an English one none; a few quoted names leave a record spaced.
+    `joined`: the fields joined as _tokenise joins them (field i at field_start[i] + 1)."""
+    text = np.frombuffer(joined, dtype=np.uint8)
+    # one comparison over the bytes, then only the few lead bytes (none in English) are placed:
+    # a cumulative count over every byte cost a fifth of tokenising
+    lead = np.flatnonzero(text >= 0xE3)
+    lead = lead[text[lead] <= 0xED]
+    field_of = np.searchsorted(field_start + 1, lead, "right") - 1  # the separators are spaces
+    per_record = np.bincount(field_rec[field_of], minlength=len(record_tokens))
+    return per_record * 2 < record_tokens[:, 1] - record_tokens[:, 0]
 
 
 def _whole_output_tier(words: int) -> str:

@@ -98,8 +98,10 @@ def test_a_passage_shared_inside_an_answer_following_the_output_throughout_is_no
 
 
 # 25 % edits: 18 of 20 before the same-prompt precision work (bench/same_prompt.py), which
-# demands aligned hits all along the output; heavily edited copies pay for it.
-@pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 15)])
+# demands aligned hits all along the output; heavily edited copies pay for it. 15 until the
+# long-hole limit of session 6 (scoring.LONG_HOLES_SPACED, DRIFT_SPACED: a quarter of the words
+# edited can leave long holes and drift as an independent answer does), 14 since.
+@pytest.mark.parametrize(("share", "minimum"), [(0.10, 20), (0.25, 14)])
 def test_edited_copies(detector, share, minimum):
     hits = sum(ids(detector.match([("a", edit(OUTPUTS[i], share, seed=i))])) == [i + 1] for i in range(20))
     assert hits >= minimum
@@ -326,3 +328,48 @@ def test_a_numbered_restatement_of_the_question_is_no_evidence(tmp_path):
     excerpt = listed + " " + " ".join(own.split()[:45])
     found = detector.match(chat(question, other(908, 60) + " " + excerpt + " " + other(909, 60)))
     assert ids(found) == [1] and found[0].reuse_class == "excerpt"
+
+
+def test_records_are_spaced_unless_mostly_cjk(detector):
+    """The long-hole limit (scoring.LONG_HOLES_SPACED) is for space-delimited text: a record of
+    Japanese, Chinese or Korean prose is not spaced, English with a quoted name in kanji is."""
+    records = [[("text", OUTPUTS[0])], [("text", "設定ファイルを編集してから、サービスを再起動してください。" * 3)],
+               [("a", "这个软件包提供了一个简单的工具。"), ("b", "ok")], [("text", "패키지를 설치하려면 다음 명령을 실행하십시오.")],
+               [("text", OUTPUTS[1] + " 東京")], [("text", "")]]
+    batch = detector._tokenise(records)
+    assert batch.spaced.tolist() == [True, False, False, False, True, False]
+    assert detector._from_fingerprints([fingerprint(OUTPUTS[0])], "upload").spaced is None
+
+
+def _rewritten_in_places(text: str) -> str:
+    """Ten words of the output kept, the next twelve written anew in eighteen, all along it: what
+    an independent answer that shares phrases in step with the output looks like."""
+    words = text.split()
+    kept = []
+    for block, start in enumerate(range(0, len(words), 22)):
+        kept += words[start:start + 10] + [f"zq{block}x{n}" for n in range(18)]
+    return " ".join(kept)
+
+
+def test_long_holes_that_drift_refuse_spaced_text_but_not_fingerprints_without_it(detector):
+    """The record's text tells the detector it is space-delimited, and then long holes that drift
+    are an independent answer (scoring.LONG_HOLES_SPACED); an uploaded fingerprint carries no
+    text, so it is judged as CJK text is, and the same alignment is still an edited copy."""
+    record = _rewritten_in_places(OUTPUTS[3])
+    assert detector.match([("a", record)]) == []
+    found = detector.match_fingerprints([fingerprint(record)])
+    assert ids(found[0]) == [4] and found[0][0].reuse_class == "edited"
+
+
+_CJK = st.sampled_from([chr(c) for c in (*range(0x3041, 0x3097), *range(0x4E00, 0x4E80), *range(0xAC00, 0xAC80))])
+_PIECE = st.one_of(st.text(_CJK, min_size=1, max_size=12),
+                   st.text(st.sampled_from("abcdefghij"), min_size=1, max_size=8))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.lists(_PIECE, max_size=8).map(" ".join), min_size=1, max_size=3), min_size=1, max_size=5))
+def test_a_record_is_spaced_when_it_has_fewer_cjk_characters_than_half_its_tokens(detector, records):
+    batch = detector._tokenise([[(f"f{i}", text) for i, text in enumerate(fields)] for fields in records])
+    tokens = (batch.record_tokens[:, 1] - batch.record_tokens[:, 0]).tolist()
+    cjk = [sum(0x3000 <= ord(ch) < 0xD800 for text in fields for ch in text) for fields in records]
+    assert batch.spaced.tolist() == [c * 2 < t for c, t in zip(cjk, tokens)]

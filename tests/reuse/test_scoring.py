@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +11,11 @@ from hypothesis import strategies as st
 
 from agent.reuse.scoring import COVERAGE
 from agent.reuse.scoring import COVERAGE_SPARSE
+from agent.reuse.scoring import DRIFT_SPACED
+from agent.reuse.scoring import LONG_HOLE
+from agent.reuse.scoring import LONG_HOLES_SPACED
+from agent.reuse.scoring import MIN_CHAIN
+from agent.reuse.scoring import MIN_CHAIN_SPARSE
 from agent.reuse.scoring import MIN_EVIDENCE_WORDS
 from agent.reuse.scoring import MIN_RUN_WORDS
 from agent.reuse.scoring import NEAR_VERBATIM
@@ -277,3 +283,76 @@ def test_aligned_hits_in_one_part_of_the_output_are_not_an_edited_copy(spread, c
     needed = (min(SPREAD_LIGHT, SPREAD_HEAVY) if coverage >= COVERAGE
               else SPREAD_HEAVY if coverage >= COVERAGE_SPARSE else SPREAD_SPARSE)
     assert is_reuse(result, max(words, 61)) is (spread >= needed)
+
+
+def _cold_chain(record_pos, output_pos, hot):
+    """The chain the score is taken over: the longest one through the non-boilerplate pairs."""
+    pairs = [(r, o) for r, o in zip(record_pos, output_pos) if not hot[o]]
+    chain = longest_chain(np.array([r for r, _ in pairs], dtype=np.int64), np.array([o for _, o in pairs], dtype=np.int64))
+    return list(zip(chain.record_pos.tolist(), chain.output_pos.tolist()))
+
+
+def _drift_by_hand(record_pos, output_pos, hot):
+    chain = _cold_chain(record_pos, output_pos, hot)
+    return sum(abs((r2 - r1) - (o2 - o1)) for (r1, o1), (r2, o2) in zip(chain, chain[1:])) / max(1, sum(not h for h in hot))
+
+
+def _holes_by_hand(record_pos, output_pos, hot):
+    """Long-hole share from the definition: per step of the chain, the non-boilerplate 5-grams
+    strictly between the two chained ones, counted when more than LONG_HOLE."""
+    cold = [o for _, o in _cold_chain(record_pos, output_pos, hot)]
+    missed = [sum(not hot[i] for i in range(a + 1, b)) for a, b in zip(cold, cold[1:])]
+    return sum(m for m in missed if m > LONG_HOLE) / max(1, sum(not h for h in hot))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_long_holes_counts_the_output_missed_in_long_gaps_of_the_chain(data):
+    size = data.draw(st.integers(6, 120))
+    hot = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)))
+    kept = sorted(data.draw(st.sets(st.integers(0, size - 1), max_size=size)))
+    shift = data.draw(st.integers(0, 30))
+    record_pos = [p + shift for p in kept]  # one diagonal: the chain is every non-boilerplate hit
+    result = score(Alignment(np.array(record_pos, dtype=np.int64), np.array(kept, dtype=np.int64)), hot, size + 40)
+    assert 0.0 <= result.long_holes <= 1.0
+    assert result.long_holes == pytest.approx(_holes_by_hand(record_pos, kept, hot.tolist()))
+    assert result.drift == 0.0  # one diagonal: record and output advance alike
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_drift_sums_how_far_the_sides_get_out_of_step(data):
+    size = data.draw(st.integers(6, 80))
+    hot = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)))
+    kept = sorted(data.draw(st.sets(st.integers(0, size - 1), max_size=size)))
+    record_pos = list(itertools.accumulate(data.draw(st.lists(st.integers(1, 6), min_size=len(kept),
+                                                                max_size=len(kept)))))
+    result = score(Alignment(np.array(record_pos, dtype=np.int64), np.array(kept, dtype=np.int64)), hot, 500)
+    assert result.drift == pytest.approx(_drift_by_hand(record_pos, kept, hot.tolist()))
+
+
+def _sparse(chain, long_holes, drift=0.5):
+    return Score(chain=chain, output_coverage=COVERAGE_SPARSE, record_coverage=0.3, matched_words=100,
+                 longest_run=12, run_at_start=False, run_share=0.2, span=1.0, steady=1.0, run_record_start=0,
+                 spread=1.0, echoed_run=12, long_holes=long_holes, drift=drift)
+
+
+@given(holes=st.floats(0.0, 1.0), drift=st.floats(0.0, 2.0), words=st.integers(100, 3000), spaced=st.booleans())
+def test_long_holes_with_drift_refuse_a_heavy_edit_match_of_spaced_text_only(holes, drift, words, spaced):
+    """An aligned sparse match that misses most of what it misses in long holes, and drifts out
+    of step across them, is what an independent answer looks like in space-delimited text; in
+    CJK text a re-cut edit makes both."""
+    refused = spaced and holes > LONG_HOLES_SPACED * (1 - COVERAGE_SPARSE) and drift > DRIFT_SPACED
+    assert is_reuse(_sparse(60, holes, drift), words, spaced) is not refused
+
+
+def test_long_holes_leave_light_edits_alone():
+    light = replace(_sparse(60, 0.6), output_coverage=COVERAGE)
+    assert is_reuse(light, 200, spaced=True)
+    assert not is_reuse(_sparse(60, 0.6), 200, spaced=True) and is_reuse(_sparse(60, 0.6), 200)
+
+
+@given(chain=st.integers(MIN_CHAIN, 40), words=st.integers(100, 3000))
+def test_a_heavy_edit_match_needs_min_chain_sparse_aligned_five_grams(chain, words):
+    assert is_reuse(_sparse(chain, 0.0), words) is (chain >= MIN_CHAIN_SPARSE)
+    assert is_reuse(replace(_sparse(chain, 0.0), output_coverage=COVERAGE), words)  # light: MIN_CHAIN
