@@ -231,10 +231,12 @@ class StandinProcess(_GroupProcess):
     """The stand-in in a separate Python process (keeps its threads off the caller's GIL)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, log_path: Path | None = None,
-                 env: Mapping[str, str] | None = None, delay_ms: int = 0) -> None:
+                 env: Mapping[str, str] | None = None, delay_ms: int = 0,
+                 keep_alive: bool = False) -> None:
         self.host = host
         self.requested_port = port
         self.delay_ms = delay_ms
+        self.keep_alive = keep_alive
         self.log_path = log_path
         self.env = dict(env) if env is not None else None
         self.port = 0
@@ -251,7 +253,8 @@ class StandinProcess(_GroupProcess):
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.support.standin", "--host", self.host,
-                 "--port", str(self.requested_port), "--delay-ms", str(self.delay_ms)],
+                 "--port", str(self.requested_port), "--delay-ms", str(self.delay_ms),
+                 *(["--keep-alive"] if self.keep_alive else [])],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
                 start_new_session=True, env=env)
         finally:
