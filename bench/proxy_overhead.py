@@ -254,16 +254,17 @@ def main() -> int:
     writer_cpu: dict[str, float] = {k: 0.0 for k in kinds}
     upstream: dict[str, list[int]] = {k: [0, 0] for k in kinds}  # connections, requests at the stand-in
     load = []
-    with StandinProcess(keep_alive=not args.close_upstream) as standin:
+    keep_alive = not args.close_upstream
+    with StandinProcess(keep_alive=keep_alive) as standin:
         def lag_env(name: str) -> dict[str, str]:
             return {"AIAUDIT_LOOP_LAG": str(work / f"lag-{name}.json")} if args.lag else {}
 
         # the stand-in's route addon streams event streams unless told not to: bare must buffer
-        proxies = {"bare": standin_proxy(work / "bare", standin.port, scripts=with_lag, env=lag_env("bare"),
+        proxies = {"bare": standin_proxy(work / "bare", standin.port, scripts=with_lag, env=lag_env("bare"), keep_alive=keep_alive,
                                          options={"standin_stream": "false"}).start(),
-                   "streaming": standin_proxy(work / "streaming", standin.port, scripts=[STREAM, *with_lag],
+                   "streaming": standin_proxy(work / "streaming", standin.port, scripts=[STREAM, *with_lag], keep_alive=keep_alive,
                                               env=lag_env("streaming")).start(),
-                   "live": standin_proxy(work / "audited", standin.port, scripts=[CAPTURE, *with_lag],
+                   "live": standin_proxy(work / "audited", standin.port, scripts=[CAPTURE, *with_lag], keep_alive=keep_alive,
                                          env=env | lag_env("live")).start()}
         proxies["paused"] = proxies["idle"] = proxies["live"]
         try:

@@ -116,15 +116,17 @@ addons = [RecordOrigin()]
 '''
 
 
-def test_kept_alive_upstream_connection_is_reused_and_the_request_keeps_its_origin(tmp_path: Path) -> None:
+@pytest.mark.parametrize("keep_alive", [True, False])
+def test_kept_alive_upstream_connection_is_reused_and_the_request_keeps_its_origin(tmp_path: Path,
+                                                                                  keep_alive: bool) -> None:
     """A keep-alive stand-in and the route addon: one client connection's calls share one upstream
     connection (one TLS handshake, as with a real vendor), and addons after the route addon still
-    see the host, port and SNI the client asked for."""
+    see the host, port and SNI the client asked for. Without keep-alive, one connection a call."""
     seen = tmp_path / "seen.txt"
     script = tmp_path / "record_origin.py"
     script.write_text(_RECORD_ORIGIN.format(path=str(seen)))
-    with StandinServer(keep_alive=True) as vendor, \
-            standin_proxy(tmp_path / "conf", vendor.port, scripts=[script]) as proxy, \
+    with StandinServer(keep_alive=keep_alive) as vendor, \
+            standin_proxy(tmp_path / "conf", vendor.port, scripts=[script], keep_alive=keep_alive) as proxy, \
             httpx_client(proxy.url, proxy.ca_path) as client:
         texts = [_chat(client, f"kept alive {i}").json()["choices"][0]["message"]["content"] for i in range(3)]
         with client.stream("POST", "https://api.openai.com/v1/chat/completions",
@@ -135,7 +137,7 @@ def test_kept_alive_upstream_connection_is_reused_and_the_request_keeps_its_orig
         hosts = {entry.host for entry in vendor.requests}
     assert texts == [expected_text(f"kept alive {i}") for i in range(3)]
     assert b"data: [DONE]" in streamed
-    assert stats == {"connections": 1, "requests": 4}
+    assert stats == {"connections": 1 if keep_alive else 4, "requests": 4}
     assert hosts == {"api.openai.com"}
     assert seen.read_text().splitlines() == ["api.openai.com 443 api.openai.com"] * 4
 

@@ -216,13 +216,17 @@ def standin_proxy(
     standin_port: int,
     scripts: Sequence[Path | str] = (),
     options: Mapping[str, str] | None = None,
+    keep_alive: bool = False,
     **kwargs: object,
 ) -> ProxyProcess:
     """A ProxyProcess that routes every upstream connection to the stand-in on `standin_port`.
 
     The route addon is loaded first; the given `scripts` (e.g. the capture addon) after it.
+    `keep_alive`: the stand-in was started with keep_alive, and mitmproxy should reuse its
+    upstream connections (the route addon's `standin_keep_alive`).
     """
-    merged = {"standin_port": str(standin_port)} | dict(options or {})
+    merged = ({"standin_port": str(standin_port)} | ({"standin_keep_alive": "true"} if keep_alive else {})
+              | dict(options or {}))
     return ProxyProcess(confdir, [ROUTE_SCRIPT, *scripts], merged,
                         **kwargs)  # type: ignore[arg-type]
 

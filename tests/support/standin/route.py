@@ -4,12 +4,14 @@
         --ssl-insecure
 
 The request keeps the host, path, headers and SNI the client sent (so other addons still see
-`api.openai.com`); only the TCP destination changes. The destination is changed in the `request`
-hook, not `server_connect`: mitmproxy reuses an upstream connection for a client connection's next
-request only when the connection's address equals that request's host and port, and a connection
-re-targeted in `server_connect` never does, so every call paid a new upstream TCP and TLS
-handshake, a cost a real vendor's keep-alive connections do not impose. The request's own host and
-port are put back before the response reaches other addons. Streamed vendor replies (SSE, AWS event
+`api.openai.com`); only the TCP destination changes. By default the destination is changed in
+`server_connect`, and mitmproxy never reuses such a connection (its address no longer equals the
+next request's host and port): one upstream connection per call, as the stand-in closes each one.
+With `standin_keep_alive` (for a stand-in started with keep_alive, as the benchmarks do) the
+request itself is re-targeted in the `request` hook, so that mitmproxy reuses the upstream
+connection for the client connection's next call as it does with a real vendor, which spares the
+per-call TCP and TLS handshake; the request's own host and port are put back before the response
+reaches other addons. Streamed vendor replies (SSE, AWS event
 stream, NDJSON) are passed through chunk by chunk unless another addon already set
 `flow.response.stream` (e.g. to a tee function). This file imports nothing from the project: it
 is loaded as a script, and mitmproxy puts its directory on sys.path.
@@ -55,11 +57,13 @@ class RouteToStandin:
         loader.add_option("standin_port", int, 0,
                           "Port of the stand-in vendor on standin_host; 0 leaves routing alone.")
         loader.add_option("standin_host", str, "127.0.0.1", "Host of the stand-in vendor.")
+        loader.add_option("standin_keep_alive", bool, False,
+                          "The stand-in keeps connections alive: route so that mitmproxy reuses them.")
         loader.add_option("standin_stream", bool, True,
                           "Stream event-stream replies through instead of buffering them.")
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if not ctx.options.standin_port or flow.response is not None:
+        if not (ctx.options.standin_port and ctx.options.standin_keep_alive) or flow.response is not None:
             return
         req = flow.request
         target = (ctx.options.standin_host, ctx.options.standin_port)
@@ -86,9 +90,12 @@ class RouteToStandin:
         _restore_origin(flow)
         if flow.response is None:
             return
-        if ctx.options.standin_port and flow.response.headers.get("connection") == "close":
-            # The stand-in closes every upstream connection (mitmproxy cannot reuse re-targeted
-            # ones); that is no reason to make the client reconnect and redo TLS with the proxy.
+        if (ctx.options.standin_port and not ctx.options.standin_keep_alive
+                and flow.response.headers.get("connection") == "close"):
+            # The stand-in closes every upstream connection; that is no reason to make the client
+            # reconnect and redo TLS with the proxy. (mitmproxy then believes the upstream
+            # connection stays open, harmless only because it never reuses a connection
+            # re-targeted in server_connect; with standin_keep_alive it would, and fail.)
             del flow.response.headers["connection"]
         if ctx.options.standin_stream and not flow.response.stream and _is_event_stream(flow):
             flow.response.stream = True
