@@ -16,11 +16,17 @@ SCHED_IDLE instead of nice 19. `--lag` loads bench/loop_lag.py into every mitmdu
 full-GC pauses and the capture hooks' own times inside mitmdump (the probe costs CPU of its own).
 After each audited turn the bench notes how much of it the writer had not yet stored.
 
+The stand-in keeps its connections alive as a real vendor does, and the route addon re-targets
+requests so that mitmproxy reuses an upstream connection for a client connection's next call: the
+bench counts the stand-in's accepted connections per call (upstream TCP+TLS handshakes; about 0
+expected). `--close-upstream` restores the old setting, one connection and handshake per call in
+every mitmdump, which inflated the baseline by the same absolute cost and so flattered the ratio.
+
 The clients and the stand-in share the same cores, so wall-clock figures move with the machine's
 load; CPU seconds per call are the robust figure.
 
     python bench/proxy_overhead.py [--turns 4] [--seconds 8] [--clients 4] [--paused] [--idle-writer]
-                                   [--lag] [--skip-bare]
+                                   [--lag] [--skip-bare] [--close-upstream]
 
 Targets (issue #12): aiaudit's group CPU per call <= 1.10 x the streaming baseline's, throughput
 >= 0.97 of it, p99 within +5 ms.
@@ -190,6 +196,18 @@ def writer_pid(proxy) -> int | None:
     return int(children[0]) if children else None
 
 
+def standin_stats(port: int) -> dict[str, int]:
+    """The stand-in's own counts: connections accepted (upstream handshakes) and requests."""
+    import ssl
+    import urllib.request
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/_standin/stats", context=context, timeout=10) as r:
+        return json.loads(r.read())
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -218,6 +236,8 @@ def main() -> int:
     parser.add_argument("--idle-writer", action="store_true",
                         help="also a diagnostic turn with the writer's threads at SCHED_IDLE")
     parser.add_argument("--skip-bare", action="store_true", help="leave out the bare turn (more turns for the rest)")
+    parser.add_argument("--close-upstream", action="store_true",
+                        help="the stand-in closes every connection (one upstream handshake per call, the old bench)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
 
@@ -232,17 +252,19 @@ def main() -> int:
     results: dict[str, list[dict]] = {k: [] for k in kinds}
     cpu: dict[str, float] = {k: 0.0 for k in kinds}
     writer_cpu: dict[str, float] = {k: 0.0 for k in kinds}
+    upstream: dict[str, list[int]] = {k: [0, 0] for k in kinds}  # connections, requests at the stand-in
     load = []
-    with StandinProcess() as standin:
+    keep_alive = not args.close_upstream
+    with StandinProcess(keep_alive=keep_alive) as standin:
         def lag_env(name: str) -> dict[str, str]:
             return {"AIAUDIT_LOOP_LAG": str(work / f"lag-{name}.json")} if args.lag else {}
 
         # the stand-in's route addon streams event streams unless told not to: bare must buffer
-        proxies = {"bare": standin_proxy(work / "bare", standin.port, scripts=with_lag, env=lag_env("bare"),
+        proxies = {"bare": standin_proxy(work / "bare", standin.port, scripts=with_lag, env=lag_env("bare"), keep_alive=keep_alive,
                                          options={"standin_stream": "false"}).start(),
-                   "streaming": standin_proxy(work / "streaming", standin.port, scripts=[STREAM, *with_lag],
+                   "streaming": standin_proxy(work / "streaming", standin.port, scripts=[STREAM, *with_lag], keep_alive=keep_alive,
                                               env=lag_env("streaming")).start(),
-                   "live": standin_proxy(work / "audited", standin.port, scripts=[CAPTURE, *with_lag],
+                   "live": standin_proxy(work / "audited", standin.port, scripts=[CAPTURE, *with_lag], keep_alive=keep_alive,
                                          env=env | lag_env("live")).start()}
         proxies["paused"] = proxies["idle"] = proxies["live"]
         try:
@@ -254,6 +276,7 @@ def main() -> int:
             for turn in range(args.turns):
                 for name in kinds[turn % len(kinds):] + kinds[: turn % len(kinds)]:
                     proxy = proxies[name]
+                    stats_before = standin_stats(standin.port)
                     before = group_cpu(proxy.pid)
                     writer_before = cpu_seconds(writer) if writer and name in audited else 0.0
                     if name == "paused" and writer:
@@ -274,6 +297,9 @@ def main() -> int:
                         backlog[name].append(journal_pending(work / "journal")[0] / max(1, results[name][-1]["requests"]))
                         drain(work / "journal")  # the writer's work for this turn is counted, and the next turn starts idle
                     cpu[name] += group_cpu(proxy.pid) - before
+                    stats_after = standin_stats(standin.port)
+                    upstream[name][0] += stats_after["connections"] - stats_before["connections"] - 1  # less our own
+                    upstream[name][1] += stats_after["requests"] - stats_before["requests"]
                     if writer and name in audited:
                         writer_cpu[name] += cpu_seconds(writer) - writer_before
                     load.append(os.getloadavg()[0])
@@ -286,6 +312,7 @@ def main() -> int:
         out[name]["cpu_ms_per_call"] = 1000 * cpu[name] / max(1, out[name]["requests"])
         out[name]["writer_cpu_ms_per_call"] = 1000 * writer_cpu[name] / max(1, out[name]["requests"])
         out[name]["proxy_cpu_ms_per_call"] = out[name]["cpu_ms_per_call"] - out[name]["writer_cpu_ms_per_call"]
+        out[name]["upstream_connections_per_call"] = upstream[name][0] / max(1, upstream[name][1])
         out[name]["unstored_at_turn_end"] = sum(backlog[name]) / len(backlog[name]) if backlog[name] else 0.0
         if args.lag:
             out[name] |= lag_summary(work / f"lag-{'live' if name in ('paused', 'idle') else name}.json", windows[name])
@@ -312,6 +339,10 @@ def main() -> int:
               f"{s['p99_added_ms']:+7.2f}{s['p999_ms']:8.1f}{s['ttfb_p50_ms']:9.2f}{s['cpu_ms_per_call']:12.3f}"
               f"{s['cpu_ratio']:7.3f}{s['proxy_cpu_ms_per_call']:7.3f}{s['writer_cpu_ms_per_call']:7.3f}{s['errors']:7d}")
     print("CPU ms/call: the whole group from /proc; proxy: the mitmdump process alone; writer: its writer process")
+    print(f"upstream connections (TCP+TLS handshakes at the stand-in) per call, stand-in "
+          f"{'closing every connection' if args.close_upstream else 'keeping connections alive'}: "
+          + ", ".join(f"{labels[name].split(' (')[0]} {out[name]['upstream_connections_per_call']:.3f}"
+                      for name in kinds if name in ("bare", "streaming", "live")))
     live = out["live"]
     print(f"headline: aiaudit / streaming mitmdump: CPU per call x{live['cpu_ratio']:.3f} (target <= 1.10), "
           f"throughput {live['throughput_ratio']:.3f} (target >= 0.97), p99 {live['p99_added_ms']:+.2f} ms "

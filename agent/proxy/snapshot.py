@@ -15,11 +15,8 @@ from dataclasses import field
 
 from mitmproxy import http
 
-from agent.proxy.exchange import RequestSnapshot
-from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.hosts import Route
-from agent.proxy.record import CapturedExchange
-from agent.proxy.record import encode_parts
+from agent.proxy.record import encode_record
 from agent.proxy.redact import redact_header_fields
 from agent.proxy.redact import redact_url
 from agent.proxy.redact import scrub_text
@@ -105,16 +102,16 @@ def snapshot(flow: http.HTTPFlow, route: Route, call_id: str, *, cap: int, extra
              team_header: str | None, error: str | None = None) -> list[bytes | memoryview]:
     """The flow as one journal record: a `CapturedExchange` header and its body chunks, as buffers
     for one writev. The record is the one carrier of a captured call; the writer decodes it back
-    into a `CapturedExchange` with the bodies attached."""
+    into a `CapturedExchange` with the bodies attached. The fields go straight into the record
+    (`encode_record`), without the snapshot dataclasses the writer builds when it decodes."""
     req = flow.request
     req_headers, req_cred = redact_header_fields(req.headers.fields, extra_secret_headers)
     path, url_cred = redact_url(req.path)
     credential = req_cred or url_cred
     raw = req.raw_content or b""
     request_body = [memoryview(raw)[:cap]] if len(raw) > cap else [raw]
-    # bodies travel beside the snapshot (see record.encode_parts) and are re-attached on decode
-    request = RequestSnapshot(req.method, req.scheme, pretty_host(req), req.port, path, req_headers, b"",
-                              req.timestamp_start or 0.0)
+    # RequestSnapshot's fields, its body left out: bodies travel beside the header (record.py)
+    request = (req.method, req.scheme, pretty_host(req), req.port, path, req_headers, req.timestamp_start or 0.0)
 
     resp = flow.response
     tee = flow.response.stream if resp is not None and isinstance(resp.stream, StreamTee) else None
@@ -131,8 +128,7 @@ def snapshot(flow: http.HTTPFlow, route: Route, call_id: str, *, cap: int, extra
             truncated, response_bytes = len(body) > cap, len(body)
     content_type = ((field_value(resp.headers, b"content-type") or "") if resp is not None else "").lower()
     event_stream = any(t in content_type for t in STREAM_TYPES)
-    response = ResponseSnapshot(status, resp_headers, b"", event_stream, truncated,
-                                scrub_text(error) if error else None)
+    response = (status, resp_headers, event_stream, truncated, scrub_text(error) if error else None)
 
     proxy_user = None
     auth = flow.metadata.get("proxyauth")
@@ -140,17 +136,7 @@ def snapshot(flow: http.HTTPFlow, route: Route, call_id: str, *, cap: int, extra
         proxy_user = _control_free(str(auth[0]), 255)  # auth[1] is the password: never read
     peer = flow.client_conn.peername
     header_team = _control_free(field_value(req.headers, team_header.lower().encode("utf-8", "surrogateescape"))) if team_header else None
-    exchange = CapturedExchange(
-        call_id=call_id,
-        route=route,
-        request=request,
-        response=response,
-        key_sha256=credential.sha256 if credential else None,
-        proxy_user=proxy_user,
-        client_ip=peer[0] if peer else None,
-        header_team=header_team,
-        finished=(resp and resp.timestamp_end) or req.timestamp_end or req.timestamp_start or 0.0,
-        request_bytes=len(raw),
-        response_bytes=response_bytes,
-    )
-    return encode_parts(exchange, request_body, response_body)
+    who = (credential.sha256 if credential else None, proxy_user, peer[0] if peer else None, header_team)
+    finished = (resp and resp.timestamp_end) or req.timestamp_end or req.timestamp_start or 0.0
+    return encode_record(call_id, route, request, response, who, finished, (len(raw), response_bytes),
+                         request_body, response_body)

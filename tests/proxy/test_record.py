@@ -64,3 +64,25 @@ def test_a_record_of_an_unknown_version_is_refused():
     whole = payload(encode_parts(ex, [], []))
     with pytest.raises(ValueError, match="unknown journal record version 2"):
         decode(whole.replace(b'"v":1', b'"v":2'))
+
+
+@settings(max_examples=60, deadline=None)
+@given(exchanges(), chunks, chunks)
+def test_the_header_layout_the_writer_reads_is_unchanged(ex, request_body, response_body):
+    """What the writer reads, spelled out here apart from the code: the proxy hook now builds it
+    from the fields (`encode_record`), not from the dataclasses, and must write the same bytes."""
+    import json
+    import struct
+
+    r, q, p = ex.route, ex.request, ex.response
+    expected = json.dumps({
+        "v": 1, "id": ex.call_id,
+        "route": [r.vendor, r.endpoint, r.kind, r.family, r.stream, r.model, r.deployment, dict(r.params)],
+        "req": [q.method, q.scheme, q.host, q.port, q.path, [list(h) for h in q.headers], q.ts,
+                sum(map(len, request_body))],
+        "resp": [p.status, [list(h) for h in p.headers], p.streamed, p.truncated, p.error, sum(map(len, response_body))],
+        "who": [ex.key_sha256, ex.proxy_user, ex.client_ip, ex.header_team],
+        "t": ex.finished, "bytes": [ex.request_bytes, ex.response_bytes],
+    }, separators=(",", ":"), ensure_ascii=False).encode()
+    whole = payload(encode_parts(ex, request_body, response_body))
+    assert whole == struct.pack(">I", len(expected)) + expected + b"".join(request_body) + b"".join(response_body)

@@ -102,3 +102,52 @@ def test_route_addon_streams_only_when_asked(standin: StandinServer, tmp_path: P
                 first = first or time.monotonic() - start
         total = time.monotonic() - start
     assert first is not None and first > 0.8 * total
+
+
+_RECORD_ORIGIN = '''
+from pathlib import Path
+
+class RecordOrigin:
+    def response(self, flow):
+        with open({path!r}, "a") as f:
+            f.write(f"{{flow.request.host}} {{flow.request.port}} {{flow.server_conn.sni}}\\n")
+
+addons = [RecordOrigin()]
+'''
+
+
+@pytest.mark.parametrize("keep_alive", [True, False])
+def test_kept_alive_upstream_connection_is_reused_and_the_request_keeps_its_origin(tmp_path: Path,
+                                                                                  keep_alive: bool) -> None:
+    """A keep-alive stand-in and the route addon: one client connection's calls share one upstream
+    connection (one TLS handshake, as with a real vendor), and addons after the route addon still
+    see the host, port and SNI the client asked for. Without keep-alive, one connection a call."""
+    seen = tmp_path / "seen.txt"
+    script = tmp_path / "record_origin.py"
+    script.write_text(_RECORD_ORIGIN.format(path=str(seen)))
+    with StandinServer(keep_alive=keep_alive) as vendor, \
+            standin_proxy(tmp_path / "conf", vendor.port, scripts=[script], keep_alive=keep_alive) as proxy, \
+            httpx_client(proxy.url, proxy.ca_path) as client:
+        texts = [_chat(client, f"kept alive {i}").json()["choices"][0]["message"]["content"] for i in range(3)]
+        with client.stream("POST", "https://api.openai.com/v1/chat/completions",
+                           json={"model": "m", "stream": True,
+                                 "messages": [{"role": "user", "content": "kept alive streamed"}]}) as r:
+            streamed = b"".join(r.iter_raw())
+        stats = vendor.stats()
+        hosts = {entry.host for entry in vendor.requests}
+    assert texts == [expected_text(f"kept alive {i}") for i in range(3)]
+    assert b"data: [DONE]" in streamed
+    assert stats == {"connections": 1 if keep_alive else 4, "requests": 4}
+    assert hosts == {"api.openai.com"}
+    assert seen.read_text().splitlines() == ["api.openai.com 443 api.openai.com"] * 4
+
+
+def test_standin_closes_after_one_request_unless_kept_alive() -> None:
+    for keep_alive, connections in ((False, 2), (True, 1)):
+        with StandinServer(keep_alive=keep_alive) as vendor, \
+                httpx.Client(verify=False, base_url=vendor.url) as client:
+            replies = [client.post("/v1/chat/completions", headers={"host": "api.openai.com"},
+                                   json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
+                       for _ in range(2)]
+            assert [r.headers.get("connection") for r in replies] == ["close" if not keep_alive else None] * 2
+            assert vendor.stats() == {"connections": connections, "requests": 2}

@@ -216,13 +216,17 @@ def standin_proxy(
     standin_port: int,
     scripts: Sequence[Path | str] = (),
     options: Mapping[str, str] | None = None,
+    keep_alive: bool = False,
     **kwargs: object,
 ) -> ProxyProcess:
     """A ProxyProcess that routes every upstream connection to the stand-in on `standin_port`.
 
     The route addon is loaded first; the given `scripts` (e.g. the capture addon) after it.
+    `keep_alive`: the stand-in was started with keep_alive, and mitmproxy should reuse its
+    upstream connections (the route addon's `standin_keep_alive`).
     """
-    merged = {"standin_port": str(standin_port)} | dict(options or {})
+    merged = ({"standin_port": str(standin_port)} | ({"standin_keep_alive": "true"} if keep_alive else {})
+              | dict(options or {}))
     return ProxyProcess(confdir, [ROUTE_SCRIPT, *scripts], merged,
                         **kwargs)  # type: ignore[arg-type]
 
@@ -231,10 +235,12 @@ class StandinProcess(_GroupProcess):
     """The stand-in in a separate Python process (keeps its threads off the caller's GIL)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, log_path: Path | None = None,
-                 env: Mapping[str, str] | None = None, delay_ms: int = 0) -> None:
+                 env: Mapping[str, str] | None = None, delay_ms: int = 0,
+                 keep_alive: bool = False) -> None:
         self.host = host
         self.requested_port = port
         self.delay_ms = delay_ms
+        self.keep_alive = keep_alive
         self.log_path = log_path
         self.env = dict(env) if env is not None else None
         self.port = 0
@@ -251,7 +257,8 @@ class StandinProcess(_GroupProcess):
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.support.standin", "--host", self.host,
-                 "--port", str(self.requested_port), "--delay-ms", str(self.delay_ms)],
+                 "--port", str(self.requested_port), "--delay-ms", str(self.delay_ms),
+                 *(["--keep-alive"] if self.keep_alive else [])],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
                 start_new_session=True, env=env)
         finally:

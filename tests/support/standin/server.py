@@ -1,9 +1,11 @@
 """The stand-in vendor: a local HTTPS server that answers like each AI vendor.
 
 Built on ThreadingHTTPServer. Each connection does its TLS handshake in its own thread (a
-handshake in accept() would block every other connection), answers one request and closes
-(`Connection: close`): mitmproxy cannot reuse re-targeted upstream connections, and idle ones
-would pile up. Streamed replies go out chunked, one chunk and one flush per event, with an
+handshake in accept() would block every other connection). By default it answers one request and
+closes (`Connection: close`), which many tests rely on; `keep_alive=True` keeps connections open
+for further requests as a real vendor does, so a benchmark does not pay an upstream TLS handshake
+per call that no real deployment pays (`GET /_standin/stats` counts connections and requests).
+Streamed replies go out chunked, one chunk and one flush per event, with an
 optional delay between events so time-to-first-byte through the proxy can be measured.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import json
 import signal
 import socket
 import ssl
@@ -35,6 +38,7 @@ from .call import error_reply
 from .selfsigned import server_context
 
 MAX_LOGGED_REQUESTS = 50_000
+STATS_PATH = "/_standin/stats"
 _SOCKET_TIMEOUT = 30
 
 
@@ -62,6 +66,10 @@ class _ConnectionDropped(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The head and the body go out as separate writes: on a kept-alive connection Nagle's
+    # algorithm held the body back until the peer's delayed ACK (40 ms per call). Vendors' servers
+    # send without that delay too.
+    disable_nagle_algorithm = True
     server_version = "aiaudit-standin"
     sys_version = ""
     server: _HTTPServer
@@ -84,8 +92,14 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _handle(self) -> None:
-        self.close_connection = True
+        if not self.server.keep_alive:
+            self.close_connection = True
+        # else: parse_request has decided from the request's HTTP version and Connection header
         body = self._read_body()
+        if self.path == STATS_PATH:
+            self._send_stats()  # not counted itself
+            return
+        self.server.count_request()
         host = _strip_port(self.headers.get("Host", ""))
         call = Call(self.command, host, self.path, self.headers, body, self.server.state,
                     default_delay_ms=self.server.default_delay_ms)
@@ -101,11 +115,19 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._write(reply, call)
         except (_ConnectionDropped, ConnectionError, ssl.SSLError, TimeoutError):
-            pass
+            self.close_connection = True
         finally:
             # what the "vendor" sent for this request body, so a test can compare it with what a
             # client received through the proxy
             self.server.sent[hashlib.sha256(body).hexdigest()] = (self._sent.hexdigest(), self._sent_bytes)
+
+    def _send_stats(self) -> None:
+        data = json.dumps(self.server.stats()).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
@@ -118,6 +140,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError as exc:
             raise _ConnectionDropped from exc
+
+    def _cut(self) -> None:
+        """The reply ends short on purpose: only closing the connection tells the client so."""
+        self.close_connection = True
 
     def _payload(self, data: bytes) -> None:
         self._sent.update(data)
@@ -136,11 +162,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
         else:
             self.send_header("Content-Length", str(len(reply.body) if length is None else length))
-        self.send_header("Connection", "close")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
 
     def _write(self, reply: Reply, call: Call) -> None:
         truncate = call.mode == "truncated-stream"
+        if truncate:
+            self._cut()
         if reply.events is not None:
             self._write_events(reply.events, reply, call.delay_ms,
                                reply.cut_at if truncate else None)
@@ -219,8 +248,12 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], context: ssl.SSLContext | None,
-                 default_delay_ms: int) -> None:
+                 default_delay_ms: int, keep_alive: bool = False) -> None:
         self.context = context
+        self.keep_alive = keep_alive
+        self._counts_lock = threading.Lock()
+        self.connections_accepted = 0
+        self.requests_received = 0
         self.default_delay_ms = default_delay_ms
         self.state = ServerState()
         self.stopping = threading.Event()
@@ -233,9 +266,20 @@ class _HTTPServer(ThreadingHTTPServer):
     def log(self, entry: LoggedRequest) -> None:
         self.requests.append(entry)
 
+    def count_request(self) -> None:
+        with self._counts_lock:
+            self.requests_received += 1
+
+    def stats(self) -> dict[str, int]:
+        """Connections accepted (each one TLS handshake when serving HTTPS) and requests received."""
+        with self._counts_lock:
+            return {"connections": self.connections_accepted, "requests": self.requests_received}
+
     def finish_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:
         # Runs in the connection's own thread: the TLS handshake happens here, not in accept().
         request.settimeout(_SOCKET_TIMEOUT)
+        with self._counts_lock:
+            self.connections_accepted += 1
         conn: socket.socket = request
         if self.context is not None:
             try:
@@ -262,12 +306,13 @@ class StandinServer:
     """The stand-in vendor on `host:port` (port 0 picks a free one), HTTPS unless `tls=False`.
 
     `delay_ms` is the pause between streamed events when a request does not set
-    `x-standin-delay-ms` itself.
+    `x-standin-delay-ms` itself. `keep_alive` answers more than one request per connection (HTTP/1.1
+    without `Connection: close`), as a real vendor does.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: bool = True,
-                 delay_ms: int = 0) -> None:
-        self._httpd = _HTTPServer((host, port), server_context() if tls else None, delay_ms)
+                 delay_ms: int = 0, keep_alive: bool = False) -> None:
+        self._httpd = _HTTPServer((host, port), server_context() if tls else None, delay_ms, keep_alive)
         self._thread: threading.Thread | None = None
         self.host = host
         self.tls = tls
@@ -289,6 +334,10 @@ class StandinServer:
     def errors(self) -> list[str]:
         """Tracebacks of replies the stand-in failed to build (a test should expect none)."""
         return list(self._httpd.errors)
+
+    def stats(self) -> dict[str, int]:
+        """{"connections": accepted so far, "requests": received so far}."""
+        return self._httpd.stats()
 
     def sent_for(self, request_body: bytes) -> tuple[str, int] | None:
         """(sha256, length) of the response body sent for the request with this body."""
@@ -329,8 +378,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay-ms", type=int, default=0,
                         help="pause between streamed events unless a request sets its own")
+    parser.add_argument("--keep-alive", action="store_true",
+                        help="keep connections open for further requests (a real vendor does)")
     args = parser.parse_args(argv)
-    server = StandinServer(args.host, args.port, delay_ms=args.delay_ms).start()
+    server = StandinServer(args.host, args.port, delay_ms=args.delay_ms, keep_alive=args.keep_alive).start()
     print(server.port, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
