@@ -17,6 +17,7 @@ and the store error it is living with, if any (agent.writer.heartbeat).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 import threading
@@ -73,6 +74,22 @@ IDLE_WAIT_S = 0.2
 GATHER_S = 1.0
 GATHER_POLL_S = 0.1
 LINGER_BELOW_BYTES = 4 << 20  # a batch cut by the journal's byte limit is not a sign of a quiet journal
+
+
+# The writer makes a dozen short-lived containers per call (parsed JSON, SSE events, row dicts)
+# that reference counting frees, and hardly any reference cycles; at the default threshold (700)
+# a young collection ran every call or two, and the older ones walked all that SQLAlchemy, numpy
+# and the parsers keep alive from startup. Freezing what startup made and collecting the young
+# every 10,000 allocations saved 10 to 20 us of CPU a call (bench/writer_capacity.py capacity,
+# 0.28-0.29 against 0.27 ms); cycles are still collected.
+GC_THRESHOLDS = (10_000, 20, 20)
+
+
+def tune_gc() -> None:
+    """The writer process's collector settings, once its startup is done (main, and the bench)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class CaptureWriter(threading.Thread):
@@ -522,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     from agent.metrics import serve_writer
 
     serve_writer(config, writer)
+    tune_gc()
     writer.run()
     return 0
 

@@ -295,3 +295,32 @@ def test_replays_are_counted_by_returning_where_the_driver_gives_no_row_count(tm
     again = run_writer(Journal(tmp_path / "j", 1 << 30), sqlite_url)
     assert first.totals()["stored"] == 9 and again.totals().get("replayed") == 9
     assert not again.totals().get("stored")
+
+
+def test_the_writer_s_collector_settings_still_collect_cycles():
+    """tune_gc freezes what startup made and collects the young less often, never not at all: a
+    reference cycle made afterwards is freed once enough objects were allocated."""
+    import gc
+    import weakref
+
+    from agent.writer import drain
+
+    before = gc.get_threshold()
+    try:
+        drain.tune_gc()
+        assert gc.isenabled() and gc.get_threshold() == drain.GC_THRESHOLDS
+
+        class Node:
+            pass
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        del a, b
+        assert gone() is not None  # only a collection frees a cycle
+        keep = [[] for _ in range(3 * drain.GC_THRESHOLDS[0])]  # allocations drive the young collections
+        assert gone() is None
+        del keep
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
