@@ -46,6 +46,7 @@ from agent.proxy.record import CapturedExchange  # noqa: E402
 from agent.proxy.record import encode_parts  # noqa: E402
 from agent.writer.attribution import Attributor  # noqa: E402
 from agent.writer.drain import CaptureWriter  # noqa: E402
+from agent.writer.drain import tune_gc  # noqa: E402
 from tests.support.standin.text import _WORDS  # noqa: E402
 from tests.support.standin.text import split_deltas  # noqa: E402
 
@@ -158,6 +159,7 @@ def warm(url: str, work: Path) -> None:
     w = new_writer(journal, url)
     w.start()
     w.stop(30)
+    tune_gc()  # as the writer process does once it has started
 
 
 def capacity(args) -> dict:

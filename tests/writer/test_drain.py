@@ -149,7 +149,7 @@ def _steps_for_a_trickle(tmp_path, db_url, monkeypatch, linger: float) -> tuple[
     every 20 ms, and when it was asked to stop (it then stores what is left without waiting)."""
     import agent.writer.drain as drain
 
-    monkeypatch.setattr(drain, "LINGER_S", linger)
+    monkeypatch.setattr(drain, "GATHER_S", linger)
     journal = Journal(tmp_path / f"j{linger}", 1 << 30)
     writer = CaptureWriter(journal, CaptureCounters(), db_url, Attributor((), None), store_text="full",
                            excerpt_chars=10, max_body_bytes=1 << 20)
@@ -180,6 +180,78 @@ def test_after_a_small_batch_the_writer_lingers_so_calls_gather(tmp_path, db_url
     steps, stop_at = _steps_for_a_trickle(tmp_path, db_url, monkeypatch, linger=0.25)
     gaps = [later - at for (at, n), (later, _) in zip(steps, steps[1:]) if n and later < stop_at]
     assert gaps and min(gaps) >= 0.2
+
+
+def _stored(url: str) -> int:
+    with open_store(url).session() as s:
+        return s.scalar(select(func.count()).select_from(Call))
+
+
+def _wait_stored(url: str, n: int, timeout: float) -> float:
+    """Seconds until `n` calls are in the store (fails after `timeout`)."""
+    t0 = time.monotonic()
+    while _stored(url) < n:
+        assert time.monotonic() - t0 < timeout, f"{_stored(url)} of {n} calls stored after {timeout} s"
+        time.sleep(0.02)
+    return time.monotonic() - t0
+
+
+def _gathering_writer(tmp_path, url, batch_size: int) -> tuple[Journal, CaptureWriter]:
+    journal = Journal(tmp_path / "j", 1 << 30)
+    writer = CaptureWriter(journal, CaptureCounters(), url, Attributor((), None), store_text="full",
+                           excerpt_chars=10, max_body_bytes=1 << 20, batch_size=batch_size)
+    writer._get_store()
+    writer.start()
+    return journal, writer
+
+
+def test_a_call_waits_for_the_gathering_window_at_most(tmp_path, sqlite_url):
+    """The window after a short batch is bounded: a lone call behind it is stored GATHER_S later
+    at the latest (plus the batch's own time), not when more calls happen to come."""
+    from agent.writer import drain
+
+    journal, writer = _gathering_writer(tmp_path, sqlite_url, batch_size=200)
+    try:
+        fill(journal, 1)
+        _wait_stored(sqlite_url, 1, timeout=10)  # the writer now gathers behind a batch of one
+        fill(journal, 1)
+        waited = _wait_stored(sqlite_url, 2, timeout=10)
+    finally:
+        writer.stop(timeout=10)
+    assert waited < drain.GATHER_S + 1.0
+
+
+def test_the_gathering_window_ends_once_a_full_batch_is_journaled(tmp_path, sqlite_url, monkeypatch):
+    """A window far longer than the test: calls that make a full batch are read at once."""
+    from agent.writer import drain
+
+    monkeypatch.setattr(drain, "GATHER_S", 60.0)
+    journal, writer = _gathering_writer(tmp_path, sqlite_url, batch_size=5)
+    try:
+        fill(journal, 1)
+        _wait_stored(sqlite_url, 1, timeout=10)
+        fill(journal, 5)
+        waited = _wait_stored(sqlite_url, 6, timeout=10)
+    finally:
+        writer.stop(timeout=10)
+    assert waited < 2.0
+
+
+def test_a_stop_during_the_gathering_window_stores_every_call_at_once(tmp_path, sqlite_url, monkeypatch):
+    """Draining does not sit out the window, and no call read or unread is lost or doubled."""
+    from agent.writer import drain
+
+    monkeypatch.setattr(drain, "GATHER_S", 60.0)
+    journal, writer = _gathering_writer(tmp_path, sqlite_url, batch_size=50)
+    ids = fill(journal, 3)
+    _wait_stored(sqlite_url, 3, timeout=10)
+    ids += fill(journal, 4)  # behind the window: not read yet
+    t0 = time.monotonic()
+    writer.stop(timeout=10)
+    assert time.monotonic() - t0 < 2.0 and not writer.is_alive()
+    with open_store(sqlite_url).session() as s:
+        assert sorted(s.scalars(select(Call.id))) == sorted(ids)
+    assert writer.counters.totals()["stored"] == 7
 
 
 @pytest.mark.parametrize("batch_pass", ["works", "fails", "fails-gathering"])
@@ -223,3 +295,32 @@ def test_replays_are_counted_by_returning_where_the_driver_gives_no_row_count(tm
     again = run_writer(Journal(tmp_path / "j", 1 << 30), sqlite_url)
     assert first.totals()["stored"] == 9 and again.totals().get("replayed") == 9
     assert not again.totals().get("stored")
+
+
+def test_the_writer_s_collector_settings_still_collect_cycles():
+    """tune_gc freezes what startup made and collects the young less often, never not at all: a
+    reference cycle made afterwards is freed once enough objects were allocated."""
+    import gc
+    import weakref
+
+    from agent.writer import drain
+
+    before = gc.get_threshold()
+    try:
+        drain.tune_gc()
+        assert gc.isenabled() and gc.get_threshold() == drain.GC_THRESHOLDS
+
+        class Node:
+            pass
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        del a, b
+        assert gone() is not None  # only a collection frees a cycle
+        keep = [[] for _ in range(3 * drain.GC_THRESHOLDS[0])]  # allocations drive the young collections
+        assert gone() is None
+        del keep
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
