@@ -373,3 +373,22 @@ def test_a_record_is_spaced_when_it_has_fewer_cjk_characters_than_half_its_token
     tokens = (batch.record_tokens[:, 1] - batch.record_tokens[:, 0]).tolist()
     cjk = [sum(0x3000 <= ord(ch) < 0xD800 for text in fields for ch in text) for fields in records]
     assert batch.spaced.tolist() == [c * 2 < t for c, t in zip(cjk, tokens)]
+
+
+def test_a_short_output_with_one_passage_written_differently_is_not_a_copy(tmp_path):
+    # Two versions of one model answering one prompt (a 60-word spec): alike but one sentence, which
+    # each wrote in its own words at about the same length. Its pieces around that sentence are
+    # under MIN_RUN_WORDS; a copy with edits spread at random, or with that passage cut out, is reuse.
+    rng = random.Random(7)
+    outputs = [answer(rng, 60) for _ in range(6)]
+    index = OutputIndex.open(tmp_path)
+    index.add([(i + 1, fingerprint(t)) for i, t in enumerate(outputs)])
+    found_by = ReuseDetector(index)
+    for i, text in enumerate(outputs):
+        words = text.split()
+        middle = len(words) // 2
+        rewritten = " ".join(words[: middle - 4] + other(100 + i, 8).split()[:8] + words[middle + 4:])
+        assert found_by.match([("a", rewritten)]) == []
+        cut = " ".join(words[: middle - 4] + words[middle + 4:])
+        assert ids(found_by.match([("a", cut)])) == [i + 1]
+    assert sum(ids(found_by.match([("a", edit(t, 0.10, seed=i))])) == [i + 1] for i, t in enumerate(outputs)) >= 5

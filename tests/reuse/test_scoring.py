@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from agent.reuse.scoring import COVERAGE
 from agent.reuse.scoring import COVERAGE_SPARSE
+from agent.reuse.scoring import DRIFT_ALONE_WORDS
 from agent.reuse.scoring import DRIFT_SPACED
 from agent.reuse.scoring import LONG_HOLE
 from agent.reuse.scoring import LONG_HOLES_SPACED
@@ -305,6 +306,11 @@ def _holes_by_hand(record_pos, output_pos, hot):
     return sum(m for m in missed if m > LONG_HOLE) / max(1, sum(not h for h in hot))
 
 
+def _hole_count_by_hand(record_pos, output_pos, hot):
+    cold = [o for _, o in _cold_chain(record_pos, output_pos, hot)]
+    return sum(any(not hot[i] for i in range(a + 1, b)) for a, b in zip(cold, cold[1:]))
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_long_holes_counts_the_output_missed_in_long_gaps_of_the_chain(data):
@@ -316,6 +322,7 @@ def test_long_holes_counts_the_output_missed_in_long_gaps_of_the_chain(data):
     result = score(Alignment(np.array(record_pos, dtype=np.int64), np.array(kept, dtype=np.int64)), hot, size + 40)
     assert 0.0 <= result.long_holes <= 1.0
     assert result.long_holes == pytest.approx(_holes_by_hand(record_pos, kept, hot.tolist()))
+    assert result.holes == _hole_count_by_hand(record_pos, kept, hot.tolist())
     assert result.drift == 0.0  # one diagonal: record and output advance alike
 
 
@@ -356,3 +363,32 @@ def test_long_holes_leave_light_edits_alone():
 def test_a_heavy_edit_match_needs_min_chain_sparse_aligned_five_grams(chain, words):
     assert is_reuse(_sparse(chain, 0.0), words) is (chain >= MIN_CHAIN_SPARSE)
     assert is_reuse(replace(_sparse(chain, 0.0), output_coverage=COVERAGE), words)  # light: MIN_CHAIN
+
+
+def _light(holes, long_holes, drift, longest_run=29):
+    """A light-edit match of a 59-word output (as gpt-4-0613's vega-lite spec against gpt-4-0314's)."""
+    return Score(chain=38, output_coverage=0.78, record_coverage=0.78, matched_words=46, longest_run=longest_run,
+                 run_at_start=True, run_share=0.6, span=1.0, steady=1.0, run_record_start=0, spread=1.0,
+                 echoed_run=longest_run, long_holes=long_holes, drift=drift, holes=holes)
+
+
+@given(holes=st.integers(0, 8), long_holes=st.sampled_from([0.0, 0.22]), drift=st.floats(0.0, 0.5),
+       run=st.integers(10, 39), spaced=st.booleans())
+def test_one_rewritten_passage_is_no_light_edit_of_spaced_text(holes, long_holes, drift, run, spaced):
+    """All the misses in one long hole, the record as long there, the pieces around it under
+    MIN_RUN_WORDS: one passage written differently, not edits spread at random."""
+    refused = spaced and holes == 1 and long_holes > 0 and drift <= DRIFT_SPACED
+    assert is_reuse(_light(holes, long_holes, drift, run), 59, spaced) is not refused
+
+
+def test_a_rewritten_passage_next_to_a_long_verbatim_piece_is_still_reuse():
+    assert not is_reuse(_light(1, 0.22, 0.04), 59, spaced=True)
+    assert is_reuse(_light(1, 0.22, 0.04, longest_run=MIN_RUN_WORDS), 59, spaced=True)
+    assert is_reuse(_light(1, 0.22, 0.3), 59, spaced=True)  # a passage cut out: the record skips it
+
+
+@given(drift=st.floats(0.0, 1.0), words=st.integers(MIN_EVIDENCE_WORDS, 400), spaced=st.booleans())
+def test_a_short_heavy_edit_match_of_spaced_text_is_refused_on_drift_alone(drift, words, spaced):
+    """Under DRIFT_ALONE_WORDS no long holes are needed: an answer written at its own length drifts."""
+    refused = spaced and words < DRIFT_ALONE_WORDS and drift > DRIFT_SPACED
+    assert is_reuse(_sparse(40, 0.0, drift), words, spaced) is not refused
