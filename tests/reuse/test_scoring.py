@@ -311,12 +311,17 @@ def _hole_count_by_hand(record_pos, output_pos, hot):
     return sum(any(not hot[i] for i in range(a + 1, b)) for a, b in zip(cold, cold[1:]))
 
 
+def _draw_output(data, largest):
+    """An output of 6 to `largest` 5-grams: its boilerplate flags and the positions a record hits."""
+    size = data.draw(st.integers(6, largest))
+    hot = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)))
+    return size, hot, sorted(data.draw(st.sets(st.integers(0, size - 1), max_size=size)))
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_long_holes_counts_the_output_missed_in_long_gaps_of_the_chain(data):
-    size = data.draw(st.integers(6, 120))
-    hot = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)))
-    kept = sorted(data.draw(st.sets(st.integers(0, size - 1), max_size=size)))
+    size, hot, kept = _draw_output(data, 120)
     shift = data.draw(st.integers(0, 30))
     record_pos = [p + shift for p in kept]  # one diagonal: the chain is every non-boilerplate hit
     result = score(Alignment(np.array(record_pos, dtype=np.int64), np.array(kept, dtype=np.int64)), hot, size + 40)
@@ -329,9 +334,7 @@ def test_long_holes_counts_the_output_missed_in_long_gaps_of_the_chain(data):
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_drift_sums_how_far_the_sides_get_out_of_step(data):
-    size = data.draw(st.integers(6, 80))
-    hot = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)))
-    kept = sorted(data.draw(st.sets(st.integers(0, size - 1), max_size=size)))
+    size, hot, kept = _draw_output(data, 80)
     record_pos = list(itertools.accumulate(data.draw(st.lists(st.integers(1, 6), min_size=len(kept),
                                                                 max_size=len(kept)))))
     result = score(Alignment(np.array(record_pos, dtype=np.int64), np.array(kept, dtype=np.int64)), hot, 500)
