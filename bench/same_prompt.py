@@ -1,6 +1,6 @@
 """Same-prompt benchmark: is an independent answer to the same question told apart from a copy?
 
-    python bench/same_prompt.py [--captured MODEL] [--quick] [--workdir DIR]
+    python bench/same_prompt.py [--captured MODEL[,MODEL...] | --captured all] [--quick] [--workdir DIR]
 
 Calibration data: ../shared/data/same-prompt/answers.jsonl.gz, real answers of 17 models to the
 same 300 questions (arena-bench-v1) and of 3 models to 500 more (arena-hard-v0.1).
@@ -29,16 +29,30 @@ its own line), and the non-exact forms of outputs most of whose words restate th
 counting words that restate the prompt (as the detector bridges them, own_words) nor the fragment
 of an HTML tag the cut went through (markup in the output, so none of its words).
 
-Held-out split: questions are split by a hash of their id; the detector's thresholds were chosen
-looking at the calibration share only (`--calibration-share`, default 0.4), and the headline
-figures are those of the other questions, the report split. datasketch MinHash-LSH (threshold
-0.5, 128 permutations, word 5-grams) runs on the same chat-JSONL records in the same run.
+False positives that hold the captured text (a verbatim stretch of MIN_EXCERPT words of the
+captured answer's own, or the whole answer within 10 % word edits, measured with difflib on plain
+words: holds_captured) are printed on their own line: they have the shapes of the excerpt and
+edit10 positives, which the recall targets require finding, so no detector meeting those targets
+tells them apart (a sibling model repeating its predecessor's answer, two models reciting one
+well-known program). The false-positive target is judged on the other negatives; all are printed.
+
+`--captured all` captures every model in turn (its own store and datasets, the others' answers
+as negatives) and pools the figures, with a line per captured model; the targets are then judged
+on both splits pooled. One captured model is one draw of pairs: most rules were chosen with
+gpt-4-0314 captured, and tried with every model captured they left 120 of 79,769 negatives
+flagged (scoring.DRIFT_HEAVY).
+
+Held-out split: questions are split by a hash of their id (`--calibration-share`, default 0.4);
+with one captured model the headline figures are those of the report split. The thresholds were
+chosen on the calibration share, but the last ones of session 6 knowing the held-out list, and
+DRIFT_HEAVY on every captured model and both splits (agent/reuse/scoring.py says which), so the
+report split is no clean held-out test. datasketch MinHash-LSH (threshold 0.5, 128 permutations,
+word 5-grams) runs on the same chat-JSONL records in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import csv
 import gzip
 import hashlib
@@ -105,6 +119,7 @@ class Sample:
     model: str = ""  # negatives: whose answer it is
     output_id: int = 0  # positives: the captured output the record holds
     apart: str = ""  # positives counted apart from recall: SHORT (under MIN_EVIDENCE_WORDS) or RESTATES
+    captured: str = ""  # negatives: the captured model's answer to the same question
 
 
 def load(path: Path) -> list[Answer]:
@@ -137,6 +152,7 @@ def capture(answers: list[Answer], work: Path) -> tuple[str, Path]:
     from agent.writer.fleet import journal_pending
     from tests.support.remote_clients import clients
     from tests.support.standin import StandinServer
+    from tests.support.standin.server import reply_headers
     from tests.support.standin.harness import standin_proxy
 
     url = f"sqlite:///{work / 'audit.db'}"
@@ -148,10 +164,9 @@ def capture(answers: list[Answer], work: Path) -> tuple[str, Path]:
         with standin_proxy(work / "mitmproxy", standin.port, scripts=[CAPTURE], env=env) as proxy:
             client = clients.openai_client(proxy.url, proxy.ca_path)
             for number, answer in enumerate(answers):
-                reply = base64.b64encode(completion_body(answer, number)).decode()
                 got = client.chat.completions.create(
                     model=answer.model, messages=[{"role": "user", "content": answer.question}],
-                    extra_headers={"x-standin-reply": reply})
+                    extra_headers=reply_headers(completion_body(answer, number)))
                 if got.choices[0].message.content != answer.text:
                     raise SystemExit("the stand-in did not return the answer verbatim")
             deadline = time.monotonic() + 300
@@ -310,10 +325,17 @@ class Tally:
     short_found: Counter  # (split, reason, kind): positives counted apart from recall (Sample.apart)
     short_total: Counter
     short_negatives: Counter  # split -> negatives matched only in the short tier (never a high finding)
+    fp_same: Counter  # (split, model): false positives that hold the captured text (holds_captured)
+    other_held: Counter  # split -> positives' matches of another output whose text they hold (held_others)
 
     @classmethod
     def new(cls) -> Tally:
-        return cls(*(Counter() for _ in range(11)))
+        return cls(*(Counter() for _ in range(13)))
+
+    def __iadd__(self, other: Tally) -> Tally:
+        for name in self.__dataclass_fields__:
+            getattr(self, name).update(getattr(other, name))
+        return self
 
     def add(self, sample: Sample, matched: dict[int, object]) -> None:
         for match in matched.values():
@@ -340,6 +362,7 @@ class Tally:
             self.negatives[(sample.split, who)] += 1
             if matched:
                 self.fp[(sample.split, who)] += 1
+                self.fp_same[(sample.split, who)] += holds_captured(sample)
             if any(getattr(m, "tier", "verbatim") != "similar" for m in matched.values()):
                 self.fp_strong[(sample.split, who)] += 1
 
@@ -351,21 +374,82 @@ class Tally:
         counts = self.fp_strong if strong else self.fp
         return sum(counts[k] for k in keys), sum(self.negatives[k] for k in keys)
 
+    def independent(self, split: str) -> tuple[int, int]:
+        """False positives among the negatives that do not hold the captured text, and those."""
+        keys = [k for k in self.negatives if k[0] == split and k[1] not in UNRELATED]
+        return (sum(self.fp[k] - self.fp_same[k] for k in keys),
+                sum(self.negatives[k] for k in keys) - sum(self.fp_same[k] for k in keys))
 
-def evaluate(detector, samples: list[Sample], path: Path) -> Tally:
+
+WORD = re.compile(r"\w+")
+
+
+def holds_captured(sample: Sample) -> bool:
+    """The negative holds the captured answer's text: a verbatim stretch of MIN_EXCERPT words of
+    its own (words outside any 5-gram of the question), or the whole answer within 10 % word edits
+    (difflib's ratio 0.9). Those are the shapes of the excerpt and edit10 positives, so a detector
+    meeting their recall targets flags such a negative whoever wrote it (a sibling model repeating
+    its predecessor, two models reciting one well-known program). Measured on plain words with
+    difflib, apart from the detector's tokens, and only for flagged negatives."""
+    return holds(sample.response, sample.captured, sample.prompt)
+
+
+def held_others(sample: Sample, matched: dict, text_of: dict[int, str], tally: Tally) -> dict:
+    """A positive's matches without those of other outputs that are no attribution: in the short
+    tier (no evidence), or of an output whose text the record holds as holds_captured says (one
+    model's stock refusal given to many questions, one program in two answers). Counted apart."""
+    if not sample.output_id:
+        return matched
+    kept = {}
+    for output_id, match in matched.items():
+        if output_id != sample.output_id and (getattr(match, "tier", "") == SHORT or holds(
+                sample.response, text_of.get(output_id, ""), sample.prompt)):
+            tally.other_held[sample.split] += 1
+        else:
+            kept[output_id] = match
+    return kept
+
+
+def holds(text: str, captured: str, prompt: str) -> bool:
+    import difflib
+
+    ours, theirs = WORD.findall(text.lower()), WORD.findall(captured.lower())
+    if not ours or not theirs:
+        return False
+    matcher = difflib.SequenceMatcher(None, ours, theirs, autojunk=False)
+    if matcher.ratio() >= 0.9:
+        return True
+    asked = WORD.findall(prompt.lower())
+    asked_grams = {tuple(asked[i: i + 5]) for i in range(len(asked) - 4)}
+    for block in matcher.get_matching_blocks():
+        if block.size < MIN_EXCERPT:
+            continue
+        run = ours[block.a: block.a + block.size]
+        echoed = [False] * len(run)
+        for i in range(len(run) - 4):
+            if tuple(run[i: i + 5]) in asked_grams:
+                echoed[i: i + 5] = [True] * 5
+        if len(run) - sum(echoed) >= MIN_EXCERPT:
+            return True
+    return False
+
+
+def evaluate(detector, samples: list[Sample], path: Path, text_of: dict[int, str]) -> Tally:
     tally = Tally.new()
     records = [rec for rec in read_records(path) if isinstance(rec, Record)]
     if len(records) != len(samples):
         raise SystemExit(f"{path}: read {len(records)} records, wrote {len(samples)}")
     for sample, matches in zip(samples, detector.match_stream(rec.fields for rec in records)):
-        tally.add(sample, {m.output_id: m for m in matches})
+        tally.add(sample, held_others(sample, {m.output_id: m for m in matches}, text_of, tally))
     return tally
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--captured", default="gpt-4-0314", help="the model whose answers are captured")
+    parser.add_argument("--captured", default="gpt-4-0314",
+                        help="the model whose answers are captured; several, comma-separated, or 'all' "
+                             "(each in turn, with its own store, figures pooled)")
     parser.add_argument("--calibration-share", type=float, default=0.4)
     parser.add_argument("--quick", action="store_true", help="a third of the questions")
     parser.add_argument("--workdir", type=Path)
@@ -374,24 +458,48 @@ def main() -> int:
                         help="keep the store captured by an earlier run in --workdir")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="aiaudit-same-prompt-"))
+    answers = load(args.data)
+    if args.quick:
+        answers = [a for a in answers if hashlib.sha256(a.key.encode()).digest()[1] < 86]
+    known = sorted({a.model for a in answers})
+    models = known if args.captured == "all" else [m.strip() for m in args.captured.split(",") if m.strip()]
+    for model in models:
+        if model not in known:
+            raise SystemExit(f"no answers of {model!r} in {args.data}")
+    pooled: dict[str, Tally] = {}
+    ds = Tally.new()
+    per_model = []
+    for model in models:
+        where = work if len(models) == 1 else work / re.sub(r"[^A-Za-z0-9._-]", "_", model)
+        tallies, model_ds, files = run_captured(args, model, answers, where)
+        for name, tally in tallies.items():
+            pooled.setdefault(name, Tally.new())
+            pooled[name] += tally
+        ds += model_ds
+        per_model.append((model, tallies["chat.jsonl"]))
+    if len(models) > 1:
+        report_models(per_model)
+    report(args, pooled, ds, files, several=len(models) > 1)
+    return 0 if targets_met(pooled, several=len(models) > 1) else 1
+
+
+def run_captured(args, model: str, answers: list[Answer], work: Path) -> tuple[dict[str, Tally], Tally, dict]:
+    """Capture `model`'s answers through the proxy, build the datasets, match them."""
     reuse = args.reuse_capture and (work / "audit.db").exists()
     for stale in ("index", "data") if reuse else ("audit.db", "journal", "index", "mitmproxy", "data"):
         target = work / stale
         target.unlink() if target.is_file() else shutil.rmtree(target, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
-    answers = load(args.data)
-    if args.quick:
-        answers = [a for a in answers if hashlib.sha256(a.key.encode()).digest()[1] < 86]
-    captured = [a for a in answers if a.model == args.captured]
-    if not captured:
-        raise SystemExit(f"no answers of {args.captured!r} in {args.data}")
+    captured = [a for a in answers if a.model == model]
     keys = {a.key for a in captured}
-    others = [a for a in answers if a.model != args.captured and a.key in keys]
+    others = [a for a in answers if a.model != model and a.key in keys]
+    answer_of = {a.key: a.text for a in captured}
 
     started = time.perf_counter()
     url = f"sqlite:///{work / 'audit.db'}" if reuse else capture(captured, work)[0]
     ids = stored_output_ids(url, captured)
-    print(f"captured {len(captured)} answers of {args.captured} through mitmdump + the capture addon "
+    text_of = {ids[n]: a.text for n, a in enumerate(captured) if n in ids}
+    print(f"captured {len(captured)} answers of {model} through mitmdump + the capture addon "
           f"(store_text none) in {time.perf_counter() - started:.0f} s; {len(ids)} outputs stored")
 
     from agent.reuse.outputs import SyncedOutputIndex
@@ -409,7 +517,8 @@ def main() -> int:
         if number in ids:
             samples += positives(answer, ids[number], split_of(answer.key, args.calibration_share),
                                  writer.unrelated(r), vocabulary, r)
-    samples += [Sample("negative", split_of(a.key, args.calibration_share), a.question, a.text, a.model)
+    samples += [Sample("negative", split_of(a.key, args.calibration_share), a.question, a.text, a.model,
+                       captured=answer_of[a.key])
                 for a in others]
     for n in range(1500 if not args.quick else 300):
         kind = UNRELATED[n % 3]
@@ -420,12 +529,13 @@ def main() -> int:
     files = write_formats(samples, work / "data")
     with open(work / "data" / "labels.jsonl", "w") as handle:  # for inspecting single records
         for s in samples:
-            handle.write(json.dumps({"kind": s.kind, "split": s.split, "model": s.model, "output_id": s.output_id}) + "\n")
+            handle.write(json.dumps({"kind": s.kind, "split": s.split, "model": s.model, "output_id": s.output_id,
+                                     "apart": s.apart}) + "\n")
 
     tallies = {}
     for name, path in files.items():
         begun = time.perf_counter()
-        tallies[name] = evaluate(detector, samples, path)
+        tallies[name] = evaluate(detector, samples, path, text_of)
         print(f"  {name}: {len(samples)} records matched in {time.perf_counter() - begun:.1f} s")
     ds = Tally.new()
     if not args.no_datasketch:
@@ -433,23 +543,44 @@ def main() -> int:
         id_of = {n + 1: ids.get(n, -1) for n in range(len(captured))}  # baseline numbers from 1
         for sample in samples:
             found = {id_of[i]: None for i in baseline.query([("prompt", sample.prompt), ("response", sample.response)])}
-            ds.add(sample, found)
-    report(args, tallies, ds, files)
-    return 0 if targets_met(tallies) else 1
+            ds.add(sample, held_others(sample, found, text_of, ds))
+    return tallies, ds, files
 
 
-def report(args, tallies: dict[str, Tally], ds: Tally, files: dict) -> None:
+def report_models(per_model: list[tuple[str, Tally]]) -> None:
+    """One line per captured model (chat.jsonl, both splits)."""
+    print(f"\n== each captured model (chat.jsonl, both splits) ==")
+    print(f"{'captured':<22}{'negatives':>10}{'flagged':>9}{'hold it':>9}{'others':>8}{'per 2000':>10}"
+          + "".join(f"{k:>9}" for k in CLASSES))
+    for model, tally in per_model:
+        fp = sum(tally.same_prompt(split)[0] for split in ("report", "calibration"))
+        n = sum(tally.same_prompt(split)[1] for split in ("report", "calibration"))
+        other, clean = (sum(x) for x in zip(*(tally.independent(split) for split in ("report", "calibration"))))
+        recalls = [sum(tally.found[(sp, k)] for sp in ("report", "calibration"))
+                   / max(1, sum(tally.total[(sp, k)] for sp in ("report", "calibration"))) for k in CLASSES]
+        print(f"{model[:21]:<22}{n:>10}{fp:>9}{fp - other:>9}{other:>8}{other * FP_PER / max(1, clean):>10.2f}"
+              + "".join(f"{x:>9.3f}" for x in recalls))
+
+
+def report(args, tallies: dict[str, Tally], ds: Tally, files: dict, several: bool = False) -> None:
     names = list(files)
+    no_ds = args.no_datasketch
+
+    def dsv(value, spec: str) -> str:  # the datasketch column, "-" when it did not run
+        return f"{'-':>12}" if no_ds else f"{value:>12{spec}}"
+
     any_tally = tallies[names[0]]
     for split in ("report", "calibration"):
-        title = "REPORT split (held out)" if split == "report" else "calibration split (thresholds chosen here)"
+        title = ("REPORT split (held out)" if split == "report" else "calibration split (thresholds chosen here)")
+        if several:  # DRIFT_HEAVY was chosen on every captured model, both splits
+            title = f"{split} split, every captured model pooled"
         print(f"\n== {title} ==")
         print(f"{'recall':<14}{'target':>7}{'n':>6}" + "".join(f"{n:>15}" for n in names) + f"{'datasketch':>12}")
         for kind in CLASSES:
             target = TARGETS[kind]
             print(f"{kind:<14}{'-' if target is None else f'{target:.2f}':>7}{any_tally.total[(split, kind)]:>6}"
                   + "".join(f"{tallies[n].recall(split, kind):>15.3f}" for n in names)
-                  + f"{ds.recall(split, kind):>12.3f}")
+                  + dsv(ds.recall(split, kind), ".3f"))
         for reason, why in ((SHORT, f"outputs under {MIN_EVIDENCE_WORDS} words (no evidence on their own, reported "
                                     "in the 'short' tier)"),
                             (RESTATES, "outputs mostly restating their prompt (echoes are weak evidence; exact "
@@ -462,13 +593,21 @@ def report(args, tallies: dict[str, Tally], ds: Tally, files: dict) -> None:
         for model in models:
             key = (split, model)
             print(f"{model[:19]:<20}{any_tally.negatives[key]:>7}" + "".join(f"{tallies[n].fp[key]:>15}" for n in names)
-                  + f"{ds.fp[key]:>12}")
+                  + dsv(ds.fp[key], ""))
         fps = [tallies[n].same_prompt(split) for n in names]
         total = fps[0][1]
         print(f"{'same-prompt total':<20}{total:>7}" + "".join(f"{fp:>15}" for fp, _ in fps)
-              + f"{ds.same_prompt(split)[0]:>12}")
-        print(f"{'  per ' + str(FP_PER):<20}{'<= 1':>7}" + "".join(f"{fp * FP_PER / max(1, n):>15.2f}" for fp, n in fps)
-              + f"{ds.same_prompt(split)[0] * FP_PER / max(1, total):>12.2f}")
+              + dsv(ds.same_prompt(split)[0], ""))
+        print(f"{'  per ' + str(FP_PER):<20}{'':>7}" + "".join(f"{fp * FP_PER / max(1, n):>15.2f}" for fp, n in fps)
+              + dsv(ds.same_prompt(split)[0] * FP_PER / max(1, total), ".2f"))
+        held = [tallies[n].same_prompt(split)[0] - tallies[n].independent(split)[0] for n in names]
+        print(f"{'  hold the captured':<20}{'':>7}" + "".join(f"{h:>15}" for h in held) + dsv(
+              sum(v for k, v in ds.fp_same.items() if k[0] == split), "") + "   (a 40-word passage of the captured"
+              " answer, or within 10 % word edits of it: the excerpt and edit10 shapes)")
+        indep = [tallies[n].independent(split) for n in names]
+        print(f"{'  independent':<20}{indep[0][1]:>7}" + "".join(f"{fp:>15}" for fp, _ in indep))
+        print(f"{'  per ' + str(FP_PER):<20}{'<= 1':>7}" + "".join(f"{fp * FP_PER / max(1, n):>15.2f}" for fp, n in indep)
+              + "   (the target: negatives that do not hold the captured text)")
         strong = [tallies[n].same_prompt(split, strong=True) for n in names]
         print(f"{'  not similar':<20}{'':>7}" + "".join(f"{fp:>15}" for fp, _ in strong) + f"{'-':>12}"
               + "   (verbatim or near-verbatim: would rate high)")
@@ -477,12 +616,15 @@ def report(args, tallies: dict[str, Tally], ds: Tally, files: dict) -> None:
             for kind in UNRELATED:
                 key = (split, kind)
                 print(f"{kind:<20}{any_tally.negatives[key]:>7}" + "".join(f"{tallies[n].fp[key]:>15}" for n in names)
-                      + f"{ds.fp[key]:>12}")
+                      + dsv(ds.fp[key], ""))
         print(f"{'short tier only':<20}{'':>7}" + "".join(f"{tallies[n].short_negatives[split]:>15}" for n in names)
               + f"{'-':>12}   (negatives matching an output under {MIN_EVIDENCE_WORDS} words: reported, never a finding"
               " of reuse; not counted above)")
         print(f"{'wrong output ids':<20}{0:>7}" + "".join(f"{tallies[n].wrong_ids[split]:>15}" for n in names)
-              + f"{ds.wrong_ids[split]:>12}")
+              + dsv(ds.wrong_ids[split], ""))
+        print(f"{'  others it holds':<20}{'':>7}" + "".join(f"{tallies[n].other_held[split]:>15}" for n in names)
+              + dsv(ds.other_held[split], "") + "   (matches of another captured output, short or held by the record"
+              " as above: not counted as wrong)")
     chat = tallies["chat.jsonl"]
     print("\nconfidence tier of matches (chat.jsonl, both splits):",
           ", ".join(f"{k}/{t}: {v}" for (k, t), v in sorted(chat.tiers.items())))
@@ -490,20 +632,28 @@ def report(args, tallies: dict[str, Tally], ds: Tally, files: dict) -> None:
           ", ".join(f"{k}/{t}: {v}" for (k, t), v in sorted(chat.roles.items())))
 
 
-def targets_met(tallies: dict[str, Tally]) -> bool:
+def targets_met(tallies: dict[str, Tally], several: bool = False) -> bool:
+    """The issue's targets on the report split (with several captured models, on both splits:
+    DRIFT_HEAVY was chosen on all of them). The false-positive target is judged on the negatives
+    that do not hold the captured text (Tally.independent); all of them are printed above."""
+    splits = ("report", "calibration") if several else ("report",)
+    where = "both splits" if several else "report split"
     missed = []
     for name, tally in tallies.items():
         for kind in CLASSES:
-            if TARGETS[kind] is not None and tally.recall("report", kind) < TARGETS[kind]:
-                missed.append(f"{name} {kind} recall {tally.recall('report', kind):.3f}")
-        fp, n = tally.same_prompt("report")
+            found = sum(tally.found[(sp, kind)] for sp in splits)
+            recall = found / max(1, sum(tally.total[(sp, kind)] for sp in splits))
+            if TARGETS[kind] is not None and recall < TARGETS[kind]:
+                missed.append(f"{name} {kind} recall {recall:.3f}")
+        fp, n = (sum(x) for x in zip(*(tally.independent(sp) for sp in splits)))
         if fp * FP_PER > n:
-            missed.append(f"{name} {fp} same-prompt false positives in {n}")
-        if any(tally.fp[("report", k)] for k in UNRELATED):
+            missed.append(f"{name} {fp} same-prompt false positives in {n} negatives not holding the captured text")
+        if any(tally.fp[(sp, k)] for k in UNRELATED for sp in splits):
             missed.append(f"{name} false positives on unrelated text")
-        if tally.wrong_ids["report"]:
-            missed.append(f"{name} {tally.wrong_ids['report']} wrong output ids")
-    print("\n" + ("all targets met (report split)" if not missed else "targets missed: " + "; ".join(missed)))
+        wrong = sum(tally.wrong_ids[sp] for sp in splits)
+        if wrong:
+            missed.append(f"{name} {wrong} wrong output ids")
+    print("\n" + (f"all targets met ({where})" if not missed else f"targets missed ({where}): " + "; ".join(missed)))
     return not missed
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from agent.reuse.scoring import COVERAGE
 from agent.reuse.scoring import COVERAGE_SPARSE
 from agent.reuse.scoring import DRIFT_ALONE_WORDS
+from agent.reuse.scoring import DRIFT_HEAVY
 from agent.reuse.scoring import DRIFT_SPACED
 from agent.reuse.scoring import LONG_HOLE
 from agent.reuse.scoring import LONG_HOLES_SPACED
@@ -352,7 +353,8 @@ def test_long_holes_with_drift_refuse_a_heavy_edit_match_of_spaced_text_only(hol
     """An aligned sparse match that misses most of what it misses in long holes, and drifts out
     of step across them, is what an independent answer looks like in space-delimited text; in
     CJK text a re-cut edit makes both."""
-    refused = spaced and holes > LONG_HOLES_SPACED * (1 - COVERAGE_SPARSE) and drift > DRIFT_SPACED
+    refused = spaced and drift > DRIFT_SPACED and (holes > LONG_HOLES_SPACED * (1 - COVERAGE_SPARSE)
+                                                   or drift > DRIFT_HEAVY)
     assert is_reuse(_sparse(60, holes, drift), words, spaced) is not refused
 
 
@@ -393,5 +395,16 @@ def test_a_rewritten_passage_next_to_a_long_verbatim_piece_is_still_reuse():
 @given(drift=st.floats(0.0, 1.0), words=st.integers(MIN_EVIDENCE_WORDS, 400), spaced=st.booleans())
 def test_a_short_heavy_edit_match_of_spaced_text_is_refused_on_drift_alone(drift, words, spaced):
     """Under DRIFT_ALONE_WORDS no long holes are needed: an answer written at its own length drifts."""
-    refused = spaced and words < DRIFT_ALONE_WORDS and drift > DRIFT_SPACED
+    refused = spaced and (words < DRIFT_ALONE_WORDS and drift > DRIFT_SPACED or drift > DRIFT_HEAVY)
     assert is_reuse(_sparse(40, 0.0, drift), words, spaced) is not refused
+
+
+@given(drift=st.floats(0.0, 3.0), run=st.integers(0, 120), words=st.integers(DRIFT_ALONE_WORDS, 3000),
+       spaced=st.booleans())
+def test_a_heavy_edit_match_of_spaced_text_drifting_over_drift_heavy_is_refused(drift, run, words, spaced):
+    """Without holes long enough for the rule above, drift alone over DRIFT_HEAVY refuses a heavy-edit
+    match (an independent answer writes its passages at their own lengths; edits keep a copy in
+    step), unless a verbatim piece of MIN_RUN_WORDS is in it. CJK text is exempt."""
+    sparse = replace(_sparse(40, 0.0, drift), longest_run=run, echoed_run=run)
+    refused = spaced and drift > DRIFT_HEAVY and run < MIN_RUN_WORDS
+    assert is_reuse(sparse, words, spaced) is not refused

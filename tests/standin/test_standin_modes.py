@@ -290,3 +290,15 @@ def test_error_in_openai_stream(proxy: ProxyProcess, prompt: str) -> None:
     with pytest.raises(ClientError, match="server had an error") as raised:
         openai_stream(proxy.url, proxy.ca_path, "standin-error-in-stream", prompt)
     assert raised.value.is_a("openai.APIError")
+
+
+def test_a_verbatim_reply_longer_than_a_header_line_comes_back_whole(http: httpx.Client):
+    """`reply_headers` splits a body over continuation headers (the stand-in reads 64 KiB a line):
+    bench/same_prompt.py sends real answers of up to ~60 KB so, and one header refused them."""
+    from tests.support.standin.server import reply_headers
+
+    body = json.dumps({"answer": "".join(f"word{n} " for n in range(20_000))}).encode()
+    headers = reply_headers(body)
+    assert len(headers) > 2 and max(map(len, headers.values())) <= 60_000
+    got = http.post(CHAT, json=_chat("hi"), headers=headers)
+    assert got.status_code == 200 and got.content == body

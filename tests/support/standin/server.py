@@ -222,10 +222,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _verbatim(headers) -> Reply | None:
     """`x-standin-reply: <base64>`: answer with exactly these bytes (fuzz tests choose the body),
-    as one body, or split into events at `x-standin-reply-split` byte offsets."""
+    as one body, or split into events at `x-standin-reply-split` byte offsets. A body too long
+    for one header line (the server takes 64 KiB a line) goes on in `x-standin-reply-cont1`,
+    `-cont2`, ... (see `reply_headers`)."""
     encoded = headers.get("x-standin-reply")
     if encoded is None:
         return None
+    more = 1
+    while (piece := headers.get(f"x-standin-reply-cont{more}")) is not None:
+        encoded += piece
+        more += 1
     data = base64.b64decode(encoded)
     content_type = headers.get("x-standin-reply-type", "application/json")
     cuts = [int(c) for c in headers.get("x-standin-reply-split", "").split(",") if c.strip().isdigit()]
@@ -234,6 +240,13 @@ def _verbatim(headers) -> Reply | None:
     edges = [0, *sorted(c for c in cuts if 0 < c < len(data)), len(data)]
     events = [data[a:b] for a, b in zip(edges, edges[1:]) if b > a]
     return Reply(status=200, content_type=content_type, events=events)
+
+
+def reply_headers(body: bytes, line: int = 60_000) -> dict[str, str]:
+    """The headers asking the stand-in to answer with exactly `body` (see `_verbatim`)."""
+    encoded = base64.b64encode(body).decode()
+    pieces = [encoded[at: at + line] for at in range(0, len(encoded), line)] or [""]
+    return {"x-standin-reply": pieces[0], **{f"x-standin-reply-cont{n}": p for n, p in enumerate(pieces[1:], 1)}}
 
 
 def _strip_port(host: str) -> str:
