@@ -378,10 +378,11 @@ def _light(holes, long_holes, drift, longest_run=29):
 
 
 @given(holes=st.integers(0, 8), long_holes=st.sampled_from([0.0, 0.22]), drift=st.floats(0.0, 0.5),
-       run=st.integers(10, 39), spaced=st.booleans())
+       run=st.integers(10, 29), spaced=st.booleans())
 def test_one_rewritten_passage_is_no_light_edit_of_spaced_text(holes, long_holes, drift, run, spaced):
     """All the misses in one long hole, the record as long there, the pieces around it under
-    MIN_RUN_WORDS: one passage written differently, not edits spread at random."""
+    MIN_RUN_WORDS: one passage written differently, not edits spread at random. (A piece of 30
+    words or more is over half of this 59-word output word for word, reuse by the MOST rule.)"""
     refused = spaced and holes == 1 and long_holes > 0 and drift <= DRIFT_SPACED
     assert is_reuse(_light(holes, long_holes, drift, run), 59, spaced) is not refused
 
