@@ -27,7 +27,8 @@ high or critical rule takes; a negative matched only so is not a false positive,
 its own line), and the non-exact forms of outputs most of whose words restate their own prompt
 (echoes are weak evidence by design). Excerpts hold MIN_EXCERPT words of the output's own, not
 counting words that restate the prompt (as the detector bridges them, own_words) nor the fragment
-of an HTML tag the cut went through (markup in the output, so none of its words).
+of an HTML tag the cut went through (markup in the output, so none of its words); a 60 % cut
+that holds fewer is counted apart the same way (FEW_OWN).
 
 False positives that hold the captured text (a verbatim stretch of MIN_EXCERPT words of the
 captured answer's own, or the whole answer within 10 % word edits, measured with difflib on plain
@@ -100,6 +101,10 @@ MIN_EXCERPT = 40
 # never posted in the index, so such an output is found when copied exactly, and its other forms
 # are counted apart from recall.
 RESTATES = "restates its prompt"
+# A 60 % cut of an output that is mostly markup (an HTML or Vue component) or restates its prompt's
+# code can hold fewer than MIN_EXCERPT words of the output's own, as the detector counts them: a
+# verbatim run that short is no evidence (scoring.MIN_RUN_WORDS), as for excerpts.
+FEW_OWN = "few words of its own"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +123,7 @@ class Sample:
     response: str
     model: str = ""  # negatives: whose answer it is
     output_id: int = 0  # positives: the captured output the record holds
-    apart: str = ""  # positives counted apart from recall: SHORT (under MIN_EVIDENCE_WORDS) or RESTATES
+    apart: str = ""  # positives counted apart from recall: SHORT (under MIN_EVIDENCE_WORDS), RESTATES, FEW_OWN
     captured: str = ""  # negatives: the captured model's answer to the same question
 
 
@@ -152,8 +157,8 @@ def capture(answers: list[Answer], work: Path) -> tuple[str, Path]:
     from agent.writer.fleet import journal_pending
     from tests.support.remote_clients import clients
     from tests.support.standin import StandinServer
-    from tests.support.standin.server import reply_headers
     from tests.support.standin.harness import standin_proxy
+    from tests.support.standin.server import reply_headers
 
     url = f"sqlite:///{work / 'audit.db'}"
     config = work / "aiaudit.yaml"
@@ -256,9 +261,14 @@ def positives(answer: Answer, output_id: int, split: str, host: str, vocabulary:
     apart = SHORT if _words(answer.text) < MIN_EVIDENCE_WORDS else ""
     if not apart and is_echo(fingerprint(answer.text, [answer.question]).shingles).mean() >= 0.5:
         apart = RESTATES  # most 5-grams restate the prompt or are made of its words: none is posted
-    return [Sample(kind, split, answer.question, text, answer.model, output_id,
-                   apart if kind != "exact" or apart == SHORT else "")
-            for kind, text in forms.items()]
+    samples = [Sample(kind, split, answer.question, text, answer.model, output_id,
+                      apart if kind != "exact" or apart == SHORT else "")
+               for kind, text in forms.items()]
+    for sample in samples:
+        if sample.kind == "truncated" and not sample.apart and own_words(
+                sample.response, answer.question, cut=True) < MIN_EXCERPT:
+            sample.apart = FEW_OWN
+    return samples
 
 
 # A cut inside an HTML tag leaves a fragment of it at the excerpt's edge (`text-gray-700"
@@ -549,7 +559,7 @@ def run_captured(args, model: str, answers: list[Answer], work: Path) -> tuple[d
 
 def report_models(per_model: list[tuple[str, Tally]]) -> None:
     """One line per captured model (chat.jsonl, both splits)."""
-    print(f"\n== each captured model (chat.jsonl, both splits) ==")
+    print("\n== each captured model (chat.jsonl, both splits) ==")
     print(f"{'captured':<22}{'negatives':>10}{'flagged':>9}{'hold it':>9}{'others':>8}{'per 2000':>10}"
           + "".join(f"{k:>9}" for k in CLASSES))
     for model, tally in per_model:
@@ -584,7 +594,9 @@ def report(args, tallies: dict[str, Tally], ds: Tally, files: dict, several: boo
         for reason, why in ((SHORT, f"outputs under {MIN_EVIDENCE_WORDS} words (no evidence on their own, reported "
                                     "in the 'short' tier)"),
                             (RESTATES, "outputs mostly restating their prompt (echoes are weak evidence; exact "
-                                       "copies stay in recall)")):
+                                       "copies stay in recall)"),
+                            (FEW_OWN, f"60 % cuts holding under {MIN_EXCERPT} words of the output's own (markup, "
+                                      "restated code: a verbatim run that short is no evidence)")):
             keys = [(split, reason, kind) for kind in CLASSES if any_tally.short_total[(split, reason, kind)]]
             counts = "  ".join(f"{k[2]} {any_tally.short_found[k]}/{any_tally.short_total[k]}" for k in keys)
             print(f"apart from recall, {why}, found/total ({names[0]}): {counts or 'none'}")
