@@ -50,6 +50,7 @@ _PUNCTUATION = {
     **{ord(c): '"' for c in "\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb"},
     **{ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b"},
     **{ord(c): " " for c in "\u00a0\u2007\u202f\u2028\u2029\u3000"},
+    ord("\u3002"): ".",  # see IDEOGRAPHIC_FULL_STOP
     **{ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"},
 }
 
@@ -68,6 +69,10 @@ _TYPOGRAPHIC = re.compile("[" + "".join(map(chr, _TOKEN_CHANGING)) + "]")
 # decomposition, one ASCII character that composes with nothing, so NFKC of the result is NFKC of
 # the text, and Chinese prose then passes the quick check (str.replace: a memchr-like scan).
 _FULL_WIDTH_PUNCTUATION = tuple((char, unicodedata.normalize("NFKD", char)) for char in "，（）：；！？．\u3000")
+# The ideographic full stop has no compatibility form; it is written as a full stop so that an
+# ordered-list marker ("1。 ") is dropped as its ASCII form is (scripts._without_list_markers):
+# both are separators, so no other token changes.
+IDEOGRAPHIC_FULL_STOP = "\u3002"
 
 
 # Markup whose text is not content: HTML tags, Markdown link/image targets, code-fence info strings.
@@ -100,6 +105,8 @@ def prepare(text: str) -> bytes:
     if not text.isascii():
         # first, so that markup typed in full-width forms (＜tag＞) is stripped like markup
         text = unicodedata.normalize("NFKC", _common_full_width(text))
+        if IDEOGRAPHIC_FULL_STOP in text:
+            text = text.replace(IDEOGRAPHIC_FULL_STOP, ".")
     if "&" in text or "<" in text or "](" in text or "```" in text or "~~~" in text:
         stripped = _strip_markup(text)
         if stripped is not text and not stripped.isascii():

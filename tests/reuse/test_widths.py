@@ -92,3 +92,10 @@ def test_a_real_sentence_in_half_and_full_width():
 def test_markup_typed_in_full_width_is_markup_too():
     text = "约定 <foo> 版本号的格式，参见 <osamu@debian.org> 的说明。"
     assert tokens(full_width_ascii(text)) == tokens(text)
+
+
+def test_a_list_marker_ended_by_an_ideographic_full_stop_is_dropped_as_its_ascii_form():
+    """"0。 " is "0. " written with ideographic punctuation (hypothesis found the marker kept)."""
+    assert tokens("0. ") == tokens("0。 ") == []
+    assert tokens("1。 项目 2。 测试") == tokens("1. 项目 2. 测试")
+    assert tokens("价格是3。然后") == tokens("价格是3.然后")  # not a marker: no separator after it
