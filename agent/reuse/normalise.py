@@ -105,8 +105,6 @@ def prepare(text: str) -> bytes:
     if not text.isascii():
         # first, so that markup typed in full-width forms (＜tag＞) is stripped like markup
         text = unicodedata.normalize("NFKC", _common_full_width(text))
-        if IDEOGRAPHIC_FULL_STOP in text:
-            text = text.replace(IDEOGRAPHIC_FULL_STOP, ".")
     if "&" in text or "<" in text or "](" in text or "```" in text or "~~~" in text:
         stripped = _strip_markup(text)
         if stripped is not text and not stripped.isascii():
@@ -114,6 +112,8 @@ def prepare(text: str) -> bytes:
         text = stripped
     if text.isascii():
         return text.encode("ascii")
+    if IDEOGRAPHIC_FULL_STOP in text:  # after markup, so that "&#12290;" is one too
+        text = text.replace(IDEOGRAPHIC_FULL_STOP, ".")
     # translate with a dict costs ~50 ns a character: only for the texts that need it
     if _TYPOGRAPHIC.search(text):
         text = text.translate(_TOKEN_CHANGING)

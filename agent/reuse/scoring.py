@@ -466,7 +466,8 @@ def is_reuse(result: Score, output_words: int, spaced: bool = False) -> bool:
     if result.chain < MIN_CHAIN_SPARSE:
         return False
     if (spaced and result.drift > DRIFT_SPACED
-            and (output_words < DRIFT_ALONE_WORDS or result.drift > DRIFT_HEAVY and result.longest_run < MIN_RUN_WORDS
+            and (output_words < DRIFT_ALONE_WORDS
+                 or (result.drift > DRIFT_HEAVY and result.longest_run < MIN_RUN_WORDS)
                  or result.long_holes > LONG_HOLES_SPACED * (1 - result.output_coverage))):
         return False
     spread_needed = SPREAD_HEAVY if result.output_coverage >= COVERAGE_SPARSE else SPREAD_SPARSE

@@ -99,3 +99,4 @@ def test_a_list_marker_ended_by_an_ideographic_full_stop_is_dropped_as_its_ascii
     assert tokens("0. ") == tokens("0。 ") == []
     assert tokens("1。 项目 2。 测试") == tokens("1. 项目 2. 测试")
     assert tokens("价格是3。然后") == tokens("价格是3.然后")  # not a marker: no separator after it
+    assert tokens("1&#12290; item") == tokens("1. item") == ["item"]  # an entity decodes to one too
