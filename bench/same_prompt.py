@@ -31,8 +31,8 @@ of an HTML tag the cut went through (markup in the output, so none of its words)
 that holds fewer is counted apart the same way (FEW_OWN).
 
 False positives that hold the captured text (a verbatim stretch of MIN_EXCERPT words of the
-captured answer's own, or the whole answer within 10 % word edits, measured with difflib on plain
-words: holds_captured) are printed on their own line: they have the shapes of the excerpt and
+captured answer's own, or the whole answer within 10 % word edits, measured with difflib on the
+normaliser's tokens, the words excerpts are counted in: holds_captured) are printed on their own line: they have the shapes of the excerpt and
 edit10 positives, which the recall targets require finding, so no detector meeting those targets
 tells them apart (a sibling model repeating its predecessor's answer, two models reciting one
 well-known program). The false-positive target is judged on the other negatives; all are printed.
@@ -75,6 +75,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.reuse import fingerprint  # noqa: E402
+from agent.reuse.normalise import tokens  # noqa: E402
 from agent.reuse.scoring import MIN_EVIDENCE_WORDS  # noqa: E402
 from agent.reuse.scoring import SHORT  # noqa: E402
 from agent.reuse.scoring import SHORT_WORDS  # noqa: E402
@@ -391,16 +392,14 @@ class Tally:
                 sum(self.negatives[k] for k in keys) - sum(self.fp_same[k] for k in keys))
 
 
-WORD = re.compile(r"\w+")
-
-
 def holds_captured(sample: Sample) -> bool:
     """The negative holds the captured answer's text: a verbatim stretch of MIN_EXCERPT words of
     its own (words outside any 5-gram of the question), or the whole answer within 10 % word edits
     (difflib's ratio 0.9). Those are the shapes of the excerpt and edit10 positives, so a detector
     meeting their recall targets flags such a negative whoever wrote it (a sibling model repeating
-    its predecessor, two models reciting one well-known program). Measured on plain words with
-    difflib, apart from the detector's tokens, and only for flagged negatives."""
+    its predecessor, two models reciting one well-known program). Measured with difflib on the
+    normaliser's tokens (the unit of MIN_EXCERPT and of the excerpts: in code, "snk_x" is two
+    words), apart from the detector's matching, and only for flagged negatives."""
     return holds(sample.response, sample.captured, sample.prompt)
 
 
@@ -423,13 +422,13 @@ def held_others(sample: Sample, matched: dict, text_of: dict[int, str], tally: T
 def holds(text: str, captured: str, prompt: str) -> bool:
     import difflib
 
-    ours, theirs = WORD.findall(text.lower()), WORD.findall(captured.lower())
+    ours, theirs = tokens(text), tokens(captured)
     if not ours or not theirs:
         return False
     matcher = difflib.SequenceMatcher(None, ours, theirs, autojunk=False)
     if matcher.ratio() >= 0.9:
         return True
-    asked = WORD.findall(prompt.lower())
+    asked = tokens(prompt)
     asked_grams = {tuple(asked[i: i + 5]) for i in range(len(asked) - 4)}
     for block in matcher.get_matching_blocks():
         if block.size < MIN_EXCERPT:

@@ -28,14 +28,15 @@ from agent.reuse.normalise import _HTML_TAG
 from agent.reuse.normalise import _LINK_TARGET
 from agent.reuse.normalise import _PUNCTUATION
 from agent.reuse.normalise import ASCII_FOLD
+from agent.reuse.normalise import intraword_delimiters
 from agent.reuse.normalise import tokens as reference_tokens
 from agent.reuse.scripts import word_bounds
 from agent.reuse.shingles import folded_token_hashes
 from agent.reuse.shingles import token_hashes
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")  # html.unescape's
 _MARKUP = ("&", "<", "](", "```", "~~~")
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")  # html.unescape's
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,16 @@ class _Mapped:
         end += self.end[at:]
         return _Mapped("".join(text), start, end)
 
+    def delete(self, runs: list[tuple[int, int]]) -> _Mapped:
+        """Without the characters of these ordered, disjoint [start, end) runs."""
+        if not runs:
+            return self
+        keep = [True] * len(self.text)
+        for first, end in runs:
+            keep[first:end] = [False] * (end - first)
+        return _Mapped("".join(c for c, k in zip(self.text, keep) if k),
+                       [s for s, k in zip(self.start, keep) if k], [e for e, k in zip(self.end, keep) if k])
+
 
 def _strip_markup(mapped: _Mapped) -> _Mapped:
     """normalise._strip_markup, keeping positions (same order, same conditions)."""
@@ -83,6 +94,8 @@ def _strip_markup(mapped: _Mapped) -> _Mapped:
         mapped = mapped.sub(_LINK_TARGET, lambda m: "] ")
     if "```" in mapped.text or "~~~" in mapped.text:
         mapped = mapped.sub(_FENCE_INFO, lambda m: " ")
+    if "*" in mapped.text or "`" in mapped.text:
+        mapped = mapped.delete(intraword_delimiters(mapped.text))
     return mapped
 
 
@@ -166,16 +179,21 @@ def _align(mine: list[str], starts: list[int], ends: list[int], reference: list[
     return ref_start, ref_end
 
 
+def _plain(text: str) -> bool:
+    """prepare() returns this text as it is: ASCII, nothing to strip, no delimiter to join."""
+    return text.isascii() and not any(mark in text for mark in _MARKUP) \
+        and not (("*" in text or "`" in text) and intraword_delimiters(text))
+
+
 def locate_tokens(text: str) -> LocatedTokens:
     """The field's normalised tokens with their code-point ranges in `text`."""
-    plain = text.isascii() and not any(mark in text for mark in _MARKUP)
+    plain = _plain(text)
     if plain:  # the common case: prepare() returns the text as is, so bytes are code points
         folded = np.frombuffer(b" " + text.encode("ascii").translate(ASCII_FOLD) + b" ", dtype=np.uint8)
         starts, ends = word_bounds(folded)  # offsets in `folded`: one more than in the text
         return LocatedTokens(starts - 1, ends - 1, folded_token_hashes(folded.tobytes())[1])
     mapped = _Mapped(text, list(range(len(text))), list(range(1, len(text) + 1)))
-    if any(mark in text for mark in _MARKUP):
-        mapped = _strip_markup(mapped)
+    mapped = _strip_markup(mapped)
     if not mapped.text.isascii():
         mapped = _fold(mapped)
     words, starts, ends = _cut(mapped)
@@ -194,7 +212,7 @@ def locate_fields(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     order (offsets within each field) and each field's first token (len(texts) + 1 bounds).
     Plain ASCII fields, nearly all of them, are tokenised in one buffer: per-field numpy calls
     were most of the cost of spans."""
-    plain = [t.isascii() and not any(mark in t for mark in _MARKUP) for t in texts]
+    plain = [_plain(t) for t in texts]
     pieces: list[LocatedTokens | None] = [None if p else locate_tokens(t) for p, t in zip(plain, texts)]
     joined = [t for p, t in zip(plain, texts) if p]
     if joined:

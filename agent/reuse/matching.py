@@ -13,7 +13,9 @@ Per record:
    MIN_HITS_DENSE non-hot hits (MIN_HITS_WINNOWED from a winnowed segment) are candidates, and all
    candidates of the batch are aligned against their full 5-gram lists and scored together
    (scoring.score_many), then decided one by one (scoring.is_reuse, scoring.classify).
-Every output that passes is reported, so a record holding two outputs yields two matches.
+Every output that passes is reported, so a record holding two outputs yields two matches, except a
+"similar" one that lies inside the words a stronger match of another output explains
+(scoring.explained).
 
 Records known only by their fingerprints (training uploads stored without text) go through the
 same two layers (`match_fingerprints`): the batch is laid out from their 5-gram hashes, and the
@@ -48,9 +50,11 @@ from agent.reuse.scoring import MIN_CHAIN
 from agent.reuse.scoring import MIN_EVIDENCE_WORDS
 from agent.reuse.scoring import SHORT
 from agent.reuse.scoring import SHORT_WORDS
+from agent.reuse.scoring import SIMILAR
 from agent.reuse.scoring import VERBATIM
 from agent.reuse.scoring import Score
 from agent.reuse.scoring import classify
+from agent.reuse.scoring import explained
 from agent.reuse.scoring import is_reuse
 from agent.reuse.scoring import score_many
 from agent.reuse.scoring import tier
@@ -382,6 +386,7 @@ class ReuseDetector:
         results = score_many(side_cand, side_rec, side_out, side_hot, side_start, np.tile(record_words, 2),
                              side_echo)
         bounds = np.searchsorted(side_cand, np.arange(2 * count + 1))
+        passed: dict[int, list[tuple[OutputMatch, Score]]] = {}
         for c, (number, output_id) in enumerate(candidates):
             output_words = int(lengths[c]) + K - 1
             # the response (or unknown) side first: a prompt-side match is the weaker finding
@@ -397,9 +402,14 @@ class ReuseDetector:
             match = OutputMatch(output_id, result.output_coverage, result.record_coverage,
                                 result.matched_words, result.longest_run, result.span, reuse_class, paths,
                                 role_of_fields(paths), tier(result, reuse_class, output_words))
-            for same in self._aliases(output_id):
-                if same not in found[number]:
-                    found[number][same] = replace(match, output_id=same)
+            passed.setdefault(number, []).append((match, result))
+        for number, matches in passed.items():
+            for match, result in matches:
+                if match.tier == SIMILAR and any(explained(result, other) for m, other in matches if m is not match):
+                    continue
+                for same in self._aliases(match.output_id):
+                    if same not in found[number]:
+                        found[number][same] = replace(match, output_id=same)
 
     def _whole_field(self, batch: _Batch, number: int, result: Score, output_words: int) -> bool:
         """The verbatim run is exactly one whole field, or the whole record."""

@@ -206,6 +206,8 @@ class Score:
     long_holes: float = 0.0  # share of the output's non-boilerplate 5-grams in holes over LONG_HOLE
     drift: float = 0.0  # record and output advance by different amounts: sum over chain steps / core
     holes: int = 0  # gaps between chained 5-grams that miss a non-boilerplate 5-gram
+    record_first: int = 0  # record position of the first chained 5-gram
+    record_last: int = -1  # and of the last (-1: no chain)
 
 
 def _chain_indices(record_pos: np.ndarray) -> list[int]:
@@ -329,10 +331,13 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     first = np.searchsorted(c_cand, np.arange(count), "left")
     last = np.searchsorted(c_cand, np.arange(count), "right") - 1
     span_core = np.zeros(count, dtype=np.int64)
+    record_first = np.zeros(count, dtype=np.int64)
+    record_last = np.full(count, -1, dtype=np.int64)
     chained = np.flatnonzero(has_chain)
     if len(chained):
         base = hot_start[chained]
         span_core[chained] = (not_hot[base + c_out[last[chained]] + 1] - not_hot[base + c_out[first[chained]]])
+        record_first[chained], record_last[chained] = c_rec[first[chained]], c_rec[last[chained]]
 
     # Spread: an edited copy keeps aligned 5-grams all along the output, between its edits; two
     # independent answers to one prompt share phrases in a few places. Stretches made only of
@@ -407,10 +412,11 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
     island = run_all / np.maximum(1, run_all + outside)
     results = []
     for (n_chain, n_core, words, rec_words, span_n, steady_share, longest, run_out, run_rec, share, whole, alone,
-         long_share, apart, n_holes) in zip(
+         long_share, apart, n_holes, rec_first, rec_last) in zip(
             chain.tolist(), core.tolist(), matched_words.tolist(), record_words.tolist(),
             span_core.tolist(), steady.tolist(), longest_of, run_out_of, run_rec_of, spread.tolist(),
-            whole_run.tolist(), island.tolist(), long_holes.tolist(), drift.tolist(), holes.tolist()):
+            whole_run.tolist(), island.tolist(), long_holes.tolist(), drift.tolist(), holes.tolist(),
+            record_first.tolist(), record_last.tolist()):
         results.append(Score(
             chain=n_chain,
             output_coverage=min(1.0, n_chain / n_core),
@@ -427,6 +433,8 @@ def score_many(pair_candidate: np.ndarray, pair_record: np.ndarray, pair_output:
             long_holes=min(1.0, long_share),
             drift=float(apart),
             holes=int(n_holes),
+            record_first=rec_first,
+            record_last=rec_last,
         ))
     return results
 
@@ -490,6 +498,26 @@ def classify(result: Score, field_words: int) -> str:
     if verbatim and result.longest_run >= MIN_RUN_WORDS:
         return "excerpt"
     return "edited"
+
+
+# A "similar" match is the weakest evidence: an edited copy's sparse remains, or what an
+# independent answer shares. When at least this share of the record stretch it aligns with lies
+# inside the stretch a match of another output aligns with, which covers more of the record, the
+# other output explains those words and the weak match names no output of its own. Found so by
+# bench/same_prompt.py --captured all: a 25 %-edited copy of one Mixtral answer also matched, as
+# "similar", another answer reciting the same curses program, which the first one holds.
+EXPLAINED = 0.9
+
+
+def explained(weak: Score, strong: Score) -> bool:
+    """Whether `weak` lies inside `strong` in the record (see EXPLAINED); only a similar-tier
+    match is ever dropped so (matching.ReuseDetector)."""
+    if weak.record_last < weak.record_first or strong.record_last < strong.record_first:
+        return False
+    if strong.matched_words <= weak.matched_words:
+        return False
+    inside = min(weak.record_last, strong.record_last) - max(weak.record_first, strong.record_first) + 1
+    return inside >= EXPLAINED * (weak.record_last - weak.record_first + 1)
 
 
 def tier(result: Score, reuse_class: str, output_words: int) -> str:

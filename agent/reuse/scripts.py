@@ -25,8 +25,9 @@ import re
 import numpy as np
 
 # Recorded in every fingerprint. 1: one token per CJK character; 2: the cuts below; 3: also no
-# ordered-list markers (see word_bounds).
-TOKENISER = 3
+# ordered-list markers (see word_bounds); 4: also Markdown delimiters inside a word deleted, not
+# taken for separators (normalise.INTRAWORD_DELIMITERS).
+TOKENISER = 4
 
 # Script class of a code point: boundaries of half-open ranges, and the class of each range.
 OTHER, HAN, HIRAGANA, KATAKANA, HANGUL = 0, 1, 2, 3, 4
@@ -233,6 +234,9 @@ def _without_list_markers(folded: np.ndarray, is_space: np.ndarray, starts: np.n
     and an output drop the same numbers wherever the text around them is kept, on one line or
     many; a number ending a sentence ("costs 3.") goes too, on both sides alike. Decimals
     ("1.5") and versions ("v2.") are kept: no separator after the point, or a letter in the token.
+    An outline number ("1.2. ", "2.3.1. ") is one marker: parts of one to three digits, each
+    ending at a point the next part follows at once (tokeniser 3 dropped its last part only, so
+    "1.1. Purpose" kept a "1" that its copy re-numbered as "- Purpose" did not hold).
     """
     # Looked for at token ends (a gather over the tokens costs less than a search of every byte);
     # all of it costs ~6 % of tokenising and hashing English chat answers.
@@ -242,12 +246,26 @@ def _without_list_markers(folded: np.ndarray, is_space: np.ndarray, starts: np.n
     first, end = starts[candidate], ends[candidate]
     # one to three digits after a separator, a separator after the point (the buffer ends with a
     # space, so end + 1 is in it); a shorter token checks its last digit again
-    marker = (end - first <= 3) & is_space[first - 1] & is_space[end + 1] & _IS_DIGIT[folded[first]]
-    marker &= _IS_DIGIT[folded[np.minimum(first + 1, end - 1)]] & _IS_DIGIT[folded[end - 1]]
+    number = (end - first <= 3) & is_space[first - 1] & _IS_DIGIT[folded[first]]
+    number &= _IS_DIGIT[folded[np.minimum(first + 1, end - 1)]] & _IS_DIGIT[folded[end - 1]]
+    marker = number & is_space[end + 1]
     if not marker.any():
         return starts, ends
-    token = candidate[marker]
-    return np.delete(starts, token), np.delete(ends, token)
+    dropped = np.zeros(len(ends), dtype=bool)
+    dropped[candidate[marker]] = True
+    # leading parts of outline numbers: a number ending at a point, the next token right after it
+    part = candidate[number & (folded[end] == POINT_BYTE) & ~is_space[end + 1]]
+    part = part[part + 1 < len(ends)]
+    part = part[starts[part + 1] == ends[part] + 1]
+    for _ in range(_OUTLINE_DEPTH - 1):
+        leads = part[dropped[part + 1] & ~dropped[part]]
+        if not len(leads):
+            break
+        dropped[leads] = True
+    return starts[~dropped], ends[~dropped]
+
+
+_OUTLINE_DEPTH = 4  # parts of an outline number dropped as one marker: "1.2.3.4. "
 
 
 _IS_DIGIT = np.zeros(256, dtype=bool)

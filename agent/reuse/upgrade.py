@@ -2,14 +2,16 @@
 
 Tokeniser 1 (blob version 1) made one token per Chinese or Japanese character; tokeniser 2
 (scripts.py) cuts those runs into word-sized tokens; tokeniser 3 also leaves out ordered-list
-markers ("1. ", "(2) "), and cuts everything else as 2 did. An old fingerprint is made again from
+markers ("1. ", "(2) "); tokeniser 4 also deletes Markdown's "*" and "`" inside a word ("**D**on't"
+is "Don't"), and cuts everything else as 2 did. An old fingerprint is made again from
 the output's text when the store holds that text whole (privacy.store_text: full). Otherwise it is
 kept:
 - one of tokeniser 1 of a Chinese or Japanese text matches byte-for-byte copies only (the raw-text
   hash does not depend on the tokeniser), and is counted (may_hold_cut_script);
-- any other is what the current tokeniser makes but for the list numbers it kept as words: its
-  copies still match on the 5-grams inside the items, and a copy that keeps the numbers on all of
-  them. (Which texts had a numbered list cannot be told without the text: not counted.)
+- any other is what the current tokeniser makes but for the list numbers it kept as words and the
+  words it cut at a delimiter: its copies still match on the 5-grams elsewhere, and a copy that
+  keeps the numbers and delimiters on all of them. (Which texts had either cannot be told without
+  the text: not counted.)
 The prompt is never stored, so a re-made fingerprint has no echo marks.
 """
 

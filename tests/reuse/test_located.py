@@ -44,6 +44,13 @@ def test_markup_is_skipped_and_words_keep_their_place():
     _check_invariants(text)
 
 
+def test_a_word_joined_across_markdown_delimiters_spans_them():
+    text = "We **D**on't pass `str`s"
+    located = locate_tokens(text)
+    assert [text[a:b] for a, b in zip(located.starts, located.ends)] == ["We", "D**on", "t", "pass", "str`s"]
+    assert located.hashes.tolist() == token_hashes(b" we don t pass strs ")[1].tolist()
+
+
 def test_entities_map_to_the_whole_entity():
     text = "&eacute;l&egrave;ve &lt;b&gt;x&lt;/b&gt;"
     located = locate_tokens(text)
@@ -77,7 +84,8 @@ def test_a_huge_field():
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(list("ab Z9_-&;<>/[]()`~#x\u00e9\u0301\u00bd\u4e2d\ufb01\u00df\u200b\u2019")
-                                + ["&amp;", "&lt;b&gt;", "<i>", "](u)", "```py", "\uac00", "\u1161"]),
+                                + ["&amp;", "&lt;b&gt;", "<i>", "](u)", "```py", "\uac00", "\u1161", "*", "**",
+                                   "&ast;"]),
                 max_size=40).map("".join))
 def test_any_text_gives_the_normaliser_tokens_inside_its_bounds(text):
     _check_invariants(text)

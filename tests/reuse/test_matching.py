@@ -392,3 +392,24 @@ def test_a_short_output_with_one_passage_written_differently_is_not_a_copy(tmp_p
         cut = " ".join(words[: middle - 4] + words[middle + 4:])
         assert ids(found_by.match([("a", cut)])) == [i + 1]
     assert sum(ids(found_by.match([("a", edit(t, 0.10, seed=i))])) == [i + 1] for i, t in enumerate(outputs)) >= 5
+
+
+def test_a_similar_match_inside_a_stronger_one_of_another_output_is_explained_by_it(tmp_path):
+    """Output 2 holds 90 words of output 1. A 25 %-edited copy of output 1 holds those words
+    edited too, and alone output 2 is then matched as similar for some copies; with output 1
+    indexed, output 1 explains them (scoring.explained) and output 2 is not named."""
+    rng = random.Random(7)
+    whole = answer(rng, 300)
+    part = " ".join(whole.split()[100:190]) + " " + answer(rng, 20)
+    both = OutputIndex.open(tmp_path / "both")
+    both.add([(1, fingerprint(whole)), (2, fingerprint(part))])
+    alone = OutputIndex.open(tmp_path / "alone")
+    alone.add([(2, fingerprint(part))])
+    copies = [[("completion", edit(whole, 0.25, seed=seed))] for seed in range(24)]
+    alone_found = [ids(found) for found in ReuseDetector(alone).match_many(copies)]
+    assert alone_found.count([2]) >= 1
+    for found in ReuseDetector(both).match_many(copies):
+        assert 2 not in ids(found)
+    # a record holding both texts apart names both
+    apart = [("completion", edit(whole, 0.1, seed=1) + "\n\n" + other(9, 80) + "\n\n" + part)]
+    assert ids(ReuseDetector(both).match(apart)) == [1, 2]

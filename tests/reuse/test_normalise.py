@@ -106,6 +106,8 @@ def test_typographic_punctuation_left_in_place_cuts_as_its_ascii_form(text):
     ("Steps: 1) flour 2) water", "Steps: - flour - water"),
     ("<ol><li>1. flour</li><li>2. water</li></ol>", "* flour * water"),
     ("1. Flour\n2. Water", "1.Flour 2. Water".replace("1.F", "1. F")),
+    ("1.1. Purpose\n1.2. Scope\n2.3.1. Tools", "- Purpose\n- Scope\n- Tools"),  # outline numbers
+    ("1.1. Purpose", "1. Purpose"),
 ])
 def test_ordered_list_markers_are_markup(numbered, bulleted):
     assert tokens(numbered) == tokens(bulleted)
@@ -116,12 +118,16 @@ def test_ordered_list_markers_are_markup(numbered, bulleted):
     ("version v2. next", ["version", "v2", "next"]),
     ("in 2026. Then", ["in", "2026", "then"]),  # four digits: a year, not a list marker
     ("call f(x1) now", ["call", "f", "x1", "now"]),
+    ("see 1.1 and 2.3.1 below", ["see", "1", "1", "and", "2", "3", "1", "below"]),  # no point after
+    ("host 10.0.0.1 up", ["host", "10", "0", "0", "1", "up"]),
+    ("v1.2. next", ["v1", "next"]),  # a letter: no outline number, its last part a marker as before
 ])
 def test_numbers_that_are_no_list_markers_stay(text, expected):
     assert tokens(text) == expected
 
 
-@given(st.lists(st.sampled_from(["1.", "2)", "(3)", "12.", "999.", "1000.", "1.5", "a.", "x", "word", "\n", " ", "第",
+@given(st.lists(st.sampled_from(["1.", "2)", "(3)", "12.", "999.", "1000.", "1.5", "1.2.", "2.3.1.", "1.2.3.4.5.",
+                                 "1000.1.", "a.", "x", "word", "\n", " ", "第",
                                  "．", "。", "1", "-"]), max_size=30))
 def test_list_markers_leave_the_same_words_on_one_line_or_many(parts):
     """A marker is told by the bytes around it only: collapsing the whitespace between the parts
@@ -131,3 +137,41 @@ def test_list_markers_leave_the_same_words_on_one_line_or_many(parts):
     starts, ends = word_bounds(np.frombuffer(b" " + prepare(text).translate(ASCII_FOLD) + b" ",
                                              dtype=np.uint8))
     assert (starts < ends).all() and (starts[1:] >= ends[:-1]).all()
+
+
+@pytest.mark.parametrize(("markdown", "rendered"), [
+    ("**D**on't do that", "Don't do that"),  # emphasis on one letter of a word
+    ("use `str`s and `int`s", "use strs and ints"),
+    ("un*believ*able", "unbelievable"),
+    ("x*a + y**2", "xa + y2"),  # a formula: "*" dropped on both sides, whatever renders it
+    ("a &ast;b&ast;c", "a bc"),  # an entity decoding to one
+])
+def test_markdown_delimiters_inside_a_word_are_deleted(markdown, rendered):
+    """What a Markdown renderer prints (the delimiters take no room) has the markdown's tokens."""
+    assert tokens(markdown) == tokens(rendered)
+    assert fingerprint(markdown).exact == fingerprint(rendered).exact
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("**Note**: a * b", ["note", "a", "b"]),  # at a word's edge or between spaces: a separator
+    ("*args and **kwargs*", ["args", "and", "kwargs"]),
+    ("snake_case", ["snake", "case"]),  # "_" inside a word is literal, not emphasis
+    ("*", []),
+    ("a*", ["a"]),
+    ("***", []),
+])
+def test_delimiters_elsewhere_separate(text, expected):
+    assert tokens(text) == expected
+
+
+_WORD = st.text(alphabet="abcXYZ09\u00e9\u4e2d", min_size=1, max_size=6)
+
+
+@given(st.lists(st.tuples(_WORD, st.sampled_from(["", "*", "**", "`", "*`"]), _WORD), max_size=12),
+       st.sampled_from([" ", "\n", ", "]))
+def test_a_rendered_copy_has_the_markdown_tokens(words, between):
+    """Delimiters put inside words (emphasis on part of a word, a code span followed by letters)
+    and then deleted, as rendering does, leave the same tokens."""
+    markdown = between.join(f"{head}{mark}{tail}" for head, mark, tail in words)
+    rendered = between.join(f"{head}{tail}" for head, _, tail in words)
+    assert tokens(markdown) == tokens(rendered)

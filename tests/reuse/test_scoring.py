@@ -14,6 +14,7 @@ from agent.reuse.scoring import COVERAGE_SPARSE
 from agent.reuse.scoring import DRIFT_ALONE_WORDS
 from agent.reuse.scoring import DRIFT_HEAVY
 from agent.reuse.scoring import DRIFT_SPACED
+from agent.reuse.scoring import EXPLAINED
 from agent.reuse.scoring import LONG_HOLE
 from agent.reuse.scoring import LONG_HOLES_SPACED
 from agent.reuse.scoring import MIN_CHAIN
@@ -36,6 +37,7 @@ from agent.reuse.scoring import Score
 from agent.reuse.scoring import bridge_boilerplate
 from agent.reuse.scoring import bridge_echoes
 from agent.reuse.scoring import classify
+from agent.reuse.scoring import explained
 from agent.reuse.scoring import is_reuse
 from agent.reuse.scoring import longest_chain
 from agent.reuse.scoring import score
@@ -409,3 +411,27 @@ def test_a_heavy_edit_match_of_spaced_text_drifting_over_drift_heavy_is_refused(
     sparse = replace(_sparse(40, 0.0, drift), longest_run=run, echoed_run=run)
     refused = spaced and drift > DRIFT_HEAVY and run < MIN_RUN_WORDS
     assert is_reuse(sparse, words, spaced) is not refused
+
+
+def _stretch(first: int, last: int, words: int) -> Score:
+    return Score(chain=max(0, last - first + 1), output_coverage=0.3, record_coverage=0.3, matched_words=words,
+                 longest_run=0, run_at_start=False, run_share=0.0, span=0.3, steady=0.5, run_record_start=first,
+                 record_first=first, record_last=last)
+
+
+@given(st.integers(0, 500), st.integers(-1, 300), st.integers(0, 500), st.integers(-1, 300),
+       st.integers(0, 400), st.integers(0, 400))
+def test_explained_only_inside_a_match_covering_more(weak_first, weak_length, strong_first, strong_length,
+                                                     weak_words, strong_words):
+    weak = _stretch(weak_first, weak_first + weak_length, weak_words)
+    strong = _stretch(strong_first, strong_first + strong_length, strong_words)
+    result = explained(weak, strong)
+    if result:
+        assert strong_words > weak_words and weak_length >= 0 and strong_length >= 0
+        inside = min(weak.record_last, strong.record_last) - max(weak_first, strong_first) + 1
+        assert inside >= EXPLAINED * (weak_length + 1)
+        assert not explained(strong, weak)  # never both ways: one of them is kept
+    assert not explained(weak, weak)
+    if weak_length >= 0 and strong_words > weak_words and strong_first <= weak_first \
+            and strong.record_last >= weak.record_last:
+        assert result  # wholly inside
