@@ -32,9 +32,9 @@ that holds fewer is counted apart the same way (FEW_OWN).
 
 False positives that hold the captured text (a verbatim stretch of MIN_EXCERPT words of the
 captured answer's own, or the whole answer within 10 % word edits, measured with difflib on the
-normaliser's tokens, the words excerpts are counted in: holds_captured) are printed on their own line: they have the shapes of the excerpt and
-edit10 positives, which the recall targets require finding, so no detector meeting those targets
-tells them apart (a sibling model repeating its predecessor's answer, two models reciting one
+normaliser's tokens, the words excerpts are counted in: holds_captured) are printed on their own
+line: they have the shapes of the excerpt and edit10 positives, which the recall targets require
+finding, so no detector meeting those targets tells them apart (a sibling model repeating its predecessor's answer, two models reciting one
 well-known program). The false-positive target is judged on the other negatives; all are printed.
 
 `--captured all` captures every model in turn (its own store and datasets, the others' answers
