@@ -7,7 +7,13 @@ each event stream's chunks began, then runs the addon's hooks over copies of tho
 (writer stopped, journal on disk) and reads `time.process_time` around each hook. A streamed
 answer is fed to the tee in chunks of the recorded sizes.
 
-    python bench/hook_cost.py [--calls 90] [--repeat 20] [--tree OTHER_CHECKOUT]
+    python bench/hook_cost.py [--calls 90] [--repeat 20] [--tree OTHER_CHECKOUT] [--cold]
+
+Replayed back to back, the hooks find their code and data in the CPU's caches; inside mitmdump,
+TLS, HTTP parsing and the event loop run between one call's hooks and the next and evict them
+(bench/loop_lag.py timed the response hook at 180-210 us of CPU there against about 45 us here).
+`--cold` writes over an 8 MiB buffer and encodes some unrelated JSON before each call, untimed,
+so that each call's hooks start with cold caches as they do inside mitmdump.
 
 `--tree` imports the addon from another checkout (e.g. the main branch) for a before/after in
 the same minutes; run it in turns with this tree's.
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import sys
 import tempfile
@@ -62,7 +69,7 @@ def record(path: Path, calls: int) -> None:
             proxy.stop()
 
 
-def measure(flow_file: Path, repeat: int) -> dict[str, float]:
+def measure(flow_file: Path, repeat: int, cold: bool = False) -> dict[str, float]:
     from mitmproxy import io
     from mitmproxy.test import taddons
 
@@ -89,7 +96,12 @@ def measure(flow_file: Path, repeat: int) -> dict[str, float]:
                 copies.append((flow, flow.response, [b"x" * n for n in sizes] if sizes is not None else None))
         gc.collect()
         clock = time.process_time
+        scratch = bytearray(8 << 20)
+        unrelated = [{f"field{i}": list(range(20))} for i in range(3000)]
         for flow, response, chunks in copies:
+            if cold:  # untimed: evict what the last call's hooks left in the caches
+                scratch[::64] = bytes(len(scratch) // 64)
+                json.dumps(unrelated)
             flow.response = None
             t0 = clock()
             capture.requestheaders(flow)
@@ -117,6 +129,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=90, help="calls recorded (a third streamed)")
     parser.add_argument("--repeat", type=int, default=20, help="times each recorded call is replayed")
     parser.add_argument("--tree", type=Path, default=REPO, help="checkout whose addon is measured")
+    parser.add_argument("--cold", action="store_true", help="cold caches before each call, as inside mitmdump")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     flow_file = Path(tempfile.mkdtemp(prefix="aiaudit-hook-flows-")) / "flows"
@@ -124,9 +137,9 @@ def main() -> int:
     for name in [m for m in sys.modules if m == "agent" or m.startswith("agent.")]:
         del sys.modules[name]  # the recording imported this tree's package; measure --tree's
     sys.path.insert(0, str(args.tree.resolve()))
-    out = measure(flow_file, args.repeat)
+    out = measure(flow_file, args.repeat, args.cold)
     total = sum(v for k, v in out.items() if k != "calls")
-    print(f"{out['calls']} calls replayed ({args.tree}), load {os.getloadavg()[0]:.1f}: CPU per call "
+    print(f"{out['calls']} calls replayed{' with cold caches' if args.cold else ''} ({args.tree}), load {os.getloadavg()[0]:.1f}: CPU per call "
           + ", ".join(f"{name} {us:.1f} us" for name, us in out.items() if name != "calls")
           + f"; all hooks {total:.1f} us (tee: all chunks of a call, averaged over every call)")
     return 0

@@ -12,7 +12,10 @@ For each: requests/s, p50 and p99, the first SSE byte, and CPU per call of the w
 calls; the mitmdump process's own share and the writer's are printed apart. The headline is
 aiaudit against the streaming baseline. Diagnostic turns: `--paused` stops the writer (SIGSTOP)
 during the turn, which isolates what the hooks add; `--idle-writer` puts its threads at
-SCHED_IDLE instead of nice 19. `--lag` loads bench/loop_lag.py into every mitmdump: event-loop lag,
+SCHED_IDLE instead of nice 19; `--burner` runs the streaming mitmdump beside a process at nice 19 that
+does writer-like work (batch fingerprinting) in bursts of 0.1 s every 0.65 s, about the writer's
+duty at this rate: what any such neighbour costs mitmdump on this machine, apart from what the
+writer does. `--lag` loads bench/loop_lag.py into every mitmdump: event-loop lag,
 full-GC pauses and the capture hooks' own times inside mitmdump (the probe costs CPU of its own).
 After each audited turn the bench notes how much of it the writer had not yet stored.
 
@@ -26,7 +29,7 @@ The clients and the stand-in share the same cores, so wall-clock figures move wi
 load; CPU seconds per call are the robust figure.
 
     python bench/proxy_overhead.py [--turns 4] [--seconds 8] [--clients 4] [--paused] [--idle-writer]
-                                   [--lag] [--skip-bare] [--close-upstream]
+                                   [--lag] [--skip-bare] [--close-upstream] [--burner]
 
 Targets (issue #12): aiaudit's group CPU per call <= 1.10 x the streaming baseline's, throughput
 >= 0.97 of it, p99 within +5 ms.
@@ -38,6 +41,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -143,7 +147,44 @@ def lag_summary(path: Path, windows: list[tuple[float, float]]) -> dict:
             out[f"hook_{name}_mean_us"] = 1e6 * total / count
             out[f"hook_{name}_max_ms"] = 1000 * max(slowest)
             out[f"hook_{name}_cpu_us"] = 1e6 * data.get("hook_cpu", {}).get(name, float("nan")) / count
+            out[f"hook_{name}_gc_us"] = 1e6 * data.get("hook_gc", {}).get(name, float("nan")) / count
+    # over the process's whole life (warm-up and every turn), per response hook call or per turn call
+    out["gc_seconds"], out["gc_counts"] = data.get("gc_seconds"), data.get("gc_counts")
     return out
+
+
+BURST_S, REST_S = 0.1, 0.55
+
+
+def burn(busy: float, rest: float) -> None:
+    """The `--burner` neighbour: writer-like CPU work in bursts, at nice 19, until killed."""
+    import random
+
+    from agent.reuse.fingerprint_batch import fingerprint_many
+    from tests.support.standin.text import _WORDS
+
+    os.nice(19)
+    rng = random.Random(1)
+    items = [(" ".join(rng.choice(_WORDS) for _ in range(250)), [" ".join(rng.choice(_WORDS) for _ in range(560))])
+             for _ in range(50)]
+    print("ready", flush=True)
+    while True:
+        end = time.monotonic() + busy
+        while time.monotonic() < end:
+            fingerprint_many(items)
+        time.sleep(rest)
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of a process and of its children to `cpus` (`--split-cores`)."""
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(task), cpus)
+            children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+        except (ProcessLookupError, FileNotFoundError):
+            continue
+        for child in children:
+            pin(int(child), cpus)
 
 
 def set_writer_idle(pid: int, idle: bool) -> None:
@@ -238,20 +279,27 @@ def main() -> int:
     parser.add_argument("--skip-bare", action="store_true", help="leave out the bare turn (more turns for the rest)")
     parser.add_argument("--close-upstream", action="store_true",
                         help="the stand-in closes every connection (one upstream handshake per call, the old bench)")
+    parser.add_argument("--burner", action="store_true",
+                        help="also a diagnostic turn: the streaming mitmdump beside a writer-like neighbour process")
+    parser.add_argument("--split-cores", action="store_true",
+                        help="the clients and the stand-in on the first core, every mitmdump and its writer on the rest")
+    parser.add_argument("--burn", action="store_true", help=argparse.SUPPRESS)  # the neighbour itself
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
+    if args.burn:
+        burn(BURST_S, REST_S)
 
     work = Path(tempfile.mkdtemp(prefix="aiaudit-bench-"))
     config = work / "aiaudit.yaml"
     config.write_text(f"database_url: sqlite:///{work / 'audit.db'}\ncapture:\n  journal_dir: {work / 'journal'}\n")
     env = {"AIAUDIT_CONFIG": str(config), "PYTHONPATH": str(REPO)}
-    kinds = ([] if args.skip_bare else ["bare"]) + ["streaming", "live"] + (["paused"] if args.paused else []) + (["idle"] if args.idle_writer else [])
+    kinds = ([] if args.skip_bare else ["bare"]) + ["streaming", "live"] + (["paused"] if args.paused else []) + (["idle"] if args.idle_writer else []) + (["burner"] if args.burner else [])
     with_lag = [LAG] if args.lag else []
     windows: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
     backlog: dict[str, list[float]] = {k: [] for k in kinds}
     results: dict[str, list[dict]] = {k: [] for k in kinds}
     cpu: dict[str, float] = {k: 0.0 for k in kinds}
-    writer_cpu: dict[str, float] = {k: 0.0 for k in kinds}
+    writer_cpu: dict[str, float] = {k: 0.0 for k in kinds}  # for "burner": the neighbour's CPU
     upstream: dict[str, list[int]] = {k: [0, 0] for k in kinds}  # connections, requests at the stand-in
     load = []
     keep_alive = not args.close_upstream
@@ -267,6 +315,13 @@ def main() -> int:
                    "live": standin_proxy(work / "audited", standin.port, scripts=[CAPTURE, *with_lag], keep_alive=keep_alive,
                                          env=env | lag_env("live")).start()}
         proxies["paused"] = proxies["idle"] = proxies["live"]
+        if args.split_cores:
+            outside, host = {0}, set(range(1, os.cpu_count() or 2))
+            os.sched_setaffinity(0, outside)  # this process: the clients' threads start later
+            pin(standin.pid, outside)
+            for name in ("bare", "streaming", "live"):
+                pin(proxies[name].pid, host)
+        proxies["burner"] = proxies["streaming"]
         try:
             for name in ("bare", "streaming", "live"):  # warm up TLS caches and the writer
                 run_turn(proxies[name], args.clients, 1.0, 0)
@@ -283,6 +338,13 @@ def main() -> int:
                         os.kill(writer, signal.SIGSTOP)
                     if name == "idle" and writer:
                         set_writer_idle(writer, True)
+                    neighbour = None
+                    if name == "burner":
+                        neighbour = subprocess.Popen([sys.executable, __file__, "--burn"], stdout=subprocess.PIPE, text=True)
+                        if args.split_cores:
+                            pin(neighbour.pid, host)
+                        neighbour.stdout.readline()  # its start-up is not the turn's
+                        neighbour_before = cpu_seconds(neighbour.pid)
                     started = time.monotonic()
                     try:
                         results[name].append(run_turn(proxy, args.clients, args.seconds, (turn * 5 + kinds.index(name)) * 10**7))
@@ -292,6 +354,10 @@ def main() -> int:
                             os.kill(writer, signal.SIGCONT)
                         if name == "idle" and writer:
                             set_writer_idle(writer, False)
+                        if neighbour is not None:
+                            writer_cpu[name] += cpu_seconds(neighbour.pid) - neighbour_before
+                            neighbour.kill()
+                            neighbour.wait()
                     if name in audited:
                         # what the writer had not stored by the end of the turn: whether it keeps up
                         backlog[name].append(journal_pending(work / "journal")[0] / max(1, results[name][-1]["requests"]))
@@ -312,6 +378,8 @@ def main() -> int:
         out[name]["cpu_ms_per_call"] = 1000 * cpu[name] / max(1, out[name]["requests"])
         out[name]["writer_cpu_ms_per_call"] = 1000 * writer_cpu[name] / max(1, out[name]["requests"])
         out[name]["proxy_cpu_ms_per_call"] = out[name]["cpu_ms_per_call"] - out[name]["writer_cpu_ms_per_call"]
+        if name == "burner":  # its neighbour is no part of the group
+            out[name]["proxy_cpu_ms_per_call"] = out[name]["cpu_ms_per_call"]
         out[name]["upstream_connections_per_call"] = upstream[name][0] / max(1, upstream[name][1])
         out[name]["unstored_at_turn_end"] = sum(backlog[name]) / len(backlog[name]) if backlog[name] else 0.0
         if args.lag:
@@ -332,7 +400,8 @@ def main() -> int:
     print(f"{'':28}{'req/s':>8}{'ratio':>7}{'p50 ms':>8}{'p99 ms':>8}{'+p99':>7}{'p99.9':>8}{'SSE 1st':>9}"
           f"{'CPU ms/call':>12}{'ratio':>7}{'proxy':>7}{'writer':>7}{'errors':>7}")
     labels = {"bare": "bare mitmdump (buffers SSE)", "streaming": "mitmdump streaming SSE", "live": "aiaudit (writer live)",
-              "paused": "aiaudit (writer paused)*", "idle": "aiaudit (writer SCHED_IDLE)*"}
+              "paused": "aiaudit (writer paused)*", "idle": "aiaudit (writer SCHED_IDLE)*",
+              "burner": "streaming + neighbour*"}
     for name in kinds:
         s = out[name]
         print(f"{labels[name]:28}{s['throughput']:8.1f}{s['throughput_ratio']:7.3f}{s['p50_ms']:8.2f}{s['p99_ms']:8.2f}"
@@ -360,14 +429,21 @@ def main() -> int:
             if "lag_p99_ms" not in s:
                 continue
             hooks = ", ".join(f"{hook} {s[f'hook_{hook}_mean_us']:.0f} us, CPU {s[f'hook_{hook}_cpu_us']:.0f} us "
-                              f"(max {s[f'hook_{hook}_max_ms']:.1f} ms)"
+                              f"of which collections {s[f'hook_{hook}_gc_us']:.0f} us (max {s[f'hook_{hook}_max_ms']:.1f} ms)"
                               for hook in ("requestheaders", "responseheaders", "response") if f"hook_{hook}_mean_us" in s)
             print(f"  {labels[name]:28} p99 {s['lag_p99_ms']:.2f} ms, p99.9 {s['lag_p999_ms']:.2f} ms, "
                   f"max {s['lag_max_ms']:.1f} ms, {100 * s['lag_over_5ms']:.2f} % over 5 ms; full GCs {s['gc2_count']} "
                   f"(max {s['gc2_max_ms']:.1f} ms, all {s['gc2_total_ms']:.0f} ms; objects tracked at start/end {s['gc_tracked']}, frozen {s['gc_frozen']})"
-                  + (f"; hooks (all turns): {hooks}" if hooks else ""))
+                  + (f"; hooks (all turns): {hooks}" if hooks else "")
+                  + (f"; collections over the process's life: {s['gc_seconds']:.2f} s, by generation {s['gc_counts']}"
+                     if s.get("gc_counts") else ""))
     if args.paused or args.idle_writer:
         print("* diagnostic only: the writer's work is still counted in its CPU (it drains after the turn)")
+    if args.burner:
+        b = out["burner"]
+        print(f"* the neighbour used {b['writer_cpu_ms_per_call']:.2f} ms of CPU per call (its writer column, not in the "
+              f"group) and cost the streaming mitmdump {b['proxy_cpu_added_ms']:+.3f} ms per call: what CPU work beside "
+              "mitmdump costs it on this machine, whoever does it")
     return 0
 
 

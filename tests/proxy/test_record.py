@@ -4,6 +4,10 @@ refused, never misread."""
 
 from __future__ import annotations
 
+import json
+import math
+import struct
+
 import pytest
 from hypothesis import given
 from hypothesis import settings
@@ -69,13 +73,12 @@ def test_a_record_of_an_unknown_version_is_refused():
 @settings(max_examples=60, deadline=None)
 @given(exchanges(), chunks, chunks)
 def test_the_header_layout_the_writer_reads_is_unchanged(ex, request_body, response_body):
-    """What the writer reads, spelled out here apart from the code: the proxy hook now builds it
-    from the fields (`encode_record`), not from the dataclasses, and must write the same bytes."""
-    import json
-    import struct
-
+    """What the writer reads, spelled out here apart from the code: the proxy hook builds it from
+    the fields (`encode_record`), not from the dataclasses, and writes it with orjson, not json:
+    the header must read back (with json, as the writer reads it) to these values, and the bodies
+    follow it byte for byte."""
     r, q, p = ex.route, ex.request, ex.response
-    expected = json.dumps({
+    expected = {
         "v": 1, "id": ex.call_id,
         "route": [r.vendor, r.endpoint, r.kind, r.family, r.stream, r.model, r.deployment, dict(r.params)],
         "req": [q.method, q.scheme, q.host, q.port, q.path, [list(h) for h in q.headers], q.ts,
@@ -83,6 +86,35 @@ def test_the_header_layout_the_writer_reads_is_unchanged(ex, request_body, respo
         "resp": [p.status, [list(h) for h in p.headers], p.streamed, p.truncated, p.error, sum(map(len, response_body))],
         "who": [ex.key_sha256, ex.proxy_user, ex.client_ip, ex.header_team],
         "t": ex.finished, "bytes": [ex.request_bytes, ex.response_bytes],
-    }, separators=(",", ":"), ensure_ascii=False).encode()
+    }
     whole = payload(encode_parts(ex, request_body, response_body))
-    assert whole == struct.pack(">I", len(expected)) + expected + b"".join(request_body) + b"".join(response_body)
+    (length,) = struct.unpack_from(">I", whole)
+    assert json.loads(whole[4 : 4 + length]) == expected
+    assert whole[4 + length :] == b"".join(request_body) + b"".join(response_body)
+
+
+def _plain(ts: float = 1.5, finished: float = 2.5, path: str = "/v1/chat") -> CapturedExchange:
+    return CapturedExchange("id", Route("v", "e", "other", "f"), RequestSnapshot("GET", "https", "h", 443, path, (), b"", ts),
+                            ResponseSnapshot(200, (), b""), None, None, None, None, finished, 0, 0)
+
+
+@pytest.mark.parametrize("ts, finished", [(math.nan, 1.0), (1.0, math.inf), (-math.inf, math.nan)])
+def test_a_timestamp_orjson_would_write_as_null_is_written_the_json_way(ts, finished):
+    """orjson writes NaN and infinities as null; json writes NaN and Infinity, which its reader
+    reads back, so such a record keeps the value it had."""
+    back = decode(payload(encode_parts(_plain(ts, finished), [], [])))
+    assert (math.isnan(back.request.ts) if math.isnan(ts) else back.request.ts == ts)
+    assert (math.isnan(back.finished) if math.isnan(finished) else back.finished == finished)
+
+
+def test_an_integer_past_64_bits_orjson_refuses_is_written_the_json_way():
+    ex = CapturedExchange("id", Route("v", "e", "other", "f"), RequestSnapshot("GET", "https", "h", 443, "/", (), b"", 0.0),
+                          ResponseSnapshot(200, (), b""), None, None, None, None, 0.0, 2**70, 0)
+    assert decode(payload(encode_parts(ex, [], []))).request_bytes == 2**70
+
+
+def test_a_path_holding_a_lone_surrogate_is_refused_as_json_refuses_it():
+    """mitmproxy decodes a request target's invalid UTF-8 with surrogateescape; neither encoder
+    writes that as UTF-8, and the hook counts the call as a failed record (test_addon)."""
+    with pytest.raises(UnicodeEncodeError):
+        encode_parts(_plain(path="/v1/\udcff"), [], [])

@@ -168,14 +168,18 @@ class _ChatStream:
             if usage:
                 set_openai_usage(call, usage)
         for choice in dicts(chunk.get("choices")):
-            index = as_int(choice.get("index")) or 0
+            index = choice.get("index")
+            index = index if type(index) is int else as_int(index) or 0
             texts = self.texts.setdefault(index, [])
             delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else None
-            if delta is None:
+            content = delta.get("content") if delta is not None else None
+            if type(content) is str and (len(delta) == 1 or len(delta) == 2 and "role" in delta):
+                # nearly every chunk: a piece of text and nothing else the readers below could find
+                texts.append(content)
+            elif delta is None:
                 if isinstance(choice.get("text"), str):
                     texts.append(choice["text"])
             else:
-                content = delta.get("content")
                 texts.append(content if isinstance(content, str) else text_of(content))
                 if isinstance(delta.get("refusal"), str):
                     self.refusals.setdefault(index, []).append(delta["refusal"])

@@ -99,6 +99,36 @@ def test_chat_stream_n2_interleaved_with_usage():
     assert (call.prompt_tokens, call.completion_tokens) == (9, 6)
 
 
+@pytest.mark.parametrize("delta, output, reasoning", [
+    ({"content": "Hi", "refusal": "no"}, "Hi\nno", []),
+    ({"role": "assistant", "content": "Hi", "reasoning_content": "hm"}, "Hi\nhm", ["hm"]),
+    ({"content": "Hi", "reasoning": "hm"}, "Hi\nhm", ["hm"]),
+    ({"content": "Hi", "tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}, "Hi\n{}", []),
+    ({"role": "assistant", "content": "Hi"}, "Hi", []),
+    ({"content": "Hi"}, "Hi", []),
+    ({"role": "assistant", "content": [{"type": "text", "text": "Hi"}]}, "Hi", []),
+])
+def test_a_delta_with_more_than_its_text_is_read_whole(delta, output, reasoning):
+    """Most chunks carry a piece of text and at most a role, and are read without the readers
+    for the rest; a delta with anything else beside its text goes through all of them."""
+    body = sse(chunk(0, delta), chunk(0, {}, "stop"), done=True)
+    call = run("api.openai.com", "/v1/chat/completions", request={"model": "m", "messages": [], "stream": True},
+               response=body, content_type="text/event-stream")
+    assert call.parse_error is None and call.outputs == [output] and call.reasoning == reasoning
+    parts = {"refusal": "refusal", "tool_calls": "tool_arguments", "reasoning_content": "reasoning", "reasoning": "reasoning"}
+    assert call.output_parts == [["text", *(parts[key] for key in delta if key in parts)]]
+
+
+@pytest.mark.parametrize("index, outputs", [(1, ["AB"]), ("1", ["AB"]), (1.0, ["AB"]), (True, ["A", "B"]),
+                                            (None, ["A", "B"]), (-1, ["A", "B"])])
+def test_a_chunk_index_of_any_json_type_names_the_choice_as_int_reads_it(index, outputs):
+    """1, "1" and 1.0 are choice 1; a boolean or no index is choice 0; -1 is a choice of its own."""
+    body = sse(chunk(index, {"content": "A"}), chunk(1, {"content": "B"}), done=True)
+    call = run("api.openai.com", "/v1/chat/completions", request={"model": "m", "messages": [], "stream": True},
+               response=body, content_type="text/event-stream")
+    assert call.outputs == outputs
+
+
 def test_chat_stream_without_usage_leaves_usage_unknown():
     body = sse(chunk(0, {"content": "Hi"}), chunk(0, {}, "stop"), done=True)
     call = run("api.openai.com", "/v1/chat/completions", request={"model": "m", "messages": [], "stream": True},
