@@ -8,6 +8,7 @@ are, so the hook stays cheap however large the body.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -91,6 +92,20 @@ def pretty_host(req: http.Request) -> str:
     return host
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _target_text(path: str) -> str:
+    """The request target as text that UTF-8 (and so the journal) can carry. mitmproxy decodes the
+    target's bytes as UTF-8 with surrogateescape, so a byte that is not UTF-8 (a Latin-1 "café" in
+    a query) arrives as a lone surrogate, and the record could not be written at all: the call was
+    lost. Such a byte goes on as %XX, the byte it stands for, as a URL writes any byte; any other
+    lone surrogate (only another addon could put one there) as U+FFFD."""
+    if path.isascii() or not _SURROGATE.search(path):
+        return path
+    return _SURROGATE.sub(lambda m: f"%{ord(m[0]) - 0xDC00:02X}" if "\udc80" <= m[0] <= "\udcff" else "\ufffd", path)
+
+
 def _control_free(value: str | None, limit: int = 128) -> str | None:
     if value is None:
         return None
@@ -106,7 +121,7 @@ def snapshot(flow: http.HTTPFlow, route: Route, call_id: str, *, cap: int, extra
     (`encode_record`), without the snapshot dataclasses the writer builds when it decodes."""
     req = flow.request
     req_headers, req_cred = redact_header_fields(req.headers.fields, extra_secret_headers)
-    path, url_cred = redact_url(req.path)
+    path, url_cred = redact_url(_target_text(req.path))
     credential = req_cred or url_cred
     raw = req.raw_content or b""
     request_body = [memoryview(raw)[:cap]] if len(raw) > cap else [raw]

@@ -76,6 +76,20 @@ def test_vendor_flow_is_journaled_with_secrets_removed(configured):
     assert capture.counters.totals()["journaled"] == 1
 
 
+def test_a_call_whose_url_holds_a_byte_that_is_not_utf8_is_journaled(configured):
+    capture, _tctx, _ = configured
+    capture.writer.stop()
+    flow = openai_flow()
+    flow.request.data.path = b"/v1/chat/completions?tag=caf\xe9"
+    capture.requestheaders(flow)
+    flow.response = chat_response()
+    capture.responseheaders(flow)
+    capture.response(flow)
+    [ex] = journal_records(capture)
+    assert ex.request.path == "/v1/chat/completions?tag=caf%E9"
+    assert capture.counters.totals() == {"journaled": 1}
+
+
 @pytest.mark.parametrize(("content_type", "length", "teed"), [
     ("text/event-stream", None, True),
     ("application/vnd.amazon.eventstream", None, True),

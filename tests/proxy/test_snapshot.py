@@ -3,6 +3,8 @@ and says so, the tee passes every chunk on unchanged and journals a call before 
 
 from __future__ import annotations
 
+from urllib.parse import unquote_to_bytes
+
 from hypothesis import given
 from hypothesis import strategies as st
 from mitmproxy import http
@@ -84,3 +86,20 @@ def test_pretty_host_is_mitmproxys_and_stays_so_when_cached(host_header, version
                       headers=http.Headers([(b"Host", host_header.encode())] if host_header else []))
     assert pretty_host(req) == req.pretty_host
     assert pretty_host(req) == req.pretty_host  # the second time from the cache
+
+
+def test_a_target_byte_that_is_not_utf8_is_kept_as_the_byte_a_url_writes():
+    """mitmproxy hands such a byte on as a lone surrogate, which no journal record can hold: the
+    call used to be dropped as a failed hook."""
+    flow = tflow.tflow(resp=True)
+    flow.request.data.path = b"/v1/chat/completions?tag=caf\xe9&key=s\xffcret"
+    ex = record_of(flow)
+    assert ex.request.path == "/v1/chat/completions?tag=caf%E9&key=REDACTED"
+
+
+@given(st.binary(max_size=40).filter(lambda b: not set(b) & set(b"?#@")))
+def test_any_target_bytes_make_a_record_whose_path_reads_back_to_them(raw):
+    flow = tflow.tflow(resp=True)
+    flow.request.data.path = b"/v1/" + raw
+    ex = record_of(flow)
+    assert unquote_to_bytes(ex.request.path) == unquote_to_bytes(b"/v1/" + raw)
