@@ -10,7 +10,9 @@ completions with 4 KB prompts and answers of about 1 KB, one call in three strea
 For each: requests/s, p50 and p99, the first SSE byte, and CPU per call of the whole process group
 (mitmdump plus, for aiaudit, its writer), read from /proc after the writer has drained the turn's
 calls; the mitmdump process's own share and the writer's are printed apart. The headline is
-aiaudit against the streaming baseline. Diagnostic turns: `--paused` stops the writer (SIGSTOP)
+aiaudit against the streaming baseline, and the ratio of each rotation's two turns (taken in the
+same minute) is printed beside it: their spread is what one run's headline can be trusted to.
+Diagnostic turns: `--paused` stops the writer (SIGSTOP)
 during the turn, which isolates what the hooks add; `--idle-writer` puts its threads at
 SCHED_IDLE instead of nice 19; `--burner` runs the streaming mitmdump beside a process at nice 19 that
 does writer-like work (batch fingerprinting) in bursts of 0.1 s every 0.65 s, about the writer's
@@ -41,6 +43,7 @@ import argparse
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -300,6 +303,7 @@ def main() -> int:
     results: dict[str, list[dict]] = {k: [] for k in kinds}
     cpu: dict[str, float] = {k: 0.0 for k in kinds}
     writer_cpu: dict[str, float] = {k: 0.0 for k in kinds}  # for "burner": the neighbour's CPU
+    per_turn: dict[str, list[float]] = {k: [] for k in kinds}  # group CPU ms per call, turn by turn
     upstream: dict[str, list[int]] = {k: [0, 0] for k in kinds}  # connections, requests at the stand-in
     load = []
     keep_alive = not args.close_upstream
@@ -362,7 +366,9 @@ def main() -> int:
                         # what the writer had not stored by the end of the turn: whether it keeps up
                         backlog[name].append(journal_pending(work / "journal")[0] / max(1, results[name][-1]["requests"]))
                         drain(work / "journal")  # the writer's work for this turn is counted, and the next turn starts idle
-                    cpu[name] += group_cpu(proxy.pid) - before
+                    spent = group_cpu(proxy.pid) - before
+                    cpu[name] += spent
+                    per_turn[name].append(1000 * spent / max(1, results[name][-1]["requests"]))
                     stats_after = standin_stats(standin.port)
                     upstream[name][0] += stats_after["connections"] - stats_before["connections"] - 1  # less our own
                     upstream[name][1] += stats_after["requests"] - stats_before["requests"]
@@ -384,6 +390,9 @@ def main() -> int:
         out[name]["unstored_at_turn_end"] = sum(backlog[name]) / len(backlog[name]) if backlog[name] else 0.0
         if args.lag:
             out[name] |= lag_summary(work / f"lag-{'live' if name in ('paused', 'idle') else name}.json", windows[name])
+    # Each rotation runs every setting once within a minute or so: the ratio of its two turns is
+    # one sample of the headline, and their spread is what one run's headline can be trusted to.
+    out["live"]["cpu_ratio_by_rotation"] = [a / b for a, b in zip(per_turn["live"], per_turn["streaming"])]
     base = out["streaming"]
     for name in kinds:
         s = out[name]
@@ -416,6 +425,10 @@ def main() -> int:
     print(f"headline: aiaudit / streaming mitmdump: CPU per call x{live['cpu_ratio']:.3f} (target <= 1.10), "
           f"throughput {live['throughput_ratio']:.3f} (target >= 0.97), p99 {live['p99_added_ms']:+.2f} ms "
           f"(target <= +5 ms)")
+    rotations = live["cpu_ratio_by_rotation"]
+    if len(rotations) > 1:
+        print("the CPU ratio rotation by rotation (each the two settings' turns in the same minute): "
+              + " ".join(f"x{r:.3f}" for r in rotations) + f"; median x{statistics.median(rotations):.3f}")
     print(f"of which the writer process: {live['writer_cpu_ms_per_call']:.2f} ms CPU per call (target <= 0.5 ms); "
           f"the mitmdump process {live['proxy_cpu_added_ms']:+.3f} ms per call over the streaming one (the hooks)")
     for name in kinds:
