@@ -6,13 +6,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agent.proxy import redact as redact_module
 from agent.proxy.redact import Credential
 from agent.proxy.redact import redact_header_fields
-from agent.proxy.redact import redact_headers
 from agent.proxy.redact import redact_url
 from agent.proxy.redact import scrub_text
 
 CANARY = "sk-proj-CANARYcanary0123456789abcdefXYZ"
+
+
+def redact_headers(headers, extra_names=()):
+    """Headers given as text, as mitmproxy's fields (latin-1 bytes) reach the redactor."""
+    fields = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    return redact_header_fields(fields, frozenset(name.lower() for name in extra_names))
 AKID = "AKIAIOSFODNN7EXAMPLE"
 
 
@@ -154,7 +160,32 @@ _HEADER_VALUES = st.one_of(st.sampled_from([f"Bearer {CANARY}", CANARY, "", "  "
 
 @given(st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=8),
        st.sampled_from([frozenset(), frozenset({"x-internal-token", "x-team"})]))
-def test_redacting_raw_fields_equals_redacting_decoded_headers(headers, extra):
+def test_every_secret_header_is_redacted_and_the_rest_kept_as_sent(headers, extra):
     fields = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
-    assert redact_header_fields(fields, extra) == redact_headers(headers, extra)
-    assert redact_header_fields(fields, extra) == redact_headers(headers, extra)  # names now from the cache
+    out, credential = redact_header_fields(fields, extra)
+    assert redact_header_fields(fields, extra) == (out, credential)  # names and values now remembered
+    assert [name for name, _ in out] == [name for name, _ in headers]
+    for (name, sent), (_, kept) in zip(headers, out):
+        lowered = name.lower()
+        if lowered in redact_module._INSPECTED:
+            assert CANARY not in kept and AKID not in kept
+            if lowered in redact_module._SECRET_HEADERS and lowered != "authorization":
+                assert kept == "REDACTED"
+        elif lowered in extra:
+            assert kept == "REDACTED"
+        else:
+            assert kept == sent  # not a secret header: kept as sent, whatever it holds
+    assert credential is None or any(name.lower() in redact_module._INSPECTED for name, _ in headers)
+
+
+@given(st.sampled_from(sorted(redact_module._INSPECTED)), _HEADER_VALUES)
+def test_a_remembered_redaction_is_the_one_made_afresh(lowered, value):
+    first = redact_module._redact_value(lowered, value)
+    assert redact_module._redact_value(lowered, value) == first == redact_module._redact_value_uncached(lowered, value)
+
+
+def test_the_remembered_redactions_stay_bounded():
+    for n in range(redact_module._VALUES_MAX + 10):
+        redact_module._redact_value("authorization", f"Bearer sk-{n:040d}")
+        assert len(redact_module._VALUES) <= redact_module._VALUES_MAX
+    assert redact_module._redact_value("x-api-key", CANARY)[1].sha256 == hashlib.sha256(CANARY.encode()).hexdigest()
