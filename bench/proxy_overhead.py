@@ -291,6 +291,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.burn:
         burn(BURST_S, REST_S)
+    if args.split_cores and (os.cpu_count() or 1) < 2:
+        parser.error("--split-cores needs at least 2 cores")
 
     work = Path(tempfile.mkdtemp(prefix="aiaudit-bench-"))
     config = work / "aiaudit.yaml"

@@ -76,17 +76,22 @@ def _redact_websocket_protocol(value: str) -> str:
     return ", ".join(kept)
 
 
-# (lower-case name, value) of a secret header -> what _redact_value makes of it. A client sends
-# the same key on every call, and the digest and the parse of a bearer value cost more than the
-# rest of the redaction on the proxy's event loop, where the hook's code runs with cold caches
-# (bench/hook_cost.py --cold). The keys are in the proxy's memory anyway (the flows hold them); this
-# keeps at most _VALUES_MAX of them, in memory only, and clears itself when full.
+# (lower-case name, value) of a header that carries a key -> what _redact_value makes of it. A
+# client sends the same key on every call, and the digest and the parse of a bearer value cost
+# more than the rest of the redaction on the proxy's event loop, where the hook's code runs with
+# cold caches (bench/hook_cost.py --cold). Only key headers are remembered (a cookie or a
+# set-cookie, new on every response, is redacted without a digest, and would only churn), and
+# only values of a key's length. The keys are in the proxy's memory anyway (the flows hold them);
+# this keeps at most _VALUES_MAX of them, in memory only, and clears itself when full.
 _VALUES: dict[tuple[str, str], tuple[str, Credential | None]] = {}
 _VALUES_MAX = 1024
+_VALUE_CHARS_MAX = 512
 
 
 def _redact_value(lowered: str, value: str) -> tuple[str, Credential | None]:
     """The value of a header whose (lower-case) name is a secret header or a WebSocket protocol."""
+    if _SECRET_HEADERS.get(lowered) is None or len(value) > _VALUE_CHARS_MAX:
+        return _redact_value_uncached(lowered, value)
     key = (lowered, value)
     found = _VALUES.get(key)
     if found is None:

@@ -115,6 +115,7 @@ def test_an_integer_past_64_bits_orjson_refuses_is_written_the_json_way():
 
 def test_a_path_holding_a_lone_surrogate_is_refused_as_json_refuses_it():
     """mitmproxy decodes a request target's invalid UTF-8 with surrogateescape; neither encoder
-    writes that as UTF-8, and the hook counts the call as a failed record (test_addon)."""
+    writes that as UTF-8. snapshot() writes such a byte as %XX before it gets here
+    (test_snapshot, test_addon); a record with one is refused, never written half."""
     with pytest.raises(UnicodeEncodeError):
         encode_parts(_plain(path="/v1/\udcff"), [], [])

@@ -189,3 +189,15 @@ def test_the_remembered_redactions_stay_bounded():
         redact_module._redact_value("authorization", f"Bearer sk-{n:040d}")
         assert len(redact_module._VALUES) <= redact_module._VALUES_MAX
     assert redact_module._redact_value("x-api-key", CANARY)[1].sha256 == hashlib.sha256(CANARY.encode()).hexdigest()
+
+
+def test_headers_that_carry_no_key_are_not_remembered():
+    """A set-cookie is new on every response: remembering it would only push the keys out."""
+    redact_module._VALUES.clear()
+    for n in range(20):
+        redact_module._redact_value("set-cookie", f"__cf_bm={n}; path=/")
+        redact_module._redact_value("cookie", f"session={n}")
+        redact_module._redact_value("authorization", f"Bearer sk-{n:040d}" + "x" * redact_module._VALUE_CHARS_MAX)
+    assert redact_module._VALUES == {}
+    redact_module._redact_value("authorization", f"Bearer {CANARY}")
+    assert len(redact_module._VALUES) == 1
