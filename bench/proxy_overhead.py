@@ -286,6 +286,8 @@ def main() -> int:
                         help="also a diagnostic turn: the streaming mitmdump beside a writer-like neighbour process")
     parser.add_argument("--split-cores", action="store_true",
                         help="the clients and the stand-in on the first core, every mitmdump and its writer on the rest")
+    parser.add_argument("--writer-apart", action="store_true",
+                        help="with --split-cores: the writer on core 0 beside the clients, mitmdump alone on the rest")
     parser.add_argument("--burn", action="store_true", help=argparse.SUPPRESS)  # the neighbour itself
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
@@ -333,6 +335,8 @@ def main() -> int:
                 run_turn(proxies[name], args.clients, 1.0, 0)
             drain(work / "journal")
             writer = writer_pid(proxies["live"])
+            if args.writer_apart and writer:
+                pin(writer, {0})
             audited = ("live", "paused", "idle")
             for turn in range(args.turns):
                 for name in kinds[turn % len(kinds):] + kinds[: turn % len(kinds)]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from agent import json_exact
 from agent.proxy.exchange import RequestSnapshot
 from agent.proxy.exchange import ResponseSnapshot
 from agent.proxy.hosts import Route
@@ -89,7 +90,7 @@ def _encode_header(header: dict, floats: tuple) -> bytes:
 def decode(payload: bytes) -> CapturedExchange:
     (head_len,) = _HEADER_LEN.unpack_from(payload, 0)
     start = _HEADER_LEN.size
-    h = json.loads(payload[start : start + head_len])
+    h = json_exact.loads(payload[start : start + head_len])  # orjson: a third of decode's time
     if h.get("v") != 1:
         raise ValueError(f"unknown journal record version {h.get('v')!r}")
     body_at = start + head_len

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from agent.json_exact import fits_orjson
 from agent.writer.parsers.common import ParseProblem
-from agent.writer.parsers.common import fits_orjson
 from agent.writer.parsers.common import load_json
 from agent.writer.parsers.common import loads_stripped
 

@@ -125,3 +125,15 @@ def test_a_question_without_a_colon_skips_the_masks_and_keeps_its_signature(segm
 def test_no_structure_without_a_colon(text):
     if not signature._may_be_structured(text):
         assert signature._skeleton(text)[1] is False
+
+
+_ASCII_PIECES = st.sampled_from(["0", "7", "42", "-", "+", ",", ".", "_", ":", "/", "-3", "+1.5", "2024-05-01", " ",
+                                 "a", "word", "\n", "x1", "1x", "--", "+-2", "9:30", "1,000,000"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_ASCII_PIECES, max_size=40).map("".join))
+def test_the_ascii_number_mask_over_the_digits_span_is_the_whole_texts(text):
+    """_mask_ascii_numbers runs the number mask from the first digit to the last number's end only."""
+    assert signature._mask_ascii_numbers(text) == signature._ASCII_NUMBER.sub(signature.SLOT, text)
+    assert signature._mask_ascii_numbers(text) == _ORIGINAL_MASKS[5].sub(signature.SLOT, text)

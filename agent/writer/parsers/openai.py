@@ -27,6 +27,7 @@ from agent.writer.parsers.common import load_request_json
 from agent.writer.parsers.common import looks_like_sse
 from agent.writer.parsers.common import message_segments
 from agent.writer.parsers.common import openai_usage_of
+from agent.writer.parsers.common import plain_stream_values
 from agent.writer.parsers.common import set_openai_usage
 from agent.writer.parsers.common import sse_json
 from agent.writer.parsers.common import text_of
@@ -208,13 +209,16 @@ class _ChatStream:
 
 
 def _read_chat_stream(call: ParsedCall, x: DecodedExchange) -> None:
-    events, clean = sse_json(x)
+    values = plain_stream_values(x.response_body)
+    if values is not None:  # nearly every chat stream: read in one pass, ended by its [DONE]
+        clean = done = True
+    else:
+        events, clean = sse_json(x)
+        values = [data for _, data in events]
+        done = None in values  # '[DONE]' (or an event whose data is null)
     stream = _ChatStream()
-    done = False
-    for _, data in events:
-        if data is None:
-            done = True
-        elif isinstance(data, dict):
+    for data in values:
+        if isinstance(data, dict):
             stream.feed(call, data)
     stream.finish(call)
     if stream.error:
