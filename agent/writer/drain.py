@@ -38,6 +38,7 @@ from agent.proxy.journal import bind_journal
 from agent.proxy.record import decode
 from agent.reuse import Fingerprint
 from agent.reuse.fingerprint_batch import fingerprint_many
+from agent.store.bulk import insert_rows
 from agent.store.engine import _safe
 from agent.store.models import Call
 from agent.store.models import CaptureCounter
@@ -292,7 +293,7 @@ class CaptureWriter(threading.Thread):
                 if calls:
                     inserted = _insert_counted(conn, store.dialect, calls)
                 if outputs:
-                    conn.execute(_insert_ignore(store.dialect, Output, ("call_id", "kind", "idx")), outputs)
+                    insert_rows(conn, _insert_ignore(store.dialect, Output, ("call_id", "kind", "idx")), outputs)
                 batch = {"captured": inserted + bad, "stored": inserted, "dropped:poison": bad,
                          "replayed": len(calls) - inserted}
                 persisted = dict(hook_deltas)
@@ -457,10 +458,9 @@ def _insert_counted(conn, dialect: str, calls: list[dict]) -> int:
     where executemany sends one prepared statement in pipeline mode."""
     driver = conn.dialect.driver
     if conn.dialect.supports_sane_multi_rowcount and driver not in _NO_ROWCOUNT:
-        result = conn.execute(_insert_ignore(dialect, Call, ("id",)), calls,
-                              execution_options={"preserve_rowcount": True})
-        if result.rowcount is not None and result.rowcount >= 0:
-            return result.rowcount
+        inserted = insert_rows(conn, _insert_ignore(dialect, Call, ("id",)), calls)
+        if inserted is not None:
+            return inserted
         _NO_ROWCOUNT.add(driver)  # the batch rolls back and is retried with RETURNING
         raise RuntimeError(f"the {driver} driver reported no row count for the call rows")
     return len(conn.execute(_insert_ignore(dialect, Call, ("id",), returning=True), calls).all())
