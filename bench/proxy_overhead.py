@@ -19,6 +19,9 @@ does writer-like work (batch fingerprinting) in bursts of 0.1 s every 0.65 s, ab
 duty at this rate: what any such neighbour costs mitmdump on this machine, apart from what the
 writer does. `--lag` loads bench/loop_lag.py into every mitmdump: event-loop lag,
 full-GC pauses and the capture hooks' own times inside mitmdump (the probe costs CPU of its own).
+`--split-cores` puts the clients and the stand-in on core 0 and the mitmdumps on the others; with
+`--writer-apart` as well, the writer leaves mitmdump's cores for core 0, as on a host that keeps
+the proxy's event loop on a core of its own (the streaming baseline then has that core alone too).
 After each audited turn the bench notes how much of it the writer had not yet stored.
 
 The stand-in keeps its connections alive as a real vendor does, and the route addon re-targets
@@ -32,6 +35,7 @@ load; CPU seconds per call are the robust figure.
 
     python bench/proxy_overhead.py [--turns 4] [--seconds 8] [--clients 4] [--paused] [--idle-writer]
                                    [--lag] [--skip-bare] [--close-upstream] [--burner]
+                                   [--split-cores [--writer-apart]]
 
 Targets (issue #12): aiaudit's group CPU per call <= 1.10 x the streaming baseline's, throughput
 >= 0.97 of it, p99 within +5 ms.
@@ -293,6 +297,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.burn:
         burn(BURST_S, REST_S)
+    if args.writer_apart and not args.split_cores:
+        parser.error("--writer-apart goes with --split-cores")
     if args.split_cores and (os.cpu_count() or 1) < 2:
         parser.error("--split-cores needs at least 2 cores")
 

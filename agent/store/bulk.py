@@ -14,6 +14,7 @@ stored rows both ways, on SQLite and on PostgreSQL).
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -28,8 +29,10 @@ from sqlalchemy.sql import Insert
 class _Prepared:
     sql: str
     positional: bool
-    # (row key, bind name, processor or None) in the order of the statement's placeholders
-    binds: tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
+    names: tuple[str, ...]  # the bind names, in the order of the statement's placeholders
+    values: Callable[[dict], tuple]  # a row's values in that order (an itemgetter: one C call)
+    # (position, processor) of the columns that have one: a few of 40 (times, booleans, JSON)
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
 _PREPARED: dict[tuple, _Prepared | None] = {}
@@ -41,13 +44,20 @@ def _prepare(conn: Connection, stmt: Insert, keys: tuple[str, ...]) -> _Prepared
     if compiled.returning or compiled.effective_returning:
         return None
     names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
-    binds = []
-    for name in names:
+    keys_in_order, processors = [], []
+    for position, name in enumerate(names):
         param = compiled.binds[name]
         if param.key not in keys:  # a value SQLAlchemy would supply (a column default)
             return None
-        binds.append((param.key, name, param.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)))
-    return _Prepared(compiled.string, compiled.positional, tuple(binds))
+        keys_in_order.append(param.key)
+        process = param.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        if process is not None:
+            processors.append((position, process))
+    if not keys_in_order:
+        return None
+    getter = operator.itemgetter(*keys_in_order)
+    values = getter if len(keys_in_order) > 1 else lambda row: (getter(row),)
+    return _Prepared(compiled.string, compiled.positional, tuple(names), values, tuple(processors))
 
 
 def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) -> int | None:
@@ -69,14 +79,22 @@ def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) 
 
 def _parameters(prepared: _Prepared, rows: Sequence[dict[str, Any]], width: int) -> list | None:
     """Each row's values as the driver takes them; None when a row's keys are not the first's."""
-    binds = prepared.binds
+    values, processors = prepared.values, prepared.processors
+    params: list = []
     try:
-        if prepared.positional:
-            params: list = [tuple(row[key] if process is None else process(row[key]) for key, _, process in binds)
-                            for row in rows]
-        else:
-            params = [{name: row[key] if process is None else process(row[key]) for key, name, process in binds}
-                      for row in rows]
+        for row in rows:
+            if len(row) != width:
+                return None
+            row_values = values(row)
+            if processors:
+                row_values = list(row_values)
+                for position, process in processors:
+                    row_values[position] = process(row_values[position])
+                row_values = tuple(row_values)  # SQLAlchemy takes a list of tuples or of dicts
+            params.append(row_values)
     except KeyError:
         return None
-    return params if all(len(row) == width for row in rows) else None
+    if not prepared.positional:
+        names = prepared.names
+        params = [dict(zip(names, row_values)) for row_values in params]
+    return params
