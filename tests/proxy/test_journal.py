@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import threading
 
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
 from agent.proxy.journal import Journal
 from agent.proxy.journal import Position
 
@@ -141,3 +145,37 @@ def test_a_record_of_thousands_of_chunks_is_written_whole(tmp_path):
     assert j.append(parts)
     got, _ = j.read(j.acked())
     assert got == [b"".join(parts)]
+
+
+def _old_frame(payload: bytes) -> bytes:
+    """A frame as versions before the xxh3 checksum appended it."""
+    import struct
+    import zlib
+
+    return struct.pack(">2sII", b"AJ", len(payload), zlib.crc32(payload)) + payload
+
+
+def test_frames_of_earlier_versions_are_read_and_their_checksums_checked(tmp_path):
+    """A journal left by an earlier version (crc32 frames, magic AJ) is drained after an upgrade;
+    a record of it that does not match its crc32 is skipped as ever."""
+    data = records(4)
+    old = b"".join(_old_frame(rec) for rec in data)
+    broken = bytearray(_old_frame(b"damaged-record"))
+    broken[-1] ^= 0x01
+    (tmp_path / f"{1:012d}.journal").write_bytes(old + bytes(broken) + _old_frame(b"after"))
+    j = Journal(tmp_path, max_bytes=1 << 20)
+    j.append([b"new ", b"frame"])  # this version's frame, in the next segment
+    got, _ = drain(j)
+    assert got == [*data, b"after", b"new frame"] and j.corrupt_frames == 1
+    assert (tmp_path / f"{2:012d}.journal").read_bytes()[:2] == b"AX"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=300), min_size=1, max_size=8))
+def test_a_record_appended_in_pieces_is_checked_as_one(tmp_path_factory, parts):
+    """The hook hashes a record piece by piece; the reader hashes it whole: the same checksum."""
+    directory = tmp_path_factory.mktemp("journal")
+    j = Journal(directory, max_bytes=1 << 20)
+    assert j.append(parts)
+    got, _ = drain(j)
+    assert got == [b"".join(parts)] and j.corrupt_frames == 0
