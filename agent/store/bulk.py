@@ -36,6 +36,7 @@ class _Prepared:
 
 
 _PREPARED: dict[tuple, _Prepared | None] = {}
+_PREPARED_MAX = 64
 _lock = threading.Lock()
 
 
@@ -68,6 +69,8 @@ def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) 
     prepared = _PREPARED.get(cache_key, False)
     if prepared is False:
         with _lock:
+            if len(_PREPARED) >= _PREPARED_MAX:  # statements are built once by their callers
+                _PREPARED.clear()
             prepared = _PREPARED[cache_key] = _prepare(conn, stmt, keys)
     params = None if prepared is None else _parameters(prepared, rows, len(keys))
     if params is None:  # SQLAlchemy's own path, and its own errors for rows that do not fit
@@ -92,7 +95,7 @@ def _parameters(prepared: _Prepared, rows: Sequence[dict[str, Any]], width: int)
                     row_values[position] = process(row_values[position])
                 row_values = tuple(row_values)  # SQLAlchemy takes a list of tuples or of dicts
             params.append(row_values)
-    except KeyError:
+    except Exception:  # a missing key, a value a processor refuses: SQLAlchemy raises its own error
         return None
     if not prepared.positional:
         names = prepared.names

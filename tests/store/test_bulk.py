@@ -140,3 +140,11 @@ def test_rows_of_other_keys_than_the_first_fail_as_sqlalchemy_fails(store):
     with pytest.raises(StatementError):
         with store.write_session() as s:
             insert_rows(s.connection(), _ignore(store, Call, ("id",)), [first, second])
+
+
+def test_a_value_a_processor_refuses_fails_as_sqlalchemy_fails(store):
+    """A naive time is refused by the column's type, with SQLAlchemy's error, whichever path."""
+    row = dict(_plain_row(), ts=dt.datetime(2026, 1, 1))
+    with pytest.raises(StatementError, match="naive datetime"):
+        with store.write_session() as s:
+            insert_rows(s.connection(), _ignore(store, Call, ("id",)), [row])
