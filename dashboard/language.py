@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+from functools import cache
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,9 @@ class ReportLanguage:
 
         value = float(value)
         with _all_digits():
-            if abs(value) < 1000:  # below the locale's first unit Babel writes every digit: one decimal is enough
+            # below the locale's first unit (1,000 in English, 10,000 in Japanese, a million in
+            # German) Babel writes every digit of the value: one decimal is enough
+            if abs(value) < _first_compact_unit(self.locale):
                 return format_decimal(round(value, 1) + 0.0, "#,##0.#", locale=self.locale)
             return format_compact_decimal(value, format_type="short", fraction_digits=1, locale=self.locale)
 
@@ -130,3 +133,13 @@ def _all_digits() -> decimal.localcontext:
 
 
 ENGLISH = ReportLanguage(SOURCE_LANGUAGE)
+
+
+@cache
+def _first_compact_unit(locale) -> float:
+    """The smallest magnitude whose short compact pattern has a unit (a pattern of zeros only
+    writes the number as it is)."""
+    patterns = locale.compact_decimal_formats.get("short", {})
+    magnitudes = sorted({int(m) for forms in patterns.values() for m, pattern in forms.items()
+                         if pattern.pattern.strip("0")})
+    return float(magnitudes[0]) if magnitudes else math.inf

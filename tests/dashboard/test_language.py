@@ -54,7 +54,8 @@ def test_numbers_dates_and_units_follow_the_locale():
 
 
 NUMBERS = st.one_of(st.integers(-10**15, 10**15), st.floats(-1e15, 1e15, allow_nan=False),
-                    st.sampled_from([0, 0.0, -0.0, 1e-12, 5e-324, 0.005, 0.015, 999.995, 10**15]))
+                    st.sampled_from([0, 0.0, -0.0, 1e-12, 5e-324, 0.005, 0.015, 999.995, 10**15,
+                                     1000.51171875, 9999.96, -5000.25]))
 ANY_FLOAT = st.floats(allow_nan=False, allow_infinity=False)
 
 
@@ -81,6 +82,12 @@ def test_any_float_at_all_formats_in_full(value, language):
 def test_infinity_and_nan_are_shown_not_fatal():
     assert [EN.number(v) for v in (math.inf, -math.inf, math.nan)] == ["∞", "-∞", "NaN"]
     assert JA.compact(math.inf) == "∞" and JA.percent(math.nan) == "NaN%"
+
+
+def test_a_count_below_the_first_compact_unit_is_written_with_one_decimal():
+    """Japanese has no unit below 万 (10,000): 1000.51171875 was written with all its digits."""
+    assert JA.compact(1000.51171875) == "1,000.5" and JA.compact(12345.6) == "1.2万"
+    assert EN.compact(1000.51171875) == "1K"
 
 
 @settings(max_examples=200, deadline=None)
