@@ -4,13 +4,13 @@ whichever of orjson and json reads it (the writer decodes every journal record h
 from __future__ import annotations
 
 import json
-import math
 
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
 from agent import json_exact
+from tests.support.json_values import same_value
 
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2 ** 80), max_value=2 ** 80),
                      st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=10))
@@ -28,30 +28,18 @@ def _outcome(body: bytes, loads):
         return "error", type(e).__name__, str(e)
 
 
-def _same(a, b) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    return a == b
-
-
 @settings(max_examples=600, deadline=None)
 @given(st.one_of(_VALUES.map(lambda v: json.dumps(v).encode()),
                  _VALUES.map(lambda v: json.dumps(v, ensure_ascii=False).encode("utf-8", "surrogatepass")),
                  st.lists(_PIECES, max_size=12).map(b"".join), st.binary(max_size=40)))
 def test_loads_is_json_loads(body):
-    assert _same(_outcome(body, json_exact.loads), _outcome(body, json.loads))
+    assert same_value(_outcome(body, json_exact.loads), _outcome(body, json.loads))
 
 
 def test_the_cases_orjson_alone_would_get_wrong_or_refuse():
     for body in (b"18446744073709551616", b"-9223372036854775809", b"[NaN, Infinity]", b'"\\ud800"',
                  b"[1e400]", '{"t": "caf\u00e9"}'.encode("latin-1")):
-        assert _same(_outcome(body, json_exact.loads), _outcome(body, json.loads)), body
+        assert same_value(_outcome(body, json_exact.loads), _outcome(body, json.loads)), body
     assert type(json_exact.loads(b"[123456789012345678901]")[0]) is int
 
 

@@ -64,8 +64,11 @@ def _prepare(conn: Connection, stmt: Insert, keys: tuple[str, ...]) -> _Prepared
 def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) -> int | None:
     """Insert `rows` (dicts with the same keys) with `stmt`; the driver's summed row count (None
     when it gives none)."""
+    if not rows:
+        return 0
     keys = tuple(rows[0])
-    cache_key = (conn.dialect.name, conn.dialect.paramstyle, stmt, keys)
+    # the dialect itself, not its name: what it compiles to can depend on the server it met
+    cache_key = (conn.dialect, stmt, keys)
     prepared = _PREPARED.get(cache_key, False)
     if prepared is False:
         with _lock:

@@ -114,6 +114,11 @@ def test_rows_are_stored_as_sqlalchemy_stores_them(store, calls, blob, text):
         assert len(ours) == len(calls) and {twin_of[k]: v for k, v in ours.items()} == theirs
 
 
+def test_no_rows_insert_nothing(store):
+    with store.write_session() as s:
+        assert insert_rows(s.connection(), _ignore(store, Call, ("id",)), []) == 0
+
+
 def test_rows_already_stored_are_skipped_and_not_counted(store):
     rows = [_plain_row() for _ in range(5)]
     with store.write_session() as s:

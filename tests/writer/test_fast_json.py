@@ -4,7 +4,6 @@ must decode to what json.loads gives, the same value of the same types, or fail 
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 from hypothesis import given
@@ -15,6 +14,7 @@ from agent.json_exact import fits_orjson
 from agent.writer.parsers.common import ParseProblem
 from agent.writer.parsers.common import load_json
 from agent.writer.parsers.common import loads_stripped
+from tests.support.json_values import same_value
 
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2 ** 70), max_value=2 ** 70),
                      st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12))
@@ -25,19 +25,6 @@ _VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_siz
 _PIECES = st.sampled_from(['{"a":', "1", "-0", "1e400", "NaN", "\\ud800", '"', "[", "]", "}", ",", " ", "\ufeff",
                            "12345678901234567890", "0.1", "\x00", "\\n", "true", "nul", "é", "{}", "[]"])
 _RAW = st.lists(_PIECES, max_size=12).map("".join)
-
-
-def _same(a, b) -> bool:
-    """Equal values of equal types all the way down (NaN equal to NaN, 1 not equal to 1.0)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    return a == b
 
 
 def _json_outcome(text: str):
@@ -61,7 +48,7 @@ def test_events_decode_as_json_decodes_them(text):
     if not text:
         return
     expected, got = _json_outcome(text), _fast_outcome(text)
-    assert expected[0] == got[0] and (_same(expected[1], got[1]) if expected[0] == "value" else expected == got)
+    assert expected[0] == got[0] and (same_value(expected[1], got[1]) if expected[0] == "value" else expected == got)
 
 
 @settings(max_examples=300, deadline=None)
@@ -79,7 +66,7 @@ def test_bodies_decode_as_json_decodes_them(body):
         got = ("error", None)
     if expected[0] == "error" and expected[1] == "empty":
         expected = ("error", None)
-    assert expected[0] == got[0] and (expected[0] == "error" or _same(expected[1], got[1]))
+    assert expected[0] == got[0] and (expected[0] == "error" or same_value(expected[1], got[1]))
 
 
 @pytest.mark.parametrize("number", ["12345678901234567890", "-9223372036854775809", "18446744073709551616",

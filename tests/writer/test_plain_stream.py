@@ -5,7 +5,6 @@ parsed call is the same either way."""
 from __future__ import annotations
 
 import json
-import math
 from types import SimpleNamespace
 
 import pytest
@@ -13,10 +12,12 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from agent.json_exact import fits_orjson
 from agent.writer.parsers import common
 from agent.writer.parsers import openai
 from agent.writer.parsers.common import plain_stream_values
 from agent.writer.parsers.common import sse_json
+from tests.support.json_values import same_value
 from tests.writer.wire import run
 from tests.writer.wire import sse
 
@@ -43,19 +44,6 @@ def bodies(draw) -> bytes:
     return body
 
 
-def _same(a, b) -> bool:
-    """Equal values of equal types all the way down (1 is not 1.0)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return a == b and math.copysign(1, a) == math.copysign(1, b)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    return a == b
-
-
 def _event_by_event(body: bytes):
     x = SimpleNamespace(response_body=body, notes=[])
     events, clean = sse_json(x)
@@ -70,7 +58,7 @@ def test_the_one_pass_gives_what_the_event_by_event_reader_gives(body):
         return
     values, clean, notes = _event_by_event(body)
     assert clean and notes == [] and values[-1] is None  # a plain stream ends with its [DONE]
-    assert len(fast) == len(values) - 1 and all(map(_same, fast, values[:-1]))
+    assert len(fast) == len(values) - 1 and all(map(same_value, fast, values[:-1]))
 
 
 @settings(max_examples=300, deadline=None)
@@ -78,7 +66,7 @@ def test_the_one_pass_gives_what_the_event_by_event_reader_gives(body):
 def test_a_plain_stream_of_objects_takes_the_one_pass(chunks):
     """Not only agreeing when it answers: it answers for every stream an encoder writes plainly."""
     body = sse(*chunks, done=True)
-    if "\\ud" in body.decode() or b"0" * 19 in body.translate(bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E for b in range(256))):
+    if "\\ud" in body.decode() or not fits_orjson(body):
         return  # a lone surrogate escape or a long integer: json's way, by design
     assert plain_stream_values(body) == chunks
 
